@@ -1,0 +1,157 @@
+// Command primetime serves the nth-prime experiment and measures it.
+//
+// Usage:
+//
+//	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn]
+//	primetime nth N
+//
+// serve answers the line protocol (send "10\n", read "29\n") with the chosen
+// strategy until SIGINT or SIGTERM, then shuts down gracefully; a second
+// signal closes it at once. nth computes the nth prime here and prints it
+// with the time it took.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: primetime <command> [flags]
+
+commands:
+  serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
+  nth N   compute the nth prime here and print it with the time it took
+
+Run "primetime <command> -h" for a command's flags.
+`
+
+// run runs the command line args and returns the exit code. ctx ends when
+// the process is asked to stop.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "nth":
+		return nth(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "primetime: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// shutdownGrace is how long serve waits for requests in flight after the
+// first signal.
+const shutdownGrace = 10 * time.Second
+
+func serve(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", server.DefaultAddr, "`address` to listen on")
+	strat := fs.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, ...")
+	idle := fs.Duration("idle", server.DefaultIdleTimeout, "close a connection idle this long (negative: never)")
+	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "primetime serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	s, err := strategy.Parse(*strat)
+	if err != nil {
+		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
+		return 2
+	}
+	if *maxLine < 1 {
+		fmt.Fprintf(stderr, "primetime serve: -max-line must be at least 1, got %d\n", *maxLine)
+		return 2
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
+		return 1
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger}
+	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down; a second signal closes at once")
+	// A second signal cancels shutCtx: Shutdown then cancels the tasks
+	// still running and returns.
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	again, stopAgain := signal.NotifyContext(shutCtx, os.Interrupt, syscall.SIGTERM)
+	defer stopAgain()
+	if err := srv.Shutdown(again); err != nil {
+		logger.Warn("shutdown cut short; closing", "err", err)
+		srv.Close()
+	}
+	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
+		return 1
+	}
+	st := srv.Stats()
+	logger.Info("stopped", "accepted", st.Accepted, "answered", st.Answered, "errors", st.Errors)
+	return 0
+}
+
+func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: primetime nth N") }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	n, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || n < 1 {
+		fmt.Fprintf(stderr, "primetime nth: N must be a positive integer, got %q\n", fs.Arg(0))
+		return 2
+	}
+	start := time.Now()
+	p, err := primetime.NthPrime(ctx, n)
+	if err != nil {
+		fmt.Fprintf(stderr, "primetime nth: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d (%s)\n", p, time.Since(start).Round(time.Microsecond))
+	return 0
+}

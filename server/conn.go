@@ -1,0 +1,248 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// conn is the server's side of one connection; it implements strategy.Conn
+// for the line protocol.
+type conn struct {
+	s  *Server
+	nc net.Conn
+	cr *connReader
+	br *bufio.Reader
+
+	ctx    context.Context // done when the connection closes
+	cancel context.CancelFunc
+
+	// reqCancel ends the context of the request in flight.
+	reqCancel context.CancelFunc
+	// out holds the answer being written.
+	out []byte
+	// linger asks Close to drain what the client still sends before
+	// closing, so that the error line written last is not lost to a reset.
+	linger bool
+
+	// idle is true while the connection waits for a request; guarded by
+	// s.mu.
+	idle bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, cr: newConnReader(nc)}
+	c.br = bufio.NewReaderSize(c.cr, s.maxLineBytes()+2)
+	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
+	return c
+}
+
+// ReadRequest implements strategy.Conn.
+func (c *conn) ReadRequest() (strategy.Request, error) {
+	// Set the deadline before the connection is marked idle: Shutdown
+	// wakes idle connections with a deadline of its own, which must win.
+	c.nc.SetReadDeadline(timeout(c.s.IdleTimeout, DefaultIdleTimeout))
+	if !c.s.setIdle(c, true) {
+		return strategy.Request{}, ErrServerClosed
+	}
+	line, err := wire.ReadLine(c.br, c.s.maxLineBytes())
+	if err != nil {
+		if errors.Is(err, wire.ErrLineTooLong) {
+			c.s.stats.errors.Add(1)
+			c.linger = true
+			c.write(wire.AppendError(c.out[:0], fmt.Sprintf("request line too long: the limit is %d bytes", c.s.maxLineBytes())))
+		}
+		return strategy.Request{}, err
+	}
+	c.s.setIdle(c, false)
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.reqCancel = cancel
+	// With more bytes already buffered the client has pipelined its next
+	// request, and reading the connection now would tell nothing.
+	if c.br.Buffered() == 0 {
+		c.cr.startBackgroundRead(cancel)
+	}
+	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: line}, nil
+}
+
+// WriteAnswer implements strategy.Conn.
+func (c *conn) WriteAnswer(answer []byte, err error) error {
+	c.cr.abortPendingRead()
+	if c.reqCancel != nil {
+		c.reqCancel()
+		c.reqCancel = nil
+	}
+	if err != nil {
+		c.logTaskError(err)
+		c.out = wire.AppendError(c.out[:0], err.Error())
+	} else {
+		c.out = wire.AppendAnswer(c.out[:0], answer)
+	}
+	if werr := c.write(c.out); werr != nil {
+		return werr
+	}
+	if err != nil {
+		c.s.stats.errors.Add(1)
+	} else {
+		c.s.stats.answered.Add(1)
+	}
+	// The client may have gone while its task ran.
+	return c.cr.gone()
+}
+
+func (c *conn) write(b []byte) error {
+	c.nc.SetWriteDeadline(timeout(c.s.WriteTimeout, DefaultWriteTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+func (c *conn) logTaskError(err error) {
+	var p *strategy.PanicError
+	switch {
+	case errors.As(err, &p):
+		c.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
+			"remote", c.nc.RemoteAddr().String(), "stack", string(p.Stack))
+	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled):
+	default:
+		c.s.logger().Warn("task failed", "err", err, "remote", c.nc.RemoteAddr().String())
+	}
+}
+
+// lingerTimeout bounds how long Close drains a connection it closes after
+// an error line.
+const lingerTimeout = 500 * time.Millisecond
+
+// Close implements strategy.Conn.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		if c.linger {
+			c.drain()
+		}
+		c.closeErr = c.nc.Close()
+		// The background read, if any, fails now that the connection is
+		// closed; wait for it so that no goroutine outlives the conn.
+		c.cr.abortPendingRead()
+		c.cancel()
+		c.s.untrack(c)
+	})
+	return c.closeErr
+}
+
+// drain closes the write side, so the client sees the error line and then
+// EOF, and reads what the client still sends for a short while. Closing a
+// socket with unread input sends a reset, which can destroy the error line
+// before the client reads it.
+func (c *conn) drain() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, c.nc, 64<<10)
+}
+
+// connReader reads a connection for its bufio.Reader and, while a request
+// is in flight, reads it in the background to notice the client going away,
+// as net/http does.
+type connReader struct {
+	nc net.Conn
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	inRead  bool // a background read is in progress
+	aborted bool // the background read was stopped on purpose
+	hasByte bool // the background read got a byte, held in b
+	b       [1]byte
+	err     error              // the background read's error: the client is gone
+	onGone  context.CancelFunc // cancels the request in flight
+}
+
+func newConnReader(nc net.Conn) *connReader {
+	cr := &connReader{nc: nc}
+	cr.cond.L = &cr.mu
+	return cr
+}
+
+func (cr *connReader) Read(p []byte) (int, error) {
+	cr.mu.Lock()
+	if cr.inRead {
+		cr.mu.Unlock()
+		panic("server: read during a background read")
+	}
+	if cr.hasByte && len(p) > 0 {
+		p[0] = cr.b[0]
+		cr.hasByte = false
+		cr.mu.Unlock()
+		return 1, nil
+	}
+	if err := cr.err; err != nil {
+		cr.mu.Unlock()
+		return 0, err
+	}
+	cr.mu.Unlock()
+	return cr.nc.Read(p)
+}
+
+// startBackgroundRead starts reading the connection while a request is in
+// flight; if the read fails, the client is gone and onGone is called.
+func (cr *connReader) startBackgroundRead(onGone context.CancelFunc) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if cr.err != nil || cr.hasByte {
+		return
+	}
+	cr.inRead = true
+	cr.onGone = onGone
+	cr.nc.SetReadDeadline(time.Time{})
+	go cr.backgroundRead()
+}
+
+func (cr *connReader) backgroundRead() {
+	n, err := cr.nc.Read(cr.b[:])
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if n == 1 {
+		cr.hasByte = true
+	}
+	var ne net.Error
+	if err != nil && !(cr.aborted && errors.As(err, &ne) && ne.Timeout()) {
+		cr.err = err
+		cr.onGone()
+	}
+	cr.inRead = false
+	cr.cond.Broadcast()
+}
+
+// abortPendingRead stops the background read, if any, and waits for it.
+func (cr *connReader) abortPendingRead() {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if !cr.inRead {
+		return
+	}
+	cr.aborted = true
+	cr.nc.SetReadDeadline(aLongTimeAgo)
+	for cr.inRead {
+		cr.cond.Wait()
+	}
+	cr.aborted = false
+	cr.onGone = nil
+}
+
+// gone returns the error with which the client went away, if it has.
+func (cr *connReader) gone() error {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	return cr.err
+}

@@ -1,0 +1,319 @@
+// Package server serves a [primetime.Task] over TCP with a scheduling
+// [strategy.Strategy].
+//
+// The zero [Server] answers the line protocol with the prime task under the
+// PerConn strategy: the client sends a decimal n and "\n" ("\r\n" is
+// accepted too), and the server answers the nth prime and "\n". A request
+// the task refuses, or a task that fails, gets one line that starts with
+// "ERR " and the connection stays usable; a line longer than the limit gets
+// an ERR line and the connection is closed.
+//
+// A Server's life cycle follows net/http's: [Server.Serve] or
+// [Server.ListenAndServe] serves until [Server.Shutdown] (stop accepting,
+// let the requests in flight finish, then close) or [Server.Close] (close
+// everything now).
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// ErrServerClosed is returned by [Server.Serve] and [Server.ListenAndServe]
+// after a call to [Server.Shutdown] or [Server.Close].
+var ErrServerClosed = errors.New("server: Server closed")
+
+// Defaults of the Server's limits.
+const (
+	// DefaultAddr is the address ListenAndServe listens on when given "".
+	DefaultAddr = "127.0.0.1:25000"
+	// DefaultMaxLineBytes is the longest request line, not counting its
+	// line ending.
+	DefaultMaxLineBytes = 4096
+	// DefaultIdleTimeout is how long a connection may wait for its next
+	// request before the server closes it.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultWriteTimeout is how long writing one answer may take before
+	// the server gives up on the connection.
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// A Server serves a task with a strategy. Its exported fields configure it
+// and must not change once it serves; the zero value of each is a sensible
+// default, so the zero Server is ready to use.
+type Server struct {
+	// Strategy schedules connections and tasks. Nil means
+	// strategy.PerConn().
+	Strategy strategy.Strategy
+	// Task is what every request runs. Nil means primetime.Prime, whose
+	// largest n is primetime.DefaultMaxN; primetime.NewPrimeTask makes a
+	// prime task with another limit.
+	Task primetime.Task
+	// MaxLineBytes is the longest request line accepted, not counting its
+	// line ending. Zero means DefaultMaxLineBytes.
+	MaxLineBytes int
+	// IdleTimeout is how long a connection may wait for its next request.
+	// Zero means DefaultIdleTimeout; a negative value means no limit.
+	IdleTimeout time.Duration
+	// WriteTimeout is how long writing one answer may take. Zero means
+	// DefaultWriteTimeout; a negative value means no limit.
+	WriteTimeout time.Duration
+	// Logger receives the server's log: accept errors, panics of tasks.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	inShutdown atomic.Bool
+	stats      counters
+
+	mu        sync.Mutex
+	listener  net.Listener
+	serving   bool
+	serveDone chan struct{} // closed when Serve's strategy has returned
+	done      chan struct{} // closed when shutting down or closing
+	conns     map[*conn]struct{}
+	baseCtx   context.Context // parent of every request's context
+	cancel    context.CancelFunc
+}
+
+// Stats is a snapshot of a Server's counters.
+type Stats struct {
+	// Accepted counts the connections accepted since Serve began.
+	Accepted uint64
+	// Open counts the connections open now.
+	Open int64
+	// Answered counts the requests answered with a result.
+	Answered uint64
+	// Errors counts the error answers: requests the task refused, tasks
+	// that failed or panicked, request lines over the limit.
+	Errors uint64
+}
+
+type counters struct {
+	accepted atomic.Uint64
+	open     atomic.Int64
+	answered atomic.Uint64
+	errors   atomic.Uint64
+}
+
+// Stats returns the server's counters. It is safe to call while the server
+// runs.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Accepted: s.stats.accepted.Load(),
+		Open:     s.stats.open.Load(),
+		Answered: s.stats.answered.Load(),
+		Errors:   s.stats.errors.Load(),
+	}
+}
+
+// initLocked sets up the state the zero Server lacks.
+func (s *Server) initLocked() {
+	if s.done == nil {
+		s.done = make(chan struct{})
+		s.conns = make(map[*conn]struct{})
+		s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// ListenAndServe listens on the TCP address addr (DefaultAddr if addr is
+// "") and calls Serve. It always returns a non-nil error.
+func (s *Server) ListenAndServe(addr string) error {
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Serve serves the connections of l with the server's strategy until
+// Shutdown or Close, and closes l. A Server serves one listener, once: a
+// second call returns an error.
+//
+// Serve always returns a non-nil error. After Shutdown or Close it returns
+// ErrServerClosed, once every connection has closed and the strategy has
+// stopped its workers. If l fails with an error that is not temporary,
+// Serve closes every connection and returns that error. Temporary accept
+// errors, such as a full file-descriptor table, are logged and retried after
+// a delay that starts at 5 ms and doubles up to 1 s.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	s.initLocked()
+	if s.inShutdown.Load() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if s.serving {
+		s.mu.Unlock()
+		return errors.New("server: Serve called more than once")
+	}
+	s.serving = true
+	s.listener = l
+	serveDone := make(chan struct{})
+	s.serveDone = serveDone
+	s.mu.Unlock()
+	defer close(serveDone)
+	defer l.Close()
+
+	strat := s.Strategy
+	if strat == nil {
+		strat = strategy.PerConn()
+	}
+	err := strat.Serve(&listener{s: s, l: l})
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	if err == nil {
+		err = errors.New("server: strategy " + strat.String() + " returned without an error")
+	}
+	return err
+}
+
+// Addr returns the address the server listens on, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return nil
+	}
+	return s.listener.Addr()
+}
+
+// shutdownPollMax caps the interval at which Shutdown looks for idle
+// connections to close and checks whether serving has ended.
+const shutdownPollMax = 500 * time.Millisecond
+
+// Shutdown stops the server gracefully: it closes the listener, so new
+// connections are refused; closes every connection that is waiting for a
+// request; lets every request in flight finish and be answered; and returns
+// nil once the last connection has closed and Serve is done.
+//
+// If ctx ends first, Shutdown cancels the contexts of the tasks still
+// running, so that they stop and their requests are answered with an error,
+// and returns ctx's error. Once Shutdown has been called, Serve and
+// ListenAndServe return ErrServerClosed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.inShutdown.Store(true)
+	s.mu.Lock()
+	s.initLocked()
+	err := s.closeListenerLocked()
+	serveDone := s.serveDone
+	s.mu.Unlock()
+	if serveDone == nil {
+		return err
+	}
+
+	interval := time.Millisecond
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		s.wakeIdleConns()
+		select {
+		case <-serveDone:
+			return err
+		case <-ctx.Done():
+			s.cancel()
+			return ctx.Err()
+		case <-timer.C:
+			interval = min(2*interval, shutdownPollMax)
+			timer.Reset(interval)
+		}
+	}
+}
+
+// Close closes the listener and every connection now, and cancels the
+// contexts of the tasks in flight. Serve returns ErrServerClosed once the
+// tasks have stopped. Close returns the error from closing the listener.
+func (s *Server) Close() error {
+	s.inShutdown.Store(true)
+	return s.closeAll()
+}
+
+// closeAll closes the listener and every connection and cancels every task.
+func (s *Server) closeAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+	err := s.closeListenerLocked()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.cancel()
+	return err
+}
+
+// closeListenerLocked closes the listener and the done channel, once.
+func (s *Server) closeListenerLocked() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	close(s.done)
+	if s.listener == nil {
+		return nil
+	}
+	return s.listener.Close()
+}
+
+// wakeIdleConns makes every connection that waits for a request give up
+// waiting; it then sees the shutdown and closes.
+func (s *Server) wakeIdleConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.idle {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	}
+}
+
+// aLongTimeAgo is a deadline that has passed, to wake a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) task() primetime.Task {
+	if s.Task != nil {
+		return s.Task
+	}
+	return primetime.Prime
+}
+
+func (s *Server) maxLineBytes() int {
+	if s.MaxLineBytes > 0 {
+		return s.MaxLineBytes
+	}
+	return DefaultMaxLineBytes
+}
+
+// timeout returns the deadline for a wait of limit d (zero: the default,
+// negative: none).
+func timeout(d, def time.Duration) time.Time {
+	if d == 0 {
+		d = def
+	}
+	if d < 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}

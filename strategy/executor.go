@@ -1,0 +1,135 @@
+package strategy
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/primetime-lab/primetime"
+)
+
+// An Executor decides where a [Strategy] runs each request's task: [Inline]
+// or on [Goroutines]. An Executor describes; each Serve of a Strategy starts
+// its own workers and stops them before it returns.
+type Executor interface {
+	// String returns the executor's text form: "inline", "goroutines:4".
+	String() string
+	// start starts the executor's workers.
+	start() (runner, error)
+}
+
+// runner is a started executor.
+type runner interface {
+	// run runs t on payload and returns its answer. It returns early, with
+	// ctx's error, only if ctx ends before the task has started; once a
+	// task has started, run waits for it to return.
+	run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error)
+	// stop stops the workers and waits for them. No run may be in progress
+	// or follow.
+	stop()
+}
+
+// A PanicError is the error an executor returns for a task that panicked.
+// The panic is recovered where the task ran, so that one bad request fails
+// alone and the server goes on; the server logs Stack.
+type PanicError struct {
+	// Task is the name of the task that panicked.
+	Task string
+	// Value is the value the task panicked with.
+	Value any
+	// Stack is the panicking goroutine's stack trace.
+	Stack []byte
+}
+
+// Error returns a one-line description of the panic.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("task %s panicked: %v", e.Task, e.Value)
+}
+
+// runTask runs t, turning a panic into a *PanicError.
+func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
+	if t == nil {
+		return nil, ErrNoTask
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			answer, err = nil, &PanicError{Task: t.Name(), Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return t.Run(ctx, payload)
+}
+
+// Inline returns the executor that runs each task on the goroutine that
+// handles its request.
+func Inline() Executor { return inline{} }
+
+type inline struct{}
+
+func (inline) String() string         { return "inline" }
+func (inline) start() (runner, error) { return inline{}, nil }
+func (inline) stop()                  {}
+func (inline) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	return runTask(ctx, t, payload)
+}
+
+// Goroutines returns the executor that runs tasks on a pool of n worker
+// goroutines. A request whose task finds every worker busy waits for one to
+// become free. Goroutines panics if n < 1.
+func Goroutines(n int) Executor {
+	if n < 1 {
+		panic("strategy: Goroutines needs at least 1 worker")
+	}
+	return goroutines{n: n}
+}
+
+type goroutines struct{ n int }
+
+func (g goroutines) String() string { return fmt.Sprintf("goroutines:%d", g.n) }
+
+func (g goroutines) start() (runner, error) {
+	p := &goroutinePool{jobs: make(chan *job)}
+	p.wg.Add(g.n)
+	for range g.n {
+		go p.work()
+	}
+	return p, nil
+}
+
+type job struct {
+	ctx     context.Context
+	task    primetime.Task
+	payload []byte
+	answer  []byte
+	err     error
+	done    chan struct{}
+}
+
+type goroutinePool struct {
+	jobs chan *job
+	wg   sync.WaitGroup
+}
+
+func (p *goroutinePool) work() {
+	defer p.wg.Done()
+	for j := range p.jobs {
+		j.answer, j.err = runTask(j.ctx, j.task, j.payload)
+		close(j.done)
+	}
+}
+
+func (p *goroutinePool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	j := &job{ctx: ctx, task: t, payload: payload, done: make(chan struct{})}
+	select {
+	case p.jobs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	<-j.done
+	return j.answer, j.err
+}
+
+func (p *goroutinePool) stop() {
+	close(p.jobs)
+	p.wg.Wait()
+}

@@ -1,0 +1,210 @@
+// Package strategy holds the scheduling strategies a server can use: who
+// serves connections, and where their tasks run.
+//
+// A Strategy is a point on two independent axes. The first is the connection
+// scheduler:
+//
+//   - [Serial]: one connection at a time, on one goroutine; the next
+//     connection is accepted when the current one closes.
+//   - [PerConn]: a goroutine per connection.
+//   - [Pool]: at most n connections served at once; the others are accepted
+//     and wait their turn in a first-come, first-served queue.
+//   - [Loop]: one loop goroutine runs every request of every connection, as an
+//     asyncio event loop does. Connections are read on goroutines of their own,
+//     but a slow request stalls every connection.
+//
+// The second is the [Executor], where each request's task runs: [Inline], on
+// the goroutine that handles the request, or [Goroutines], a pool of worker
+// goroutines. [Offload] moves any scheduler's tasks onto an executor, and
+// [LoopWithOffload] is the Loop whose tasks run elsewhere, as asyncio's
+// run_in_executor does.
+//
+// Strategies have a text form, returned by String and read by [Parse]:
+// "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", and in general
+// a scheduler and an optional executor joined by "+" ("pool:8+goroutines:2").
+//
+// A Strategy describes; it holds no running state. Each call of its Serve
+// method starts its own executor and stops it before returning, so one
+// Strategy value can serve many servers, one after the other or at once.
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/primetime-lab/primetime"
+)
+
+// A Strategy serves the connections of a [Listener]: it decides which
+// goroutine reads and answers each connection's requests, and where each
+// request's task runs.
+//
+// Serve accepts connections until Accept returns an error, waits for every
+// connection it accepted to close, stops its executor, and returns the error
+// from Accept. It closes each connection it has finished with, but not the
+// listener.
+//
+// Package server implements Listener and Conn; most programs use a
+// Strategy by setting server.Server's Strategy field rather than by calling
+// Serve.
+type Strategy interface {
+	Serve(l Listener) error
+	String() string
+}
+
+// A Listener yields connections for a [Strategy] to serve. Package server
+// implements it on top of a [net.Listener].
+type Listener interface {
+	// Accept waits for the next connection. Once it returns an error, it
+	// returns an error on every later call.
+	Accept() (Conn, error)
+}
+
+// A Conn is one client connection: a sequence of requests, each answered
+// in order before the next is read.
+type Conn interface {
+	// ReadRequest waits for the next request. It returns an error when the
+	// connection has no more requests: the client closed it, it was idle too
+	// long, the server is shutting down, or the request was malformed
+	// beyond an error answer. The Conn answers malformed requests itself.
+	ReadRequest() (Request, error)
+	// WriteAnswer answers the request last read: with answer if err is nil,
+	// otherwise with an error answer that describes err. It returns an error
+	// if the connection can no longer be used.
+	WriteAnswer(answer []byte, err error) error
+	// Close closes the connection. It may be called more than once.
+	Close() error
+}
+
+// A Request is one request read from a [Conn]: run Task on Payload, under
+// Context.
+type Request struct {
+	// Context is done when the request should stop: its client went away,
+	// or the server is closing.
+	Context context.Context
+	// Task is the work the request asks for.
+	Task primetime.Task
+	// Payload is the task's input. It is valid until the answer is written.
+	Payload []byte
+}
+
+// scheduler is the first axis: who serves connections.
+type scheduler int
+
+const (
+	serial scheduler = iota
+	perConn
+	pool
+	loop
+)
+
+// strategy is every Strategy of this package: a scheduler and an executor.
+type strategy struct {
+	sched scheduler
+	size  int // connections served at once, for pool
+	exec  Executor
+}
+
+// Serial returns the strategy that serves one connection at a time on one
+// goroutine and accepts the next connection only when the current one
+// closes. A client that keeps its connection open keeps every other client
+// out.
+func Serial() Strategy { return strategy{sched: serial, exec: Inline()} }
+
+// PerConn returns the strategy that serves each connection on a goroutine of
+// its own, as a thread-per-connection server does.
+func PerConn() Strategy { return strategy{sched: perConn, exec: Inline()} }
+
+// Pool returns the strategy that serves at most n connections at once, each
+// on a goroutine of its own. Further connections are accepted and wait, in
+// the order they arrived, until one of the n closes. Pool panics if n < 1.
+func Pool(n int) Strategy {
+	if n < 1 {
+		panic("strategy: Pool size must be at least 1")
+	}
+	return strategy{sched: pool, size: n, exec: Inline()}
+}
+
+// Loop returns the strategy that runs every request of every connection on
+// one loop goroutine, as an asyncio event loop does: connections are read on
+// goroutines of their own, but while one request's task runs, no other
+// connection gets an answer.
+func Loop() Strategy { return strategy{sched: loop, exec: Inline()} }
+
+// LoopWithOffload returns the [Loop] whose tasks run on e, as asyncio's
+// run_in_executor does: the loop hands each task to e and goes on with other
+// requests until the task's answer comes back.
+func LoopWithOffload(e Executor) Strategy { return Offload(Loop(), e) }
+
+// Offload returns s with its tasks run on e instead of where s runs them.
+// s must be a Strategy from this package; Offload panics otherwise.
+func Offload(s Strategy, e Executor) Strategy {
+	st, ok := s.(strategy)
+	if !ok {
+		panic(fmt.Sprintf("strategy: Offload of a Strategy not from this package (%T)", s))
+	}
+	if e == nil {
+		panic("strategy: Offload with a nil Executor")
+	}
+	st.exec = e
+	return st
+}
+
+// String returns the strategy's text form, which [Parse] reads back.
+func (s strategy) String() string {
+	var name string
+	switch s.sched {
+	case serial:
+		name = "serial"
+	case perConn:
+		name = "perconn"
+	case pool:
+		name = fmt.Sprintf("pool:%d", s.size)
+	case loop:
+		name = "loop"
+	}
+	if _, ok := s.exec.(inline); ok {
+		return name
+	}
+	return name + "+" + s.exec.String()
+}
+
+// Serve implements [Strategy].
+func (s strategy) Serve(l Listener) error {
+	run, err := s.exec.start()
+	if err != nil {
+		return err
+	}
+	defer run.stop()
+	switch s.sched {
+	case serial:
+		return serveSerial(l, run)
+	case perConn:
+		return servePerConn(l, run)
+	case pool:
+		return servePool(l, run, s.size)
+	default:
+		return serveLoop(l, run)
+	}
+}
+
+// serveConn answers c's requests in order on the calling goroutine, running
+// each task with run, until the connection is done; then it closes c.
+func serveConn(c Conn, run runner) {
+	defer c.Close()
+	for {
+		req, err := c.ReadRequest()
+		if err != nil {
+			return
+		}
+		answer, err := run.run(req.Context, req.Task, req.Payload)
+		if c.WriteAnswer(answer, err) != nil {
+			return
+		}
+	}
+}
+
+// ErrNoTask is the error a Strategy answers a request with when the request
+// has no task.
+var ErrNoTask = errors.New("strategy: request has no task")
