@@ -60,7 +60,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	line, err := wire.ReadLine(c.br, c.s.maxLineBytes())
 	if err != nil {
 		if errors.Is(err, wire.ErrLineTooLong) {
-			c.s.stats.errors.Add(1)
+			c.s.stats.errors.Add(1) // before the write, as in WriteAnswer
 			c.linger = true
 			c.write(wire.AppendError(c.out[:0], fmt.Sprintf("request line too long: the limit is %d bytes", c.s.maxLineBytes())))
 		}
@@ -84,19 +84,18 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 		c.reqCancel()
 		c.reqCancel = nil
 	}
+	// Count before writing, so that a client that has read its answer
+	// finds it counted.
 	if err != nil {
 		c.logTaskError(err)
+		c.s.stats.errors.Add(1)
 		c.out = wire.AppendError(c.out[:0], err.Error())
 	} else {
+		c.s.stats.answered.Add(1)
 		c.out = wire.AppendAnswer(c.out[:0], answer)
 	}
 	if werr := c.write(c.out); werr != nil {
 		return werr
-	}
-	if err != nil {
-		c.s.stats.errors.Add(1)
-	} else {
-		c.s.stats.answered.Add(1)
 	}
 	// The client may have gone while its task ran.
 	return c.cr.gone()

@@ -1,0 +1,387 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func TestEveryStrategyAnswersConcurrentClients(t *testing.T) {
+	const maxN = 300
+	want := make([]string, maxN+1)
+	for n := 1; n <= maxN; n++ {
+		p, err := primetime.NthPrime(context.Background(), n)
+		require.NoError(t, err)
+		want[n] = strconv.Itoa(p)
+	}
+	for _, text := range allStrategies {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			const clients, requests = 8, 25
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Go(func() {
+					// Each client closes when done: Serial and pool:1 serve
+					// the next connection only then.
+					c := dial(t, ts.addr)
+					defer c.c.Close()
+					rng := rand.New(rand.NewPCG(uint64(i), 1))
+					for range requests {
+						n := 1 + rng.IntN(maxN)
+						c.send(strconv.Itoa(n))
+						line, err := c.readErr()
+						if !assert.NoError(t, err) || !assert.Equal(t, want[n], line, "n=%d", n) {
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			st := ts.Stats()
+			assert.Equal(t, uint64(clients), st.Accepted)
+			assert.Equal(t, uint64(clients*requests), st.Answered)
+			assert.Zero(t, st.Errors)
+		})
+	}
+}
+
+func TestBadRequestsGetErrAndTheConnectionStaysUsable(t *testing.T) {
+	for _, text := range allStrategies {
+		t.Run(text, func(t *testing.T) {
+			s, err := strategy.Parse(text)
+			require.NoError(t, err)
+			ts := start(t, &server.Server{Strategy: s, MaxLineBytes: 16})
+			c := dial(t, ts.addr)
+			for _, bad := range []string{"abc", "", "-3", "0", "1000001", "1e3", "\x00\xff"} {
+				assert.True(t, strings.HasPrefix(c.ask(bad), "ERR bad request: "), "request %q", bad)
+			}
+			assert.Equal(t, "29", c.ask("10"), "the connection is still usable")
+			assert.Equal(t, "29", c.ask("10\r"), "a CRLF line ending is accepted")
+			assert.Equal(t, "29", c.ask(strings.Repeat("0", 14)+"10"), "a line of exactly the limit is accepted")
+
+			c.send(strings.Repeat("1", 17))
+			assert.Equal(t, "ERR request line too long: the limit is 16 bytes", c.read())
+			_, err = c.readErr()
+			assert.Error(t, err, "the connection is closed after an over-long line")
+
+			st := ts.Stats()
+			assert.Equal(t, uint64(3), st.Answered)
+			assert.Equal(t, uint64(8), st.Errors)
+		})
+	}
+}
+
+func TestOverlongLineBeyondTheBufferIsRefused(t *testing.T) {
+	ts := startWith(t, "perconn", nil)
+	c := dial(t, ts.addr)
+	c.send(strings.Repeat("7", 3*server.DefaultMaxLineBytes))
+	assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", c.read())
+	_, err := c.readErr()
+	assert.Error(t, err)
+}
+
+func TestSerialServesNoOtherConnectionWhileARequestRuns(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "serial", g)
+	first := dial(t, ts.addr)
+	first.send("hold")
+	g.waitStarted(t)
+
+	second := dial(t, ts.addr)
+	second.send("second")
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", first.read())
+	// The first connection is still open, so Serial still serves it alone.
+	assert.Equal(t, "again", first.ask("again"))
+	first.c.Close()
+	assert.Equal(t, "second", second.read())
+
+	events := g.log0()
+	assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start second"),
+		"Serial ran the second connection's request before the first connection closed: %v", events)
+}
+
+func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "loop", g)
+	other := dial(t, ts.addr)
+	assert.Equal(t, "warm", other.ask("warm"), "the other connection is being read by the loop")
+	holder := dial(t, ts.addr)
+	holder.send("hold")
+	g.waitStarted(t)
+
+	other.send("stalled")
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", holder.read())
+	assert.Equal(t, "stalled", other.read())
+
+	events := g.log0()
+	assert.Less(t, indexOf(t, events, "end hold"), indexOf(t, events, "start stalled"),
+		"the loop ran another request while a task held it: %v", events)
+}
+
+func TestConcurrentStrategiesAnswerOthersWhileOneRequestIsHeld(t *testing.T) {
+	for _, text := range concurrentStrategies {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			ts := startWith(t, text, g)
+			holder := dial(t, ts.addr)
+			holder.send("hold")
+			g.waitStarted(t)
+
+			other := dial(t, ts.addr)
+			for i := range 5 {
+				msg := fmt.Sprint("small ", i)
+				assert.Equal(t, msg, other.ask(msg), "answered while another request is held")
+			}
+			g.releaseOne(t)
+			assert.Equal(t, "released hold", holder.read())
+		})
+	}
+}
+
+func TestPoolQueuesConnectionsBeyondItsSize(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "pool:1", g)
+	first := dial(t, ts.addr)
+	first.send("hold")
+	g.waitStarted(t)
+
+	queued := dial(t, ts.addr)
+	queued.send("queued")
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", first.read())
+	assert.Equal(t, "again", first.ask("again"))
+	first.c.Close()
+	assert.Equal(t, "queued", queued.read(), "the queued connection is served once a place is free")
+
+	events := g.log0()
+	assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start queued"), "events: %v", events)
+	assert.Equal(t, uint64(2), ts.Stats().Accepted, "the pool accepts connections it cannot serve yet")
+}
+
+func TestClientDisconnectCancelsItsTask(t *testing.T) {
+	for _, text := range allStrategies {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			ts := startWith(t, text, g)
+			c := dial(t, ts.addr)
+			c.send("hold gone")
+			g.waitStarted(t)
+			c.c.Close()
+			assert.Equal(t, "hold gone", g.waitCancelled(t))
+
+			// The server goes on: a new client is served.
+			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
+		})
+	}
+}
+
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	for _, text := range []string{"perconn", "loop+goroutines:2", "pool:2", "serial"} {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			ts := startWith(t, text, g)
+			var idle *client
+			if text != "serial" {
+				idle = dial(t, ts.addr)
+				assert.Equal(t, "hello", idle.ask("hello"))
+			}
+			busy := dial(t, ts.addr)
+			busy.send("hold")
+			g.waitStarted(t)
+
+			shut := make(chan error, 1)
+			go func() { shut <- ts.Shutdown(context.Background()) }()
+			<-ts.closed
+			_, err := net.Dial("tcp", ts.addr)
+			assert.ErrorIs(t, err, syscall.ECONNREFUSED, "new connections are refused")
+			if idle != nil {
+				_, err = idle.readErr()
+				assert.Error(t, err, "an idle connection is closed")
+			}
+
+			g.releaseOne(t)
+			assert.Equal(t, "released hold", busy.read(), "the request in flight is answered")
+			_, err = busy.readErr()
+			assert.Error(t, err, "then its connection is closed")
+			assert.NoError(t, <-shut)
+			assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
+			assert.Zero(t, ts.Stats().Open)
+		})
+	}
+}
+
+func TestShutdownPastItsDeadlineCancelsTasks(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "perconn", g)
+	c := dial(t, ts.addr)
+	c.send("hold")
+	g.waitStarted(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
+	assert.Equal(t, "hold", g.waitCancelled(t))
+	assert.Equal(t, "ERR context canceled", c.read())
+	assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
+}
+
+func TestCloseEndsEverythingAtOnce(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "loop+goroutines:2", g)
+	c := dial(t, ts.addr)
+	c.send("hold")
+	g.waitStarted(t)
+	idle := dial(t, ts.addr)
+	assert.Equal(t, "x", idle.ask("x"))
+
+	require.NoError(t, ts.Close())
+	assert.Equal(t, "hold", g.waitCancelled(t))
+	_, err := c.readErr()
+	assert.Error(t, err)
+	_, err = idle.readErr()
+	assert.Error(t, err)
+	assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
+	assert.Zero(t, ts.Stats().Open)
+}
+
+func TestServeAfterShutdownReturnsErrServerClosed(t *testing.T) {
+	var srv server.Server
+	require.NoError(t, srv.Shutdown(context.Background()))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	assert.ErrorIs(t, srv.Serve(l), server.ErrServerClosed)
+	_, err = l.Accept()
+	assert.Error(t, err, "Serve closes the listener")
+	assert.ErrorIs(t, srv.ListenAndServe("127.0.0.1:0"), server.ErrServerClosed)
+}
+
+func TestServeTwiceFails(t *testing.T) {
+	ts := startWith(t, "perconn", nil)
+	require.Equal(t, "2", dial(t, ts.addr).ask("1"), "the first Serve is running")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	assert.ErrorContains(t, ts.Serve(l), "Serve called more than once")
+	assert.Equal(t, ts.addr, ts.Addr().String())
+}
+
+func TestListenAndServeReportsABadAddress(t *testing.T) {
+	var srv server.Server
+	assert.Error(t, srv.ListenAndServe("127.0.0.1:no-such-port"))
+}
+
+func TestPanickingTaskIsAnsweredWithErrAndLogged(t *testing.T) {
+	var log syncBuffer
+	task := primetime.TaskFunc("fragile", func(_ context.Context, p []byte) ([]byte, error) {
+		if string(p) == "boom" {
+			panic("fragile task broke")
+		}
+		return p, nil
+	})
+	for _, text := range []string{"perconn", "loop", "loop+goroutines:2"} {
+		t.Run(text, func(t *testing.T) {
+			s, err := strategy.Parse(text)
+			require.NoError(t, err)
+			ts := start(t, &server.Server{Strategy: s, Task: task, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			c := dial(t, ts.addr)
+			assert.Equal(t, "ERR task fragile panicked: fragile task broke", c.ask("boom"))
+			assert.Equal(t, "fine", c.ask("fine"), "the connection and the server go on")
+			assert.Contains(t, log.String(), `msg="task panicked" task=fragile panic="fragile task broke"`)
+			assert.Contains(t, log.String(), "server_test.TestPanickingTaskIsAnsweredWithErrAndLogged", "the stack is logged")
+		})
+	}
+}
+
+// flakyListener fails its first accepts with a temporary error.
+type flakyListener struct {
+	net.Listener
+	mu       sync.Mutex
+	failures int
+	err      error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.failures > 0 {
+		l.failures--
+		l.mu.Unlock()
+		return nil, l.err
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+func TestTemporaryAcceptErrorsAreRetried(t *testing.T) {
+	var log syncBuffer
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	srv := &server.Server{Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(&flakyListener{Listener: l, failures: 4, err: emfile}) }()
+
+	c := dial(t, l.Addr().String())
+	assert.Equal(t, "29", c.ask("10"), "the server survives a full descriptor table")
+	assert.Equal(t, 4, strings.Count(log.String(), "accept failed; retrying"))
+	assert.Contains(t, log.String(), "delay=40ms", "the delay doubles")
+
+	require.NoError(t, srv.Shutdown(context.Background()))
+	assert.ErrorIs(t, <-served, server.ErrServerClosed)
+}
+
+func TestPermanentAcceptErrorEndsServeAndClosesConnections(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	broken := errors.New("listener broke")
+	fl := &flakyListener{Listener: l, err: broken}
+	srv := &server.Server{Logger: discard}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(fl) }()
+
+	c := dial(t, l.Addr().String())
+	assert.Equal(t, "2", c.ask("1"))
+	fl.mu.Lock()
+	fl.failures = 1
+	fl.mu.Unlock()
+	// Wake the pending Accept with a connection; the next Accept fails.
+	dial(t, l.Addr().String())
+
+	assert.ErrorIs(t, <-served, broken)
+	_, err = c.readErr()
+	assert.Error(t, err, "open connections are closed")
+	assert.Zero(t, srv.Stats().Open)
+}
+
+func TestIdleConnectionIsClosedAfterIdleTimeout(t *testing.T) {
+	ts := start(t, &server.Server{IdleTimeout: 1}) // 1ns: closed at the first wait
+	c := dial(t, ts.addr)
+	_, err := c.readErr()
+	assert.Error(t, err)
+}
+
+func TestStatsCountConnectionsAndAnswers(t *testing.T) {
+	ts := startWith(t, "perconn", nil)
+	a, b := dial(t, ts.addr), dial(t, ts.addr)
+	assert.Equal(t, "2", a.ask("1"))
+	assert.Equal(t, "3", b.ask("2"))
+	assert.True(t, strings.HasPrefix(b.ask("x"), "ERR"))
+	st := ts.Stats()
+	assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Answered: 2, Errors: 1}, st)
+}
