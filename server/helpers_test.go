@@ -262,4 +262,3 @@ func indexOf(t *testing.T, events []string, event string) int {
 	t.Fatalf("event %q missing from %v", event, events)
 	return -1
 }
-
