@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+var listening = regexp.MustCompile(`msg=serving addr=(\S+) strategy=(\S+)`)
+
+// startServe runs "primetime serve" with args on a loopback port and
+// returns its address, the stop function standing for SIGINT, and a channel
+// that receives the exit code.
+func startServe(t *testing.T, args ...string) (addr string, stop func(), code <-chan int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), io.Discard, pw)
+		pw.Close()
+	}()
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+			}
+		}
+		close(found)
+	}()
+	select {
+	case m, ok := <-found:
+		require.True(t, ok, "serve exited before listening")
+		t.Cleanup(func() {
+			cancel()
+			for range found {
+			}
+		})
+		return m[1], cancel, done
+	case <-time.After(bound):
+		cancel()
+		t.Fatal("serve did not report its address")
+		return "", nil, nil
+	}
+}
+
+func TestServeAnswersAndStopsGracefully(t *testing.T) {
+	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2"} {
+		t.Run(strat, func(t *testing.T) {
+			addr, stop, code := startServe(t, "-strategy", strat)
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = io.WriteString(c, "10\n")
+			require.NoError(t, err)
+			c.SetReadDeadline(time.Now().Add(bound))
+			answer, err := bufio.NewReader(c).ReadString('\n')
+			require.NoError(t, err)
+			assert.Equal(t, "29\n", answer)
+
+			stop()
+			select {
+			case got := <-code:
+				assert.Equal(t, 0, got)
+			case <-time.After(bound):
+				t.Fatal("serve did not stop")
+			}
+		})
+	}
+}
+
+func TestServeRefusesBadFlags(t *testing.T) {
+	cases := map[string][]string{
+		`unknown scheduler "threads"`:   {"-strategy", "threads"},
+		"-max-line must be at least 1":  {"-max-line", "0"},
+		`unexpected argument "extra"`:   {"extra"},
+		"flag provided but not defined": {"-nope"},
+		"address 999999: invalid port":  {"-addr", "127.0.0.1:999999"},
+	}
+	for want, args := range cases {
+		var stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"serve"}, args...), io.Discard, &stderr)
+		assert.NotZero(t, code, "%v", args)
+		assert.Contains(t, stderr.String(), want, "%v", args)
+	}
+}
+
+func TestNthPrintsThePrimeAndTheTime(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"nth", "1000"}, &stdout, &stderr), stderr.String())
+	assert.Regexp(t, `^7919 \(\d.*s\)\n$`, stdout.String())
+
+	for _, args := range [][]string{{"nth"}, {"nth", "0"}, {"nth", "x"}, {"nth", "1", "2"}} {
+		stderr.Reset()
+		assert.Equal(t, 2, run(context.Background(), args, io.Discard, &stderr), "%v", args)
+		assert.NotEmpty(t, stderr.String())
+	}
+}
+
+func TestNthStopsWhenInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	assert.Equal(t, 1, run(ctx, []string{"nth", "1000000"}, io.Discard, &stderr))
+	assert.Contains(t, stderr.String(), "context canceled")
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), nil, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "usage: primetime")
+	assert.Equal(t, 2, run(context.Background(), []string{"frobnicate"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `unknown command "frobnicate"`)
+	assert.Equal(t, 0, run(context.Background(), []string{"help"}, &stdout, &stderr))
+	assert.True(t, strings.HasPrefix(stdout.String(), "usage: primetime"))
+}

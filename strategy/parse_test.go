@@ -1,0 +1,83 @@
+package strategy_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func TestParseRoundTripsThroughString(t *testing.T) {
+	forms := map[string]string{
+		"serial":                "serial",
+		"perconn":               "perconn",
+		"pool:8":                "pool:8",
+		"loop":                  "loop",
+		"loop+goroutines:4":     "loop+goroutines:4",
+		"pool:8+goroutines:2":   "pool:8+goroutines:2",
+		"serial+goroutines:1":   "serial+goroutines:1",
+		"perconn+inline":        "perconn",
+		"  Loop+Goroutines:4  ": "loop+goroutines:4",
+		"pool:65536":            "pool:65536",
+	}
+	for text, want := range forms {
+		s, err := strategy.Parse(text)
+		require.NoError(t, err, text)
+		assert.Equal(t, want, s.String(), text)
+		again, err := strategy.Parse(s.String())
+		require.NoError(t, err)
+		assert.Equal(t, s, again, "Parse(String()) gives the same strategy")
+	}
+}
+
+func TestConstructorsMatchTheirTextForms(t *testing.T) {
+	assert.Equal(t, "serial", strategy.Serial().String())
+	assert.Equal(t, "perconn", strategy.PerConn().String())
+	assert.Equal(t, "pool:3", strategy.Pool(3).String())
+	assert.Equal(t, "loop", strategy.Loop().String())
+	assert.Equal(t, "loop+goroutines:4", strategy.LoopWithOffload(strategy.Goroutines(4)).String())
+	assert.Equal(t, "pool:3+goroutines:2", strategy.Offload(strategy.Pool(3), strategy.Goroutines(2)).String())
+	assert.Equal(t, "perconn", strategy.Offload(strategy.PerConn(), strategy.Inline()).String())
+}
+
+func TestParseErrorsSayWhatIsWrong(t *testing.T) {
+	cases := map[string]string{
+		"":                   "empty strategy name",
+		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N or loop`,
+		"pool":               "pool needs a size, as in pool:4",
+		"pool:":              "pool needs a size",
+		"pool:0":             `pool size "0" is not a whole number from 1 to 65536`,
+		"pool:-2":            `pool size "-2"`,
+		"pool:x":             `pool size "x"`,
+		"pool:65537":         `pool size "65537"`,
+		"serial:2":           `serial takes no size, got "serial:2"`,
+		"loop+":              `unknown executor ""`,
+		"loop+fibers:2":      `unknown executor "fibers" (want inline or goroutines:N)`,
+		"loop+goroutines":    "goroutines needs a size",
+		"loop+goroutines:0":  `goroutines size "0"`,
+		"loop+inline:2":      `inline takes no size`,
+		"loop+goroutines:1+": `goroutines size "1+"`,
+	}
+	for text, want := range cases {
+		_, err := strategy.Parse(text)
+		require.Error(t, err, "Parse(%q)", text)
+		assert.Contains(t, err.Error(), "strategy: ", "Parse(%q)", text)
+		assert.Contains(t, err.Error(), want, "Parse(%q)", text)
+	}
+	_, err := strategy.ParseExecutor("goroutines:x")
+	assert.EqualError(t, err, `strategy: "goroutines:x": goroutines size "x" is not a whole number from 1 to 65536`)
+	e, err := strategy.ParseExecutor("goroutines:3")
+	require.NoError(t, err)
+	assert.Equal(t, "goroutines:3", e.String())
+}
+
+type foreign struct{ strategy.Strategy }
+
+func TestConstructorsRefuseMisuse(t *testing.T) {
+	assert.PanicsWithValue(t, "strategy: Pool size must be at least 1", func() { strategy.Pool(0) })
+	assert.PanicsWithValue(t, "strategy: Goroutines needs at least 1 worker", func() { strategy.Goroutines(0) })
+	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
+	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
+}

@@ -1,0 +1,210 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+// fakeListener hands out the connections sent on conns and fails with
+// errDone once conns is closed.
+type fakeListener struct{ conns chan Conn }
+
+var errDone = errors.New("listener done")
+
+func (l fakeListener) Accept() (Conn, error) {
+	c, ok := <-l.conns
+	if !ok {
+		return nil, errDone
+	}
+	return c, nil
+}
+
+// fakeConn serves a fixed list of requests and records the answers.
+type fakeConn struct {
+	task     primetime.Task
+	requests []string
+
+	mu      sync.Mutex
+	answers []string
+	closed  int
+}
+
+func (c *fakeConn) ReadRequest() (Request, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.answers) == len(c.requests) {
+		return Request{}, io.EOF
+	}
+	p := c.requests[len(c.answers)]
+	return Request{Context: context.Background(), Task: c.task, Payload: []byte(p)}, nil
+}
+
+func (c *fakeConn) WriteAnswer(answer []byte, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.answers = append(c.answers, "ERR "+err.Error())
+	} else {
+		c.answers = append(c.answers, string(answer))
+	}
+	return nil
+}
+
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed++
+	return nil
+}
+
+var echo = primetime.TaskFunc("echo", func(_ context.Context, p []byte) ([]byte, error) {
+	if string(p) == "panic" {
+		panic("echo panicked")
+	}
+	return p, nil
+})
+
+func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
+	for _, text := range []string{"serial", "perconn", "pool:2", "loop", "loop+goroutines:3", "pool:1+goroutines:1"} {
+		t.Run(text, func(t *testing.T) {
+			s, err := Parse(text)
+			require.NoError(t, err)
+			l := fakeListener{conns: make(chan Conn)}
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(l) }()
+
+			var conns []*fakeConn
+			for i := range 4 {
+				c := &fakeConn{task: echo, requests: []string{fmt.Sprint(i, "a"), "panic", fmt.Sprint(i, "b")}}
+				conns = append(conns, c)
+				l.conns <- c
+			}
+			close(l.conns)
+			select {
+			case err := <-served:
+				assert.ErrorIs(t, err, errDone)
+			case <-time.After(bound):
+				t.Fatal("Serve did not return")
+			}
+			for i, c := range conns {
+				assert.Equal(t, []string{fmt.Sprint(i, "a"), "ERR task echo panicked: echo panicked", fmt.Sprint(i, "b")}, c.answers)
+				assert.Equal(t, 1, c.closed, "Serve closes every connection once")
+			}
+		})
+	}
+}
+
+// gate is a task that blocks until released and records its order.
+type gate struct {
+	started chan string
+	release chan struct{}
+	mu      sync.Mutex
+	events  []string
+}
+
+func (g *gate) Name() string { return "gate" }
+
+func (g *gate) Run(ctx context.Context, p []byte) ([]byte, error) {
+	g.log("start " + string(p))
+	g.started <- string(p)
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	g.log("end " + string(p))
+	return p, nil
+}
+
+func (g *gate) log(e string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.events = append(g.events, e)
+}
+
+func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
+	g := &gate{started: make(chan string, 3), release: make(chan struct{})}
+	run, err := Goroutines(2).start()
+	require.NoError(t, err)
+	defer run.stop()
+
+	var wg sync.WaitGroup
+	for _, p := range []string{"a", "b"} {
+		wg.Go(func() {
+			ans, err := run.run(context.Background(), g, []byte(p))
+			assert.NoError(t, err)
+			assert.Equal(t, p, string(ans))
+		})
+	}
+	<-g.started
+	<-g.started
+	wg.Go(func() {
+		ans, err := run.run(context.Background(), g, []byte("c"))
+		assert.NoError(t, err)
+		assert.Equal(t, "c", string(ans))
+	})
+	g.release <- struct{}{} // one of a and b ends, freeing a worker for c
+	assert.Equal(t, "c", <-g.started)
+	g.release <- struct{}{}
+	g.release <- struct{}{}
+	wg.Wait()
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	require.Len(t, g.events, 6)
+	assert.Equal(t, "start c", g.events[3], "c starts only after a task ended: %v", g.events)
+	assert.Contains(t, g.events[2], "end ", "c starts only after a task ended: %v", g.events)
+}
+
+func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
+	g := &gate{started: make(chan string, 1), release: make(chan struct{})}
+	run, err := Goroutines(1).start()
+	require.NoError(t, err)
+	defer run.stop()
+
+	busy := make(chan error, 1)
+	go func() {
+		_, err := run.run(context.Background(), g, []byte("busy"))
+		busy <- err
+	}()
+	<-g.started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = run.run(ctx, g, []byte("waiting"))
+	assert.ErrorIs(t, err, context.Canceled)
+	g.release <- struct{}{}
+	assert.NoError(t, <-busy)
+}
+
+func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
+	for _, e := range []Executor{Inline(), Goroutines(1)} {
+		run, err := e.start()
+		require.NoError(t, err)
+		_, err = run.run(context.Background(), echo, []byte("panic"))
+		var p *PanicError
+		require.ErrorAs(t, err, &p, e.String())
+		assert.Equal(t, "echo", p.Task)
+		assert.Equal(t, "echo panicked", p.Value)
+		assert.Contains(t, string(p.Stack), "strategy.runTask")
+		_, err = run.run(context.Background(), nil, nil)
+		assert.ErrorIs(t, err, ErrNoTask)
+		run.stop()
+	}
+}
