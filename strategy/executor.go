@@ -9,11 +9,12 @@ import (
 	"github.com/primetime-lab/primetime"
 )
 
-// An Executor decides where a [Strategy] runs each request's task: [Inline]
-// or on [Goroutines]. An Executor describes; each Serve of a Strategy starts
+// An Executor decides where a [Strategy] runs each request's task: [Inline],
+// on [Goroutines] or in [Processes]. An Executor describes; each Serve of a Strategy starts
 // its own workers and stops them before it returns.
 type Executor interface {
-	// String returns the executor's text form: "inline", "goroutines:4".
+	// String returns the executor's text form: "inline", "goroutines:4",
+	// "procs:2".
 	String() string
 	// start starts the executor's workers.
 	start() (runner, error)

@@ -14,12 +14,15 @@ const maxSize = 1 << 16
 // Parse returns the strategy that text names. text is the form that String
 // returns: a scheduler, optionally followed by "+" and an executor.
 //
-// Schedulers: "serial", "perconn", "pool:N", "loop".
-// Executors: "inline" (the default), "goroutines:N".
+// Schedulers: "serial", "perconn", "pool:N", "loop"; and "procpool:N", which
+// is "perconn+procs:N".
+// Executors: "inline" (the default), "goroutines:N", "procs:N".
 //
-// So "loop+goroutines:4" is LoopWithOffload(Goroutines(4)), and
-// "pool:8+goroutines:2" serves 8 connections at once and runs their tasks on
-// 2 worker goroutines. Sizes are whole numbers from 1 to 65536. Case and
+// So "loop+goroutines:4" is LoopWithOffload(Goroutines(4)), "loop+procs:2" is
+// LoopWithOffload(Processes(2)), and "pool:8+goroutines:2" serves 8
+// connections at once and runs their tasks on 2 worker goroutines. Sizes are
+// whole numbers from 1 to 65536; the number of processes may be left out
+// ("procpool", "loop+procs") to mean one per CPU. Case and
 // surrounding spaces do not matter. The error names what was wrong and what
 // is accepted.
 func Parse(text string) (Strategy, error) {
@@ -35,6 +38,9 @@ func Parse(text string) (Strategy, error) {
 	if !offloaded {
 		return s, nil
 	}
+	if strings.HasPrefix(schedText, "procpool") {
+		return nil, fmt.Errorf("strategy: %q: procpool already runs its tasks in processes; use perconn+%s to choose another executor", text, execText)
+	}
 	e, err := parseExecutor(execText)
 	if err != nil {
 		return nil, fmt.Errorf("strategy: %q: %w", text, err)
@@ -43,8 +49,8 @@ func Parse(text string) (Strategy, error) {
 }
 
 const (
-	schedulerForms = "serial, perconn, pool:N or loop, optionally followed by +goroutines:N"
-	executorForms  = "inline or goroutines:N"
+	schedulerForms = "serial, perconn, pool:N, loop or procpool:N, optionally followed by +goroutines:N or +procs:N"
+	executorForms  = "inline, goroutines:N or procs:N"
 )
 
 func parseScheduler(text string) (Strategy, error) {
@@ -68,12 +74,18 @@ func parseScheduler(text string) (Strategy, error) {
 			return nil, err
 		}
 		return Pool(n), nil
+	case "procpool":
+		n, err := parseOptionalSize(name, arg, hasArg)
+		if err != nil {
+			return nil, err
+		}
+		return ProcessPool(n), nil
 	}
 	return nil, fmt.Errorf("unknown scheduler %q (want %s)", name, schedulerForms)
 }
 
-// ParseExecutor returns the executor that text names: "inline" or
-// "goroutines:N", the forms an Executor's String returns.
+// ParseExecutor returns the executor that text names: "inline",
+// "goroutines:N" or "procs:N", the forms an Executor's String returns.
 func ParseExecutor(text string) (Executor, error) {
 	e, err := parseExecutor(strings.ToLower(strings.TrimSpace(text)))
 	if err != nil {
@@ -96,6 +108,12 @@ func parseExecutor(form string) (Executor, error) {
 			return nil, err
 		}
 		return Goroutines(n), nil
+	case "procs":
+		n, err := parseOptionalSize(name, arg, hasArg)
+		if err != nil {
+			return nil, err
+		}
+		return Processes(n), nil
 	}
 	return nil, fmt.Errorf("unknown executor %q (want %s)", name, executorForms)
 }
@@ -109,4 +127,12 @@ func parseSize(name, arg string, hasArg bool) (int, error) {
 		return 0, fmt.Errorf("%s size %q is not a whole number from 1 to %d", name, arg, maxSize)
 	}
 	return n, nil
+}
+
+// parseOptionalSize is parseSize where no size means 0: one per CPU.
+func parseOptionalSize(name, arg string, hasArg bool) (int, error) {
+	if !hasArg {
+		return 0, nil
+	}
+	return parseSize(name, arg, hasArg)
 }

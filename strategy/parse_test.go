@@ -21,6 +21,12 @@ func TestParseRoundTripsThroughString(t *testing.T) {
 		"perconn+inline":        "perconn",
 		"  Loop+Goroutines:4  ": "loop+goroutines:4",
 		"pool:65536":            "pool:65536",
+		"procpool:2":            "procpool:2",
+		"procpool":              "procpool",
+		"perconn+procs:3":       "procpool:3",
+		"loop+procs:2":          "loop+procs:2",
+		"loop+procs":            "loop+procs",
+		"pool:4+procs:2":        "pool:4+procs:2",
 	}
 	for text, want := range forms {
 		s, err := strategy.Parse(text)
@@ -40,12 +46,18 @@ func TestConstructorsMatchTheirTextForms(t *testing.T) {
 	assert.Equal(t, "loop+goroutines:4", strategy.LoopWithOffload(strategy.Goroutines(4)).String())
 	assert.Equal(t, "pool:3+goroutines:2", strategy.Offload(strategy.Pool(3), strategy.Goroutines(2)).String())
 	assert.Equal(t, "perconn", strategy.Offload(strategy.PerConn(), strategy.Inline()).String())
+	assert.Equal(t, "procpool:2", strategy.ProcessPool(2).String())
+	assert.Equal(t, "procpool", strategy.ProcessPool(0).String())
+	assert.Equal(t, "loop+procs:2", strategy.LoopWithOffload(strategy.Processes(2)).String())
 }
 
 func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 	cases := map[string]string{
 		"":                   "empty strategy name",
-		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N or loop`,
+		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop or procpool:N`,
+		"procpool:0":         `procpool size "0"`,
+		"procpool+procs:2":   "procpool already runs its tasks in processes",
+		"loop+procs:x":       `procs size "x"`,
 		"pool":               "pool needs a size, as in pool:4",
 		"pool:":              "pool needs a size",
 		"pool:0":             `pool size "0" is not a whole number from 1 to 65536`,
@@ -54,7 +66,7 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 		"pool:65537":         `pool size "65537"`,
 		"serial:2":           `serial takes no size, got "serial:2"`,
 		"loop+":              `unknown executor ""`,
-		"loop+fibers:2":      `unknown executor "fibers" (want inline or goroutines:N)`,
+		"loop+fibers:2":      `unknown executor "fibers" (want inline, goroutines:N or procs:N)`,
 		"loop+goroutines":    "goroutines needs a size",
 		"loop+goroutines:0":  `goroutines size "0"`,
 		"loop+inline:2":      `inline takes no size`,
@@ -80,4 +92,5 @@ func TestConstructorsRefuseMisuse(t *testing.T) {
 	assert.PanicsWithValue(t, "strategy: Goroutines needs at least 1 worker", func() { strategy.Goroutines(0) })
 	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
 	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
+	assert.Panics(t, func() { strategy.Processes(-1) })
 }

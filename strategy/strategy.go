@@ -14,14 +14,15 @@
 //     but a slow request stalls every connection.
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
-// the goroutine that handles the request, or [Goroutines], a pool of worker
-// goroutines. [Offload] moves any scheduler's tasks onto an executor, and
+// the goroutine that handles the request, [Goroutines], a pool of worker
+// goroutines, or [Processes], a pool of worker processes. [Offload] moves any scheduler's tasks onto an executor, and
 // [LoopWithOffload] is the Loop whose tasks run elsewhere, as asyncio's
-// run_in_executor does.
+// run_in_executor does. [ProcessPool] is PerConn with a process pool.
 //
 // Strategies have a text form, returned by String and read by [Parse]:
-// "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", and in general
-// a scheduler and an optional executor joined by "+" ("pool:8+goroutines:2").
+// "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", "procpool:2",
+// "loop+procs:2", and in general a scheduler and an optional executor joined
+// by "+" ("pool:8+goroutines:2").
 //
 // A Strategy describes; it holds no running state. Each call of its Serve
 // method starts its own executor and stops it before returning, so one
@@ -32,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/primetime-lab/primetime"
 )
@@ -166,6 +168,9 @@ func (s strategy) String() string {
 	}
 	if _, ok := s.exec.(inline); ok {
 		return name
+	}
+	if procs, ok := s.exec.(processes); ok && s.sched == perConn {
+		return strings.Replace(procs.String(), "procs", "procpool", 1)
 	}
 	return name + "+" + s.exec.String()
 }

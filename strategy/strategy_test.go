@@ -17,7 +17,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
+}
+
+func init() {
+	// Registered in init, so that worker processes have it too.
+	primetime.Register(echo)
 }
 
 const bound = 10 * time.Second
@@ -82,7 +88,7 @@ var echo = primetime.TaskFunc("echo", func(_ context.Context, p []byte) ([]byte,
 })
 
 func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
-	for _, text := range []string{"serial", "perconn", "pool:2", "loop", "loop+goroutines:3", "pool:1+goroutines:1"} {
+	for _, text := range []string{"serial", "perconn", "pool:2", "loop", "loop+goroutines:3", "pool:1+goroutines:1", "procpool:2", "loop+procs:2"} {
 		t.Run(text, func(t *testing.T) {
 			s, err := Parse(text)
 			require.NoError(t, err)

@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+)
+
+// EnvMarker is the environment variable that marks a process as a worker
+// process: a parent sets it to Magic in the environment of each worker it
+// starts.
+const EnvMarker = "PRIMETIME_WORKER"
+
+// IsWorker reports whether this process was started as a worker process.
+func IsWorker() bool { return os.Getenv(EnvMarker) != "" }
+
+// HookName names the function a program must call at the top of main so
+// that its worker processes work; errors quote it.
+const HookName = "primetime.MaybeWorker()"
+
+// RunFunc runs the task registered under name. found is false if no task
+// has that name.
+type RunFunc func(ctx context.Context, name string, payload []byte) (answer []byte, found bool, err error)
+
+// Serve is a worker's serving loop: it writes the handshake, announcing
+// names, then runs each task it is sent on a goroutine of its own and writes
+// its answer, until in ends. A run whose error wraps badRequest is answered
+// with CodeBadRequest; a panic is recovered and answered with CodePanic and
+// its stack. Serve returns the error that ended in: io.EOF when the parent
+// closed the worker's stdin or died. Tasks still running are abandoned: the
+// caller exits.
+func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest error) error {
+	w := &childWriter{w: bufio.NewWriter(out)}
+	hello := Magic + "\n" + strings.Join(names, "\n")
+	if err := w.write(KindHello, 0, []byte(hello)); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	running := make(map[uint64]context.CancelFunc)
+	br := bufio.NewReader(in)
+	for {
+		f, err := ReadFrame(br)
+		if err != nil {
+			return err
+		}
+		switch f.Kind {
+		case KindRun:
+			name, payload, err := ParseRun(f.Body)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			mu.Lock()
+			running[f.ID] = cancel
+			mu.Unlock()
+			go func(id uint64) {
+				answerRun(w, id, ctx, name, payload, run, badRequest)
+				mu.Lock()
+				delete(running, id)
+				mu.Unlock()
+				cancel()
+			}(f.ID)
+		case KindCancel:
+			mu.Lock()
+			if cancel, ok := running[f.ID]; ok {
+				cancel()
+			}
+			mu.Unlock()
+		default:
+			return fmt.Errorf("worker: unexpected frame kind %q from the parent", f.Kind)
+		}
+	}
+}
+
+func answerRun(w *childWriter, id uint64, ctx context.Context, name string, payload []byte, run RunFunc, badRequest error) {
+	answer, found, err, stack := runRecovered(ctx, name, payload, run)
+	switch {
+	case stack != nil:
+		w.write(KindFail, id, FailBody(CodePanic, err.Error(), stack)...)
+	case !found:
+		msg := fmt.Sprintf("task %q is not registered in the worker process: register it with primetime.Register in an init function of the program", name)
+		w.write(KindFail, id, FailBody(CodeUnknownTask, msg, nil)...)
+	case err == nil:
+		w.write(KindAnswer, id, answer)
+	case errors.Is(err, badRequest):
+		w.write(KindFail, id, FailBody(CodeBadRequest, err.Error(), nil)...)
+	case errors.Is(err, context.Canceled):
+		w.write(KindFail, id, FailBody(CodeCanceled, err.Error(), nil)...)
+	default:
+		w.write(KindFail, id, FailBody(CodeFailed, err.Error(), nil)...)
+	}
+}
+
+// runRecovered runs a task; a panic becomes its value as an error and the
+// stack.
+func runRecovered(ctx context.Context, name string, payload []byte, run RunFunc) (answer []byte, found bool, err error, stack []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			answer, found, err, stack = nil, true, fmt.Errorf("%v", v), debug.Stack()
+		}
+	}()
+	answer, found, err = run(ctx, name, payload)
+	return answer, found, err, nil
+}
+
+// childWriter serialises the frames of concurrent runs.
+type childWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (c *childWriter) write(kind Kind, id uint64, parts ...[]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := WriteFrame(c.w, kind, id, parts...); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}

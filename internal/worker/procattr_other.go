@@ -1,0 +1,9 @@
+//go:build !linux
+
+package worker
+
+import "syscall"
+
+// sysProcAttr has nothing to add off Linux: a worker exits when its stdin
+// closes, which happens whenever the parent dies.
+func sysProcAttr() *syscall.SysProcAttr { return nil }

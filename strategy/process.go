@@ -1,0 +1,193 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/worker"
+)
+
+// Timing of worker processes.
+const (
+	// workerStartTimeout bounds the wait for a new worker's handshake.
+	workerStartTimeout = 3 * time.Second
+	// cancelGrace is how long a worker may take to stop a cancelled task
+	// before it is killed and replaced.
+	cancelGrace = time.Second
+	// closeGrace is how long a worker may take to exit once its stdin is
+	// closed at the end of Serve.
+	closeGrace = 2 * time.Second
+)
+
+// Processes returns the executor that runs tasks in a pool of n worker
+// processes, as Python's ProcessPoolExecutor does; n = 0 means one per CPU.
+// Processes panics if n < 0.
+//
+// Worker processes are this program, started again: the program must call
+// primetime.MaybeWorker first thing in main (and tests in TestMain), and the
+// tasks it serves must be registered with primetime.Register in init
+// functions. All n workers start when Serve starts, so a program that lacks
+// the call fails at once with an error that says so; they stop when Serve
+// returns.
+//
+// A task that is cancelled (its client went away, or the server is closing)
+// is cancelled in its worker too; a worker that does not stop it within a
+// second is killed. A worker that dies during a task (killed, crashed)
+// fails only that request, with an error that starts "worker exited", and
+// is replaced; the pool never stays broken.
+func Processes(n int) Executor {
+	if n < 0 {
+		panic("strategy: Processes needs a non-negative number of workers")
+	}
+	return processes{n: n}
+}
+
+// ProcessPool returns the strategy that serves each connection on a
+// goroutine of its own and runs every task in a pool of n worker processes
+// (n = 0: one per CPU): PerConn offloaded to [Processes], the lecture's
+// process pool. Its text form is "procpool:N".
+func ProcessPool(n int) Strategy { return Offload(PerConn(), Processes(n)) }
+
+type processes struct{ n int }
+
+func (p processes) String() string {
+	if p.n == 0 {
+		return "procs"
+	}
+	return fmt.Sprintf("procs:%d", p.n)
+}
+
+func (p processes) size() int {
+	if p.n == 0 {
+		return runtime.NumCPU()
+	}
+	return p.n
+}
+
+func (p processes) start() (runner, error) {
+	n := p.size()
+	pool := &procPool{
+		idle: make(chan *worker.Proc, n),
+		opts: worker.Options{StartTimeout: workerStartTimeout},
+	}
+	procs := make([]*worker.Proc, n)
+	var g errgroup.Group
+	for i := range procs {
+		g.Go(func() (err error) {
+			procs[i], err = worker.Start(pool.opts)
+			return err
+		})
+	}
+	err := g.Wait()
+	for _, w := range procs {
+		if err != nil && w != nil {
+			w.Kill()
+			continue
+		}
+		pool.idle <- w
+	}
+	if err != nil {
+		return nil, fmt.Errorf("strategy: starting worker processes: %w", err)
+	}
+	return pool, nil
+}
+
+// procPool is a started Processes executor. idle holds one entry per
+// worker slot: a worker ready for a task, or nil for a slot whose worker
+// could not be restarted and is started again on its next use.
+type procPool struct {
+	idle chan *worker.Proc
+	opts worker.Options
+	wg   sync.WaitGroup // replacements under way
+}
+
+func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	if t == nil {
+		return nil, ErrNoTask
+	}
+	var w *worker.Proc
+	select {
+	case w = <-p.idle:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if w == nil {
+		var err error
+		if w, err = worker.Start(p.opts); err != nil {
+			p.idle <- nil
+			return nil, fmt.Errorf("worker process could not start: %w", err)
+		}
+	}
+	name := t.Name()
+	if !w.Has(name) {
+		p.idle <- w
+		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
+	}
+	answer, err, usable := w.Call(ctx, name, payload, cancelGrace)
+	if usable {
+		p.idle <- w
+	} else {
+		p.replace(w)
+	}
+	return answer, localError(name, err)
+}
+
+// replace kills w and starts a worker in its place, in the background so
+// that the request that found w broken is answered at once.
+func (p *procPool) replace(w *worker.Proc) {
+	p.wg.Go(func() {
+		w.Kill()
+		nw, err := worker.Start(p.opts)
+		if err != nil {
+			nw = nil // started again on the slot's next use
+		}
+		p.idle <- nw
+	})
+}
+
+func (p *procPool) stop() {
+	p.wg.Wait()
+	var closing sync.WaitGroup
+	for range cap(p.idle) {
+		if w := <-p.idle; w != nil {
+			closing.Go(func() { w.Close(closeGrace) })
+		}
+	}
+	closing.Wait()
+}
+
+// localError turns a worker's report of a task's error into the error the
+// task would have returned in this process, as far as callers can tell:
+// panics become *PanicError, refusals wrap primetime.ErrBadRequest.
+func localError(task string, err error) error {
+	var re *worker.RemoteError
+	if !errors.As(err, &re) {
+		return err
+	}
+	switch re.Code {
+	case worker.CodePanic:
+		return &PanicError{Task: task, Value: re.Msg, Stack: re.Stack}
+	case worker.CodeBadRequest:
+		return &remoteError{msg: re.Msg, is: primetime.ErrBadRequest}
+	case worker.CodeCanceled:
+		return &remoteError{msg: re.Msg, is: context.Canceled}
+	}
+	return errors.New(re.Msg)
+}
+
+// remoteError is a worker's error message that still matches, with
+// errors.Is, the sentinel error it was made from.
+type remoteError struct {
+	msg string
+	is  error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.is }

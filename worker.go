@@ -1,0 +1,54 @@
+package primetime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/primetime-lab/primetime/internal/worker"
+)
+
+// MaybeWorker turns this process into a worker process if a process pool
+// started it as one, and returns at once otherwise. A program that uses a
+// process pool (the strategies "procpool:N" and "loop+procs:N") calls it
+// first thing in main, and a test package that does calls it first thing
+// in TestMain:
+//
+//	func main() {
+//		primetime.MaybeWorker()
+//		...
+//	}
+//
+// Worker processes are this same program, started again with a marker in
+// their environment. In a worker, MaybeWorker runs the tasks its parent
+// sends, finding each by the name it was registered under with [Register],
+// and never returns: the process exits when its parent closes its stdin or
+// dies. Tasks must therefore be registered in init functions, which run
+// before main in every process.
+//
+// A worker that does not reach this call never answers its parent's
+// handshake; the parent kills it and reports an error that names this call.
+// Such a process cannot start a process pool or a server of its own either:
+// both refuse inside a worker.
+func MaybeWorker() {
+	if !worker.IsWorker() {
+		return
+	}
+	err := worker.Serve(os.Stdin, os.Stdout, Registered(), runRegistered, ErrBadRequest)
+	if err == nil || errors.Is(err, io.EOF) {
+		os.Exit(0)
+	}
+	fmt.Fprintf(os.Stderr, "primetime worker %d: %v\n", os.Getpid(), err)
+	os.Exit(1)
+}
+
+func runRegistered(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
+	t, ok := Lookup(name)
+	if !ok {
+		return nil, false, nil
+	}
+	answer, err := t.Run(ctx, payload)
+	return answer, true, err
+}
