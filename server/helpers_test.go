@@ -21,6 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
 }
 
@@ -35,6 +36,10 @@ var allStrategies = []string{
 	"serial", "perconn", "pool:1", "pool:4", "loop",
 	"serial+goroutines:2", "perconn+goroutines:2", "pool:4+goroutines:2", "loop+goroutines:2",
 }
+
+// processStrategies run their tasks in worker processes; their tasks must be
+// registered, so the gate task cannot run on them.
+var processStrategies = []string{"procpool:2", "loop+procs:2", "pool:3+procs:1"}
 
 // concurrentStrategies are the strategies that answer one connection while
 // another connection's task runs.

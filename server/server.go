@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -143,6 +144,9 @@ func (s *Server) ListenAndServe(addr string) error {
 // Shutdown or Close, and closes l. A Server serves one listener, once: a
 // second call returns an error.
 //
+// Serve refuses to run in a worker process of a process pool: a program
+// whose main lacks primetime.MaybeWorker must not start a second server.
+//
 // Serve always returns a non-nil error. After Shutdown or Close it returns
 // ErrServerClosed, once every connection has closed and the strategy has
 // stopped its workers. If l fails with an error that is not temporary,
@@ -150,6 +154,12 @@ func (s *Server) ListenAndServe(addr string) error {
 // errors, such as a full file-descriptor table, are logged and retried after
 // a delay that starts at 5 ms and doubles up to 1 s.
 func (s *Server) Serve(l net.Listener) error {
+	if worker.IsWorker() {
+		// A worker process whose main lacks the worker call must not
+		// become a second server.
+		l.Close()
+		return errors.New("server: this process was started as a worker process, so it must not serve: call " + worker.HookName + " first thing in main")
+	}
 	s.mu.Lock()
 	s.initLocked()
 	if s.inShutdown.Load() {

@@ -29,7 +29,7 @@ func TestEveryStrategyAnswersConcurrentClients(t *testing.T) {
 		require.NoError(t, err)
 		want[n] = strconv.Itoa(p)
 	}
-	for _, text := range allStrategies {
+	for _, text := range append(allStrategies, processStrategies...) {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, nil)
 			const clients, requests = 8, 25
@@ -61,7 +61,7 @@ func TestEveryStrategyAnswersConcurrentClients(t *testing.T) {
 }
 
 func TestBadRequestsGetErrAndTheConnectionStaysUsable(t *testing.T) {
-	for _, text := range allStrategies {
+	for _, text := range append(allStrategies, processStrategies...) {
 		t.Run(text, func(t *testing.T) {
 			s, err := strategy.Parse(text)
 			require.NoError(t, err)

@@ -1,0 +1,202 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+)
+
+// callback is a task for worker processes that acts as a gate across the
+// process boundary. "call ADDR" dials ADDR, writes the worker's pid, and
+// holds the request until the test closes that connection or the request is
+// cancelled. "pid" answers the worker's pid; anything else is echoed.
+var callback = primetime.TaskFunc("callback", func(ctx context.Context, payload []byte) ([]byte, error) {
+	p := string(payload)
+	switch {
+	case p == "pid":
+		return strconv.AppendInt(nil, int64(os.Getpid()), 10), nil
+	case strings.HasPrefix(p, "call "):
+		c, err := net.Dial("tcp", strings.TrimPrefix(p, "call "))
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		if _, err := fmt.Fprintf(c, "%d\n", os.Getpid()); err != nil {
+			return nil, err
+		}
+		released := make(chan struct{})
+		go func() {
+			io.Copy(io.Discard, c)
+			close(released)
+		}()
+		select {
+		case <-released:
+			return []byte("released"), nil
+		case <-ctx.Done():
+			c.Close()
+			<-released
+			return nil, ctx.Err()
+		}
+	}
+	return payload, nil
+})
+
+func init() {
+	primetime.Register(callback)
+}
+
+// holdInWorker sends a "call" request on c and returns the pid of the
+// worker that runs it, once it runs, and the callback connection that
+// holds it.
+func holdInWorker(t *testing.T, c *client) (pid int, hold net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	c.send("call " + l.Addr().String())
+	l.(*net.TCPListener).SetDeadline(time.Now().Add(bound))
+	hold, err = l.Accept()
+	require.NoError(t, err, "the worker did not call back")
+	t.Cleanup(func() { hold.Close() })
+	hold.SetReadDeadline(time.Now().Add(bound))
+	line, err := bufio.NewReader(hold).ReadString('\n')
+	require.NoError(t, err)
+	pid, err = strconv.Atoi(strings.TrimSpace(line))
+	require.NoError(t, err)
+	return pid, hold
+}
+
+func TestProcessStrategiesRunTasksInOtherProcesses(t *testing.T) {
+	for _, text := range []string{"procpool:1", "loop+procs:1"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, callback)
+			c := dial(t, ts.addr)
+			pid, err := strconv.Atoi(c.ask("pid"))
+			require.NoError(t, err)
+			assert.NotEqual(t, os.Getpid(), pid)
+			_, hold := holdInWorker(t, c)
+			hold.Close()
+			assert.Equal(t, "released", c.read())
+		})
+	}
+}
+
+func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
+	for _, text := range []string{"procpool:1", "loop+procs:1"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, callback)
+			c := dial(t, ts.addr)
+			pid, _ := holdInWorker(t, c)
+			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			assert.Equal(t, "ERR worker exited: signal: killed", c.read())
+
+			// The pool replaced the worker and goes on.
+			assert.Equal(t, "after", c.ask("after"))
+			newPid, err := strconv.Atoi(c.ask("pid"))
+			require.NoError(t, err)
+			assert.NotEqual(t, pid, newPid, "a new worker")
+			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
+		})
+	}
+}
+
+func TestClientDisconnectFreesItsWorker(t *testing.T) {
+	for _, text := range []string{"procpool:1", "loop+procs:1"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, callback)
+			gone := dial(t, ts.addr)
+			pid, _ := holdInWorker(t, gone)
+			gone.c.Close()
+
+			// The only worker is busy until its task is cancelled; the
+			// same worker then answers, so it was freed, not replaced.
+			got, err := strconv.Atoi(dial(t, ts.addr).ask("pid"))
+			require.NoError(t, err)
+			assert.Equal(t, pid, got)
+		})
+	}
+}
+
+func TestUnregisteredTaskIsRefusedWithAdvice(t *testing.T) {
+	unregistered := primetime.TaskFunc("unregistered", func(context.Context, []byte) ([]byte, error) { return nil, nil })
+	ts := startWith(t, "procpool:1", unregistered)
+	c := dial(t, ts.addr)
+	assert.Equal(t, `ERR task "unregistered" is not registered in the worker processes: register it with primetime.Register in an init function of the program`, c.ask("x"))
+}
+
+// children returns the pids of this process's child processes, zombies
+// included.
+func children(t *testing.T) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	require.NoError(t, err)
+	var kids []int
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the process is gone
+		}
+		// The command name, in parentheses, may hold spaces; the
+		// parent's pid is the second field after it.
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
+
+func TestShutdownLeavesNoChildProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	for _, text := range []string{"procpool:2", "loop+procs:2"} {
+		t.Run(text, func(t *testing.T) {
+			require.Empty(t, children(t))
+			ts := startWith(t, text, nil)
+			assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+			assert.Len(t, children(t), 2, "two workers")
+
+			require.NoError(t, ts.Shutdown(context.Background()))
+			assert.Empty(t, children(t), "every worker has exited and been waited for")
+		})
+	}
+}
+
+func TestProgramWithoutTheWorkerCallFailsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	bin := filepath.Join(t.TempDir(), "nohook")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/nohook")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	run := exec.CommandContext(ctx, bin)
+	out, err = run.CombinedOutput()
+	require.NoError(t, ctx.Err(), "the program hung")
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s", out)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, string(out), "worker process exited before its handshake (exit status 1): the program must call primetime.MaybeWorker() first thing in main")
+	assert.Equal(t, 1, strings.Count(string(out), "this process was started as a worker process, so it must not serve"),
+		"the worker refused to serve, and started no workers of its own: %s", out)
+}
