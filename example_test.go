@@ -119,3 +119,44 @@ func ExampleTaskFunc() {
 	// Output:
 	// 9 vowels <nil>
 }
+
+// digitSum is a task of the user's own. Worker processes find tasks by the
+// name they were registered under, so it is registered in an init function,
+// which runs in every process of the program; and the program (here the
+// test binary's TestMain) calls primetime.MaybeWorker first thing.
+var digitSum = primetime.TaskFunc("digit-sum", func(ctx context.Context, payload []byte) ([]byte, error) {
+	sum := 0
+	for _, b := range payload {
+		if b < '0' || b > '9' {
+			return nil, fmt.Errorf("%w: %q is not a digit", primetime.ErrBadRequest, b)
+		}
+		sum += int(b - '0')
+	}
+	return fmt.Appendf(nil, "%d", sum), nil
+})
+
+func init() {
+	primetime.Register(digitSum)
+}
+
+// Run your own registered task in a pool of worker processes, as the
+// lecture's ProcessPoolExecutor does.
+func ExampleRegister() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &server.Server{Strategy: strategy.ProcessPool(2), Task: digitSum}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	fmt.Println(ask(l.Addr().String(), "2026"))
+	fmt.Println(ask(l.Addr().String(), "20x6"))
+
+	srv.Shutdown(context.Background())
+	<-served
+	// Output:
+	// 10 <nil>
+	// ERR bad request: 'x' is not a digit <nil>
+}

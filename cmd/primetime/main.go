@@ -31,6 +31,8 @@ import (
 )
 
 func main() {
+	// Worker processes of a process pool are this program, started again.
+	primetime.MaybeWorker()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -73,7 +75,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", server.DefaultAddr, "`address` to listen on")
-	strat := fs.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, ...")
+	strat := fs.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, ...")
 	idle := fs.Duration("idle", server.DefaultIdleTimeout, "close a connection idle this long (negative: never)")
 	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
 	if err := fs.Parse(args); err != nil {

@@ -14,9 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime"
 )
 
 func TestMain(m *testing.M) {
+	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
 }
 
@@ -63,7 +66,7 @@ func startServe(t *testing.T, args ...string) (addr string, stop func(), code <-
 }
 
 func TestServeAnswersAndStopsGracefully(t *testing.T) {
-	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2"} {
+	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
 		t.Run(strat, func(t *testing.T) {
 			addr, stop, code := startServe(t, "-strategy", strat)
 			c, err := net.Dial("tcp", addr)

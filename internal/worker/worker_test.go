@@ -1,0 +1,202 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+var errBad = errors.New("bad request")
+
+// TestMain makes the test binary its own worker, serving the tasks of
+// testRun.
+func TestMain(m *testing.M) {
+	if IsWorker() {
+		err := Serve(os.Stdin, os.Stdout, []string{"echo", "stubborn", "wait"}, testRun, errBad)
+		if errors.Is(err, io.EOF) {
+			os.Exit(0)
+		}
+		os.Exit(3)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func testRun(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
+	switch name {
+	case "echo":
+		switch string(payload) {
+		case "panic":
+			panic("echo panicked")
+		case "bad":
+			return nil, true, errors.Join(errBad, errors.New("bad payload"))
+		case "exit":
+			os.Exit(7)
+		}
+		return payload, true, nil
+	case "wait": // until cancelled
+		<-ctx.Done()
+		return nil, true, ctx.Err()
+	case "stubborn": // ignores cancellation
+		select {}
+	}
+	return nil, false, nil
+}
+
+func TestFramesRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	body, err := RunBody("prime", []byte("10"))
+	require.NoError(t, err)
+	require.NoError(t, WriteFrame(&buf, KindRun, 42, body...))
+	require.NoError(t, WriteFrame(&buf, KindFail, 43, FailBody(CodePanic, "boom", []byte("stack"))...))
+	require.NoError(t, WriteFrame(&buf, KindCancel, 44))
+
+	br := bufio.NewReader(&buf)
+	f, err := ReadFrame(br)
+	require.NoError(t, err)
+	assert.Equal(t, KindRun, f.Kind)
+	assert.Equal(t, uint64(42), f.ID)
+	name, payload, err := ParseRun(f.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "prime", name)
+	assert.Equal(t, "10", string(payload))
+
+	f, err = ReadFrame(br)
+	require.NoError(t, err)
+	code, msg, stack, err := ParseFail(f.Body)
+	require.NoError(t, err)
+	assert.Equal(t, CodePanic, code)
+	assert.Equal(t, "boom", msg)
+	assert.Equal(t, "stack", string(stack))
+
+	f, err = ReadFrame(br)
+	require.NoError(t, err)
+	assert.Equal(t, Frame{Kind: KindCancel, ID: 44, Body: []byte{}}, f)
+	_, err = ReadFrame(br)
+	assert.ErrorIs(t, err, io.EOF)
+}
+
+func TestReadFrameRefusesGarbage(t *testing.T) {
+	_, err := ReadFrame(bufio.NewReader(strings.NewReader("hello, world\n")))
+	assert.ErrorIs(t, err, ErrFrameTooLong, "text is read as a huge length, and refused")
+	_, err = ReadFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x02ab")))
+	assert.ErrorContains(t, err, "shorter than its header")
+	_, err = ReadFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x20abc")))
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	_, _, err = ParseRun([]byte{0, 9, 'a'})
+	assert.Error(t, err)
+	_, _, _, err = ParseFail([]byte{'p', 0, 0, 0, 9})
+	assert.Error(t, err)
+}
+
+func start(t *testing.T) *Proc {
+	t.Helper()
+	p, err := Start(Options{StartTimeout: bound})
+	require.NoError(t, err)
+	t.Cleanup(p.Kill)
+	return p
+}
+
+const bound = 10 * time.Second
+
+func TestCallRunsTasksInTheWorker(t *testing.T) {
+	p := start(t)
+	assert.True(t, p.Has("echo"))
+	assert.False(t, p.Has("prime"))
+	assert.NotEqual(t, os.Getpid(), p.Pid())
+
+	answer, err, usable := p.Call(context.Background(), "echo", []byte("hi"), bound)
+	require.NoError(t, err)
+	assert.True(t, usable)
+	assert.Equal(t, "hi", string(answer))
+
+	_, err, usable = p.Call(context.Background(), "echo", []byte("panic"), bound)
+	var re *RemoteError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, CodePanic, re.Code)
+	assert.Equal(t, "echo panicked", re.Msg)
+	assert.Contains(t, string(re.Stack), "panic(")
+	assert.True(t, usable, "a panic is recovered in the worker")
+
+	_, err, _ = p.Call(context.Background(), "echo", []byte("bad"), bound)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, CodeBadRequest, re.Code)
+
+	_, err, _ = p.Call(context.Background(), "nope", nil, bound)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, CodeUnknownTask, re.Code)
+	assert.Contains(t, re.Msg, `task "nope" is not registered in the worker process`)
+
+	_, err, usable = p.Call(context.Background(), "echo", []byte("exit"), bound)
+	assert.EqualError(t, err, "worker exited: exit status 7")
+	assert.ErrorIs(t, err, ErrExited)
+	assert.False(t, usable)
+	assert.True(t, p.Dead())
+}
+
+func TestCancelStopsTheTaskInTheWorker(t *testing.T) {
+	p := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err, usable := p.Call(ctx, "wait", nil, bound)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.True(t, usable, "the worker stopped the task and can go on")
+	answer, err, _ := p.Call(context.Background(), "echo", []byte("still here"), bound)
+	require.NoError(t, err)
+	assert.Equal(t, "still here", string(answer))
+}
+
+func TestWorkerThatIgnoresCancelIsReportedUnusable(t *testing.T) {
+	p := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err, usable := p.Call(ctx, "stubborn", nil, time.Millisecond)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, usable)
+	p.Kill()
+	assert.True(t, p.Dead())
+}
+
+func TestCloseEndsTheWorker(t *testing.T) {
+	p := start(t)
+	p.Close(bound)
+	assert.True(t, p.Dead())
+	assert.NoError(t, p.waitErr, "the worker exited by itself when its stdin closed")
+}
+
+func TestStartFailsClearlyWithoutAHandshake(t *testing.T) {
+	cases := map[string]Options{
+		"worker process sent no handshake within 50ms":               {Path: "/bin/sleep", Args: []string{"30"}, StartTimeout: 50 * time.Millisecond},
+		"worker process wrote something other than its handshake":    {Path: "/bin/echo", Args: []string{"hello, world"}, StartTimeout: bound},
+		"worker process exited before its handshake (exit status 0)": {Path: "/bin/true", StartTimeout: bound},
+		"worker process exited before its handshake (exit status 1)": {Path: "/bin/false", StartTimeout: bound},
+		"starting worker process: fork/exec /no/such/program":        {Path: "/no/such/program", StartTimeout: bound},
+	}
+	for want, opts := range cases {
+		if _, err := os.Stat(opts.Path); err != nil && !strings.HasPrefix(opts.Path, "/no/") {
+			t.Logf("skipping %s: %v", opts.Path, err)
+			continue
+		}
+		_, err := Start(opts)
+		require.Error(t, err, opts.Path)
+		assert.Contains(t, err.Error(), want)
+		if !strings.HasPrefix(opts.Path, "/no/") {
+			assert.Contains(t, err.Error(), "the program must call primetime.MaybeWorker() first thing in main")
+		}
+	}
+}
+
+func TestWorkerRefusesToStartWorkers(t *testing.T) {
+	t.Setenv(EnvMarker, Magic)
+	_, err := Start(Options{StartTimeout: bound})
+	assert.ErrorContains(t, err, "refusing to start worker processes from inside a worker process")
+}
