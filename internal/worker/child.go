@@ -29,56 +29,83 @@ const HookName = "primetime.MaybeWorker()"
 type RunFunc func(ctx context.Context, name string, payload []byte) (answer []byte, found bool, err error)
 
 // Serve is a worker's serving loop: it writes the handshake, announcing
-// names, then runs each task it is sent on a goroutine of its own and writes
-// its answer, until in ends. A run whose error wraps badRequest is answered
-// with CodeBadRequest; a panic is recovered and answered with CodePanic and
-// its stack. Serve returns the error that ended in: io.EOF when the parent
-// closed the worker's stdin or died. Tasks still running are abandoned: the
-// caller exits.
+// names, then runs each task it is sent and writes its answer, until in
+// ends. A run whose error wraps badRequest is answered with CodeBadRequest;
+// a panic is recovered and answered with CodePanic and its stack. Serve
+// returns the error that ended in: io.EOF when the parent closed the
+// worker's stdin or died. Tasks still running are abandoned: the caller
+// exits.
 func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest error) error {
-	w := &childWriter{w: bufio.NewWriter(out)}
+	s := &child{
+		br:         bufio.NewReader(in),
+		w:          &childWriter{w: bufio.NewWriter(out)},
+		run:        run,
+		badRequest: badRequest,
+		running:    make(map[uint64]context.CancelFunc),
+		done:       make(chan error, 1),
+	}
 	hello := Magic + "\n" + strings.Join(names, "\n")
-	if err := w.write(KindHello, 0, []byte(hello)); err != nil {
+	if err := s.w.write(KindHello, 0, []byte(hello)); err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	running := make(map[uint64]context.CancelFunc)
-	br := bufio.NewReader(in)
+	go s.lead()
+	return <-s.done
+}
+
+// child is a worker's serving state. One goroutine at a time, the leader,
+// reads frames. A leader that reads a run starts the next leader and runs
+// the task itself, so that no hand-off between goroutines lies between a
+// request's arrival and its task, while cancellations are still read.
+type child struct {
+	br         *bufio.Reader
+	w          *childWriter
+	run        RunFunc
+	badRequest error
+	done       chan error // receives the error that ended reading
+
+	mu      sync.Mutex
+	running map[uint64]context.CancelFunc
+}
+
+func (s *child) lead() {
 	for {
-		f, err := ReadFrame(br)
+		f, err := ReadFrame(s.br)
 		if err != nil {
-			return err
+			s.done <- err
+			return
 		}
 		switch f.Kind {
 		case KindRun:
 			name, payload, err := ParseRun(f.Body)
 			if err != nil {
-				return err
+				s.done <- err
+				return
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			mu.Lock()
-			running[f.ID] = cancel
-			mu.Unlock()
-			go func(id uint64) {
-				answerRun(w, id, ctx, name, payload, run, badRequest)
-				mu.Lock()
-				delete(running, id)
-				mu.Unlock()
-				cancel()
-			}(f.ID)
+			s.mu.Lock()
+			s.running[f.ID] = cancel
+			s.mu.Unlock()
+			go s.lead()
+			answerRun(ctx, s.w, f.ID, name, payload, s.run, s.badRequest)
+			s.mu.Lock()
+			delete(s.running, f.ID)
+			s.mu.Unlock()
+			cancel()
+			return
 		case KindCancel:
-			mu.Lock()
-			if cancel, ok := running[f.ID]; ok {
+			s.mu.Lock()
+			if cancel, ok := s.running[f.ID]; ok {
 				cancel()
 			}
-			mu.Unlock()
+			s.mu.Unlock()
 		default:
-			return fmt.Errorf("worker: unexpected frame kind %q from the parent", f.Kind)
+			s.done <- fmt.Errorf("worker: unexpected frame kind %q from the parent", f.Kind)
+			return
 		}
 	}
 }
 
-func answerRun(w *childWriter, id uint64, ctx context.Context, name string, payload []byte, run RunFunc, badRequest error) {
+func answerRun(ctx context.Context, w *childWriter, id uint64, name string, payload []byte, run RunFunc, badRequest error) {
 	answer, found, err, stack := runRecovered(ctx, name, payload, run)
 	switch {
 	case stack != nil:

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,21 +28,18 @@ type Options struct {
 }
 
 // A Proc is the parent's handle on one worker process. Its methods are not
-// safe for concurrent use, except Kill and Close, which may be called at any
-// time and more than once.
+// safe for concurrent use; Kill and Close may be called more than once.
 type Proc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
+	stdout *os.File
+	br     *bufio.Reader
 	tasks  map[string]bool
-	frames chan Frame    // frames read from the worker; closed when reading stops
-	quit   chan struct{} // closed by Kill, to stop the reader
-	exited chan struct{} // closed when the process has been waited for
 	nextID uint64
+	dead   bool // reading or writing failed; the worker must not be used
 
-	readErr error // why reading stopped; set before frames is closed
-	waitErr error // the process's exit; set before exited is closed
-
-	killOnce sync.Once
+	stopOnce sync.Once
+	waitErr  error // the process's exit, once stopOnce has run
 }
 
 // hookAdvice ends every start-up error: it says what to add and where.
@@ -79,21 +77,21 @@ func Start(opts Options) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// Our own pipe rather than StdoutPipe: reads from it take deadlines,
+	// which bound the handshake and a cancelled task's grace period.
+	stdout, childOut, err := os.Pipe()
 	if err != nil {
+		stdin.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = childOut
+	err = cmd.Start()
+	childOut.Close()
+	if err != nil {
+		stdout.Close()
 		return nil, fmt.Errorf("starting worker process: %w", err)
 	}
-	p := &Proc{
-		cmd:    cmd,
-		stdin:  stdin,
-		frames: make(chan Frame),
-		quit:   make(chan struct{}),
-		exited: make(chan struct{}),
-	}
-	go p.read(bufio.NewReader(stdout))
+	p := &Proc{cmd: cmd, stdin: stdin, stdout: stdout, br: bufio.NewReader(stdout)}
 	if err := p.handshake(opts.StartTimeout); err != nil {
 		p.Kill()
 		return nil, err
@@ -102,58 +100,26 @@ func Start(opts Options) (*Proc, error) {
 }
 
 func (p *Proc) handshake(timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case f, ok := <-p.frames:
-		if !ok {
-			if errors.Is(p.readErr, io.EOF) {
-				<-p.exited
-				status := "exit status 0"
-				if p.waitErr != nil {
-					status = p.waitErr.Error()
-				}
-				return fmt.Errorf("worker process exited before its handshake (%s): %s", status, hookAdvice)
-			}
-			return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", p.readErr, hookAdvice)
-		}
-		names, ok := strings.CutPrefix(string(f.Body), Magic+"\n")
-		if f.Kind != KindHello || !ok {
-			return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, hookAdvice)
-		}
-		p.tasks = make(map[string]bool)
-		for _, name := range strings.Split(names, "\n") {
-			p.tasks[name] = true
-		}
-		return nil
-	case <-t.C:
+	p.stdout.SetReadDeadline(time.Now().Add(timeout))
+	f, err := ReadFrame(p.br)
+	p.stdout.SetReadDeadline(time.Time{})
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, hookAdvice)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), hookAdvice)
+	case err != nil:
+		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, hookAdvice)
 	}
-}
-
-// read delivers the worker's frames until its stdout ends or Kill, then
-// waits for the process.
-func (p *Proc) read(r *bufio.Reader) {
-	defer close(p.exited)
-	for {
-		f, err := ReadFrame(r)
-		if err != nil {
-			p.readErr = err
-			break
-		}
-		select {
-		case p.frames <- f:
-			continue
-		case <-p.quit:
-		}
-		break
+	names, ok := strings.CutPrefix(string(f.Body), Magic+"\n")
+	if f.Kind != KindHello || !ok {
+		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, hookAdvice)
 	}
-	close(p.frames)
-	if p.readErr != nil && !errors.Is(p.readErr, io.EOF) {
-		// The worker writes garbage: it cannot be trusted to exit.
-		p.cmd.Process.Kill()
+	p.tasks = make(map[string]bool)
+	for _, name := range strings.Split(names, "\n") {
+		p.tasks[name] = true
 	}
-	p.waitErr = p.cmd.Wait()
+	return nil
 }
 
 // Pid returns the worker's process id.
@@ -162,15 +128,9 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Has reports whether the worker has registered a task under name.
 func (p *Proc) Has(name string) bool { return p.tasks[name] }
 
-// Dead reports whether the worker process has stopped being usable.
-func (p *Proc) Dead() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
+// Dead reports whether the worker has failed a read or a write, or been
+// stopped.
+func (p *Proc) Dead() bool { return p.dead }
 
 // ErrExited wraps the error of a call whose worker exited during it.
 var ErrExited = errors.New("worker exited")
@@ -191,6 +151,9 @@ func (e *RemoteError) Error() string { return e.Msg }
 // usable is false when the worker must not be used again: it exited, broke
 // the protocol, or did not stop within grace. The caller then kills it.
 func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration) (answer []byte, err error, usable bool) {
+	if p.dead {
+		return nil, ErrExited, false
+	}
 	p.nextID++
 	id := p.nextID
 	body, err := RunBody(task, payload)
@@ -198,32 +161,52 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 		return nil, err, true
 	}
 	if err := WriteFrame(p.stdin, KindRun, id, body...); err != nil {
-		return nil, p.exitError(), false
+		p.dead = true
+		return nil, p.exitError(err), false
 	}
-	select {
-	case f, ok := <-p.frames:
-		return p.result(f, ok, id)
-	case <-ctx.Done():
+
+	// The answer is read on this goroutine; a cancellation, rare, gets a
+	// goroutine of its own that sends the cancel frame and, after grace,
+	// ends the read.
+	answered := make(chan struct{})
+	cancelDone := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(cancelDone)
+		if WriteFrame(p.stdin, KindCancel, id) == nil {
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-answered:
+				return
+			case <-t.C:
+			}
+		}
+		p.stdout.SetReadDeadline(aLongTimeAgo)
+	})
+	f, err := ReadFrame(p.br)
+	close(answered)
+	if !stop() {
+		<-cancelDone
+		if ctx.Err() != nil && err == nil {
+			_, _, usable = p.result(f, id)
+			return nil, ctx.Err(), usable
+		}
 	}
-	if err := WriteFrame(p.stdin, KindCancel, id); err != nil {
-		return nil, ctx.Err(), false
+	if err != nil {
+		p.dead = true
+		if ctx.Err() != nil {
+			return nil, ctx.Err(), false
+		}
+		return nil, p.exitError(err), false
 	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case f, ok := <-p.frames:
-		_, _, usable := p.result(f, ok, id)
-		return nil, ctx.Err(), usable
-	case <-t.C:
-		return nil, ctx.Err(), false
-	}
+	return p.result(f, id)
 }
 
-func (p *Proc) result(f Frame, ok bool, id uint64) ([]byte, error, bool) {
-	if !ok {
-		return nil, p.exitError(), false
-	}
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (p *Proc) result(f Frame, id uint64) ([]byte, error, bool) {
 	if f.ID != id {
+		p.dead = true
 		return nil, fmt.Errorf("worker answered request %d instead of %d", f.ID, id), false
 	}
 	switch f.Kind {
@@ -232,49 +215,56 @@ func (p *Proc) result(f Frame, ok bool, id uint64) ([]byte, error, bool) {
 	case KindFail:
 		code, msg, stack, err := ParseFail(f.Body)
 		if err != nil {
+			p.dead = true
 			return nil, err, false
 		}
 		return nil, &RemoteError{Code: code, Msg: msg, Stack: stack}, true
 	}
+	p.dead = true
 	return nil, fmt.Errorf("worker sent a %q frame instead of an answer", f.Kind), false
 }
 
-// exitError describes why the worker stopped answering.
-func (p *Proc) exitError() error {
-	select {
-	case <-p.exited:
-	case <-time.After(time.Second):
-		// Its stdout closed but the process lives on; Kill ends it.
-		return fmt.Errorf("%w: its output closed", ErrExited)
+// exitError describes why the worker stopped answering: it reaps the
+// process and reports its exit status, or the protocol error.
+func (p *Proc) exitError(ioErr error) error {
+	if errors.Is(ioErr, io.EOF) || errors.Is(ioErr, io.ErrUnexpectedEOF) || errors.Is(ioErr, syscall.EPIPE) {
+		return fmt.Errorf("%w: %s", ErrExited, p.exitStatus())
 	}
-	if p.waitErr != nil {
-		return fmt.Errorf("%w: %v", ErrExited, p.waitErr)
+	return fmt.Errorf("worker broke the protocol: %w", ioErr)
+}
+
+// exitStatus kills the worker, if it still runs, reaps it and describes how
+// it ended. A worker that exited by itself keeps its own status: killing a
+// process that has exited but not been waited for changes nothing.
+func (p *Proc) exitStatus() string {
+	p.Kill()
+	if p.waitErr == nil {
+		return "exit status 0"
 	}
-	if p.readErr != nil && !errors.Is(p.readErr, io.EOF) {
-		return fmt.Errorf("%w: %v", ErrExited, p.readErr)
-	}
-	return fmt.Errorf("%w with status 0", ErrExited)
+	return p.waitErr.Error()
 }
 
 // Kill kills the worker and waits for it.
 func (p *Proc) Kill() {
-	p.killOnce.Do(func() {
-		close(p.quit)
+	p.stopOnce.Do(func() {
 		p.cmd.Process.Kill()
-		p.stdin.Close()
+		p.reap()
 	})
-	<-p.exited
 }
 
 // Close asks the worker to exit by closing its stdin, waits up to grace for
 // it to exit, and kills it if it has not.
 func (p *Proc) Close(grace time.Duration) {
-	p.stdin.Close()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-p.exited:
-	case <-t.C:
-	}
-	p.Kill()
+	p.stopOnce.Do(func() {
+		p.stdin.Close()
+		t := time.AfterFunc(grace, func() { p.cmd.Process.Kill() })
+		defer t.Stop()
+		p.reap()
+	})
+}
+
+func (p *Proc) reap() {
+	p.dead = true
+	p.waitErr = p.cmd.Wait()
+	p.stdout.Close()
 }
