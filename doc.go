@@ -20,8 +20,8 @@
 // serves connections: Serial (one at a time), PerConn (a goroutine each),
 // Pool(n) (at most n at once, the rest queued) or Loop (one goroutine runs
 // every request, like an asyncio event loop). And where each task runs:
-// inline, on the goroutine that serves the request, or on a pool of worker
-// goroutines. The lecture's shapes are points on this grid; so are shapes
+// inline, on the goroutine that serves the request, on a pool of worker
+// goroutines, or in a pool of worker processes. The lecture's shapes are points on this grid; so are shapes
 // the lecture never tried, such as a Pool whose tasks run on a goroutine
 // pool.
 //
@@ -32,8 +32,11 @@
 //     payload to an answer. [TaskFunc] makes one from a function, [Register]
 //     makes one reachable by name, and [Checkpoint] is what a long task calls
 //     every so often so that it stops when its request is abandoned.
+//   - [MaybeWorker] is the call at the top of main (and TestMain) that lets
+//     a program be its own worker process, for the process-pool strategies.
 //   - Package strategy: the strategies, and strategy.Parse for their text
-//     forms ("serial", "perconn", "pool:8", "loop", "loop+goroutines:4").
+//     forms ("serial", "perconn", "pool:8", "loop", "loop+goroutines:4",
+//     "procpool:2", "loop+procs:2").
 //   - Package server: a Server with a net/http-like life cycle (Serve,
 //     ListenAndServe, Shutdown, Close) that speaks the line protocol: send
 //     "10\n", read "29\n".
