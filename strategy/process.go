@@ -130,7 +130,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		p.idle <- w
 		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
 	}
-	answer, err, usable := w.Call(ctx, name, payload, cancelGrace)
+	answer, usable, err := w.Call(ctx, name, payload, cancelGrace)
 	if usable {
 		p.idle <- w
 	} else {

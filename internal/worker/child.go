@@ -106,7 +106,7 @@ func (s *child) lead() {
 }
 
 func answerRun(ctx context.Context, w *childWriter, id uint64, name string, payload []byte, run RunFunc, badRequest error) {
-	answer, found, err, stack := runRecovered(ctx, name, payload, run)
+	answer, found, stack, err := runRecovered(ctx, name, payload, run)
 	switch {
 	case stack != nil:
 		w.write(KindFail, id, FailBody(CodePanic, err.Error(), stack)...)
@@ -126,14 +126,14 @@ func answerRun(ctx context.Context, w *childWriter, id uint64, name string, payl
 
 // runRecovered runs a task; a panic becomes its value as an error and the
 // stack.
-func runRecovered(ctx context.Context, name string, payload []byte, run RunFunc) (answer []byte, found bool, err error, stack []byte) {
+func runRecovered(ctx context.Context, name string, payload []byte, run RunFunc) (answer []byte, found bool, stack []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			answer, found, err, stack = nil, true, fmt.Errorf("%v", v), debug.Stack()
+			answer, found, stack, err = nil, true, debug.Stack(), fmt.Errorf("%v", v)
 		}
 	}()
 	answer, found, err = run(ctx, name, payload)
-	return answer, found, err, nil
+	return answer, found, nil, err
 }
 
 // childWriter serialises the frames of concurrent runs.

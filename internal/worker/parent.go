@@ -150,19 +150,19 @@ func (e *RemoteError) Error() string { return e.Msg }
 //
 // usable is false when the worker must not be used again: it exited, broke
 // the protocol, or did not stop within grace. The caller then kills it.
-func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration) (answer []byte, err error, usable bool) {
+func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration) (answer []byte, usable bool, err error) {
 	if p.dead {
-		return nil, ErrExited, false
+		return nil, false, ErrExited
 	}
 	p.nextID++
 	id := p.nextID
 	body, err := RunBody(task, payload)
 	if err != nil {
-		return nil, err, true
+		return nil, true, err
 	}
 	if err := WriteFrame(p.stdin, KindRun, id, body...); err != nil {
 		p.dead = true
-		return nil, p.exitError(err), false
+		return nil, false, p.exitError(err)
 	}
 
 	// The answer is read on this goroutine; a cancellation, rare, gets a
@@ -188,40 +188,40 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 	if !stop() {
 		<-cancelDone
 		if ctx.Err() != nil && err == nil {
-			_, _, usable = p.result(f, id)
-			return nil, ctx.Err(), usable
+			_, usable, _ = p.result(f, id)
+			return nil, usable, ctx.Err()
 		}
 	}
 	if err != nil {
 		p.dead = true
 		if ctx.Err() != nil {
-			return nil, ctx.Err(), false
+			return nil, false, ctx.Err()
 		}
-		return nil, p.exitError(err), false
+		return nil, false, p.exitError(err)
 	}
 	return p.result(f, id)
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (p *Proc) result(f Frame, id uint64) ([]byte, error, bool) {
+func (p *Proc) result(f Frame, id uint64) ([]byte, bool, error) {
 	if f.ID != id {
 		p.dead = true
-		return nil, fmt.Errorf("worker answered request %d instead of %d", f.ID, id), false
+		return nil, false, fmt.Errorf("worker answered request %d instead of %d", f.ID, id)
 	}
 	switch f.Kind {
 	case KindAnswer:
-		return f.Body, nil, true
+		return f.Body, true, nil
 	case KindFail:
 		code, msg, stack, err := ParseFail(f.Body)
 		if err != nil {
 			p.dead = true
-			return nil, err, false
+			return nil, false, err
 		}
-		return nil, &RemoteError{Code: code, Msg: msg, Stack: stack}, true
+		return nil, true, &RemoteError{Code: code, Msg: msg, Stack: stack}
 	}
 	p.dead = true
-	return nil, fmt.Errorf("worker sent a %q frame instead of an answer", f.Kind), false
+	return nil, false, fmt.Errorf("worker sent a %q frame instead of an answer", f.Kind)
 }
 
 // exitError describes why the worker stopped answering: it reaps the
