@@ -1,0 +1,173 @@
+package loadtest
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// A Result is what a run of a Scenario measured. It encodes to JSON with
+// WriteJSON and back with ReadJSON, so results can be saved and compared;
+// durations are in nanoseconds.
+type Result struct {
+	// Scenario is the scenario that ran, with its defaults filled in.
+	Scenario Scenario `json:"scenario"`
+	// Start and End bound the run.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Intervals are the monitor's counts, in order.
+	Intervals []Interval `json:"intervals"`
+	// Events are what happened once: the long request sent and answered,
+	// the first error of each kind.
+	Events []Event `json:"events"`
+	// Summary is the run in a few figures.
+	Summary Summary `json:"summary"`
+}
+
+// An Interval is one of the monitor's counts of the small requests.
+type Interval struct {
+	// Start and End bound the interval; a request is counted in the
+	// interval in which its answer arrived.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Answers counts the answers, Errors the failed requests and error
+	// answers.
+	Answers int `json:"answers"`
+	Errors  int `json:"errors"`
+	// Latency holds the percentiles of the answers' latencies.
+	Latency Percentiles `json:"latency"`
+	// Warmup is true for an interval that began during the warm-up.
+	Warmup bool `json:"warmup,omitempty"`
+	// LongInFlight is true if the long request was in flight during any
+	// part of the interval.
+	LongInFlight bool `json:"long_in_flight,omitempty"`
+}
+
+// Rate returns the interval's answers per second.
+func (iv Interval) Rate() float64 {
+	d := iv.End.Sub(iv.Start).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(iv.Answers) / d
+}
+
+// Percentiles summarise a set of latencies.
+type Percentiles struct {
+	P50  time.Duration `json:"p50"`
+	P90  time.Duration `json:"p90"`
+	P99  time.Duration `json:"p99"`
+	P999 time.Duration `json:"p999"`
+	Max  time.Duration `json:"max"`
+}
+
+// EventKind says what an Event was.
+type EventKind string
+
+// The kinds of events.
+const (
+	// LongSent: the long request was sent.
+	LongSent EventKind = "long-sent"
+	// LongAnswered: the long request was answered; Latency is its latency
+	// and Detail the answer.
+	LongAnswered EventKind = "long-answered"
+	// LongFailed: the long request failed; Detail says how.
+	LongFailed EventKind = "long-failed"
+	// FirstError: the first small request to fail in a way; Detail says
+	// which way and how.
+	FirstError EventKind = "first-error"
+)
+
+// An Event is something that happened once during a run.
+type Event struct {
+	Time    time.Time     `json:"time"`
+	Kind    EventKind     `json:"kind"`
+	Latency time.Duration `json:"latency,omitempty"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// A Summary is a run in a few figures. Warm-up is left out of all of them.
+type Summary struct {
+	// Answers and Errors count the small requests after the warm-up.
+	Answers int `json:"answers"`
+	Errors  int `json:"errors"`
+	// ErrorsByKind counts Errors by kind: connect, write, read, closed,
+	// err-answer.
+	ErrorsByKind map[string]int `json:"errors_by_kind,omitempty"`
+	// Latency holds the small requests' latency percentiles.
+	Latency Percentiles `json:"latency"`
+	// Before, During and After are the small requests' answers per
+	// second before the long request was sent, while it was in flight,
+	// and after it was answered. With no long request, Before covers the
+	// whole run.
+	Before float64 `json:"before"`
+	During float64 `json:"during"`
+	After  float64 `json:"after"`
+	// Kept is During / Before: the share of the small requests'
+	// throughput that survived while the long request ran. It is 0 when
+	// Before is 0.
+	Kept float64 `json:"kept"`
+	// LongSent and LongAnswered say whether the long request was sent,
+	// and answered (with a result or an error answer) before the run
+	// ended; LongLatency is its latency and LongAnswer its answer.
+	LongSent     bool          `json:"long_sent"`
+	LongAnswered bool          `json:"long_answered"`
+	LongLatency  time.Duration `json:"long_latency,omitempty"`
+	LongAnswer   string        `json:"long_answer,omitempty"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// ReadJSON reads a Result written by WriteJSON.
+func ReadJSON(rd io.Reader) (*Result, error) {
+	var r Result
+	dec := json.NewDecoder(rd)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("loadtest: reading a result: %w", err)
+	}
+	return &r, nil
+}
+
+// csvHeader names the columns of WriteCSV.
+var csvHeader = []string{
+	"start", "offset_s", "duration_s", "answers", "errors", "answers_per_s",
+	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "warmup", "long_in_flight",
+}
+
+// WriteCSV writes r's intervals as CSV, one row per interval, with a header.
+// start is RFC 3339 with nanoseconds; offset_s counts from the run's start;
+// latencies are in microseconds.
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	us := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 1, 64) }
+	for _, iv := range r.Intervals {
+		row := []string{
+			iv.Start.Format(time.RFC3339Nano),
+			strconv.FormatFloat(iv.Start.Sub(r.Start).Seconds(), 'f', 3, 64),
+			strconv.FormatFloat(iv.End.Sub(iv.Start).Seconds(), 'f', 3, 64),
+			strconv.Itoa(iv.Answers),
+			strconv.Itoa(iv.Errors),
+			strconv.FormatFloat(iv.Rate(), 'f', 1, 64),
+			us(iv.Latency.P50), us(iv.Latency.P90), us(iv.Latency.P99), us(iv.Latency.P999), us(iv.Latency.Max),
+			strconv.FormatBool(iv.Warmup),
+			strconv.FormatBool(iv.LongInFlight),
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

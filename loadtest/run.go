@@ -1,0 +1,421 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// A Monitor is told about each interval as it closes, with the events that
+// happened during it. It runs on the monitor's goroutine: a slow Monitor
+// delays the next interval's report, not the clients.
+type Monitor func(iv Interval, events []Event)
+
+// Run plays sc against the server at sc.Addr and returns what happened.
+// monitor, if not nil, is told about each interval as it closes.
+//
+// A server that refuses, drops or stalls connections gives errors and empty
+// intervals in the result, not a hang: every wait ends with the run. If ctx
+// ends first, Run stops early and returns the partial result with ctx's
+// error. Otherwise the error is non-nil only for a Scenario out of range.
+func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
+	sc, err := sc.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := newRun(sc)
+	return r.run(ctx, monitor)
+}
+
+// longState is the long request's progress.
+type longState struct {
+	sent, answered time.Time
+	answer         string
+	failed         bool
+}
+
+type run struct {
+	sc        Scenario
+	start     time.Time
+	end       time.Time
+	warmupEnd time.Time
+	small     []byte // the small request's line
+	phase     atomic.Int32
+	tallies   []*tally
+
+	mu     sync.Mutex // guards what follows: the rare events
+	events []Event
+	firsts [numErrKinds]bool
+	long   longState
+}
+
+func newRun(sc Scenario) *run {
+	r := &run{sc: sc, small: []byte(sc.Small + "\n")}
+	r.phase.Store(int32(before))
+	for range sc.Clients {
+		r.tallies = append(r.tallies, newTally())
+	}
+	return r
+}
+
+func (r *run) addEvent(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// firstError records the first error of each kind as an event.
+func (r *run) firstError(k errKind, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firsts[k] {
+		return
+	}
+	r.firsts[k] = true
+	r.events = append(r.events, Event{Time: time.Now(), Kind: FirstError, Detail: errKindNames[k] + ": " + err.Error()})
+}
+
+func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
+	r.start = time.Now()
+	r.end = r.start.Add(r.sc.Duration)
+	r.warmupEnd = r.start.Add(r.sc.Warmup)
+	runCtx, stop := context.WithDeadline(ctx, r.end)
+	defer stop()
+
+	var wg sync.WaitGroup
+	for i, t := range r.tallies {
+		wg.Go(func() { r.client(runCtx, i, t) })
+	}
+	if r.sc.SendsLong() {
+		wg.Go(func() { r.longClient(runCtx) })
+	}
+	res := &Result{Scenario: r.sc, Start: r.start}
+	total := newHistogram()
+	var phases [numPhases]int
+	errs := [numErrKinds]int{}
+	reported := 0
+	ivStart := r.start
+	for k := 1; ivStart.Before(r.end); k++ {
+		ivEnd := r.start.Add(time.Duration(k) * r.sc.Interval)
+		if ivEnd.After(r.end) {
+			ivEnd = r.end
+		}
+		cancelled := sleepUntil(ctx, ivEnd)
+		if cancelled {
+			ivEnd = time.Now()
+		}
+		iv := r.closeInterval(ivStart, ivEnd, total, &phases, &errs)
+		res.Intervals = append(res.Intervals, iv)
+		if monitor != nil {
+			r.mu.Lock()
+			fresh := append([]Event(nil), r.events[reported:]...)
+			reported = len(r.events)
+			r.mu.Unlock()
+			monitor(iv, fresh)
+		}
+		ivStart = ivEnd
+		if cancelled {
+			break
+		}
+	}
+	stop()
+	wg.Wait()
+	res.End = ivStart
+	r.mu.Lock()
+	res.Events = append([]Event(nil), r.events...)
+	long := r.long
+	r.mu.Unlock()
+	res.Summary = r.summarize(res.End, long, total, phases, errs)
+	return res, ctx.Err()
+}
+
+// sleepUntil waits until t, or until ctx ends; it reports whether ctx
+// ended.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return false
+	case <-ctx.Done():
+		return true
+	}
+}
+
+// closeInterval collects every client's bucket for the interval that ends,
+// and adds what is past the warm-up to the run's totals.
+func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *[numPhases]int, errs *[numErrKinds]int) Interval {
+	iv := Interval{Start: start, End: end, Warmup: start.Before(r.warmupEnd)}
+	hist := newHistogram()
+	for _, t := range r.tallies {
+		b := t.swap()
+		hist.Merge(b.hist)
+		for p, n := range b.answers {
+			iv.Answers += n
+			phases[p] += n
+		}
+		for k, n := range b.errors {
+			iv.Errors += n
+			if !iv.Warmup {
+				errs[k] += n
+			}
+		}
+		t.release(b)
+	}
+	iv.Latency = percentiles(hist)
+	if !iv.Warmup {
+		total.Merge(hist)
+	}
+	r.mu.Lock()
+	long := r.long
+	r.mu.Unlock()
+	iv.LongInFlight = !long.sent.IsZero() && long.sent.Before(end) && (long.answered.IsZero() || long.answered.After(start))
+	return iv
+}
+
+// summarize computes the run's figures once every client has stopped.
+func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, phases [numPhases]int, errs [numErrKinds]int) Summary {
+	s := Summary{
+		Answers:      phases[before] + phases[during] + phases[after],
+		Latency:      percentiles(total),
+		LongSent:     !long.sent.IsZero(),
+		LongAnswered: !long.answered.IsZero(),
+		LongAnswer:   long.answer,
+	}
+	for k, n := range errs {
+		s.Errors += n
+		if n > 0 {
+			if s.ErrorsByKind == nil {
+				s.ErrorsByKind = make(map[string]int)
+			}
+			s.ErrorsByKind[errKindNames[k]] = n
+		}
+	}
+	rate := func(n int, from, to time.Time) float64 {
+		d := to.Sub(from).Seconds()
+		if d <= 0 {
+			return 0
+		}
+		return float64(n) / d
+	}
+	from := r.warmupEnd
+	switch {
+	case !s.LongSent:
+		s.Before = rate(s.Answers, from, end)
+	case !s.LongAnswered:
+		s.Before = rate(phases[before], from, long.sent)
+		s.During = rate(phases[during], long.sent, end)
+	default:
+		s.LongLatency = long.answered.Sub(long.sent)
+		s.Before = rate(phases[before], from, long.sent)
+		s.During = rate(phases[during], long.sent, long.answered)
+		s.After = rate(phases[after], long.answered, end)
+	}
+	if s.Before > 0 {
+		s.Kept = s.During / s.Before
+	}
+	return s
+}
+
+// client sends small requests until ctx ends.
+func (r *run) client(ctx context.Context, i int, t *tally) {
+	c := &conn{addr: r.sc.Addr, end: r.end}
+	defer c.close()
+	stop := context.AfterFunc(ctx, c.interrupt)
+	defer stop()
+
+	// In open loop, client i sends every Clients/Rate seconds, offset so
+	// that the clients together send evenly.
+	var period time.Duration
+	var due time.Time
+	if r.sc.Rate > 0 {
+		period = time.Duration(float64(r.sc.Clients) / r.sc.Rate * float64(time.Second))
+		due = r.start.Add(time.Duration(i) * period / time.Duration(r.sc.Clients))
+	}
+	retry := time.Duration(0)
+	for ctx.Err() == nil {
+		if err := c.dial(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			t.fail(errConnect)
+			r.firstError(errConnect, err)
+			// Back off, so that a refusing server is not hammered.
+			retry = min(max(2*retry, time.Millisecond), 100*time.Millisecond)
+			sleepUntil(ctx, time.Now().Add(retry))
+			continue
+		}
+		retry = 0
+		sent := time.Now()
+		if period > 0 {
+			if sleepUntil(ctx, due) {
+				return
+			}
+			sent = due
+			due = due.Add(period)
+		}
+		answer, kind, err := c.ask(r.small)
+		done := time.Now()
+		if ctx.Err() != nil {
+			return // the run ended; the request in flight does not count
+		}
+		if err != nil {
+			t.fail(kind)
+			r.firstError(kind, err)
+			continue
+		}
+		if bytes.HasPrefix(answer, errPrefix) {
+			t.fail(errAnswer)
+			r.firstError(errAnswer, errors.New(string(bytes.TrimSpace(answer))))
+		} else {
+			t.answer(r.phaseAt(done), done.Sub(sent))
+		}
+		if r.sc.Reconnect {
+			c.close()
+		}
+	}
+}
+
+var errPrefix = []byte("ERR")
+
+// phaseAt returns the phase of an answer that arrived at t.
+func (r *run) phaseAt(t time.Time) phase {
+	if t.Before(r.warmupEnd) {
+		return warmup
+	}
+	return phase(r.phase.Load())
+}
+
+// longClient sends the long request once, LongAfter into the run.
+func (r *run) longClient(ctx context.Context) {
+	if sleepUntil(ctx, r.start.Add(r.sc.LongAfter)) {
+		return
+	}
+	c := &conn{addr: r.sc.Addr, end: r.end}
+	defer c.close()
+	stop := context.AfterFunc(ctx, c.interrupt)
+	defer stop()
+	// The phase changes before the request leaves, so that every small
+	// answer that arrives after it counts as during.
+	r.phase.Store(int32(during))
+	sent := time.Now()
+	r.mu.Lock()
+	r.long.sent = sent
+	r.events = append(r.events, Event{Time: sent, Kind: LongSent, Detail: r.sc.Long})
+	r.mu.Unlock()
+
+	var answer []byte
+	err := c.dial(ctx)
+	if err == nil {
+		answer, _, err = c.ask([]byte(r.sc.Long + "\n"))
+	}
+	done := time.Now()
+	if ctx.Err() != nil {
+		return // unanswered when the run ended
+	}
+	r.phase.Store(int32(after))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.long.answered = done
+	switch {
+	case err != nil:
+		r.long.failed = true
+		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: err.Error()})
+	case bytes.HasPrefix(answer, errPrefix):
+		r.long.failed = true
+		r.long.answer = string(bytes.TrimSpace(answer))
+		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.answer})
+	default:
+		r.long.answer = string(bytes.TrimSpace(answer))
+		r.events = append(r.events, Event{Time: done, Kind: LongAnswered, Latency: done.Sub(sent), Detail: r.long.answer})
+	}
+}
+
+// conn is a client's connection, dialled on demand and closed on error.
+type conn struct {
+	addr string
+	end  time.Time
+
+	mu          sync.Mutex // guards nc against interrupt
+	nc          net.Conn
+	interrupted bool
+	br          *bufio.Reader
+}
+
+// dial connects, unless the connection is open.
+func (c *conn) dial(ctx context.Context) error {
+	if c.nc != nil {
+		return nil
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	// Every wait of the run ends with the run.
+	nc.SetDeadline(c.end)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.interrupted {
+		nc.Close()
+		return context.Canceled
+	}
+	c.nc = nc
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(nc, 4096)
+	} else {
+		c.br.Reset(nc)
+	}
+	return nil
+}
+
+// ask sends one request line and reads one answer line. The answer is
+// valid until the next ask. On error the connection is closed.
+func (c *conn) ask(line []byte) ([]byte, errKind, error) {
+	if _, err := c.nc.Write(line); err != nil {
+		c.close()
+		return nil, errWrite, err
+	}
+	answer, err := c.br.ReadSlice('\n')
+	if err != nil {
+		c.close()
+		if errors.Is(err, io.EOF) {
+			return nil, errClosed, fmt.Errorf("the server closed the connection")
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, errRead, fmt.Errorf("answer longer than %d bytes", c.br.Size())
+		}
+		return nil, errRead, err
+	}
+	return answer, 0, nil
+}
+
+func (c *conn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil {
+		c.nc.Close()
+		c.nc = nil
+	}
+}
+
+// interrupt ends any wait on the connection, for a run cancelled early.
+func (c *conn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interrupted = true
+	if c.nc != nil {
+		c.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)

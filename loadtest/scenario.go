@@ -1,0 +1,124 @@
+// Package loadtest drives a server with the lecture's experiment and
+// returns what happened as data.
+//
+// A [Scenario] is C clients that send a small request in a closed loop, as
+// fast as answers come back (or, in open-loop mode, at a fixed total rate),
+// and one more client that sends a long request after a delay. [Run] plays
+// it against a server and returns a [Result]: the answers, errors and
+// latency percentiles of every interval, with absolute timestamps; the
+// events (long request sent, answered, errors); and a [Summary]: throughput
+// before, during and after the long request, and Kept, the share of the
+// small requests' throughput that survived while the long one ran.
+//
+// [Compare] runs one scenario against several strategies, each server in a
+// child process of its own by default, and returns one table.
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of a Scenario.
+const (
+	DefaultClients   = 4
+	DefaultSmall     = "1"
+	DefaultLong      = "10000"
+	DefaultLongAfter = 2 * time.Second
+	DefaultDuration  = 10 * time.Second
+	DefaultInterval  = time.Second
+	// MinInterval is the finest interval a Scenario may ask for.
+	MinInterval = 10 * time.Millisecond
+)
+
+// A Scenario describes one run of the experiment. The zero value of each
+// field is its default, so Scenario{Addr: addr} is the lecture's scenario.
+type Scenario struct {
+	// Addr is the server's TCP address: host:port.
+	Addr string `json:"addr"`
+	// Clients is the number of clients sending small requests, each on a
+	// connection of its own. Zero means DefaultClients.
+	Clients int `json:"clients"`
+	// Reconnect makes every small request use a new connection, as a
+	// server that serves one connection at a time needs.
+	Reconnect bool `json:"reconnect,omitempty"`
+	// Small is the payload of the small requests. Empty means
+	// DefaultSmall, the first prime.
+	Small string `json:"small"`
+	// Long is the payload of the long request. Empty means DefaultLong.
+	Long string `json:"long"`
+	// LongAfter is when the long request is sent, counted from the start.
+	// Zero means DefaultLongAfter; a negative value sends none.
+	LongAfter time.Duration `json:"long_after"`
+	// Duration is how long the run lasts, warm-up included. Zero means
+	// DefaultDuration.
+	Duration time.Duration `json:"duration"`
+	// Interval is how often the monitor counts. Zero means
+	// DefaultInterval; it may be as fine as MinInterval.
+	Interval time.Duration `json:"interval"`
+	// Warmup is a span at the start whose answers are left out of the
+	// summary; its intervals are reported, marked as warm-up.
+	Warmup time.Duration `json:"warmup,omitempty"`
+	// Rate, if positive, switches the small requests to open loop: the
+	// clients together send Rate requests per second on a fixed schedule,
+	// and latency is measured from when each request was due, not from
+	// when it could be sent, so a stalled server is not flattered
+	// (no coordinated omission).
+	Rate float64 `json:"rate,omitempty"`
+}
+
+// withDefaults returns sc with its zero fields set to their defaults, or an
+// error that says which field is out of range.
+func (sc Scenario) withDefaults() (Scenario, error) {
+	if sc.Addr == "" {
+		return sc, errors.New("loadtest: Scenario.Addr is empty")
+	}
+	if sc.Clients == 0 {
+		sc.Clients = DefaultClients
+	}
+	if sc.Small == "" {
+		sc.Small = DefaultSmall
+	}
+	if sc.Long == "" {
+		sc.Long = DefaultLong
+	}
+	if sc.LongAfter == 0 {
+		sc.LongAfter = DefaultLongAfter
+	}
+	if sc.Duration == 0 {
+		sc.Duration = DefaultDuration
+	}
+	if sc.Interval == 0 {
+		sc.Interval = DefaultInterval
+	}
+	switch {
+	case sc.Clients < 1:
+		return sc, fmt.Errorf("loadtest: Clients is %d; it must be at least 1", sc.Clients)
+	case sc.Duration < 0:
+		return sc, fmt.Errorf("loadtest: Duration is %v; it must be positive", sc.Duration)
+	case sc.Interval < MinInterval:
+		return sc, fmt.Errorf("loadtest: Interval is %v; it must be at least %v", sc.Interval, MinInterval)
+	case sc.Interval > sc.Duration:
+		return sc, fmt.Errorf("loadtest: Interval %v is longer than Duration %v", sc.Interval, sc.Duration)
+	case sc.Warmup < 0 || sc.Warmup >= sc.Duration:
+		return sc, fmt.Errorf("loadtest: Warmup is %v; it must be at least 0 and shorter than Duration %v", sc.Warmup, sc.Duration)
+	case sc.LongAfter > 0 && sc.LongAfter < sc.Warmup:
+		return sc, fmt.Errorf("loadtest: LongAfter %v falls inside the warm-up of %v", sc.LongAfter, sc.Warmup)
+	case sc.LongAfter >= sc.Duration:
+		return sc, fmt.Errorf("loadtest: LongAfter %v is not before the end of the run at %v", sc.LongAfter, sc.Duration)
+	case sc.Rate < 0:
+		return sc, fmt.Errorf("loadtest: Rate is %v; it must be positive, or 0 for closed loop", sc.Rate)
+	}
+	for _, p := range []string{sc.Small, sc.Long} {
+		for _, b := range []byte(p) {
+			if b == '\n' || b == '\r' {
+				return sc, fmt.Errorf("loadtest: request %q holds a line break", p)
+			}
+		}
+	}
+	return sc, nil
+}
+
+// SendsLong reports whether the scenario sends a long request.
+func (sc Scenario) SendsLong() bool { return sc.LongAfter >= 0 }

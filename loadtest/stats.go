@@ -1,0 +1,152 @@
+package loadtest
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latencies are recorded in microseconds, from 1 µs to 10 minutes, to three
+// significant digits: a percentile is within 0.1% of the exact one.
+const (
+	histMin     = 1
+	histMax     = int64(10 * time.Minute / time.Microsecond)
+	histSigFigs = 3
+)
+
+func newHistogram() *hdr.Histogram { return hdr.New(histMin, histMax, histSigFigs) }
+
+func recordLatency(h *hdr.Histogram, d time.Duration) {
+	us := int64(d / time.Microsecond)
+	if us < histMin {
+		us = histMin
+	}
+	if us > histMax {
+		us = histMax
+	}
+	h.RecordValue(us) // cannot fail: us is within range
+}
+
+// percentiles reads h's percentiles.
+func percentiles(h *hdr.Histogram) Percentiles {
+	if h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	at := func(q float64) time.Duration { return time.Duration(h.ValueAtQuantile(q)) * time.Microsecond }
+	return Percentiles{
+		P50:  at(50),
+		P90:  at(90),
+		P99:  at(99),
+		P999: at(99.9),
+		Max:  time.Duration(h.Max()) * time.Microsecond,
+	}
+}
+
+// phase is where a small request's answer falls relative to the long
+// request.
+type phase int32
+
+const (
+	warmup phase = iota
+	before
+	during
+	after
+	numPhases
+)
+
+// errKind is how a small request failed.
+type errKind int
+
+const (
+	errConnect errKind = iota
+	errWrite
+	errRead
+	errClosed
+	errAnswer
+	numErrKinds
+)
+
+var errKindNames = [numErrKinds]string{"connect", "write", "read", "closed", "err-answer"}
+
+// bucket is what one client counted during one interval.
+type bucket struct {
+	busy    atomic.Bool // the client is writing to the bucket
+	hist    *hdr.Histogram
+	answers [numPhases]int
+	errors  [numErrKinds]int
+}
+
+func newBucket() *bucket { return &bucket{hist: newHistogram()} }
+
+func (b *bucket) reset() {
+	b.hist.Reset()
+	b.answers = [numPhases]int{}
+	b.errors = [numErrKinds]int{}
+}
+
+// tally is one client's counts. The client writes to the current bucket
+// without a lock; at each interval's end the monitor swaps in a fresh
+// bucket and reads the old one once the client is done with it. A client
+// marks the bucket busy and then checks that it is still current; the
+// monitor swaps and then waits while the old bucket is busy. With
+// sequentially consistent atomics, either the client sees the swap and
+// moves to the new bucket, or the monitor sees the client busy and waits:
+// the monitor never reads a bucket while it is written.
+type tally struct {
+	cur   atomic.Pointer[bucket]
+	spare *bucket // owned by the monitor
+}
+
+func newTally() *tally {
+	t := &tally{spare: newBucket()}
+	t.cur.Store(newBucket())
+	return t
+}
+
+// use runs f on the current bucket, on the client's goroutine.
+func (t *tally) use(f func(*bucket)) {
+	for {
+		b := t.cur.Load()
+		b.busy.Store(true)
+		if t.cur.Load() == b {
+			f(b)
+			b.busy.Store(false)
+			return
+		}
+		b.busy.Store(false)
+	}
+}
+
+func (t *tally) answer(p phase, latency time.Duration) {
+	for {
+		b := t.cur.Load()
+		b.busy.Store(true)
+		if t.cur.Load() == b {
+			recordLatency(b.hist, latency)
+			b.answers[p]++
+			b.busy.Store(false)
+			return
+		}
+		b.busy.Store(false)
+	}
+}
+
+func (t *tally) fail(k errKind) {
+	t.use(func(b *bucket) { b.errors[k]++ })
+}
+
+// swap hands the client a fresh bucket and returns the one it filled,
+// which the monitor must give back with release once read.
+func (t *tally) swap() *bucket {
+	t.spare.reset()
+	old := t.cur.Swap(t.spare)
+	for old.busy.Load() {
+		runtime.Gosched()
+	}
+	t.spare = nil
+	return old
+}
+
+func (t *tally) release(b *bucket) { t.spare = b }
