@@ -22,7 +22,9 @@ import (
 //	}
 //
 // Worker processes are this same program, started again with a marker in
-// their environment. In a worker, MaybeWorker runs the tasks its parent
+// their environment. The same call also serves the other child processes
+// the module starts: the servers that loadtest.Compare runs each in a
+// process of its own. In a worker, MaybeWorker runs the tasks its parent
 // sends, finding each by the name it was registered under with [Register],
 // and never returns: the process exits when its parent closes its stdin or
 // dies. Tasks must therefore be registered in init functions, which run
@@ -36,7 +38,15 @@ func MaybeWorker() {
 	if !worker.IsWorker() {
 		return
 	}
-	err := worker.Serve(os.Stdin, os.Stdout, Registered(), runRegistered, ErrBadRequest)
+	if ok, err := worker.RunRole(); ok {
+		exitWith(err)
+	}
+	exitWith(worker.Serve(os.Stdin, os.Stdout, Registered(), runRegistered, ErrBadRequest))
+}
+
+// exitWith ends a worker process: EOF on stdin is how its parent tells it to
+// go, so it is a clean exit.
+func exitWith(err error) {
 	if err == nil || errors.Is(err, io.EOF) {
 		os.Exit(0)
 	}

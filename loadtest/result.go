@@ -171,3 +171,21 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// WriteJSON writes c as indented JSON.
+func (c *Comparison) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// ReadComparisonJSON reads a Comparison written by its WriteJSON.
+func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
+	var c Comparison
+	dec := json.NewDecoder(rd)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("loadtest: reading a comparison: %w", err)
+	}
+	return &c, nil
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -244,7 +245,7 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 	retry := time.Duration(0)
 	for ctx.Err() == nil {
 		if err := c.dial(ctx); err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !time.Now().Before(r.end) {
 				return
 			}
 			t.fail(errConnect)
@@ -265,8 +266,10 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 		}
 		answer, kind, err := c.ask(r.small)
 		done := time.Now()
-		if ctx.Err() != nil {
-			return // the run ended; the request in flight does not count
+		if ctx.Err() != nil || !done.Before(r.end) {
+			// The run ended, perhaps a moment before its context says
+			// so; the request in flight does not count.
+			return
 		}
 		if err != nil {
 			t.fail(kind)
@@ -286,6 +289,8 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 }
 
 var errPrefix = []byte("ERR")
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // phaseAt returns the phase of an answer that arrived at t.
 func (r *run) phaseAt(t time.Time) phase {
@@ -319,7 +324,7 @@ func (r *run) longClient(ctx context.Context) {
 		answer, _, err = c.ask([]byte(r.sc.Long + "\n"))
 	}
 	done := time.Now()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !done.Before(r.end) {
 		return // unanswered when the run ended
 	}
 	r.phase.Store(int32(after))

@@ -2,8 +2,16 @@
 //
 // Usage:
 //
+//	primetime compare [-strategies serial,perconn,...] [load flags] [-html FILE] [-json FILE]
+//	primetime load [-addr 127.0.0.1:25000] [load flags] [-json FILE] [-csv FILE]
 //	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn]
 //	primetime nth N
+//
+// compare runs the lecture's experiment against each strategy, each server
+// in a child process of its own, and prints a table and a chart. load runs
+// it against a running server and prints each interval as it closes, like
+// the lecture's monitor. The load flags are -clients, -request, -long,
+// -after, -duration, -interval, -warmup, -reconnect and -rate.
 //
 // serve answers the line protocol (send "10\n", read "29\n") with the chosen
 // strategy until SIGINT or SIGTERM, then shuts down gracefully; a second
@@ -41,6 +49,8 @@ func main() {
 const usage = `usage: primetime <command> [flags]
 
 commands:
+  compare run the experiment against every strategy and print a table and a chart
+  load    run the experiment against a server and print each interval as it closes
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
 
@@ -59,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], stderr)
 	case "nth":
 		return nth(ctx, args[1:], stdout, stderr)
+	case "load":
+		return load(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return compare(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -45,15 +45,15 @@ type Proc struct {
 // hookAdvice ends every start-up error: it says what to add and where.
 const hookAdvice = "the program must call " + HookName + " first thing in main (and in TestMain for tests), before anything else runs"
 
-// Start starts a worker process and waits for its handshake. A worker that
-// exits, writes anything but the handshake, or says nothing within
-// StartTimeout is killed, and Start returns an error that names the call the
-// program is missing.
-func Start(opts Options) (*Proc, error) {
+// Command returns the command that starts a child process of the given
+// role ("" for a task worker): the program at path (this program if path is
+// empty) with args, marked as a worker in its environment, with its stderr
+// on stderr (os.Stderr if nil), and set to die with its parent where the
+// system can.
+func Command(path string, args []string, role string, stderr io.Writer, env ...string) (*exec.Cmd, error) {
 	if IsWorker() {
-		return nil, errors.New("refusing to start worker processes from inside a worker process: " + hookAdvice)
+		return nil, errors.New("refusing to start child processes from inside a worker process: " + hookAdvice)
 	}
-	path := opts.Path
 	if path == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -61,18 +61,38 @@ func Start(opts Options) (*Proc, error) {
 		}
 		path = exe
 	}
-	cmd := exec.Command(path, opts.Args...)
+	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), EnvMarker+"="+Magic)
+	if role != "" {
+		cmd.Env = append(cmd.Env, EnvRole+"="+role)
+	}
+	cmd.Env = append(cmd.Env, env...)
 	if _, set := os.LookupEnv("GORACE"); !set {
 		// A race-enabled worker otherwise sleeps a second as it exits,
 		// which makes every Serve of a race-enabled test a second longer.
 		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	}
-	cmd.Stderr = opts.Stderr
-	if cmd.Stderr == nil {
+	cmd.Stderr = stderr
+	if stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	return cmd, nil
+}
+
+// HookAdvice says what a program whose child processes do not start must
+// add, and where.
+const HookAdvice = hookAdvice
+
+// Start starts a worker process and waits for its handshake. A worker that
+// exits, writes anything but the handshake, or says nothing within
+// StartTimeout is killed, and Start returns an error that names the call the
+// program is missing.
+func Start(opts Options) (*Proc, error) {
+	cmd, err := Command(opts.Path, opts.Args, "", opts.Stderr)
+	if err != nil {
+		return nil, err
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -198,5 +198,5 @@ func TestStartFailsClearlyWithoutAHandshake(t *testing.T) {
 func TestWorkerRefusesToStartWorkers(t *testing.T) {
 	t.Setenv(EnvMarker, Magic)
 	_, err := Start(Options{StartTimeout: bound})
-	assert.ErrorContains(t, err, "refusing to start worker processes from inside a worker process")
+	assert.ErrorContains(t, err, "refusing to start child processes from inside a worker process")
 }

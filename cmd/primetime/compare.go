@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/primetime-lab/primetime/loadtest"
+)
+
+// Defaults of compare: seven strategies in about a minute, with an interval
+// fine enough to draw.
+const (
+	compareDuration = 7 * time.Second
+	compareInterval = 250 * time.Millisecond
+)
+
+func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	strategies := fs.String("strategies", strings.Join(loadtest.DefaultStrategies(), ","), "comma-separated `list` of strategies")
+	scenario := scenarioFlags(fs, compareDuration, compareInterval)
+	inProcess := fs.Bool("inprocess", false, "run the servers in this process instead of one child process each")
+	keepSerial := fs.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
+	html := fs.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
+	jsonFile := fs.String("json", "", "write the comparison as JSON to `file`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "primetime compare: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var list []string
+	for _, s := range strings.Split(*strategies, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			list = append(list, s)
+		}
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stderr, "primetime compare: -strategies is empty")
+		return 2
+	}
+	x := loadtest.Experiment{
+		Scenario:              scenario(),
+		Strategies:            list,
+		InProcess:             *inProcess,
+		KeepSerialConnections: *keepSerial,
+		Stderr:                stderr,
+		Progress:              &progress{w: stdout},
+	}
+	sc := x.Scenario
+	fmt.Fprintf(stdout, "%d strategies, %s each: %d clients send %q", len(list), sc.Duration, sc.Clients, sc.Small)
+	if sc.LongAfter >= 0 {
+		fmt.Fprintf(stdout, ", one sends %q after %s", sc.Long, sc.LongAfter)
+	}
+	where := "a child process each"
+	if *inProcess {
+		where = "this process"
+	}
+	fmt.Fprintf(stdout, "; servers in %s; %d CPUs\n\n", where, runtime.NumCPU())
+
+	cmp, err := loadtest.Compare(ctx, x)
+	if cmp == nil {
+		fmt.Fprintf(stderr, "primetime compare: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout)
+	writeTable(stdout, cmp)
+	fmt.Fprintln(stdout)
+	writeChart(stdout, cmp)
+	var errs []string
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+	if *html != "" {
+		if werr := writeFile(*html, func(w io.Writer) error { return writeHTML(w, cmp) }); werr != nil {
+			errs = append(errs, werr.Error())
+		}
+	}
+	if *jsonFile != "" {
+		if werr := writeFile(*jsonFile, cmp.WriteJSON); werr != nil {
+			errs = append(errs, werr.Error())
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(stderr, "primetime compare: %s\n", strings.Join(errs, "; "))
+		return 1
+	}
+	return 0
+}
+
+// progress shows each run as it goes: a dot per interval, a bar while the
+// long request is in flight.
+type progress struct{ w io.Writer }
+
+func (p *progress) Start(strategy string, _ loadtest.Scenario) {
+	fmt.Fprintf(p.w, "%-22s ", strategy)
+}
+
+func (p *progress) Interval(_ string, iv loadtest.Interval, _ []loadtest.Event) {
+	mark := "."
+	if iv.LongInFlight {
+		mark = "|"
+	}
+	fmt.Fprint(p.w, mark)
+}
+
+func (p *progress) Done(_ string, r *loadtest.Result) {
+	s := r.Summary
+	fmt.Fprintf(p.w, " %s/s before, kept %s", count(s.Before), percent(s.Kept))
+	if s.LongAnswered {
+		fmt.Fprintf(p.w, ", long request %s", short(s.LongLatency))
+	}
+	fmt.Fprintln(p.w)
+}
+
+// writeTable prints the comparison as a table.
+func writeTable(w io.Writer, cmp *loadtest.Comparison) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t\tnote")
+	for _, r := range cmp.Rows {
+		long := "unanswered"
+		if r.LongAnswered {
+			long = short(r.LongLatency)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\t%s\n",
+			r.Strategy, count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, r.Note)
+	}
+	tw.Flush()
+}
+
+var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// writeChart draws each strategy's answers per interval, scaled to its own
+// peak, with the long request's span marked underneath.
+func writeChart(w io.Writer, cmp *loadtest.Comparison) {
+	fmt.Fprintln(w, "answers per interval, each row scaled to its own peak; ━ marks the long request in flight")
+	width := 0
+	for _, r := range cmp.Rows {
+		width = max(width, len(r.Strategy))
+	}
+	for i, res := range cmp.Results {
+		peak := 0
+		for _, iv := range res.Intervals {
+			peak = max(peak, iv.Answers)
+		}
+		var line, span strings.Builder
+		for _, iv := range res.Intervals {
+			switch {
+			case iv.Answers == 0:
+				line.WriteRune(' ')
+			default:
+				line.WriteRune(sparks[min(len(sparks)-1, iv.Answers*len(sparks)/(peak+1))])
+			}
+			if iv.LongInFlight {
+				span.WriteRune('━')
+			} else {
+				span.WriteRune(' ')
+			}
+		}
+		peakRate := 0.0
+		if len(res.Intervals) > 0 {
+			peakRate = float64(peak) / res.Scenario.Interval.Seconds()
+		}
+		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, cmp.Rows[i].Strategy, line.String(), count(peakRate))
+		fmt.Fprintf(w, "%-*s  %s\n", width, "", strings.TrimRight(span.String(), " "))
+	}
+}

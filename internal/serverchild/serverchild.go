@@ -1,0 +1,204 @@
+// Package serverchild runs a server in a child process of its own, so that
+// an experiment's load generator and its server share no scheduler: the
+// parent starts the program again in the server role, the child serves on a
+// loopback port and reports it, and it shuts down gracefully when the parent
+// closes its stdin.
+package serverchild
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// Config is what the child serves.
+type Config struct {
+	// Strategy is the strategy's text form.
+	Strategy string `json:"strategy"`
+	// Task is the name of a registered task; empty means the prime task.
+	Task string `json:"task,omitempty"`
+	// MaxProcs, if positive, is the child's GOMAXPROCS.
+	MaxProcs int `json:"maxprocs,omitempty"`
+}
+
+// envConfig carries the Config to the child.
+const envConfig = "PRIMETIME_SERVER_CONFIG"
+
+// magic starts the line in which the child reports its address.
+const magic = "primetime-server/1"
+
+// Timing of a child's life.
+const (
+	startTimeout    = 10 * time.Second
+	shutdownTimeout = 10 * time.Second
+)
+
+func init() {
+	worker.RegisterRole(worker.RoleServer, serve)
+}
+
+// serve is the child's entry point, reached through primetime.MaybeWorker.
+func serve() error {
+	var cfg Config
+	if err := json.Unmarshal([]byte(os.Getenv(envConfig)), &cfg); err != nil {
+		return fmt.Errorf("server child: reading its configuration: %w", err)
+	}
+	// This process is a server now, not a worker: it may start worker
+	// processes of its own, which cannot start any.
+	for _, env := range []string{worker.EnvMarker, worker.EnvRole, envConfig} {
+		os.Unsetenv(env)
+	}
+	s, task, err := cfg.resolve()
+	if err != nil {
+		return err
+	}
+	if cfg.MaxProcs > 0 {
+		runtime.GOMAXPROCS(cfg.MaxProcs)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := &server.Server{Strategy: s, Task: task, Logger: logger}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	if _, err := fmt.Fprintf(os.Stdout, "%s %s\n", magic, l.Addr()); err != nil {
+		srv.Close()
+		<-served
+		return err
+	}
+	// The parent closes stdin, or dies, when the experiment is over.
+	io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (cfg Config) resolve() (strategy.Strategy, primetime.Task, error) {
+	s, err := strategy.Parse(cfg.Strategy)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := cfg.Task
+	if name == "" {
+		name = primetime.Prime.Name()
+	}
+	task, ok := primetime.Lookup(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("task %q is not registered: register it with primetime.Register in an init function", name)
+	}
+	return s, task, nil
+}
+
+// A Child is a server running in a child process.
+type Child struct {
+	// Addr is the loopback address it serves on.
+	Addr  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{} // closed once the process has been waited for
+	err   error
+}
+
+// Start starts a child process that serves cfg on a loopback port and
+// waits until it listens. The child's log goes to stderr (os.Stderr if nil).
+// The program must call primetime.MaybeWorker first thing in main.
+func Start(cfg Config, stderr io.Writer) (*Child, error) {
+	if _, _, err := cfg.resolve(); err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := worker.Command("", nil, worker.RoleServer, stderr, envConfig+"="+string(js))
+	if err != nil {
+		return nil, err
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, childOut, err := os.Pipe()
+	if err != nil {
+		stdin.Close()
+		return nil, err
+	}
+	defer stdout.Close()
+	cmd.Stdout = childOut
+	err = cmd.Start()
+	childOut.Close()
+	if err != nil {
+		stdin.Close()
+		return nil, fmt.Errorf("starting a server process: %w", err)
+	}
+	c := &Child{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+
+	stdout.SetReadDeadline(time.Now().Add(startTimeout))
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), magic+" ")
+	if err != nil || !ok {
+		c.kill()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, worker.HookAdvice)
+		case err != nil:
+			return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, c.err, worker.HookAdvice)
+		}
+		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, line, worker.HookAdvice)
+	}
+	c.Addr = addr
+	return c, nil
+}
+
+// Stop shuts the server down gracefully, waits for the process, and kills
+// it if it has not exited in time. It returns an error if the process did
+// not exit cleanly.
+func (c *Child) Stop() error {
+	c.stdin.Close()
+	t := time.NewTimer(shutdownTimeout + 2*time.Second)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		if c.err != nil {
+			return fmt.Errorf("server process: %w", c.err)
+		}
+		return nil
+	case <-t.C:
+		c.kill()
+		return errors.New("server process did not shut down in time; killed")
+	}
+}
+
+// kill kills the process and waits for it.
+func (c *Child) kill() {
+	c.cmd.Process.Kill()
+	c.stdin.Close()
+	<-c.done
+}

@@ -1,0 +1,240 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/serverchild"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// DefaultStrategies returns the strategies Compare runs when given none:
+// the lecture's shapes, with pools sized for this machine.
+func DefaultStrategies() []string {
+	n := runtime.NumCPU()
+	return []string{
+		"serial",
+		"perconn",
+		"pool:8",
+		"loop",
+		fmt.Sprintf("loop+goroutines:%d", n),
+		fmt.Sprintf("procpool:%d", n),
+		fmt.Sprintf("loop+procs:%d", n),
+	}
+}
+
+// An Experiment is one scenario run against several strategies.
+type Experiment struct {
+	// Scenario is the load; its Addr is ignored, since each strategy gets
+	// a server of its own.
+	Scenario Scenario
+	// Strategies are the strategies' text forms; nil means
+	// DefaultStrategies().
+	Strategies []string
+	// Task is the name of the registered task the servers run; empty means
+	// the prime task.
+	Task string
+	// InProcess runs each server in this process instead of in a child
+	// process of its own. The load generator and the server then share a
+	// scheduler, and the figures say less.
+	InProcess bool
+	// KeepSerialConnections runs Serial with persistent connections like
+	// every other strategy. By default Serial gets a new connection per
+	// request: with persistent connections it never accepts the long
+	// request's connection at all.
+	KeepSerialConnections bool
+	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
+	// cannot be set for servers in this process.
+	MaxProcs int
+	// Stderr receives the child servers' logs; nil means os.Stderr.
+	Stderr io.Writer
+	// Progress, if not nil, is told about each run's start and each of
+	// its intervals as it closes.
+	Progress Progress
+}
+
+// Progress reports an Experiment's progress.
+type Progress interface {
+	// Start is called before the strategy's run.
+	Start(strategy string, sc Scenario)
+	// Interval is called as each of its intervals closes.
+	Interval(strategy string, iv Interval, events []Event)
+	// Done is called with the run's result.
+	Done(strategy string, r *Result)
+}
+
+// A Comparison is an Experiment's outcome: one row and one result per
+// strategy, in the Experiment's order.
+type Comparison struct {
+	Scenario Scenario  `json:"scenario"`
+	Rows     []Row     `json:"rows"`
+	Results  []*Result `json:"results"`
+}
+
+// A Row is one strategy's line in a Comparison.
+type Row struct {
+	Strategy string `json:"strategy"`
+	// Reconnect says the small requests used a new connection each.
+	Reconnect bool `json:"reconnect,omitempty"`
+	// Before, During and After are the small requests' answers per
+	// second; Kept is During / Before.
+	Before float64 `json:"before"`
+	During float64 `json:"during"`
+	After  float64 `json:"after"`
+	Kept   float64 `json:"kept"`
+	// LongAnswered says whether the long request was answered before the
+	// run ended, and LongLatency how long it took.
+	LongAnswered bool          `json:"long_answered"`
+	LongLatency  time.Duration `json:"long_latency,omitempty"`
+	// Errors counts the small requests that failed.
+	Errors int `json:"errors"`
+	// Note explains a figure that would mislead on its own.
+	Note string `json:"note,omitempty"`
+}
+
+// Compare runs the experiment's scenario against each strategy in turn,
+// each with a fresh server, and returns the comparison. It stops at the
+// first strategy whose server cannot start, or when ctx ends, and returns
+// what it has with the error. A program that runs servers in child
+// processes (the default) must call primetime.MaybeWorker first thing in
+// main.
+func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
+	texts := x.Strategies
+	if texts == nil {
+		texts = DefaultStrategies()
+	}
+	// Check everything before the first run, which takes a while.
+	strats := make([]strategy.Strategy, len(texts))
+	for i, text := range texts {
+		s, err := strategy.Parse(text)
+		if err != nil {
+			return nil, err
+		}
+		strats[i] = s
+	}
+	sc := x.Scenario
+	sc.Addr = "127.0.0.1:0" // a placeholder, for withDefaults
+	sc, err := sc.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if x.InProcess && x.MaxProcs > 0 {
+		return nil, errors.New("loadtest: MaxProcs needs servers in child processes")
+	}
+	cmp := &Comparison{Scenario: sc}
+	for _, s := range strats {
+		run := sc
+		run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
+		res, err := x.runOne(ctx, s, run)
+		if res != nil {
+			cmp.Results = append(cmp.Results, res)
+			cmp.Rows = append(cmp.Rows, rowOf(s, res))
+		}
+		if err != nil {
+			return cmp, fmt.Errorf("loadtest: %s: %w", s, err)
+		}
+	}
+	return cmp, nil
+}
+
+// isSerial reports whether s serves one connection at a time.
+func isSerial(s strategy.Strategy) bool {
+	text := s.String()
+	return text == "serial" || len(text) > 7 && text[:7] == "serial+"
+}
+
+// runOne starts a server for s, runs sc against it and stops it.
+func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, sc Scenario) (*Result, error) {
+	addr, stop, err := x.startServer(s)
+	if err != nil {
+		return nil, err
+	}
+	sc.Addr = addr
+	name := s.String()
+	var monitor Monitor
+	if x.Progress != nil {
+		x.Progress.Start(name, sc)
+		monitor = func(iv Interval, events []Event) { x.Progress.Interval(name, iv, events) }
+	}
+	res, runErr := Run(ctx, sc, monitor)
+	stopErr := stop()
+	if res != nil && x.Progress != nil {
+		x.Progress.Done(name, res)
+	}
+	return res, errors.Join(runErr, stopErr)
+}
+
+// startServer starts a server for s and returns its address and how to
+// stop it.
+func (x Experiment) startServer(s strategy.Strategy) (string, func() error, error) {
+	if !x.InProcess {
+		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs}, x.Stderr)
+		if err != nil {
+			return "", nil, err
+		}
+		return child.Addr, child.Stop, nil
+	}
+	var task primetime.Task
+	if x.Task != "" {
+		t, ok := primetime.Lookup(x.Task)
+		if !ok {
+			return "", nil, fmt.Errorf("task %q is not registered", x.Task)
+		}
+		task = t
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	stop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return l.Addr().String(), stop, nil
+}
+
+func rowOf(s strategy.Strategy, r *Result) Row {
+	sum := r.Summary
+	row := Row{
+		Strategy:     s.String(),
+		Reconnect:    r.Scenario.Reconnect,
+		Before:       sum.Before,
+		During:       sum.During,
+		After:        sum.After,
+		Kept:         sum.Kept,
+		LongAnswered: sum.LongAnswered,
+		LongLatency:  sum.LongLatency,
+		Errors:       sum.Errors,
+	}
+	switch {
+	case !r.Scenario.SendsLong():
+		row.Note = "no long request"
+	case sum.LongSent && !sum.LongAnswered && isSerial(s) && !r.Scenario.Reconnect:
+		row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
+	case sum.LongSent && !sum.LongAnswered:
+		row.Note = "long request not answered before the run ended; kept covers the rest of the run"
+	case r.Scenario.Reconnect:
+		row.Note = "a new connection per request"
+	}
+	if sum.LongAnswer != "" && len(sum.LongAnswer) > 3 && sum.LongAnswer[:3] == "ERR" {
+		row.Note = "long request refused: " + sum.LongAnswer
+	}
+	return row
+}
