@@ -226,6 +226,8 @@ func rowOf(s strategy.Strategy, r *Result) Row {
 	switch {
 	case !r.Scenario.SendsLong():
 		row.Note = "no long request"
+	case sum.LongError != "":
+		row.Note = "long request failed: " + sum.LongError
 	case sum.LongSent && !sum.LongAnswered && isSerial(s) && !r.Scenario.Reconnect:
 		row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
 	case sum.LongSent && !sum.LongAnswered:

@@ -39,7 +39,8 @@ type Interval struct {
 	Errors  int `json:"errors"`
 	// Latency holds the percentiles of the answers' latencies.
 	Latency Percentiles `json:"latency"`
-	// Warmup is true for an interval that began during the warm-up.
+	// Warmup is true for an interval that began during the warm-up; its
+	// answers are left out of the summary.
 	Warmup bool `json:"warmup,omitempty"`
 	// LongInFlight is true if the long request was in flight during any
 	// part of the interval.
@@ -112,11 +113,14 @@ type Summary struct {
 	Kept float64 `json:"kept"`
 	// LongSent and LongAnswered say whether the long request was sent,
 	// and answered (with a result or an error answer) before the run
-	// ended; LongLatency is its latency and LongAnswer its answer.
+	// ended; LongAnswer is its answer. LongError says how it failed if
+	// it got no answer: it could not connect, or the connection broke.
+	// LongLatency is how long it took to be answered or to fail.
 	LongSent     bool          `json:"long_sent"`
 	LongAnswered bool          `json:"long_answered"`
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	LongAnswer   string        `json:"long_answer,omitempty"`
+	LongError    string        `json:"long_error,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.

@@ -39,9 +39,12 @@ func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 
 // longState is the long request's progress.
 type longState struct {
-	sent, answered time.Time
-	answer         string
-	failed         bool
+	sent  time.Time
+	ended time.Time // when it was answered, or failed
+	// answer is its answer line, result or error answer; err says how it
+	// failed to get one.
+	answer string
+	err    string
 }
 
 type run struct {
@@ -88,7 +91,9 @@ func (r *run) firstError(k errKind, err error) {
 func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	r.start = time.Now()
 	r.end = r.start.Add(r.sc.Duration)
-	r.warmupEnd = r.start.Add(r.sc.Warmup)
+	// The warm-up ends with the first interval that starts after it, so
+	// that whole intervals are in or out of the figures.
+	r.warmupEnd = r.start.Add((r.sc.Warmup + r.sc.Interval - 1) / r.sc.Interval * r.sc.Interval)
 	runCtx, stop := context.WithDeadline(ctx, r.end)
 	defer stop()
 
@@ -162,7 +167,9 @@ func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *
 		hist.Merge(b.hist)
 		for p, n := range b.answers {
 			iv.Answers += n
-			phases[p] += n
+			if !iv.Warmup {
+				phases[p] += n
+			}
 		}
 		for k, n := range b.errors {
 			iv.Errors += n
@@ -179,7 +186,7 @@ func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *
 	r.mu.Lock()
 	long := r.long
 	r.mu.Unlock()
-	iv.LongInFlight = !long.sent.IsZero() && long.sent.Before(end) && (long.answered.IsZero() || long.answered.After(start))
+	iv.LongInFlight = !long.sent.IsZero() && long.sent.Before(end) && (long.ended.IsZero() || long.ended.After(start))
 	return iv
 }
 
@@ -189,8 +196,9 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 		Answers:      phases[before] + phases[during] + phases[after],
 		Latency:      percentiles(total),
 		LongSent:     !long.sent.IsZero(),
-		LongAnswered: !long.answered.IsZero(),
+		LongAnswered: !long.ended.IsZero() && long.err == "",
 		LongAnswer:   long.answer,
+		LongError:    long.err,
 	}
 	for k, n := range errs {
 		s.Errors += n
@@ -212,14 +220,14 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 	switch {
 	case !s.LongSent:
 		s.Before = rate(s.Answers, from, end)
-	case !s.LongAnswered:
+	case long.ended.IsZero():
 		s.Before = rate(phases[before], from, long.sent)
 		s.During = rate(phases[during], long.sent, end)
 	default:
-		s.LongLatency = long.answered.Sub(long.sent)
+		s.LongLatency = long.ended.Sub(long.sent)
 		s.Before = rate(phases[before], from, long.sent)
-		s.During = rate(phases[during], long.sent, long.answered)
-		s.After = rate(phases[after], long.answered, end)
+		s.During = rate(phases[during], long.sent, long.ended)
+		s.After = rate(phases[after], long.ended, end)
 	}
 	if s.Before > 0 {
 		s.Kept = s.During / s.Before
@@ -280,7 +288,7 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 			t.fail(errAnswer)
 			r.firstError(errAnswer, errors.New(string(bytes.TrimSpace(answer))))
 		} else {
-			t.answer(r.phaseAt(done), done.Sub(sent))
+			t.answer(r.phaseAt(), done.Sub(sent))
 		}
 		if r.sc.Reconnect {
 			c.close()
@@ -292,13 +300,8 @@ var errPrefix = []byte("ERR")
 
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// phaseAt returns the phase of an answer that arrived at t.
-func (r *run) phaseAt(t time.Time) phase {
-	if t.Before(r.warmupEnd) {
-		return warmup
-	}
-	return phase(r.phase.Load())
-}
+// phaseAt returns the phase of an answer that arrived now.
+func (r *run) phaseAt() phase { return phase(r.phase.Load()) }
 
 // longClient sends the long request once, LongAfter into the run.
 func (r *run) longClient(ctx context.Context) {
@@ -330,13 +333,12 @@ func (r *run) longClient(ctx context.Context) {
 	r.phase.Store(int32(after))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.long.answered = done
+	r.long.ended = done
 	switch {
 	case err != nil:
-		r.long.failed = true
-		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: err.Error()})
+		r.long.err = err.Error()
+		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.err})
 	case bytes.HasPrefix(answer, errPrefix):
-		r.long.failed = true
 		r.long.answer = string(bytes.TrimSpace(answer))
 		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.answer})
 	default:

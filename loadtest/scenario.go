@@ -58,7 +58,8 @@ type Scenario struct {
 	// DefaultInterval; it may be as fine as MinInterval.
 	Interval time.Duration `json:"interval"`
 	// Warmup is a span at the start whose answers are left out of the
-	// summary; its intervals are reported, marked as warm-up.
+	// summary; its intervals are reported, marked as warm-up. It is
+	// rounded up to a whole number of intervals.
 	Warmup time.Duration `json:"warmup,omitempty"`
 	// Rate, if positive, switches the small requests to open loop: the
 	// clients together send Rate requests per second on a fixed schedule,

@@ -49,8 +49,7 @@ func percentiles(h *hdr.Histogram) Percentiles {
 type phase int32
 
 const (
-	warmup phase = iota
-	before
+	before phase = iota
 	during
 	after
 	numPhases

@@ -125,6 +125,9 @@ func printSummary(w io.Writer, res *loadtest.Result) {
 	switch {
 	case !s.LongSent:
 		fmt.Fprintf(w, "throughput: %s/s (no long request)\n", count(s.Before))
+	case s.LongError != "":
+		fmt.Fprintf(w, "throughput: before %s/s, during %s/s, after %s/s\n", count(s.Before), count(s.During), count(s.After))
+		fmt.Fprintf(w, "long request failed after %s: %s\n", short(s.LongLatency), s.LongError)
 	case !s.LongAnswered:
 		fmt.Fprintf(w, "throughput: before %s/s, during %s/s; the long request was not answered before the end\n", count(s.Before), count(s.During))
 		fmt.Fprintf(w, "kept while the long request ran: %s\n", percent(s.Kept))

@@ -1,0 +1,123 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shortScenario is the lecture's scenario, shrunk for tests: a long request
+// of a few milliseconds in a run of half a second.
+var shortScenario = Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 500 * time.Millisecond, Interval: 50 * time.Millisecond}
+
+// recorder is a Progress that remembers what it was told.
+type recorder struct{ log []string }
+
+func (r *recorder) Start(s string, sc Scenario) {
+	r.log = append(r.log, "start "+s+" reconnect="+strconv.FormatBool(sc.Reconnect))
+}
+func (r *recorder) Interval(s string, iv Interval, _ []Event) {}
+func (r *recorder) Done(s string, res *Result)               { r.log = append(r.log, "done "+s) }
+
+func TestCompareInProcess(t *testing.T) {
+	rec := &recorder{}
+	cmp, err := Compare(context.Background(), Experiment{
+		Scenario:   shortScenario,
+		Strategies: []string{"serial", "perconn", "loop+goroutines:2"},
+		InProcess:  true,
+		Progress:   rec,
+	})
+	require.NoError(t, err)
+	require.Len(t, cmp.Rows, 3)
+	require.Len(t, cmp.Results, 3)
+	assert.Equal(t, []string{
+		"start serial reconnect=true", "done serial",
+		"start perconn reconnect=false", "done perconn",
+		"start loop+goroutines:2 reconnect=false", "done loop+goroutines:2",
+	}, rec.log, "Serial gets a new connection per request; the others do not")
+	for i, row := range cmp.Rows {
+		assert.Equal(t, cmp.Results[i].Summary.Kept, row.Kept)
+		assert.True(t, row.LongAnswered, row.Strategy)
+		assert.Positive(t, row.Before, row.Strategy)
+		assert.Zero(t, row.Errors, row.Strategy)
+	}
+	assert.Equal(t, "a new connection per request", cmp.Rows[0].Note)
+
+	var buf bytes.Buffer
+	require.NoError(t, cmp.WriteJSON(&buf))
+	back, err := ReadComparisonJSON(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, cmp.Rows, back.Rows)
+}
+
+func TestCompareSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
+	cmp, err := Compare(context.Background(), Experiment{
+		Scenario:              shortScenario,
+		Strategies:            []string{"serial"},
+		InProcess:             true,
+		KeepSerialConnections: true,
+	})
+	require.NoError(t, err)
+	row := cmp.Rows[0]
+	assert.False(t, row.LongAnswered)
+	assert.Equal(t, "long request never answered: with persistent connections Serial never accepts its connection", row.Note)
+}
+
+// childPids returns the pids of this process's children.
+func childPids(t *testing.T) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	require.NoError(t, err)
+	var kids []string
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			kids = append(kids, filepath.Base(filepath.Dir(path)))
+		}
+	}
+	return kids
+}
+
+func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	var stderr bytes.Buffer
+	cmp, err := Compare(context.Background(), Experiment{
+		Scenario:   shortScenario,
+		Strategies: []string{"loop", "procpool:1"},
+		Stderr:     &stderr,
+	})
+	require.NoError(t, err, stderr.String())
+	require.Len(t, cmp.Rows, 2)
+	for _, row := range cmp.Rows {
+		assert.True(t, row.LongAnswered, row.Strategy)
+		assert.Positive(t, row.Before, row.Strategy)
+	}
+	assert.Empty(t, childPids(t), "every server process, and its workers, have exited")
+	assert.Empty(t, stderr.String())
+}
+
+func TestCompareRefusesBadInputBeforeRunning(t *testing.T) {
+	_, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
+	assert.ErrorContains(t, err, `unknown scheduler "threads"`)
+	_, err = Compare(context.Background(), Experiment{Scenario: Scenario{Clients: -2}})
+	assert.ErrorContains(t, err, "Clients is -2")
+	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
+	assert.ErrorContains(t, err, "MaxProcs needs servers in child processes")
+	cmp, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
+	assert.ErrorContains(t, err, `task "no-such-task" is not registered`)
+	assert.Empty(t, cmp.Rows)
+}

@@ -1,0 +1,117 @@
+package loadtest
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime"
+)
+
+func TestMain(m *testing.M) {
+	// Compare runs servers in child processes: this test binary.
+	primetime.MaybeWorker()
+	goleak.VerifyTestMain(m)
+}
+
+// bound is a safety net against a hang; no test waits for it to pass.
+const bound = 10 * time.Second
+
+// A fakeServer is a line server whose behaviour a test controls.
+type fakeServer struct {
+	t    *testing.T
+	l    net.Listener
+	mode string // "answer", "stall" or "close"
+
+	longStarted chan struct{} // closed when the long request ("long") arrives
+	release     chan struct{} // closing it lets the long request be answered
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+// startFake serves on a loopback port until the test ends. In mode
+// "answer" it answers every small request with "2" at once and holds the
+// request "long" until release is closed; in "stall" it reads requests and
+// never answers; in "close" it closes every connection as it accepts it.
+func startFake(t *testing.T, mode string) *fakeServer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &fakeServer{t: t, l: l, mode: mode, longStarted: make(chan struct{}), release: make(chan struct{}), conns: map[net.Conn]bool{}}
+	s.wg.Go(s.accept)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *fakeServer) addr() string { return s.l.Addr().String() }
+
+func (s *fakeServer) accept() {
+	var once sync.Once
+	for {
+		c, err := s.l.Accept()
+		if err != nil {
+			return
+		}
+		if s.mode == "close" {
+			c.Close()
+			continue
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Go(func() {
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				switch {
+				case s.mode == "stall":
+					continue
+				case string(line) == "long\n":
+					once.Do(func() { close(s.longStarted) })
+					<-s.release
+					_, err = c.Write(longDone)
+				case string(line) == "bad\n":
+					_, err = c.Write(errBad)
+				default:
+					_, err = c.Write(two)
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+}
+
+func (s *fakeServer) stop() {
+	s.l.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.release:
+	default:
+		close(s.release)
+	}
+	s.wg.Wait()
+}
+
+// The fake server's answers, allocated once so that serving allocates
+// nothing per request.
+var (
+	two      = []byte("2\n")
+	longDone = []byte("long-done\n")
+	errBad   = []byte("ERR bad request\n")
+)
