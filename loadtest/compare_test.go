@@ -25,7 +25,7 @@ func (r *recorder) Start(s string, sc Scenario) {
 	r.log = append(r.log, "start "+s+" reconnect="+strconv.FormatBool(sc.Reconnect))
 }
 func (r *recorder) Interval(s string, iv Interval, _ []Event) {}
-func (r *recorder) Done(s string, res *Result)               { r.log = append(r.log, "done "+s) }
+func (r *recorder) Done(s string, res *Result)                { r.log = append(r.log, "done "+s) }
 
 func TestCompareInProcess(t *testing.T) {
 	rec := &recorder{}
