@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/loadtest"
 )
 
 func TestMain(m *testing.M) {
@@ -134,4 +136,82 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, stderr.String(), `unknown command "frobnicate"`)
 	assert.Equal(t, 0, run(context.Background(), []string{"help"}, &stdout, &stderr))
 	assert.True(t, strings.HasPrefix(stdout.String(), "usage: primetime"))
+}
+
+func TestLoadPrintsTheMonitorAndTheSummary(t *testing.T) {
+	addr, _, _ := startServe(t, "-strategy", "loop")
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"load", "-addr", addr, "-duration", "400ms", "-interval", "100ms",
+		"-after", "100ms", "-long", "2000", "-clients", "2",
+		"-json", dir + "/r.json", "-csv", dir + "/r.csv"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	out := stdout.String()
+	assert.Equal(t, 4, strings.Count(out, "/s  answers"), "one line per interval:\n%s", out)
+	assert.Contains(t, out, "-> long request sent: 2000")
+	assert.Contains(t, out, "<- long request answered in")
+	assert.Contains(t, out, ": 17389")
+	assert.Contains(t, out, "[long request in flight]")
+	assert.Contains(t, out, "kept while the long request ran:")
+
+	f, err := os.Open(dir + "/r.json")
+	require.NoError(t, err)
+	defer f.Close()
+	res, err := loadtest.ReadJSON(f)
+	require.NoError(t, err)
+	assert.Equal(t, "17389", res.Summary.LongAnswer)
+	csvData, err := os.ReadFile(dir + "/r.csv")
+	require.NoError(t, err)
+	assert.Equal(t, 5, strings.Count(string(csvData), "\n"))
+}
+
+func TestLoadReportsAnUnreachableServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"load", "-addr", addr, "-duration", "100ms", "-interval", "50ms", "-after", "-1s"}, &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "connect: dial tcp "+addr)
+	assert.Contains(t, stdout.String(), "0 answers")
+
+	code = run(context.Background(), []string{"load", "-interval", "1ms"}, &stdout, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), "Interval is 1ms; it must be at least 10ms")
+}
+
+func TestCompareShowsTheTableAndTheChart(t *testing.T) {
+	html := t.TempDir() + "/compare.html"
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"compare", "-strategies", "serial, loop,perconn",
+		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-html", html}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	out := stdout.String()
+	for _, want := range []string{
+		"3 strategies, 600ms each", "servers in a child process each",
+		"strategy  before/s  during/s  after/s", "a new connection per request",
+		"answers per interval", "━",
+	} {
+		assert.Contains(t, out, want)
+	}
+	for _, name := range []string{"serial", "loop", "perconn"} {
+		assert.Regexp(t, `(?m)^\s*`+name+`\s+[\d,]+\s+[\d,]+`, out, "a table row for %s", name)
+		assert.Regexp(t, `(?m)^`+name+`\s+\|.*\| peak`, out, "a chart row for %s", name)
+	}
+	page, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "<svg")
+	assert.Contains(t, string(page), "<td>loop</td>")
+	assert.NotContains(t, string(page), "http://", "the page needs no network")
+	assert.NotContains(t, string(page), "https://")
+}
+
+func TestCompareRefusesBadFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), []string{"compare", "-strategies", "serial,threads"}, io.Discard, &stderr))
+	assert.Contains(t, stderr.String(), `unknown scheduler "threads"`)
+	stderr.Reset()
+	assert.Equal(t, 2, run(context.Background(), []string{"compare", "-strategies", " , "}, io.Discard, &stderr))
+	assert.Contains(t, stderr.String(), "-strategies is empty")
 }
