@@ -71,12 +71,6 @@ func newRun(sc Scenario) *run {
 	return r
 }
 
-func (r *run) addEvent(e Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
 // firstError records the first error of each kind as an event.
 func (r *run) firstError(k errKind, err error) {
 	r.mu.Lock()

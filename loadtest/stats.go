@@ -104,36 +104,30 @@ func newTally() *tally {
 	return t
 }
 
-// use runs f on the current bucket, on the client's goroutine.
-func (t *tally) use(f func(*bucket)) {
+// acquire returns the current bucket, marked busy, on the client's
+// goroutine; the client clears busy when it is done with it.
+func (t *tally) acquire() *bucket {
 	for {
 		b := t.cur.Load()
 		b.busy.Store(true)
 		if t.cur.Load() == b {
-			f(b)
-			b.busy.Store(false)
-			return
+			return b
 		}
 		b.busy.Store(false)
 	}
 }
 
 func (t *tally) answer(p phase, latency time.Duration) {
-	for {
-		b := t.cur.Load()
-		b.busy.Store(true)
-		if t.cur.Load() == b {
-			recordLatency(b.hist, latency)
-			b.answers[p]++
-			b.busy.Store(false)
-			return
-		}
-		b.busy.Store(false)
-	}
+	b := t.acquire()
+	recordLatency(b.hist, latency)
+	b.answers[p]++
+	b.busy.Store(false)
 }
 
 func (t *tally) fail(k errKind) {
-	t.use(func(b *bucket) { b.errors[k]++ })
+	b := t.acquire()
+	b.errors[k]++
+	b.busy.Store(false)
 }
 
 // swap hands the client a fresh bucket and returns the one it filled,
