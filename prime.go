@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // DefaultMaxN is the largest n that [Prime] accepts. The 1,000,000th prime
@@ -67,10 +69,14 @@ func NthPrime(ctx context.Context, n int) (int, error) {
 // often (NthPrime does, every few thousand divisions) so that a request whose
 // client went away, or whose server is closing, stops using the CPU.
 //
-// A checkpoint is also where a scheduler may take the CPU back from a task,
-// as an interpreter's evaluation loop does; tasks that call it behave like
-// Python code under the emulated interpreter lock.
+// A checkpoint is also where a server in Python mode (server.Server's GIL
+// option) may take the interpreter lock back from a task, as CPython's
+// evaluation loop does: tasks that call it behave like Python code under the
+// emulated lock. Outside Python mode it costs a context lookup.
 func Checkpoint(ctx context.Context) error {
+	if th := gil.FromContext(ctx); th != nil {
+		th.Checkpoint()
+	}
 	return ctx.Err()
 }
 

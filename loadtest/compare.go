@@ -53,6 +53,11 @@ type Experiment struct {
 	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
 	// cannot be set for servers in this process.
 	MaxProcs int
+	// SwitchIntervals runs every strategy once per entry: 0 in Go mode,
+	// a positive interval in Python mode, with an emulated interpreter
+	// lock of that switch interval (server.Server's GIL option). Nil
+	// means Go mode only.
+	SwitchIntervals []time.Duration
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 	// Progress, if not nil, is told about each run's start and each of
@@ -62,12 +67,12 @@ type Experiment struct {
 
 // Progress reports an Experiment's progress.
 type Progress interface {
-	// Start is called before the strategy's run.
-	Start(strategy string, sc Scenario)
+	// Start is called before each run; label is its row's Label.
+	Start(label string, sc Scenario)
 	// Interval is called as each of its intervals closes.
-	Interval(strategy string, iv Interval, events []Event)
+	Interval(label string, iv Interval, events []Event)
 	// Done is called with the run's result.
-	Done(strategy string, r *Result)
+	Done(label string, r *Result)
 }
 
 // A Comparison is an Experiment's outcome: one row and one result per
@@ -78,9 +83,12 @@ type Comparison struct {
 	Results  []*Result `json:"results"`
 }
 
-// A Row is one strategy's line in a Comparison.
+// A Row is one run's line in a Comparison: a strategy, in Go mode or in
+// Python mode.
 type Row struct {
 	Strategy string `json:"strategy"`
+	// GIL is the switch interval of Python mode, or 0 for Go mode.
+	GIL time.Duration `json:"gil,omitempty"`
 	// Reconnect says the small requests used a new connection each.
 	Reconnect bool `json:"reconnect,omitempty"`
 	// Before, During and After are the small requests' answers per
@@ -97,6 +105,17 @@ type Row struct {
 	Errors int `json:"errors"`
 	// Note explains a figure that would mislead on its own.
 	Note string `json:"note,omitempty"`
+}
+
+// Label names the row: the strategy's text form, followed by " gil=5ms"
+// in Python mode.
+func (r Row) Label() string { return label(r.Strategy, r.GIL) }
+
+func label(strategy string, gil time.Duration) string {
+	if gil > 0 {
+		return strategy + " gil=" + gil.String()
+	}
+	return strategy
 }
 
 // Compare runs the experiment's scenario against each strategy in turn,
@@ -128,17 +147,30 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	if x.InProcess && x.MaxProcs > 0 {
 		return nil, errors.New("loadtest: MaxProcs needs servers in child processes")
 	}
+	intervals := x.SwitchIntervals
+	if intervals == nil {
+		intervals = []time.Duration{0}
+	}
+	for _, d := range intervals {
+		if d < 0 {
+			return nil, fmt.Errorf("loadtest: switch interval %v is negative", d)
+		}
+	}
 	cmp := &Comparison{Scenario: sc}
 	for _, s := range strats {
-		run := sc
-		run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
-		res, err := x.runOne(ctx, s, run)
-		if res != nil {
-			cmp.Results = append(cmp.Results, res)
-			cmp.Rows = append(cmp.Rows, rowOf(s, res))
-		}
-		if err != nil {
-			return cmp, fmt.Errorf("loadtest: %s: %w", s, err)
+		for _, gil := range intervals {
+			run := sc
+			run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
+			res, err := x.runOne(ctx, s, gil, run)
+			if res != nil {
+				row := rowOf(s, res)
+				row.GIL = gil
+				cmp.Results = append(cmp.Results, res)
+				cmp.Rows = append(cmp.Rows, row)
+			}
+			if err != nil {
+				return cmp, fmt.Errorf("loadtest: %s: %w", label(s.String(), gil), err)
+			}
 		}
 	}
 	return cmp, nil
@@ -151,13 +183,13 @@ func isSerial(s strategy.Strategy) bool {
 }
 
 // runOne starts a server for s, runs sc against it and stops it.
-func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, sc Scenario) (*Result, error) {
-	addr, stop, err := x.startServer(s)
+func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Duration, sc Scenario) (*Result, error) {
+	addr, stop, err := x.startServer(s, gil)
 	if err != nil {
 		return nil, err
 	}
 	sc.Addr = addr
-	name := s.String()
+	name := label(s.String(), gil)
 	var monitor Monitor
 	if x.Progress != nil {
 		x.Progress.Start(name, sc)
@@ -173,9 +205,9 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, sc Scenario
 
 // startServer starts a server for s and returns its address and how to
 // stop it.
-func (x Experiment) startServer(s strategy.Strategy) (string, func() error, error) {
+func (x Experiment) startServer(s strategy.Strategy, gil time.Duration) (string, func() error, error) {
 	if !x.InProcess {
-		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs}, x.Stderr)
+		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil}, x.Stderr)
 		if err != nil {
 			return "", nil, err
 		}
@@ -193,7 +225,7 @@ func (x Experiment) startServer(s strategy.Strategy) (string, func() error, erro
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger}
+	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger, GIL: gil}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	stop := func() error {

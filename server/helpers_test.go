@@ -151,6 +151,14 @@ func (c *client) readErr() (string, error) {
 	return strings.TrimSuffix(line, "\n"), err
 }
 
+// readAfter sends line and returns the answer or the error.
+func (c *client) readAfter(line string) (string, error) {
+	if _, err := io.WriteString(c.c, line+"\n"); err != nil {
+		return "", err
+	}
+	return c.readErr()
+}
+
 func (c *client) ask(line string) string {
 	c.t.Helper()
 	c.send(line)

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -22,8 +23,13 @@ const (
 type listener struct {
 	s     *Server
 	l     net.Listener
+	lock  *gil.GIL
 	delay time.Duration
 }
+
+// GIL returns the emulated interpreter lock in Python mode, or nil; the
+// strategies of package strategy look for this method.
+func (ln *listener) GIL() *gil.GIL { return ln.lock }
 
 func (ln *listener) Accept() (strategy.Conn, error) {
 	s := ln.s

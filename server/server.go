@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -70,6 +71,15 @@ type Server struct {
 	// Logger receives the server's log: accept errors, panics of tasks.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// GIL, if positive, turns on Python mode: request handling and tasks
+	// run under an emulated interpreter lock with this switch interval
+	// (CPython's sys.setswitchinterval; its default is 5 ms), as a CPython
+	// server with threads would. Connection goroutines, the loop and
+	// goroutine-pool workers are the interpreter's threads; they release
+	// the lock around network reads and writes and while they wait for an
+	// executor, and tasks yield it at their checkpoints. Worker processes
+	// are interpreters of their own. Zero means Go mode: no lock.
+	GIL time.Duration
 
 	inShutdown atomic.Bool
 	stats      counters
@@ -82,6 +92,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	baseCtx   context.Context // parent of every request's context
 	cancel    context.CancelFunc
+	lock      *gil.GIL // the emulated interpreter lock, in Python mode
 }
 
 // Stats is a snapshot of a Server's counters.
@@ -173,6 +184,9 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.serving = true
 	s.listener = l
+	if s.GIL > 0 {
+		s.lock = gil.New(s.GIL)
+	}
 	serveDone := make(chan struct{})
 	s.serveDone = serveDone
 	s.mu.Unlock()
@@ -183,7 +197,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if strat == nil {
 		strat = strategy.PerConn()
 	}
-	err := strat.Serve(&listener{s: s, l: l})
+	err := strat.Serve(&listener{s: s, l: l, lock: s.lock})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}

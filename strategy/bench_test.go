@@ -12,7 +12,7 @@ import (
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, e := range []Executor{Inline(), Goroutines(1), Processes(1)} {
 		b.Run(e.String(), func(b *testing.B) {
-			run, err := e.start()
+			run, err := e.start(nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // An Executor decides where a [Strategy] runs each request's task: [Inline],
@@ -16,8 +17,9 @@ type Executor interface {
 	// String returns the executor's text form: "inline", "goroutines:4",
 	// "procs:2".
 	String() string
-	// start starts the executor's workers.
-	start() (runner, error)
+	// start starts the executor's workers; in Python mode, g is the
+	// server's emulated interpreter lock, nil otherwise.
+	start(g *gil.GIL) (runner, error)
 }
 
 // runner is a started executor.
@@ -25,6 +27,10 @@ type runner interface {
 	// run runs t on payload and returns its answer. It returns early, with
 	// ctx's error, only if ctx ends before the task has started; once a
 	// task has started, run waits for it to return.
+	//
+	// In Python mode, the interpreter thread that ctx carries, if any,
+	// holds the lock; run releases it while it waits for another thread
+	// or process, as a Python thread waiting on a future does.
 	run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error)
 	// stop stops the workers and waits for them. No run may be in progress
 	// or follow.
@@ -67,9 +73,9 @@ func Inline() Executor { return inline{} }
 
 type inline struct{}
 
-func (inline) String() string         { return "inline" }
-func (inline) start() (runner, error) { return inline{}, nil }
-func (inline) stop()                  {}
+func (inline) String() string                 { return "inline" }
+func (inline) start(*gil.GIL) (runner, error) { return inline{}, nil }
+func (inline) stop()                          {}
 func (inline) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	return runTask(ctx, t, payload)
 }
@@ -88,11 +94,13 @@ type goroutines struct{ n int }
 
 func (g goroutines) String() string { return fmt.Sprintf("goroutines:%d", g.n) }
 
-func (g goroutines) start() (runner, error) {
+func (g goroutines) start(lock *gil.GIL) (runner, error) {
 	p := &goroutinePool{jobs: make(chan *job)}
 	p.wg.Add(g.n)
 	for range g.n {
-		go p.work()
+		// Workers are threads of the same interpreter: in Python
+		// mode they share the server's lock.
+		go p.work(lock.NewThread())
 	}
 	return p, nil
 }
@@ -111,15 +119,18 @@ type goroutinePool struct {
 	wg   sync.WaitGroup
 }
 
-func (p *goroutinePool) work() {
+func (p *goroutinePool) work(th *gil.Thread) {
 	defer p.wg.Done()
 	for j := range p.jobs {
-		j.answer, j.err = runTask(j.ctx, j.task, j.payload)
+		th.Take()
+		j.answer, j.err = runTask(gil.WithThread(j.ctx, th), j.task, j.payload)
+		th.Drop()
 		close(j.done)
 	}
 }
 
 func (p *goroutinePool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	defer gil.FromContext(ctx).Release()()
 	j := &job{ctx: ctx, task: t, payload: payload, done: make(chan struct{})}
 	select {
 	case p.jobs <- j:

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -71,7 +72,10 @@ func (p processes) size() int {
 	return p.n
 }
 
-func (p processes) start() (runner, error) {
+// start ignores the server's lock: each worker process is an interpreter of
+// its own, with a lock of its own that its one task at a time never
+// contends for.
+func (p processes) start(*gil.GIL) (runner, error) {
 	n := p.size()
 	pool := &procPool{
 		idle: make(chan *worker.Proc, n),
@@ -112,6 +116,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 	if t == nil {
 		return nil, ErrNoTask
 	}
+	defer gil.FromContext(ctx).Release()()
 	var w *worker.Proc
 	select {
 	case w = <-p.idle:

@@ -5,22 +5,25 @@ import (
 	"sync"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // serveSerial serves one connection at a time on the calling goroutine; the
 // next connection is accepted only when the current one is done.
-func serveSerial(l Listener, run runner) error {
+func serveSerial(l Listener, run runner, lock *gil.GIL) error {
+	th := lock.NewThread()
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		serveConn(c, run)
+		serveConn(c, run, th)
 	}
 }
 
 // servePerConn serves every connection on a goroutine of its own.
-func servePerConn(l Listener, run runner) error {
+func servePerConn(l Listener, run runner, lock *gil.GIL) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -28,14 +31,14 @@ func servePerConn(l Listener, run runner) error {
 		if err != nil {
 			return err
 		}
-		wg.Go(func() { serveConn(c, run) })
+		wg.Go(func() { serveConn(c, run, lock.NewThread()) })
 	}
 }
 
 // servePool serves at most n connections at once. Accepting goes on
 // regardless; a connection beyond the n waits in the semaphore's queue,
 // which is first come, first served, so no waiting connection starves.
-func servePool(l Listener, run runner, n int) error {
+func servePool(l Listener, run runner, lock *gil.GIL, n int) error {
 	sem := semaphore.NewWeighted(int64(n))
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -51,7 +54,7 @@ func servePool(l Listener, run runner, n int) error {
 			// it has no more requests.
 			_ = sem.Acquire(context.Background(), 1)
 			defer sem.Release(1)
-			serveConn(c, run)
+			serveConn(c, run, lock.NewThread())
 		})
 	}
 }
@@ -73,12 +76,12 @@ type loopAnswer struct {
 // every request on one loop goroutine. With the inline executor the loop runs
 // each task itself; with any other it hands the task over and handles other
 // requests until the answer comes back to it.
-func serveLoop(l Listener, run runner) error {
+func serveLoop(l Listener, run runner, lock *gil.GIL) error {
 	work := make(chan loopJob)
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		runLoop(work, run)
+		runLoop(work, run, lock.NewThread())
 	}()
 	var readers sync.WaitGroup
 	defer func() {
@@ -117,28 +120,50 @@ func readForLoop(c Conn, work chan<- loopJob) {
 
 // runLoop is the loop goroutine. It returns when work is closed and no
 // offloaded task is still out.
-func runLoop(work <-chan loopJob, run runner) {
+//
+// In Python mode it is the interpreter thread that runs the event loop: it
+// holds the lock except while it waits for events, as asyncio releases it
+// in select, and it waits only when no event is ready.
+func runLoop(work <-chan loopJob, run runner, th *gil.Thread) {
 	_, onLoop := run.(inline)
 	done := make(chan loopAnswer)
 	out := 0
+	th.Take()
+	defer th.Drop()
 	for work != nil || out > 0 {
+		var j loopJob
+		var a loopAnswer
+		gotJob, gotAnswer, ok := false, false, true
 		select {
-		case j, ok := <-work:
-			if !ok {
-				work = nil
-				continue
+		case j, ok = <-work:
+			gotJob = true
+		case a = <-done:
+			gotAnswer = true
+		default:
+			back := th.Release()
+			select {
+			case j, ok = <-work:
+				gotJob = true
+			case a = <-done:
+				gotAnswer = true
 			}
-			if onLoop {
-				answer, err := run.run(j.req.Context, j.req.Task, j.req.Payload)
-				j.reply <- loopAnswer{answer: answer, err: err}
-				continue
-			}
+			back()
+		}
+		switch {
+		case gotJob && !ok:
+			work = nil
+		case gotJob && onLoop:
+			answer, err := run.run(gil.WithThread(j.req.Context, th), j.req.Task, j.req.Payload)
+			j.reply <- loopAnswer{answer: answer, err: err}
+		case gotJob:
 			out++
 			go func() {
+				// This goroutine only waits for the executor; it
+				// runs no Python code and holds no lock.
 				answer, err := run.run(j.req.Context, j.req.Task, j.req.Payload)
 				done <- loopAnswer{answer: answer, err: err, reply: j.reply}
 			}()
-		case a := <-done:
+		case gotAnswer:
 			out--
 			a.reply <- a
 		}

@@ -36,6 +36,7 @@ import (
 	"strings"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // A Strategy serves the connections of a [Listener]: it decides which
@@ -177,33 +178,50 @@ func (s strategy) String() string {
 
 // Serve implements [Strategy].
 func (s strategy) Serve(l Listener) error {
-	run, err := s.exec.start()
+	lock := lockOf(l)
+	run, err := s.exec.start(lock)
 	if err != nil {
 		return err
 	}
 	defer run.stop()
 	switch s.sched {
 	case serial:
-		return serveSerial(l, run)
+		return serveSerial(l, run, lock)
 	case perConn:
-		return servePerConn(l, run)
+		return servePerConn(l, run, lock)
 	case pool:
-		return servePool(l, run, s.size)
+		return servePool(l, run, lock, s.size)
 	default:
-		return serveLoop(l, run)
+		return serveLoop(l, run, lock)
 	}
+}
+
+// lockOf returns the emulated interpreter lock of a listener in Python mode,
+// or nil. Package server's listener has one when its GIL option is set.
+func lockOf(l Listener) *gil.GIL {
+	if p, ok := l.(interface{ GIL() *gil.GIL }); ok {
+		return p.GIL()
+	}
+	return nil
 }
 
 // serveConn answers c's requests in order on the calling goroutine, running
 // each task with run, until the connection is done; then it closes c.
-func serveConn(c Conn, run runner) {
+//
+// In Python mode the goroutine is an interpreter thread: it holds the lock
+// from the moment a request has been read until its answer is ready, and
+// not while it reads or writes the connection, as a Python thread releases
+// the lock in recv and send.
+func serveConn(c Conn, run runner, th *gil.Thread) {
 	defer c.Close()
 	for {
 		req, err := c.ReadRequest()
 		if err != nil {
 			return
 		}
-		answer, err := run.run(req.Context, req.Task, req.Payload)
+		th.Take()
+		answer, err := run.run(gil.WithThread(req.Context, th), req.Task, req.Payload)
+		th.Drop()
 		if c.WriteAnswer(answer, err) != nil {
 			return
 		}

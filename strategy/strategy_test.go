@@ -147,7 +147,7 @@ func (g *gate) log(e string) {
 
 func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
 	g := &gate{started: make(chan string, 3), release: make(chan struct{})}
-	run, err := Goroutines(2).start()
+	run, err := Goroutines(2).start(nil)
 	require.NoError(t, err)
 	defer run.stop()
 
@@ -181,7 +181,7 @@ func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
 
 func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
 	g := &gate{started: make(chan string, 1), release: make(chan struct{})}
-	run, err := Goroutines(1).start()
+	run, err := Goroutines(1).start(nil)
 	require.NoError(t, err)
 	defer run.stop()
 
@@ -201,7 +201,7 @@ func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
 
 func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 	for _, e := range []Executor{Inline(), Goroutines(1)} {
-		run, err := e.start()
+		run, err := e.start(nil)
 		require.NoError(t, err)
 		_, err = run.run(context.Background(), echo, []byte("panic"))
 		var p *PanicError

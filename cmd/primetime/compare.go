@@ -29,6 +29,9 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keepSerial := fs.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
 	html := fs.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
 	jsonFile := fs.String("json", "", "write the comparison as JSON to `file`")
+	gilList := fs.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
+	gilOnly := fs.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
+	maxProcs := fs.Int("maxprocs", 0, "GOMAXPROCS of each server process (0: leave it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,16 +49,23 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "primetime compare: -strategies is empty")
 		return 2
 	}
+	intervals, err := switchIntervals(*gilList, *gilOnly)
+	if err != nil {
+		fmt.Fprintf(stderr, "primetime compare: %v\n", err)
+		return 2
+	}
 	x := loadtest.Experiment{
 		Scenario:              scenario(),
 		Strategies:            list,
 		InProcess:             *inProcess,
 		KeepSerialConnections: *keepSerial,
+		SwitchIntervals:       intervals,
+		MaxProcs:              *maxProcs,
 		Stderr:                stderr,
 		Progress:              &progress{w: stdout},
 	}
 	sc := x.Scenario
-	fmt.Fprintf(stdout, "%d strategies, %s each: %d clients send %q", len(list), sc.Duration, sc.Clients, sc.Small)
+	fmt.Fprintf(stdout, "%d runs, %s each: %d clients send %q", len(list)*len(intervals), sc.Duration, sc.Clients, sc.Small)
 	if sc.LongAfter >= 0 {
 		fmt.Fprintf(stdout, ", one sends %q after %s", sc.Long, sc.LongAfter)
 	}
@@ -63,7 +73,11 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *inProcess {
 		where = "this process"
 	}
-	fmt.Fprintf(stdout, "; servers in %s; %d CPUs\n\n", where, runtime.NumCPU())
+	fmt.Fprintf(stdout, "; servers in %s; %d CPUs", where, runtime.NumCPU())
+	if *maxProcs > 0 {
+		fmt.Fprintf(stdout, ", GOMAXPROCS %d", *maxProcs)
+	}
+	fmt.Fprint(stdout, "\n\n")
 
 	cmp, err := loadtest.Compare(ctx, x)
 	if cmp == nil {
@@ -130,7 +144,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 			long = short(r.LongLatency)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\t%s\n",
-			r.Strategy, count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, r.Note)
+			r.Label(), count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, r.Note)
 	}
 	tw.Flush()
 }
@@ -143,7 +157,7 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 	fmt.Fprintln(w, "answers per interval, each row scaled to its own peak; ━ marks the long request in flight")
 	width := 0
 	for _, r := range cmp.Rows {
-		width = max(width, len(r.Strategy))
+		width = max(width, len(r.Label()))
 	}
 	for i, res := range cmp.Results {
 		peak := 0
@@ -168,7 +182,30 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 		if len(res.Intervals) > 0 {
 			peakRate = float64(peak) / res.Scenario.Interval.Seconds()
 		}
-		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, cmp.Rows[i].Strategy, line.String(), count(peakRate))
+		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, cmp.Rows[i].Label(), line.String(), count(peakRate))
 		fmt.Fprintf(w, "%-*s  %s\n", width, "", strings.TrimRight(span.String(), " "))
 	}
+}
+
+// switchIntervals reads -gil: the runs' switch intervals, 0 standing for Go
+// mode.
+func switchIntervals(list string, only bool) ([]time.Duration, error) {
+	var out []time.Duration
+	if !only {
+		out = append(out, 0)
+	}
+	for _, field := range strings.Split(list, ",") {
+		if field = strings.TrimSpace(field); field == "" {
+			continue
+		}
+		d, err := time.ParseDuration(field)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("-gil: %q is not a positive duration such as 5ms", field)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-gil-only needs -gil intervals")
+	}
+	return out, nil
 }

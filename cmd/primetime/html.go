@@ -83,12 +83,12 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 			long = short(r.LongLatency)
 		}
 		data.Rows = append(data.Rows, htmlRow{
-			Strategy: r.Strategy, Before: count(r.Before), During: count(r.During), After: count(r.After),
+			Strategy: r.Label(), Before: count(r.Before), During: count(r.During), After: count(r.After),
 			Kept: percent(r.Kept), Long: long, Errors: r.Errors, Note: r.Note,
 		})
 	}
 	for i, res := range cmp.Results {
-		data.Charts = append(data.Charts, chartOf(cmp.Rows[i].Strategy, res))
+		data.Charts = append(data.Charts, chartOf(cmp.Rows[i].Label(), res))
 	}
 	return page.Execute(w, data)
 }

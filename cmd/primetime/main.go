@@ -29,6 +29,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -92,6 +93,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	strat := fs.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, ...")
 	idle := fs.Duration("idle", server.DefaultIdleTimeout, "close a connection idle this long (negative: never)")
 	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
+	gilInterval := fs.Duration("gil", 0, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
+	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -108,14 +111,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "primetime serve: -max-line must be at least 1, got %d\n", *maxLine)
 		return 2
 	}
+	if *gilInterval < 0 || *maxProcs < 0 {
+		fmt.Fprintln(stderr, "primetime serve: -gil and -maxprocs must not be negative")
+		return 2
+	}
+	if *maxProcs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*maxProcs))
+	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger}
-	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name())
+	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval}
+	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
+		"gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

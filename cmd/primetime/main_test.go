@@ -189,7 +189,7 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
-		"3 strategies, 600ms each", "servers in a child process each",
+		"3 runs, 600ms each", "servers in a child process each",
 		"strategy  before/s  during/s  after/s", "a new connection per request",
 		"answers per interval", "━",
 	} {

@@ -34,6 +34,9 @@ type Config struct {
 	Task string `json:"task,omitempty"`
 	// MaxProcs, if positive, is the child's GOMAXPROCS.
 	MaxProcs int `json:"maxprocs,omitempty"`
+	// GIL, if positive, runs the server in Python mode with this switch
+	// interval.
+	GIL time.Duration `json:"gil,omitempty"`
 }
 
 // envConfig carries the Config to the child.
@@ -75,7 +78,7 @@ func serve() error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := &server.Server{Strategy: s, Task: task, Logger: logger}
+	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	if _, err := fmt.Fprintf(os.Stdout, "%s %s\n", magic, l.Addr()); err != nil {

@@ -1,0 +1,211 @@
+// Package gil emulates CPython's global interpreter lock, so that a Go
+// server can behave as a CPython server with threads does.
+//
+// It follows CPython's algorithm (Python/ceval_gil.c, 3.11 and 3.12):
+//
+//   - A goroutine that wants the lock while another holds it waits, one
+//     switch interval at a time. If a whole interval passes with no switch
+//     of holder, it sets the holder's drop request.
+//   - The holder checks its drop request at every checkpoint (the eval
+//     loop's check) and, if set, drops the lock.
+//   - A holder that drops the lock because it was asked to waits until
+//     another goroutine has taken it before it competes again (CPython's
+//     FORCE_SWITCHING), so that it cannot take the lock straight back.
+//   - Releasing the lock wakes one waiter. A goroutine that finds the lock
+//     free takes it at once, which is why a thread that releases the lock
+//     around a quick system call usually gets it straight back.
+//
+// Each goroutine that runs "Python code" has a [Thread], the analogue of a
+// PyThreadState. Every method of a nil *Thread does nothing, so code can
+// call them unconditionally and pay almost nothing when the emulation is
+// off.
+package gil
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultInterval is CPython's default switch interval.
+const DefaultInterval = 5 * time.Millisecond
+
+// A GIL is one interpreter's lock.
+type GIL struct {
+	interval time.Duration
+	// startWait starts a waiter's timed wait of one interval; tests
+	// replace it to decide when an interval has passed.
+	startWait func(time.Duration) (expired <-chan time.Time, stop func() bool)
+
+	mu         sync.Mutex
+	locked     bool
+	holder     *Thread
+	lastHolder *Thread
+	switches   uint64          // switches of holder since the start
+	waiters    []chan struct{} // goroutines waiting for the lock, oldest first
+	switched   chan struct{}   // closed and replaced at each switch of holder
+}
+
+// New returns a lock with the given switch interval; an interval under a
+// microsecond is taken as a microsecond, as CPython does.
+func New(interval time.Duration) *GIL {
+	return &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer}
+}
+
+func startTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
+// Interval returns the switch interval.
+func (g *GIL) Interval() time.Duration { return g.interval }
+
+// Switches returns how many times the lock has changed holder.
+func (g *GIL) Switches() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.switches
+}
+
+// A Thread is one goroutine's state with respect to the lock. A Thread must
+// be used by one goroutine at a time.
+type Thread struct {
+	g    *GIL
+	drop atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
+	held bool        // this thread holds the lock; only its goroutine reads it
+}
+
+// NewThread returns a new thread of g, not holding the lock. It returns nil
+// for a nil g.
+func (g *GIL) NewThread() *Thread {
+	if g == nil {
+		return nil
+	}
+	return &Thread{g: g}
+}
+
+// Held reports whether t holds the lock.
+func (t *Thread) Held() bool { return t != nil && t.held }
+
+// Take waits for the lock and takes it.
+func (t *Thread) Take() {
+	if t == nil {
+		return
+	}
+	g := t.g
+	g.mu.Lock()
+	for g.locked {
+		saved := g.switches
+		wake := make(chan struct{})
+		g.waiters = append(g.waiters, wake)
+		g.mu.Unlock()
+		expired, stop := g.startWait(g.interval)
+		timedOut := false
+		select {
+		case <-wake:
+		case <-expired:
+			timedOut = true
+		}
+		stop()
+		g.mu.Lock()
+		g.removeWaiterLocked(wake)
+		// A whole interval without a switch: ask the holder to drop.
+		if timedOut && g.locked && g.switches == saved {
+			g.holder.drop.Store(true)
+		}
+	}
+	g.locked = true
+	g.holder = t
+	if g.lastHolder != t {
+		g.lastHolder = t
+		g.switches++
+		close(g.switched)
+		g.switched = make(chan struct{})
+	}
+	t.drop.Store(false)
+	t.held = true
+	g.mu.Unlock()
+}
+
+func (g *GIL) removeWaiterLocked(wake chan struct{}) {
+	for i, w := range g.waiters {
+		if w == wake {
+			g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Drop releases the lock and wakes one waiter. If t was asked to drop it,
+// Drop returns only once another thread has taken it.
+func (t *Thread) Drop() {
+	if t == nil {
+		return
+	}
+	g := t.g
+	g.mu.Lock()
+	if !t.held || g.holder != t {
+		g.mu.Unlock()
+		panic("gil: Drop by a thread that does not hold the lock")
+	}
+	t.held = false
+	g.lastHolder = t
+	g.locked = false
+	g.holder = nil
+	if len(g.waiters) > 0 {
+		close(g.waiters[0])
+		g.waiters = g.waiters[1:]
+	}
+	if t.drop.Load() {
+		// Forced switching: do not compete again until someone else
+		// has had the lock.
+		t.drop.Store(false)
+		for g.lastHolder == t {
+			switched := g.switched
+			g.mu.Unlock()
+			<-switched
+			g.mu.Lock()
+		}
+	}
+	g.mu.Unlock()
+}
+
+// Checkpoint is the eval loop's check: if another thread has asked for the
+// lock for a whole interval, t drops it, waits for the switch, and takes it
+// back. Without a drop request it costs one atomic load.
+func (t *Thread) Checkpoint() {
+	if t == nil || !t.drop.Load() || !t.held {
+		return
+	}
+	t.Drop()
+	t.Take()
+}
+
+// Release drops the lock if t holds it, for a blocking wait, and returns a
+// function that takes it back: the analogue of Py_BEGIN_ALLOW_THREADS and
+// Py_END_ALLOW_THREADS around a system call.
+func (t *Thread) Release() (reacquire func()) {
+	if !t.Held() {
+		return func() {}
+	}
+	t.Drop()
+	return t.Take
+}
+
+type contextKey struct{}
+
+// WithThread returns a context that carries t, so that a task running
+// under it checkpoints t. It returns ctx itself for a nil t.
+func WithThread(ctx context.Context, t *Thread) context.Context {
+	if t == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, contextKey{}, t)
+}
+
+// FromContext returns the thread ctx carries, or nil.
+func FromContext(ctx context.Context) *Thread {
+	t, _ := ctx.Value(contextKey{}).(*Thread)
+	return t
+}

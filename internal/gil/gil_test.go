@@ -1,0 +1,215 @@
+package gil
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+// manualIntervals lets a test decide when a waiter's interval has passed:
+// each timed wait is announced on started, and ends when the test sends on
+// its channel.
+type manualIntervals struct {
+	started chan chan time.Time
+}
+
+func withManualIntervals(g *GIL) *manualIntervals {
+	m := &manualIntervals{started: make(chan chan time.Time, 16)}
+	g.startWait = func(time.Duration) (<-chan time.Time, func() bool) {
+		c := make(chan time.Time, 1)
+		m.started <- c
+		return c, func() bool { return true }
+	}
+	return m
+}
+
+// nextWait waits until some waiter starts an interval and returns the
+// channel that ends it.
+func (m *manualIntervals) nextWait(t *testing.T) chan time.Time {
+	t.Helper()
+	select {
+	case c := <-m.started:
+		return c
+	case <-time.After(bound):
+		t.Fatal("no waiter started an interval")
+		return nil
+	}
+}
+
+func TestDropRequestOnlyAfterAFullInterval(t *testing.T) {
+	g := New(DefaultInterval)
+	m := withManualIntervals(g)
+	holder, waiter := g.NewThread(), g.NewThread()
+	holder.Take()
+
+	took := make(chan struct{})
+	go func() {
+		waiter.Take()
+		close(took)
+	}()
+	first := m.nextWait(t)
+	assert.False(t, holder.drop.Load(), "no drop request while the first interval runs")
+
+	first <- time.Now() // the interval passes with no switch
+	m.nextWait(t)       // the waiter has set the request and waits again
+	assert.True(t, holder.drop.Load(), "a drop request after a whole interval")
+
+	holder.Drop()
+	<-took
+	assert.True(t, waiter.Held())
+	waiter.Drop()
+}
+
+func TestNoDropRequestIfTheLockChangedHandsDuringTheInterval(t *testing.T) {
+	g := New(DefaultInterval)
+	m := withManualIntervals(g)
+	holder, first, second := g.NewThread(), g.NewThread(), g.NewThread()
+	holder.Take()
+	tookFirst, tookSecond := make(chan struct{}), make(chan struct{})
+	go func() {
+		first.Take()
+		close(tookFirst)
+	}()
+	m.nextWait(t)
+	go func() {
+		second.Take()
+		close(tookSecond)
+	}()
+	secondWait := m.nextWait(t)
+
+	holder.Drop() // wakes the oldest waiter, first, which takes the lock
+	<-tookFirst
+	secondWait <- time.Now() // second's interval ends, but the holder changed
+	m.nextWait(t)            // second waits again
+	assert.False(t, first.drop.Load(), "first held the lock for less than an interval")
+
+	first.Drop()
+	<-tookSecond
+	second.Drop()
+}
+
+func TestForcedSwitchingHandsTheLockToTheWaiter(t *testing.T) {
+	g := New(DefaultInterval)
+	m := withManualIntervals(g)
+	holder, waiter := g.NewThread(), g.NewThread()
+	holder.Take()
+
+	var mu sync.Mutex
+	var events []string
+	log := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+
+	release := make(chan struct{})
+	go func() {
+		waiter.Take()
+		log("waiter took")
+		<-release
+		log("waiter drops")
+		waiter.Drop()
+	}()
+	m.nextWait(t) <- time.Now()
+	m.nextWait(t)
+	require.True(t, holder.drop.Load())
+
+	back := make(chan struct{})
+	go func() {
+		holder.Checkpoint() // drops, waits for the switch, takes back
+		log("holder back")
+		close(back)
+	}()
+	// The holder cannot be back before the waiter has dropped the lock.
+	select {
+	case <-back:
+		t.Fatal("the holder took the lock back before the waiter had it")
+	case <-waitFor(func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 1 }):
+	}
+	close(release)
+	<-back
+	assert.Equal(t, []string{"waiter took", "waiter drops", "holder back"}, events)
+	assert.True(t, holder.Held())
+	holder.Drop()
+}
+
+// waitFor returns a channel closed once cond holds; it checks at each
+// scheduling turn and gives up after bound.
+func waitFor(cond func() bool) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		deadline := time.Now().Add(bound)
+		for !cond() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+		}
+		close(c)
+	}()
+	return c
+}
+
+func TestNeitherSideStarves(t *testing.T) {
+	// Two threads that never block, like two CPU-bound Python threads:
+	// each must get turns, through drop requests alone.
+	g := New(200 * time.Microsecond)
+	var turns [2]atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 2 {
+		th := g.NewThread()
+		wg.Go(func() {
+			th.Take()
+			defer th.Drop()
+			last := g.Switches()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				th.Checkpoint()
+				if s := g.Switches(); s != last {
+					last = s
+					turns[i].Add(1)
+				}
+			}
+		})
+	}
+	<-waitFor(func() bool { return turns[0].Load() >= 5 && turns[1].Load() >= 5 })
+	close(stop)
+	wg.Wait()
+	assert.GreaterOrEqual(t, turns[0].Load(), int64(5))
+	assert.GreaterOrEqual(t, turns[1].Load(), int64(5))
+}
+
+func TestNilThreadDoesNothing(t *testing.T) {
+	var g *GIL
+	th := g.NewThread()
+	assert.Nil(t, th)
+	th.Take()
+	th.Checkpoint()
+	th.Release()()
+	th.Drop()
+	assert.False(t, th.Held())
+	assert.Nil(t, FromContext(WithThread(context.Background(), th)))
+}
+
+func TestReleaseAndContext(t *testing.T) {
+	g := New(time.Millisecond)
+	th := g.NewThread()
+	th.Take()
+	back := th.Release()
+	assert.False(t, th.Held())
+	back()
+	assert.True(t, th.Held())
+	assert.Same(t, th, FromContext(WithThread(context.Background(), th)))
+	assert.PanicsWithValue(t, "gil: Drop by a thread that does not hold the lock", func() { g.NewThread().Drop() })
+	th.Drop()
+}
