@@ -25,6 +25,41 @@
 // the lecture never tried, such as a Pool whose tasks run on a goroutine
 // pool.
 //
+// # Python mode
+//
+// Go has no GIL, so Go's answers differ from the lecture's. Python mode
+// (server.Server's GIL option, "-gil 5ms" on the command) runs a Go server
+// under an emulated interpreter lock that follows CPython's switching
+// algorithm: a thread that has waited one switch interval asks the holder
+// to drop the lock; the holder drops it at its next [Checkpoint] and does
+// not compete again until another thread has it. Connection goroutines, the
+// loop and goroutine-pool workers are the interpreter's threads; worker
+// processes are interpreters of their own. GOMAXPROCS is a knob too
+// ("-maxprocs").
+//
+// Small requests kept while the long one runs, on a 2-core machine. The
+// Python column is the lecture's experiment in Python 3.11; the Go columns
+// are "primetime compare -gil 5ms" (Go 1.26, 4 clients, n=10000):
+//
+//	strategy             Python 3.11   Go, Python mode (5 ms)   Go
+//	serial               0             0.1%                     0.1%
+//	perconn              about 8%      2.0%                     95%
+//	pool:8               -             2.3%                     79%
+//	loop                 0             0.0%                     0.0%
+//	loop+goroutines:2    about 8%      1.3%                     95%
+//	procpool:2           about 100%    65%                      56%
+//	loop+procs:2         about 93%     68%                      73%
+//
+// In Python mode the small requests during the long one come at the pace
+// of the switch interval: about four answers per 5 ms (565 per second in
+// that run), one per client each time the lock changes hands. The share
+// kept is smaller than Python's 8% because a Go server answers far more
+// small requests before the long one starts (28,000 per second here). A
+// switch interval of 2 ms keeps about twice as much, 1 s almost nothing.
+// The process pools keep less than Python's here because the long request
+// occupies one of the two cores and every small request pays a round trip
+// to a worker.
+//
 // # The API at a glance
 //
 //   - [NthPrime] is the slow algorithm; [Prime] is the [Task] that serves it.
@@ -39,7 +74,12 @@
 //     "procpool:2", "loop+procs:2").
 //   - Package server: a Server with a net/http-like life cycle (Serve,
 //     ListenAndServe, Shutdown, Close) that speaks the line protocol: send
-//     "10\n", read "29\n".
-//   - Command primetime: "primetime serve -strategy loop" runs a server,
-//     "primetime nth 10000" times the algorithm.
+//     "10\n", read "29\n". Its GIL option is Python mode.
+//   - Package loadtest: Run plays the experiment against a server and
+//     returns intervals, events and a summary as data; Compare runs it
+//     against several strategies, each server in a child process.
+//   - Command primetime: "primetime compare" runs the whole experiment and
+//     prints a table and a chart, "primetime serve -strategy loop" runs a
+//     server, "primetime load" drives one, "primetime nth 10000" times the
+//     algorithm.
 package primetime
