@@ -25,7 +25,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { padding: .25em .75em; border-bottom: 1px solid #ddd; text-align: right; }
-th:first-child, td:first-child, td.note { text-align: left; }
+th:first-child, td:first-child, th:last-child, td.note { text-align: left; }
 .chart { margin: .5em 0 1.5em; }
 .chart h3 { margin: 0; font-size: 14px; }
 svg { background: #fafafa; border: 1px solid #eee; }
