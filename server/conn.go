@@ -6,22 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
 // conn is the server's side of one connection; it implements strategy.Conn
-// for the line protocol.
+// for any of the wire protocols.
 type conn struct {
-	s  *Server
-	nc net.Conn
-	cr *connReader
-	br *bufio.Reader
+	s     *Server
+	nc    net.Conn
+	cr    *connReader
+	lr    io.LimitedReader // bounds what one request may read, for http
+	br    *bufio.Reader
+	proto protocol
 
 	ctx    context.Context // done when the connection closes
 	cancel context.CancelFunc
@@ -33,6 +36,13 @@ type conn struct {
 	// linger asks Close to drain what the client still sends before
 	// closing, so that the error line written last is not lost to a reset.
 	linger bool
+	// closeAfter asks that the connection close once the request in
+	// flight is answered (HTTP/1.0, "Connection: close").
+	closeAfter bool
+	// http is the HTTP request in flight, for the http protocol.
+	http *http.Request
+	// recv is the buffer of the recv protocol's reads.
+	recv []byte
 
 	// idle is true while the connection waits for a request; guarded by
 	// s.mu.
@@ -42,27 +52,40 @@ type conn struct {
 	closeErr  error
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, cr: newConnReader(nc)}
-	c.br = bufio.NewReaderSize(c.cr, s.maxLineBytes()+2)
+func newConn(s *Server, nc net.Conn, proto protocol) *conn {
+	c := &conn{s: s, nc: nc, cr: newConnReader(nc), proto: proto}
+	c.lr = io.LimitedReader{R: c.cr, N: math.MaxInt64}
+	c.br = bufio.NewReaderSize(&c.lr, s.maxLineBytes()+2)
 	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
 	return c
 }
 
+// errRefused is returned by a protocol's read for a request it has
+// answered itself (a bad path, a wrong method) on a connection that goes on.
+var errRefused = errors.New("server: request refused")
+
+// errCloseAfter ends a connection whose client asked for it to close once
+// its request was answered.
+var errCloseAfter = errors.New("server: connection closes after the answer")
+
 // ReadRequest implements strategy.Conn.
 func (c *conn) ReadRequest() (strategy.Request, error) {
-	// Set the deadline before the connection is marked idle: Shutdown
-	// wakes idle connections with a deadline of its own, which must win.
-	c.nc.SetReadDeadline(timeout(c.s.IdleTimeout, DefaultIdleTimeout))
-	if !c.s.setIdle(c, true) {
-		return strategy.Request{}, ErrServerClosed
-	}
-	line, err := wire.ReadLine(c.br, c.s.maxLineBytes())
-	if err != nil {
-		if errors.Is(err, wire.ErrLineTooLong) {
-			c.s.stats.errors.Add(1) // before the write, as in WriteAnswer
-			c.linger = true
-			c.write(wire.AppendError(c.out[:0], fmt.Sprintf("request line too long: the limit is %d bytes", c.s.maxLineBytes())))
+	var payload []byte
+	for {
+		// Set the deadline before the connection is marked idle:
+		// Shutdown wakes idle connections with a deadline of its own,
+		// which must win.
+		c.nc.SetReadDeadline(timeout(c.s.IdleTimeout, DefaultIdleTimeout))
+		if !c.s.setIdle(c, true) {
+			return strategy.Request{}, ErrServerClosed
+		}
+		var err error
+		payload, err = c.proto.read(c)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errRefused) && !c.linger && !c.closeAfter {
+			continue
 		}
 		return strategy.Request{}, err
 	}
@@ -74,7 +97,18 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	if c.br.Buffered() == 0 {
 		c.cr.startBackgroundRead(cancel)
 	}
-	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: line}, nil
+	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: payload}, nil
+}
+
+// refuse answers a request that never reaches a task: it counts an error
+// and writes out, which the protocol has formatted.
+func (c *conn) refuse(out []byte) error {
+	c.s.stats.errors.Add(1) // before the write, as in WriteAnswer
+	c.out = out
+	if err := c.write(out); err != nil {
+		return err
+	}
+	return errRefused
 }
 
 // WriteAnswer implements strategy.Conn.
@@ -89,13 +123,15 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 	if err != nil {
 		c.logTaskError(err)
 		c.s.stats.errors.Add(1)
-		c.out = wire.AppendError(c.out[:0], err.Error())
 	} else {
 		c.s.stats.answered.Add(1)
-		c.out = wire.AppendAnswer(c.out[:0], answer)
 	}
+	c.out = c.proto.format(c, c.out[:0], answer, err)
 	if werr := c.write(c.out); werr != nil {
 		return werr
+	}
+	if c.closeAfter {
+		return errCloseAfter
 	}
 	// The client may have gone while its task ran.
 	return c.cr.gone()

@@ -88,7 +88,7 @@ func (s *Server) track(nc net.Conn) *conn {
 	if s.inShutdown.Load() {
 		return nil
 	}
-	c := newConn(s, nc)
+	c := newConn(s, nc, s.proto)
 	s.conns[c] = struct{}{}
 	s.stats.accepted.Add(1)
 	s.stats.open.Add(1)

@@ -8,6 +8,17 @@
 // "ERR " and the connection stays usable; a line longer than the limit gets
 // an ERR line and the connection is closed.
 //
+// Two more protocols let other clients drive it. ProtocolHTTP is HTTP/1.1
+// with keep-alive (and HTTP/1.0), parsed and written by net/http: GET
+// /?n=10 and GET /prime/10 answer "29" as text/plain; a request the task
+// refuses gets 400 with the reason, an unknown path 404, another method
+// 405, a request head over the limit 431 and a body over 64 KiB 413. Only
+// a malformed or oversized request closes a keep-alive connection.
+// ProtocolRecv is what the lecture's Python clients speak: the client sends
+// the bare digits and reads once; each read the server gets is one
+// request, answered with a line. It relies on one read per message, as the
+// lecture's code did.
+//
 // A Server's life cycle follows net/http's: [Server.Serve] or
 // [Server.ListenAndServe] serves until [Server.Shutdown] (stop accepting,
 // let the requests in flight finish, then close) or [Server.Close] (close
@@ -46,6 +57,9 @@ const (
 	// DefaultWriteTimeout is how long writing one answer may take before
 	// the server gives up on the connection.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxHeaderBytes is the largest HTTP request head: request
+	// line and header fields.
+	DefaultMaxHeaderBytes = 8 << 10
 )
 
 // A Server serves a task with a strategy. Its exported fields configure it
@@ -59,9 +73,17 @@ type Server struct {
 	// largest n is primetime.DefaultMaxN; primetime.NewPrimeTask makes a
 	// prime task with another limit.
 	Task primetime.Task
+	// Protocol is the wire protocol: ProtocolLine (the default, also
+	// ""), ProtocolHTTP or ProtocolRecv.
+	Protocol string
 	// MaxLineBytes is the longest request line accepted, not counting its
-	// line ending. Zero means DefaultMaxLineBytes.
+	// line ending (for the recv protocol, the longest request). Zero means
+	// DefaultMaxLineBytes.
 	MaxLineBytes int
+	// MaxHeaderBytes is the largest HTTP request head accepted; a larger
+	// one gets 431 and the connection is closed. Zero means
+	// DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 	// IdleTimeout is how long a connection may wait for its next request.
 	// Zero means DefaultIdleTimeout; a negative value means no limit.
 	IdleTimeout time.Duration
@@ -93,6 +115,7 @@ type Server struct {
 	baseCtx   context.Context // parent of every request's context
 	cancel    context.CancelFunc
 	lock      *gil.GIL // the emulated interpreter lock, in Python mode
+	proto     protocol
 }
 
 // Stats is a snapshot of a Server's counters.
@@ -171,6 +194,11 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return errors.New("server: this process was started as a worker process, so it must not serve: call " + worker.HookName + " first thing in main")
 	}
+	proto, err := protocolFor(s.Protocol)
+	if err != nil {
+		l.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.initLocked()
 	if s.inShutdown.Load() {
@@ -184,6 +212,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.serving = true
 	s.listener = l
+	s.proto = proto
 	if s.GIL > 0 {
 		s.lock = gil.New(s.GIL)
 	}
@@ -197,7 +226,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if strat == nil {
 		strat = strategy.PerConn()
 	}
-	err := strat.Serve(&listener{s: s, l: l, lock: s.lock})
+	err = strat.Serve(&listener{s: s, l: l, lock: s.lock})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}
