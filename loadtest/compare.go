@@ -33,7 +33,7 @@ func DefaultStrategies() []string {
 // An Experiment is one scenario run against several strategies.
 type Experiment struct {
 	// Scenario is the load; its Addr is ignored, since each strategy gets
-	// a server of its own.
+	// a server of its own, which speaks the Scenario's Protocol.
 	Scenario Scenario
 	// Strategies are the strategies' text forms; nil means
 	// DefaultStrategies().
@@ -184,7 +184,7 @@ func isSerial(s strategy.Strategy) bool {
 
 // runOne starts a server for s, runs sc against it and stops it.
 func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Duration, sc Scenario) (*Result, error) {
-	addr, stop, err := x.startServer(s, gil)
+	addr, stop, err := x.startServer(s, gil, sc.Protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -205,9 +205,9 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 
 // startServer starts a server for s and returns its address and how to
 // stop it.
-func (x Experiment) startServer(s strategy.Strategy, gil time.Duration) (string, func() error, error) {
+func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol string) (string, func() error, error) {
 	if !x.InProcess {
-		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil}, x.Stderr)
+		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}, x.Stderr)
 		if err != nil {
 			return "", nil, err
 		}
@@ -225,7 +225,7 @@ func (x Experiment) startServer(s strategy.Strategy, gil time.Duration) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger, GIL: gil}
+	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger, GIL: gil, Protocol: protocol}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	stop := func() error {

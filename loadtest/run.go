@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,10 +48,12 @@ type longState struct {
 
 type run struct {
 	sc        Scenario
+	proto     clientProtocol
 	start     time.Time
 	end       time.Time
 	warmupEnd time.Time
-	small     []byte // the small request's line
+	small     []byte // the small request, as the protocol sends it
+	longReq   []byte // the long request
 	phase     atomic.Int32
 	tallies   []*tally
 
@@ -63,7 +64,8 @@ type run struct {
 }
 
 func newRun(sc Scenario) *run {
-	r := &run{sc: sc, small: []byte(sc.Small + "\n")}
+	proto, _ := clientProtocolFor(sc.Protocol) // checked by withDefaults
+	r := &run{sc: sc, proto: proto, small: proto.request(sc.Small), longReq: proto.request(sc.Long)}
 	r.phase.Store(int32(before))
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())
@@ -231,7 +233,7 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 
 // client sends small requests until ctx ends.
 func (r *run) client(ctx context.Context, i int, t *tally) {
-	c := &conn{addr: r.sc.Addr, end: r.end}
+	c := &conn{addr: r.sc.Addr, end: r.end, proto: r.proto}
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
@@ -266,7 +268,7 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 			sent = due
 			due = due.Add(period)
 		}
-		answer, kind, err := c.ask(r.small)
+		answer, refused, kind, err := c.ask(r.small)
 		done := time.Now()
 		if ctx.Err() != nil || !done.Before(r.end) {
 			// The run ended, perhaps a moment before its context says
@@ -278,9 +280,9 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 			r.firstError(kind, err)
 			continue
 		}
-		if bytes.HasPrefix(answer, errPrefix) {
+		if refused {
 			t.fail(errAnswer)
-			r.firstError(errAnswer, errors.New(string(bytes.TrimSpace(answer))))
+			r.firstError(errAnswer, errors.New(string(answer)))
 		} else {
 			t.answer(r.phaseAt(), done.Sub(sent))
 		}
@@ -289,8 +291,6 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 		}
 	}
 }
-
-var errPrefix = []byte("ERR")
 
 var discardLogger = slog.New(slog.DiscardHandler)
 
@@ -302,7 +302,7 @@ func (r *run) longClient(ctx context.Context) {
 	if sleepUntil(ctx, r.start.Add(r.sc.LongAfter)) {
 		return
 	}
-	c := &conn{addr: r.sc.Addr, end: r.end}
+	c := &conn{addr: r.sc.Addr, end: r.end, proto: r.proto}
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
@@ -316,9 +316,10 @@ func (r *run) longClient(ctx context.Context) {
 	r.mu.Unlock()
 
 	var answer []byte
+	var refused bool
 	err := c.dial(ctx)
 	if err == nil {
-		answer, _, err = c.ask([]byte(r.sc.Long + "\n"))
+		answer, refused, _, err = c.ask(r.longReq)
 	}
 	done := time.Now()
 	if ctx.Err() != nil || !done.Before(r.end) {
@@ -332,19 +333,21 @@ func (r *run) longClient(ctx context.Context) {
 	case err != nil:
 		r.long.err = err.Error()
 		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.err})
-	case bytes.HasPrefix(answer, errPrefix):
-		r.long.answer = string(bytes.TrimSpace(answer))
+	case refused:
+		r.long.answer = string(answer)
 		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.answer})
 	default:
-		r.long.answer = string(bytes.TrimSpace(answer))
+		r.long.answer = string(answer)
 		r.events = append(r.events, Event{Time: done, Kind: LongAnswered, Latency: done.Sub(sent), Detail: r.long.answer})
 	}
 }
 
 // conn is a client's connection, dialled on demand and closed on error.
 type conn struct {
-	addr string
-	end  time.Time
+	addr  string
+	end   time.Time
+	proto clientProtocol
+	body  []byte // the http protocol's answer buffer
 
 	mu          sync.Mutex // guards nc against interrupt
 	nc          net.Conn
@@ -379,25 +382,29 @@ func (c *conn) dial(ctx context.Context) error {
 	return nil
 }
 
-// ask sends one request line and reads one answer line. The answer is
-// valid until the next ask. On error the connection is closed.
-func (c *conn) ask(line []byte) ([]byte, errKind, error) {
-	if _, err := c.nc.Write(line); err != nil {
+// ask sends one request and reads its answer, which is valid until the
+// next ask; refused is true for an error answer. On error, or when the
+// server says it closes, the connection is closed.
+func (c *conn) ask(request []byte) (answer []byte, refused bool, kind errKind, err error) {
+	if _, err := c.nc.Write(request); err != nil {
 		c.close()
-		return nil, errWrite, err
+		return nil, false, errWrite, err
 	}
-	answer, err := c.br.ReadSlice('\n')
+	answer, refused, closing, err := c.proto.read(c)
 	if err != nil {
 		c.close()
-		if errors.Is(err, io.EOF) {
-			return nil, errClosed, fmt.Errorf("the server closed the connection")
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, false, errClosed, fmt.Errorf("the server closed the connection")
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return nil, errRead, fmt.Errorf("answer longer than %d bytes", c.br.Size())
+			return nil, false, errRead, fmt.Errorf("answer longer than %d bytes", c.br.Size())
 		}
-		return nil, errRead, err
+		return nil, false, errRead, err
 	}
-	return answer, 0, nil
+	if closing {
+		c.close()
+	}
+	return answer, refused, 0, nil
 }
 
 func (c *conn) close() {

@@ -315,15 +315,15 @@ func TestResultRoundTripsThroughJSONAndWritesCSV(t *testing.T) {
 
 func TestClientHotPathDoesNotAllocate(t *testing.T) {
 	srv := startFake(t, "answer")
-	c := &conn{addr: srv.addr(), end: time.Now().Add(bound)}
+	c := &conn{addr: srv.addr(), end: time.Now().Add(bound), proto: lineClient{}}
 	defer c.close()
 	require.NoError(t, c.dial(context.Background()))
 	tl := newTally()
 	line := []byte("1\n")
 	allocs := testing.AllocsPerRun(200, func() {
 		sent := time.Now()
-		answer, _, err := c.ask(line)
-		if err != nil || string(answer) != "2\n" {
+		answer, refused, _, err := c.ask(line)
+		if err != nil || refused || string(answer) != "2" {
 			t.Fatalf("ask: %q, %v", answer, err)
 		}
 		tl.answer(before, time.Since(sent))

@@ -37,6 +37,9 @@ const (
 type Scenario struct {
 	// Addr is the server's TCP address: host:port.
 	Addr string `json:"addr"`
+	// Protocol is the wire protocol the server speaks: ProtocolLine (the
+	// default, also ""), ProtocolHTTP or ProtocolRecv.
+	Protocol string `json:"protocol,omitempty"`
 	// Clients is the number of clients sending small requests, each on a
 	// connection of its own. Zero means DefaultClients.
 	Clients int `json:"clients"`
@@ -74,6 +77,9 @@ type Scenario struct {
 func (sc Scenario) withDefaults() (Scenario, error) {
 	if sc.Addr == "" {
 		return sc, errors.New("loadtest: Scenario.Addr is empty")
+	}
+	if _, err := clientProtocolFor(sc.Protocol); err != nil {
+		return sc, err
 	}
 	if sc.Clients == 0 {
 		sc.Clients = DefaultClients

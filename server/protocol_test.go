@@ -217,4 +217,3 @@ func TestUnknownProtocolIsRefused(t *testing.T) {
 	_, err = l.Accept()
 	assert.Error(t, err, "Serve closed the listener")
 }
-

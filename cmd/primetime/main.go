@@ -13,9 +13,10 @@
 // the lecture's monitor. The load flags are -clients, -request, -long,
 // -after, -duration, -interval, -warmup, -reconnect and -rate.
 //
-// serve answers the line protocol (send "10\n", read "29\n") with the chosen
-// strategy until SIGINT or SIGTERM, then shuts down gracefully; a second
-// signal closes it at once. nth computes the nth prime here and prints it
+// serve answers the line protocol (send "10\n", read "29\n"), or with
+// -protocol http or recv the other two, with the chosen strategy until
+// SIGINT or SIGTERM, then shuts down gracefully; a second signal closes it
+// at once. -gil 5ms serves in Python mode. nth computes the nth prime here and prints it
 // with the time it took.
 package main
 
@@ -30,7 +31,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,6 +98,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
 	gilInterval := fs.Duration("gil", 0, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
 	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
+	protocol := fs.String("protocol", server.ProtocolLine, "wire `protocol`: line, http or recv")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -111,6 +115,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "primetime serve: -max-line must be at least 1, got %d\n", *maxLine)
 		return 2
 	}
+	if !slices.Contains(server.Protocols, *protocol) {
+		fmt.Fprintf(stderr, "primetime serve: unknown -protocol %q (want %s)\n", *protocol, strings.Join(server.Protocols, ", "))
+		return 2
+	}
 	if *gilInterval < 0 || *maxProcs < 0 {
 		fmt.Fprintln(stderr, "primetime serve: -gil and -maxprocs must not be negative")
 		return 2
@@ -124,9 +132,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval}
+	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol}
 	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
-		"gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
+		"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

@@ -37,6 +37,9 @@ type Config struct {
 	// GIL, if positive, runs the server in Python mode with this switch
 	// interval.
 	GIL time.Duration `json:"gil,omitempty"`
+	// Protocol is the server's wire protocol; empty means the line
+	// protocol.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // envConfig carries the Config to the child.
@@ -78,7 +81,7 @@ func serve() error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL}
+	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, Protocol: cfg.Protocol}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	if _, err := fmt.Fprintf(os.Stdout, "%s %s\n", magic, l.Addr()); err != nil {
