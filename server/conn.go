@@ -29,8 +29,6 @@ type conn struct {
 	ctx    context.Context // done when the connection closes
 	cancel context.CancelFunc
 
-	// reqCancel ends the context of the request in flight.
-	reqCancel context.CancelFunc
 	// out holds the answer being written.
 	out []byte
 	// linger asks Close to drain what the client still sends before
@@ -53,10 +51,11 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, proto protocol) *conn {
-	c := &conn{s: s, nc: nc, cr: newConnReader(nc), proto: proto}
+	c := &conn{s: s, nc: nc, proto: proto}
+	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
+	c.cr = newConnReader(nc, c.cancel)
 	c.lr = io.LimitedReader{R: c.cr, N: math.MaxInt64}
 	c.br = bufio.NewReaderSize(&c.lr, s.maxLineBytes()+2)
-	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
 	return c
 }
 
@@ -90,14 +89,12 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		return strategy.Request{}, err
 	}
 	c.s.setIdle(c, false)
-	ctx, cancel := context.WithCancel(c.ctx)
-	c.reqCancel = cancel
 	// With more bytes already buffered the client has pipelined its next
-	// request, and reading the connection now would tell nothing.
-	if c.br.Buffered() == 0 {
-		c.cr.startBackgroundRead(cancel)
-	}
-	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: payload}, nil
+	// request, and reading the connection would tell nothing.
+	c.cr.requestStarted(c.br.Buffered() == 0)
+	// The request's context is the connection's: a client that goes away
+	// ends both, and sharing it costs no allocation per request.
+	return strategy.Request{Context: c.ctx, Task: c.s.task(), Payload: payload}, nil
 }
 
 // refuse answers a request that never reaches a task: it counts an error
@@ -113,11 +110,7 @@ func (c *conn) refuse(out []byte) error {
 
 // WriteAnswer implements strategy.Conn.
 func (c *conn) WriteAnswer(answer []byte, err error) error {
-	c.cr.abortPendingRead()
-	if c.reqCancel != nil {
-		c.reqCancel()
-		c.reqCancel = nil
-	}
+	c.cr.requestDone()
 	// Count before writing, so that a client that has read its answer
 	// finds it counted.
 	if err != nil {
@@ -168,7 +161,7 @@ func (c *conn) Close() error {
 		c.closeErr = c.nc.Close()
 		// The background read, if any, fails now that the connection is
 		// closed; wait for it so that no goroutine outlives the conn.
-		c.cr.abortPendingRead()
+		c.cr.requestDone()
 		c.cancel()
 		c.s.untrack(c)
 	})
@@ -187,24 +180,30 @@ func (c *conn) drain() {
 	io.CopyN(io.Discard, c.nc, 64<<10)
 }
 
-// connReader reads a connection for its bufio.Reader and, while a request
-// is in flight, reads it in the background to notice the client going away,
-// as net/http does.
+// connReader reads a connection for its bufio.Reader and, once a request
+// has been in flight for watchDelay, reads it in the background to notice
+// the client going away, as net/http does. Most requests are answered
+// sooner, and pay for a timer reset only: no goroutine, no deadline.
 type connReader struct {
-	nc net.Conn
+	nc     net.Conn
+	onGone context.CancelFunc // ends the connection's context
+	watch  *time.Timer        // starts the background read
 
-	mu      sync.Mutex
-	cond    sync.Cond
-	inRead  bool // a background read is in progress
-	aborted bool // the background read was stopped on purpose
-	hasByte bool // the background read got a byte, held in b
-	b       [1]byte
-	err     error              // the background read's error: the client is gone
-	onGone  context.CancelFunc // cancels the request in flight
+	mu       sync.Mutex
+	cond     sync.Cond
+	inFlight bool // a request is in flight and may be watched
+	inRead   bool // a background read is in progress
+	aborted  bool // the background read was stopped on purpose
+	hasByte  bool // the background read got a byte, held in b
+	b        [1]byte
+	err      error // the background read's error: the client is gone
 }
 
-func newConnReader(nc net.Conn) *connReader {
-	cr := &connReader{nc: nc}
+// watchDelay is how long a request runs before its connection is watched.
+const watchDelay = time.Millisecond
+
+func newConnReader(nc net.Conn, onGone context.CancelFunc) *connReader {
+	cr := &connReader{nc: nc, onGone: onGone}
 	cr.cond.L = &cr.mu
 	return cr
 }
@@ -229,21 +228,47 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	return cr.nc.Read(p)
 }
 
-// startBackgroundRead starts reading the connection while a request is in
-// flight; if the read fails, the client is gone and onGone is called.
-func (cr *connReader) startBackgroundRead(onGone context.CancelFunc) {
+// requestStarted arms the watch for a request that has just been read;
+// watchable is false when the client has already sent more.
+func (cr *connReader) requestStarted(watchable bool) {
+	if !watchable {
+		return
+	}
 	cr.mu.Lock()
-	defer cr.mu.Unlock()
-	if cr.err != nil || cr.hasByte {
+	cr.inFlight = true
+	cr.mu.Unlock()
+	if cr.watch == nil {
+		cr.watch = time.AfterFunc(watchDelay, cr.backgroundRead)
+	} else {
+		cr.watch.Reset(watchDelay)
+	}
+}
+
+// requestDone disarms the watch and stops the background read, if any.
+func (cr *connReader) requestDone() {
+	cr.mu.Lock()
+	cr.inFlight = false
+	cr.mu.Unlock()
+	if cr.watch != nil {
+		cr.watch.Stop()
+	}
+	cr.abortPendingRead()
+}
+
+// backgroundRead runs on the watch timer's goroutine: it reads the
+// connection until the client sends more, goes away, or requestDone stops
+// it. A client that has gone ends the connection's context.
+func (cr *connReader) backgroundRead() {
+	cr.mu.Lock()
+	if !cr.inFlight || cr.inRead || cr.err != nil || cr.hasByte {
+		cr.mu.Unlock()
 		return
 	}
 	cr.inRead = true
-	cr.onGone = onGone
+	// Under the lock, so that abortPendingRead's deadline comes after.
 	cr.nc.SetReadDeadline(time.Time{})
-	go cr.backgroundRead()
-}
+	cr.mu.Unlock()
 
-func (cr *connReader) backgroundRead() {
 	n, err := cr.nc.Read(cr.b[:])
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
@@ -272,7 +297,6 @@ func (cr *connReader) abortPendingRead() {
 		cr.cond.Wait()
 	}
 	cr.aborted = false
-	cr.onGone = nil
 }
 
 // gone returns the error with which the client went away, if it has.

@@ -111,8 +111,11 @@ type job struct {
 	payload []byte
 	answer  []byte
 	err     error
-	done    chan struct{}
+	done    chan struct{} // receives once the task has run
 }
+
+// jobs are reused, so that handing a task to a worker allocates nothing.
+var jobs = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
 
 type goroutinePool struct {
 	jobs chan *job
@@ -125,13 +128,18 @@ func (p *goroutinePool) work(th *gil.Thread) {
 		th.Take()
 		j.answer, j.err = runTask(gil.WithThread(j.ctx, th), j.task, j.payload)
 		th.Drop()
-		close(j.done)
+		j.done <- struct{}{}
 	}
 }
 
 func (p *goroutinePool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	defer gil.FromContext(ctx).Release()()
-	j := &job{ctx: ctx, task: t, payload: payload, done: make(chan struct{})}
+	j := jobs.Get().(*job)
+	j.ctx, j.task, j.payload = ctx, t, payload
+	defer func() {
+		*j = job{done: j.done}
+		jobs.Put(j)
+	}()
 	select {
 	case p.jobs <- j:
 	case <-ctx.Done():

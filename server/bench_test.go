@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// baseline is the minimal goroutine-per-connection server: the floor that
+// the kernel and the Go runtime set for the line protocol and the prime
+// task. It does what the strategies do per request, and nothing else.
+func baseline(b *testing.B) (addr string, stop func()) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				var out []byte
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					answer, err := primetime.Prime.Run(context.Background(), line[:len(line)-1])
+					if err != nil {
+						return
+					}
+					out = append(append(out[:0], answer...), '\n')
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return l.Addr().String(), func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
+
+// load sends requests small requests ("1") to addr from clients closed-loop
+// clients and returns the elapsed time. With reconnect, each request uses a
+// new connection.
+func load(b *testing.B, addr string, clients, requests int, reconnect bool) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range clients {
+		n := requests / clients
+		if i < requests%clients {
+			n++
+		}
+		wg.Go(func() {
+			var c net.Conn
+			var br *bufio.Reader
+			req := []byte("1\n")
+			for range n {
+				if c == nil {
+					var err error
+					if c, err = net.Dial("tcp", addr); err != nil {
+						b.Error(err)
+						return
+					}
+					br = bufio.NewReader(c)
+				}
+				if _, err := c.Write(req); err != nil {
+					b.Error(err)
+					return
+				}
+				if line, err := br.ReadSlice('\n'); err != nil || string(line) != "2\n" {
+					b.Errorf("answer %q, %v", line, err)
+					return
+				}
+				if reconnect {
+					c.Close()
+					c = nil
+				}
+			}
+			if c != nil {
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// serveFor starts a server with the strategy named text.
+func serveFor(b *testing.B, text string) (addr string, stop func()) {
+	s, err := strategy.Parse(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &server.Server{Strategy: s, Logger: discard}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	return l.Addr().String(), func() {
+		srv.Close()
+		<-served
+	}
+}
+
+// BenchmarkThroughput measures small-request throughput over loopback for
+// every strategy with 1, 4, 16 and 64 closed-loop clients, beside the
+// baseline server in the same run: each iteration sends a batch to the
+// baseline, then the same batch to the strategy. It reports both rates and
+// their ratio. Serial is measured with a new connection per request, and so
+// is its baseline, since with persistent connections Serial serves one
+// client only.
+func BenchmarkThroughput(b *testing.B) {
+	const batch = 4000
+	for _, text := range []string{"serial", "perconn", "pool:64", "loop", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
+		for _, clients := range []int{1, 4, 16, 64} {
+			b.Run(fmt.Sprintf("%s/clients=%d", text, clients), func(b *testing.B) {
+				reconnect := text == "serial"
+				baseAddr, stopBase := baseline(b)
+				defer stopBase()
+				addr, stop := serveFor(b, text)
+				defer stop()
+				var base, strat time.Duration
+				for b.Loop() {
+					base += load(b, baseAddr, clients, batch, reconnect)
+					strat += load(b, addr, clients, batch, reconnect)
+				}
+				n := float64(b.N * batch)
+				b.ReportMetric(n/base.Seconds(), "base-req/s")
+				b.ReportMetric(n/strat.Seconds(), "req/s")
+				b.ReportMetric(base.Seconds()/strat.Seconds(), "ratio")
+			})
+		}
+	}
+}
+
+// BenchmarkServerAllocs measures the server's allocations per request on
+// the line protocol's hot path: the client loop allocates nothing, so
+// every allocation counted is the server's (and the task's answer).
+func BenchmarkServerAllocs(b *testing.B) {
+	for _, text := range []string{"perconn", "loop", "loop+goroutines:2"} {
+		b.Run(text, func(b *testing.B) {
+			addr, stop := serveFor(b, text)
+			defer stop()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			req := []byte("1\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := br.ReadSlice('\n'); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
