@@ -88,10 +88,10 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		}
 		return strategy.Request{}, err
 	}
-	c.s.setIdle(c, false)
 	// With more bytes already buffered the client has pipelined its next
 	// request, and reading the connection would tell nothing.
 	c.cr.requestStarted(c.br.Buffered() == 0)
+	c.s.setIdle(c, false)
 	// The request's context is the connection's: a client that goes away
 	// ends both, and sharing it costs no allocation per request.
 	return strategy.Request{Context: c.ctx, Task: c.s.task(), Payload: payload}, nil
@@ -181,26 +181,24 @@ func (c *conn) drain() {
 }
 
 // connReader reads a connection for its bufio.Reader and, once a request
-// has been in flight for watchDelay, reads it in the background to notice
-// the client going away, as net/http does. Most requests are answered
-// sooner, and pay for a timer reset only: no goroutine, no deadline.
+// has been in flight for a while, reads it in the background to notice the
+// client going away, as net/http does. The server's watchdog starts that
+// read (see Server.watch), so that a request answered quickly, as most
+// are, costs no goroutine, no deadline and no timer.
 type connReader struct {
 	nc     net.Conn
 	onGone context.CancelFunc // ends the connection's context
-	watch  *time.Timer        // starts the background read
 
-	mu       sync.Mutex
-	cond     sync.Cond
-	inFlight bool // a request is in flight and may be watched
-	inRead   bool // a background read is in progress
-	aborted  bool // the background read was stopped on purpose
-	hasByte  bool // the background read got a byte, held in b
-	b        [1]byte
-	err      error // the background read's error: the client is gone
+	mu        sync.Mutex
+	cond      sync.Cond
+	inFlight  bool // a request is in flight
+	watchable bool // and the client has sent nothing more yet
+	inRead    bool // a background read is in progress
+	aborted   bool // the background read was stopped on purpose
+	hasByte   bool // the background read got a byte, held in b
+	b         [1]byte
+	err       error // the background read's error: the client is gone
 }
-
-// watchDelay is how long a request runs before its connection is watched.
-const watchDelay = time.Millisecond
 
 func newConnReader(nc net.Conn, onGone context.CancelFunc) *connReader {
 	cr := &connReader{nc: nc, onGone: onGone}
@@ -228,47 +226,41 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	return cr.nc.Read(p)
 }
 
-// requestStarted arms the watch for a request that has just been read;
-// watchable is false when the client has already sent more.
+// requestStarted records that a request has just been read; watchable is
+// false when the client has already sent more.
 func (cr *connReader) requestStarted(watchable bool) {
-	if !watchable {
-		return
-	}
 	cr.mu.Lock()
-	cr.inFlight = true
+	cr.inFlight, cr.watchable = true, watchable
 	cr.mu.Unlock()
-	if cr.watch == nil {
-		cr.watch = time.AfterFunc(watchDelay, cr.backgroundRead)
-	} else {
-		cr.watch.Reset(watchDelay)
-	}
 }
 
-// requestDone disarms the watch and stops the background read, if any.
+// requestDone records that the request is answered, and stops the
+// background read, if any.
 func (cr *connReader) requestDone() {
 	cr.mu.Lock()
 	cr.inFlight = false
 	cr.mu.Unlock()
-	if cr.watch != nil {
-		cr.watch.Stop()
-	}
 	cr.abortPendingRead()
 }
 
-// backgroundRead runs on the watch timer's goroutine: it reads the
-// connection until the client sends more, goes away, or requestDone stops
-// it. A client that has gone ends the connection's context.
-func (cr *connReader) backgroundRead() {
+// startBackgroundRead starts reading the connection while its request is
+// in flight, unless there is nothing to learn from it.
+func (cr *connReader) startBackgroundRead() {
 	cr.mu.Lock()
-	if !cr.inFlight || cr.inRead || cr.err != nil || cr.hasByte {
-		cr.mu.Unlock()
+	defer cr.mu.Unlock()
+	if !cr.inFlight || !cr.watchable || cr.inRead || cr.err != nil || cr.hasByte {
 		return
 	}
 	cr.inRead = true
 	// Under the lock, so that abortPendingRead's deadline comes after.
 	cr.nc.SetReadDeadline(time.Time{})
-	cr.mu.Unlock()
+	go cr.backgroundRead()
+}
 
+// backgroundRead reads the connection until the client sends more, goes
+// away, or requestDone stops it. A client that has gone ends the
+// connection's context. abortPendingRead waits for it.
+func (cr *connReader) backgroundRead() {
 	n, err := cr.nc.Read(cr.b[:])
 	cr.mu.Lock()
 	defer cr.mu.Unlock()

@@ -100,15 +100,78 @@ func (s *Server) untrack(c *conn) {
 	defer s.mu.Unlock()
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
+		delete(s.active, c)
 		s.stats.open.Add(-1)
 	}
 }
 
 // setIdle records whether c waits for a request. Marking it idle fails, and
-// setIdle returns false, once the server is shutting down.
+// setIdle returns false, once the server is shutting down. A connection
+// that is not idle has a request in flight, which the watchdog watches.
 func (s *Server) setIdle(c *conn, idle bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.idle = idle
-	return !(idle && s.inShutdown.Load())
+	if idle {
+		delete(s.active, c)
+		return !s.inShutdown.Load()
+	}
+	s.active[c] = time.Now()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// watchDelay is how long a request runs before the watchdog starts reading
+// its connection, to notice a client that goes away.
+const watchDelay = time.Millisecond
+
+// watchdogRest is how many idle ticks the watchdog waits before it stops
+// ticking until the next request.
+const watchdogRest = 200
+
+// watch is the server's watchdog: while requests are in flight, it ticks
+// every watchDelay and starts the background read of each connection whose
+// request has run that long. One ticker for the server costs far less than
+// a timer per request, whose resets wake the runtime's network poller.
+func (s *Server) watch(done <-chan struct{}) {
+	t := time.NewTicker(watchDelay)
+	t.Stop()
+	defer t.Stop()
+	var due []*conn
+	for {
+		select {
+		case <-done:
+			return
+		case <-s.wake:
+		}
+		t.Reset(watchDelay)
+		for rest := 0; rest < watchdogRest; {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				due = due[:0]
+				s.mu.Lock()
+				for c, started := range s.active {
+					if now.Sub(started) >= watchDelay {
+						due = append(due, c)
+					}
+				}
+				active := len(s.active)
+				s.mu.Unlock()
+				for _, c := range due {
+					c.cr.startBackgroundRead()
+				}
+				if active == 0 {
+					rest++
+				} else {
+					rest = 0
+				}
+			}
+		}
+		t.Stop()
+	}
 }

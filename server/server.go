@@ -112,6 +112,8 @@ type Server struct {
 	serveDone chan struct{} // closed when Serve's strategy has returned
 	done      chan struct{} // closed when shutting down or closing
 	conns     map[*conn]struct{}
+	active    map[*conn]time.Time // connections with a request in flight, since when
+	wake      chan struct{}       // tells the watchdog a request has started
 	baseCtx   context.Context // parent of every request's context
 	cancel    context.CancelFunc
 	lock      *gil.GIL // the emulated interpreter lock, in Python mode
@@ -154,6 +156,8 @@ func (s *Server) initLocked() {
 	if s.done == nil {
 		s.done = make(chan struct{})
 		s.conns = make(map[*conn]struct{})
+		s.active = make(map[*conn]time.Time)
+		s.wake = make(chan struct{}, 1)
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	}
 }
@@ -221,6 +225,11 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Unlock()
 	defer close(serveDone)
 	defer l.Close()
+	watchDone := make(chan struct{})
+	var watchdog sync.WaitGroup
+	watchdog.Go(func() { s.watch(watchDone) })
+	defer watchdog.Wait()
+	defer close(watchDone)
 
 	strat := s.Strategy
 	if strat == nil {
