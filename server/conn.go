@@ -46,8 +46,33 @@ type conn struct {
 	// s.mu.
 	idle bool
 
+	// readDeadline and writeDeadline are the deadlines last set by
+	// refresh.
+	readDeadline, writeDeadline time.Time
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// deadlineSlack is how far short of its full length refresh lets a
+// deadline fall before it sets it again. Setting a deadline modifies a
+// runtime timer, which can wake the network poller: once a second is plenty
+// for timeouts of seconds or minutes.
+const deadlineSlack = time.Second
+
+// refresh sets a deadline limit from now (zero: def; negative: none) with
+// set, unless the one last set, *last, is within deadlineSlack of it.
+// stale forces the set, for a deadline that someone else has changed.
+func (c *conn) refresh(last *time.Time, limit, def time.Duration, set func(time.Time) error, stale bool) {
+	want := timeout(limit, def)
+	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < deadlineSlack {
+		return
+	}
+	if !stale && last.IsZero() && want.IsZero() {
+		return
+	}
+	set(want)
+	*last = want
 }
 
 func newConn(s *Server, nc net.Conn, proto protocol) *conn {
@@ -74,7 +99,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		// Set the deadline before the connection is marked idle:
 		// Shutdown wakes idle connections with a deadline of its own,
 		// which must win.
-		c.nc.SetReadDeadline(timeout(c.s.IdleTimeout, DefaultIdleTimeout))
+		c.refresh(&c.readDeadline, c.s.IdleTimeout, DefaultIdleTimeout, c.nc.SetReadDeadline, c.cr.takeTouched())
 		if !c.s.setIdle(c, true) {
 			return strategy.Request{}, ErrServerClosed
 		}
@@ -131,7 +156,7 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 }
 
 func (c *conn) write(b []byte) error {
-	c.nc.SetWriteDeadline(timeout(c.s.WriteTimeout, DefaultWriteTimeout))
+	c.refresh(&c.writeDeadline, c.s.WriteTimeout, DefaultWriteTimeout, c.nc.SetWriteDeadline, false)
 	_, err := c.nc.Write(b)
 	return err
 }
@@ -194,6 +219,7 @@ type connReader struct {
 	inFlight  bool // a request is in flight
 	watchable bool // and the client has sent nothing more yet
 	inRead    bool // a background read is in progress
+	touched   bool // the read deadline was changed here since takeTouched
 	aborted   bool // the background read was stopped on purpose
 	hasByte   bool // the background read got a byte, held in b
 	b         [1]byte
@@ -252,6 +278,7 @@ func (cr *connReader) startBackgroundRead() {
 		return
 	}
 	cr.inRead = true
+	cr.touched = true
 	// Under the lock, so that abortPendingRead's deadline comes after.
 	cr.nc.SetReadDeadline(time.Time{})
 	go cr.backgroundRead()
@@ -284,11 +311,22 @@ func (cr *connReader) abortPendingRead() {
 		return
 	}
 	cr.aborted = true
+	cr.touched = true
 	cr.nc.SetReadDeadline(aLongTimeAgo)
 	for cr.inRead {
 		cr.cond.Wait()
 	}
 	cr.aborted = false
+}
+
+// takeTouched reports whether the read deadline was changed here since the
+// last call.
+func (cr *connReader) takeTouched() bool {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	t := cr.touched
+	cr.touched = false
+	return t
 }
 
 // gone returns the error with which the client went away, if it has.
