@@ -80,7 +80,7 @@ func newConn(s *Server, nc net.Conn, proto protocol) *conn {
 	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
 	c.cr = newConnReader(nc, c.cancel)
 	c.lr = io.LimitedReader{R: c.cr, N: math.MaxInt64}
-	c.br = bufio.NewReaderSize(&c.lr, s.maxLineBytes()+2)
+	c.br = s.newReader(&c.lr)
 	return c
 }
 
@@ -189,6 +189,8 @@ func (c *conn) Close() error {
 		c.cr.requestDone()
 		c.cancel()
 		c.s.untrack(c)
+		c.s.readers.Put(c.br)
+		c.br = nil
 	})
 	return c.closeErr
 }

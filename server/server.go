@@ -26,8 +26,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -105,6 +107,7 @@ type Server struct {
 
 	inShutdown atomic.Bool
 	stats      counters
+	readers    sync.Pool // *bufio.Reader of maxLineBytes()+2, reused across connections
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -114,7 +117,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	active    map[*conn]time.Time // connections with a request in flight, since when
 	wake      chan struct{}       // tells the watchdog a request has started
-	baseCtx   context.Context // parent of every request's context
+	baseCtx   context.Context     // parent of every request's context
 	cancel    context.CancelFunc
 	lock      *gil.GIL // the emulated interpreter lock, in Python mode
 	proto     protocol
@@ -359,6 +362,17 @@ func (s *Server) task() primetime.Task {
 		return s.Task
 	}
 	return primetime.Prime
+}
+
+// newReader returns a reader of r from the pool, as net/http reuses its
+// readers: a server whose clients reconnect for every request otherwise
+// allocates a buffer per connection.
+func (s *Server) newReader(r io.Reader) *bufio.Reader {
+	if br, ok := s.readers.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, s.maxLineBytes()+2)
 }
 
 func (s *Server) maxLineBytes() int {
