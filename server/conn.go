@@ -34,6 +34,8 @@ type conn struct {
 	// linger asks Close to drain what the client still sends before
 	// closing, so that the error line written last is not lost to a reset.
 	linger bool
+	// reqCancel ends the request's own context, when it has one.
+	reqCancel context.CancelFunc
 	// closeAfter asks that the connection close once the request in
 	// flight is answered (HTTP/1.0, "Connection: close").
 	closeAfter bool
@@ -54,18 +56,23 @@ type conn struct {
 	closeErr  error
 }
 
-// deadlineSlack is how far short of its full length refresh lets a
-// deadline fall before it sets it again. Setting a deadline modifies a
-// runtime timer, which can wake the network poller: once a second is plenty
-// for timeouts of seconds or minutes.
-const deadlineSlack = time.Second
+// maxDeadlineSlack is how far short of its full length refresh lets a
+// deadline fall, at most, before it sets it again; a short timeout gets an
+// eighth of its length. Setting a deadline modifies a runtime timer, which
+// can wake the network poller: once a second is plenty for timeouts of
+// seconds or minutes.
+const maxDeadlineSlack = time.Second
 
 // refresh sets a deadline limit from now (zero: def; negative: none) with
-// set, unless the one last set, *last, is within deadlineSlack of it.
-// stale forces the set, for a deadline that someone else has changed.
+// set, unless the one last set, *last, is within the slack of it. stale
+// forces the set, for a deadline that someone else has changed.
 func (c *conn) refresh(last *time.Time, limit, def time.Duration, set func(time.Time) error, stale bool) {
 	want := timeout(limit, def)
-	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < deadlineSlack {
+	if limit == 0 {
+		limit = def
+	}
+	slack := min(limit/8, maxDeadlineSlack)
+	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < slack {
 		return
 	}
 	if !stale && last.IsZero() && want.IsZero() {
@@ -118,8 +125,13 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	c.cr.requestStarted(c.br.Buffered() == 0)
 	c.s.setIdle(c, false)
 	// The request's context is the connection's: a client that goes away
-	// ends both, and sharing it costs no allocation per request.
-	return strategy.Request{Context: c.ctx, Task: c.s.task(), Payload: payload}, nil
+	// ends both, and sharing it costs no allocation per request. A request
+	// timeout needs a context of its own.
+	ctx := c.ctx
+	if d := c.s.RequestTimeout; d > 0 {
+		ctx, c.reqCancel = context.WithTimeout(c.ctx, d)
+	}
+	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: payload}, nil
 }
 
 // refuse answers a request that never reaches a task: it counts an error
@@ -136,6 +148,13 @@ func (c *conn) refuse(out []byte) error {
 // WriteAnswer implements strategy.Conn.
 func (c *conn) WriteAnswer(answer []byte, err error) error {
 	c.cr.requestDone()
+	if c.reqCancel != nil {
+		c.reqCancel()
+		c.reqCancel = nil
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("request timed out after %v: %w", c.s.RequestTimeout, err)
+		}
+	}
 	// Count before writing, so that a client that has read its answer
 	// finds it counted.
 	if err != nil {
@@ -167,7 +186,7 @@ func (c *conn) logTaskError(err error) {
 	case errors.As(err, &p):
 		c.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
 			"remote", c.nc.RemoteAddr().String(), "stack", string(p.Stack))
-	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled):
+	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 	default:
 		c.s.logger().Warn("task failed", "err", err, "remote", c.nc.RemoteAddr().String())
 	}
@@ -187,6 +206,9 @@ func (c *conn) Close() error {
 		// The background read, if any, fails now that the connection is
 		// closed; wait for it so that no goroutine outlives the conn.
 		c.cr.requestDone()
+		if c.reqCancel != nil {
+			c.reqCancel()
+		}
 		c.cancel()
 		c.s.untrack(c)
 		c.s.readers.Put(c.br)

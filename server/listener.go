@@ -34,7 +34,19 @@ func (ln *listener) GIL() *gil.GIL { return ln.lock }
 func (ln *listener) Accept() (strategy.Conn, error) {
 	s := ln.s
 	for {
+		if s.slots != nil {
+			// At MaxConns, wait for a connection to close before
+			// accepting another.
+			select {
+			case s.slots <- struct{}{}:
+			case <-s.done:
+				return nil, ErrServerClosed
+			}
+		}
 		nc, err := ln.l.Accept()
+		if err != nil && s.slots != nil {
+			<-s.slots
+		}
 		if err != nil {
 			if s.inShutdown.Load() {
 				return nil, ErrServerClosed
@@ -61,6 +73,9 @@ func (ln *listener) Accept() (strategy.Conn, error) {
 		c := s.track(nc)
 		if c == nil {
 			nc.Close()
+			if s.slots != nil {
+				<-s.slots
+			}
 			return nil, ErrServerClosed
 		}
 		return c, nil
@@ -102,6 +117,9 @@ func (s *Server) untrack(c *conn) {
 		delete(s.conns, c)
 		delete(s.active, c)
 		s.stats.open.Add(-1)
+		if s.slots != nil {
+			<-s.slots
+		}
 	}
 }
 

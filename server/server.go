@@ -92,6 +92,16 @@ type Server struct {
 	// WriteTimeout is how long writing one answer may take. Zero means
 	// DefaultWriteTimeout; a negative value means no limit.
 	WriteTimeout time.Duration
+	// RequestTimeout, if positive, bounds each request: a task still
+	// running when it passes is cancelled (in a worker process too, which
+	// is then free for the next task) and the request is answered with an
+	// error that says it timed out. Zero means no limit.
+	RequestTimeout time.Duration
+	// MaxConns, if positive, is the most connections open at once. The
+	// server stops accepting while that many are open, so further clients
+	// wait in the kernel's accept queue, as they would for a busy server,
+	// until one closes; they are not refused. Zero means no limit.
+	MaxConns int
 	// Logger receives the server's log: accept errors, panics of tasks.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -117,6 +127,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	active    map[*conn]time.Time // connections with a request in flight, since when
 	wake      chan struct{}       // tells the watchdog a request has started
+	slots     chan struct{}       // one per open connection, when MaxConns is set
 	baseCtx   context.Context     // parent of every request's context
 	cancel    context.CancelFunc
 	lock      *gil.GIL // the emulated interpreter lock, in Python mode
@@ -161,6 +172,9 @@ func (s *Server) initLocked() {
 		s.conns = make(map[*conn]struct{})
 		s.active = make(map[*conn]time.Time)
 		s.wake = make(chan struct{}, 1)
+		if s.MaxConns > 0 {
+			s.slots = make(chan struct{}, s.MaxConns)
+		}
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	}
 }

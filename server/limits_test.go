@@ -1,0 +1,132 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func TestRequestTimeoutCancelsTheTaskAndAnswers(t *testing.T) {
+	for _, text := range []string{"perconn", "loop", "loop+goroutines:2"} {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			s, err := strategy.Parse(text)
+			require.NoError(t, err)
+			ts := start(t, &server.Server{Strategy: s, Task: g, RequestTimeout: 20 * time.Millisecond})
+			c := dial(t, ts.addr)
+			assert.Equal(t, "ERR request timed out after 20ms: context deadline exceeded", c.ask("hold"))
+			assert.Equal(t, "hold", g.waitCancelled(t))
+			assert.Equal(t, "next", c.ask("next"), "the connection goes on")
+		})
+	}
+}
+
+func TestRequestTimeoutFreesTheWorkerProcess(t *testing.T) {
+	s, err := strategy.Parse("procpool:1")
+	require.NoError(t, err)
+	ts := start(t, &server.Server{Strategy: s, Task: callback, RequestTimeout: 200 * time.Millisecond})
+	c := dial(t, ts.addr)
+	pid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	held, _ := holdInWorker(t, c)
+	assert.Equal(t, pid, held)
+	assert.Equal(t, "ERR request timed out after 200ms: context deadline exceeded", c.read())
+	got, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	assert.Equal(t, pid, got, "the same worker, freed by the cancellation")
+}
+
+func TestMaxConnsMakesFurtherClientsWait(t *testing.T) {
+	g := newGate()
+	s := &server.Server{Strategy: strategy.PerConn(), Task: g, MaxConns: 1}
+	ts := start(t, s)
+	first := dial(t, ts.addr)
+	assert.Equal(t, "a", first.ask("a"))
+
+	waiting := dial(t, ts.addr) // the kernel completes the handshake
+	waiting.send("b")
+	assert.Equal(t, "a2", first.ask("a2"))
+	assert.Equal(t, uint64(1), ts.Stats().Accepted, "the second client waits to be accepted")
+
+	first.c.Close()
+	assert.Equal(t, "b", waiting.read(), "it is served once the first closes")
+	events := g.log0()
+	assert.Less(t, indexOf(t, events, "end a2"), indexOf(t, events, "start b"))
+}
+
+func TestSlowClientIsClosedWithoutHurtingOthers(t *testing.T) {
+	ts := start(t, &server.Server{IdleTimeout: 100 * time.Millisecond})
+	slow := dial(t, ts.addr)
+	_, err := io.WriteString(slow.c, "1") // and never the rest of the line
+	require.NoError(t, err)
+	closed := make(chan error, 1)
+	go func() {
+		_, err := slow.readErr()
+		closed <- err
+	}()
+	// Another client keeps asking until the slow one is closed.
+	other := dial(t, ts.addr)
+	for busy := true; busy; {
+		assert.Equal(t, "29", other.ask("10"))
+		select {
+		case err := <-closed:
+			assert.Error(t, err, "the slow client's connection is closed by the idle timeout")
+			busy = false
+		default:
+		}
+	}
+	assert.Equal(t, "541", other.ask("100"), "the other connection is unaffected")
+}
+
+func TestClientThatNeverReadsCannotBlockTheLoop(t *testing.T) {
+	big := primetime.TaskFunc("big", func(_ context.Context, p []byte) ([]byte, error) {
+		if string(p) == "big" {
+			return bytes.Repeat([]byte("x"), 64<<10), nil
+		}
+		return p, nil
+	})
+	s := &server.Server{Strategy: strategy.Loop(), Task: big, WriteTimeout: 100 * time.Millisecond}
+	ts := start(t, s)
+	hog, err := net.Dial("tcp", ts.addr)
+	require.NoError(t, err)
+	defer hog.Close()
+	// Requests for 64 MB of answers, never read: the server's writes to
+	// this client block once the socket buffers are full.
+	_, err = io.WriteString(hog, strings.Repeat("big\n", 1000))
+	require.NoError(t, err)
+
+	other := dial(t, ts.addr)
+	for i := range 20 {
+		msg := "small " + strconv.Itoa(i)
+		assert.Equal(t, msg, other.ask(msg), "the loop goes on")
+	}
+	// The write deadline ends the hog's connection.
+	<-waitUntil(func() bool { return ts.Stats().Open == 1 })
+	assert.Equal(t, int64(1), ts.Stats().Open, "the server gave up on the client that does not read")
+	assert.Equal(t, "after", other.ask("after"))
+}
+
+// waitUntil returns a channel closed once cond holds, checking every
+// millisecond, or after bound.
+func waitUntil(cond func() bool) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		defer close(c)
+		for deadline := time.Now().Add(bound); !cond() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return c
+}
