@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // callback is a task for worker processes that acts as a gate across the
@@ -30,6 +34,12 @@ var callback = primetime.TaskFunc("callback", func(ctx context.Context, payload 
 	switch {
 	case p == "pid":
 		return strconv.AppendInt(nil, int64(os.Getpid()), 10), nil
+	case p == "garbage":
+		// Corrupts the framing on the worker's stdout.
+		os.Stdout.WriteString("hello, parent\n")
+		return []byte("unreachable"), nil
+	case p == "hang":
+		select {} // ignores cancellation, like a stuck C extension
 	case strings.HasPrefix(p, "call "):
 		c, err := net.Dial("tcp", strings.TrimPrefix(p, "call "))
 		if err != nil {
@@ -199,4 +209,88 @@ func TestProgramWithoutTheWorkerCallFailsFast(t *testing.T) {
 	assert.Contains(t, string(out), "worker process exited before its handshake (exit status 1): the program must call primetime.MaybeWorker() first thing in main")
 	assert.Equal(t, 1, strings.Count(string(out), "this process was started as a worker process, so it must not serve"),
 		"the worker refused to serve, and started no workers of its own: %s", out)
+}
+
+func TestWorkerThatWritesGarbageIsReplaced(t *testing.T) {
+	ts := startWith(t, "procpool:1", callback)
+	c := dial(t, ts.addr)
+	pid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	answer := c.ask("garbage")
+	assert.True(t, strings.HasPrefix(answer, "ERR worker broke the protocol: "), answer)
+	newPid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	assert.NotEqual(t, pid, newPid, "the worker was killed and replaced")
+	assert.NotContains(t, children(t), pid, "and waited for")
+}
+
+func TestWorkerThatHangsIsKilledAfterTheRequestTimeout(t *testing.T) {
+	s, err := strategy.Parse("procpool:1")
+	require.NoError(t, err)
+	ts := start(t, &server.Server{Strategy: s, Task: callback, RequestTimeout: 50 * time.Millisecond})
+	c := dial(t, ts.addr)
+	pid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	assert.Equal(t, "ERR request timed out after 50ms: context deadline exceeded", c.ask("hang"))
+	newPid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	assert.NotEqual(t, pid, newPid, "the stuck worker was killed after its grace period and replaced")
+}
+
+func TestRandomKillsDuringALoadRun(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	ts := startWith(t, "procpool:2", nil)
+	stop := make(chan struct{})
+	killed := make(chan int, 1)
+	go func() {
+		// Kill a worker every 20 ms, five times, while clients ask.
+		n := 0
+		defer func() { killed <- n }()
+		for n < 5 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if kids := children(t); len(kids) > 0 {
+				if syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
+					n++
+				}
+			}
+		}
+	}()
+	const clients, requests = 4, 150
+	var wg sync.WaitGroup
+	var answers, errs atomic.Int64
+	for range clients {
+		wg.Go(func() {
+			c := dial(t, ts.addr)
+			defer c.c.Close()
+			for range requests {
+				line, err := c.readAfter("100")
+				if !assert.NoError(t, err, "every request gets an answer") {
+					return
+				}
+				switch {
+				case line == "541":
+					answers.Add(1)
+				case strings.HasPrefix(line, "ERR worker exited"):
+					errs.Add(1)
+				default:
+					t.Errorf("unexpected answer %q", line)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	n := <-killed
+	t.Logf("%d kills: %d answers, %d ERR worker exited", n, answers.Load(), errs.Load())
+	assert.Equal(t, int64(clients*requests), answers.Load()+errs.Load())
+	assert.LessOrEqual(t, errs.Load(), int64(n), "only the requests in the killed workers failed")
+	<-waitUntil(func() bool { return len(children(t)) == 2 })
+	assert.Len(t, children(t), 2, "the pool is back to full size")
+	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
 }
