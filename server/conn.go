@@ -120,6 +120,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		}
 		return strategy.Request{}, err
 	}
+	c.s.stats.requests.Add(1)
 	// With more bytes already buffered the client has pipelined its next
 	// request, and reading the connection would tell nothing.
 	c.cr.requestStarted(c.br.Buffered() == 0)
@@ -137,6 +138,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 // refuse answers a request that never reaches a task: it counts an error
 // and writes out, which the protocol has formatted.
 func (c *conn) refuse(out []byte) error {
+	c.s.stats.requests.Add(1)
 	c.s.stats.errors.Add(1) // before the write, as in WriteAnswer
 	c.out = out
 	if err := c.write(out); err != nil {

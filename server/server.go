@@ -141,6 +141,10 @@ type Stats struct {
 	Accepted uint64
 	// Open counts the connections open now.
 	Open int64
+	// Requests counts the requests read. Each is answered with a result
+	// or an error, so once no request is in flight, Requests equals
+	// Answered plus Errors.
+	Requests uint64
 	// Answered counts the requests answered with a result.
 	Answered uint64
 	// Errors counts the error answers: requests the task refused, tasks
@@ -151,6 +155,7 @@ type Stats struct {
 type counters struct {
 	accepted atomic.Uint64
 	open     atomic.Int64
+	requests atomic.Uint64
 	answered atomic.Uint64
 	errors   atomic.Uint64
 }
@@ -161,6 +166,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Accepted: s.stats.accepted.Load(),
 		Open:     s.stats.open.Load(),
+		Requests: s.stats.requests.Load(),
 		Answered: s.stats.answered.Load(),
 		Errors:   s.stats.errors.Load(),
 	}

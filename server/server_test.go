@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -383,5 +385,52 @@ func TestStatsCountConnectionsAndAnswers(t *testing.T) {
 	assert.Equal(t, "3", b.ask("2"))
 	assert.True(t, strings.HasPrefix(b.ask("x"), "ERR"))
 	st := ts.Stats()
-	assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Answered: 2, Errors: 1}, st)
+	assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Requests: 3, Answered: 2, Errors: 1}, st)
+}
+
+func TestShutdownUnderLoadAnswersEveryRequestItRead(t *testing.T) {
+	for _, text := range []string{"perconn", "loop+goroutines:2", "procpool:2"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			const clients = 8
+			var received atomic.Int64
+			var wg sync.WaitGroup
+			started := make(chan struct{}, clients)
+			for range clients {
+				wg.Go(func() {
+					c, err := net.Dial("tcp", ts.addr)
+					if !assert.NoError(t, err) {
+						started <- struct{}{}
+						return
+					}
+					defer c.Close()
+					br := bufio.NewReader(c)
+					for i := 0; ; i++ {
+						if _, err := c.Write([]byte("100\n")); err != nil {
+							return
+						}
+						line, err := br.ReadString('\n')
+						if err != nil {
+							assert.Empty(t, line, "no answer is cut short")
+							return
+						}
+						assert.Equal(t, "541\n", line)
+						received.Add(1)
+						if i == 10 {
+							started <- struct{}{}
+						}
+					}
+				})
+			}
+			for range clients {
+				<-started
+			}
+			require.NoError(t, ts.Shutdown(context.Background()))
+			wg.Wait()
+			st := ts.Stats()
+			assert.Equal(t, st.Requests, st.Answered+st.Errors, "every request read was answered")
+			assert.Equal(t, uint64(received.Load()), st.Answered, "and every answer reached its client")
+			assert.Zero(t, st.Open)
+		})
+	}
 }
