@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/server"
+)
+
+// storm opens conns connections at once; each asks one request, reads
+// the answer and closes. It returns how many got the right answer.
+func storm(t *testing.T, addr string, conns int) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	var firstErr error
+	for range conns {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", addr, bound)
+			if err == nil {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(3 * bound))
+				_, err = io.WriteString(c, "1\n")
+			}
+			var line string
+			if err == nil {
+				line, err = bufio.NewReader(c).ReadString('\n')
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil && line == "2\n" {
+				ok++
+			} else if firstErr == nil {
+				firstErr = fmt.Errorf("answer %q, %v", line, err)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		t.Log("first failure:", firstErr)
+	}
+	return ok
+}
+
+func TestConnectionStormAgainstEveryStrategy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 5,000 connections per strategy")
+	}
+	const conns = 5000
+	for _, text := range []string{"serial", "perconn", "pool:8", "loop", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			assert.Equal(t, conns, storm(t, ts.addr, conns), "every connection is answered")
+			st := ts.Stats()
+			assert.Equal(t, uint64(conns), st.Answered)
+		})
+	}
+}
+
+// roleLowFDServer is a child process that serves with few descriptors.
+const roleLowFDServer = "test-low-fd-server"
+
+func init() {
+	worker.RegisterRole(roleLowFDServer, func() error {
+		os.Unsetenv(worker.EnvMarker)
+		lim := syscall.Rlimit{Cur: 64, Max: 64}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return err
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &server.Server{}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(l) }()
+		fmt.Println(l.Addr())
+		io.Copy(io.Discard, os.Stdin)
+		srv.Close()
+		<-served
+		return nil
+	})
+}
+
+func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
+	cmd, err := worker.Command("", nil, roleLowFDServer, nil)
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	addr = strings.TrimSpace(addr)
+
+	// Hold more connections open than the server has descriptors for.
+	var held []*client
+	for range 80 {
+		held = append(held, dial(t, addr))
+	}
+	// The first ones are served; the server logs its EMFILE and retries.
+	assert.Equal(t, "2", held[0].ask("1"))
+	assert.Equal(t, "3", held[1].ask("2"))
+	for _, c := range held {
+		c.c.Close()
+	}
+	// With the descriptors free again, a storm is served in full.
+	assert.Equal(t, 200, storm(t, addr, 200))
+	stdin.Close()
+	require.NoError(t, cmd.Wait())
+	assert.Contains(t, stderr.String(), "accept failed; retrying")
+	assert.Contains(t, stderr.String(), "too many open files")
+}
