@@ -90,32 +90,39 @@ func TestSlowClientIsClosedWithoutHurtingOthers(t *testing.T) {
 	assert.Equal(t, "541", other.ask("100"), "the other connection is unaffected")
 }
 
-func TestClientThatNeverReadsCannotBlockTheLoop(t *testing.T) {
+func TestClientThatNeverReadsCannotBlockTheServer(t *testing.T) {
 	big := primetime.TaskFunc("big", func(_ context.Context, p []byte) ([]byte, error) {
 		if string(p) == "big" {
 			return bytes.Repeat([]byte("x"), 64<<10), nil
 		}
 		return p, nil
 	})
-	s := &server.Server{Strategy: strategy.Loop(), Task: big, WriteTimeout: 100 * time.Millisecond}
-	ts := start(t, s)
-	hog, err := net.Dial("tcp", ts.addr)
-	require.NoError(t, err)
-	defer hog.Close()
-	// Requests for 64 MB of answers, never read: the server's writes to
-	// this client block once the socket buffers are full.
-	_, err = io.WriteString(hog, strings.Repeat("big\n", 1000))
-	require.NoError(t, err)
+	// Under Loop the other client is served while the hog is stuck; under
+	// pool:1 the hog holds the only place until its write times out.
+	for _, text := range []string{"loop", "pool:1", "loop+goroutines:1"} {
+		t.Run(text, func(t *testing.T) {
+			st, err := strategy.Parse(text)
+			require.NoError(t, err)
+			ts := start(t, &server.Server{Strategy: st, Task: big, WriteTimeout: 100 * time.Millisecond})
+			hog, err := net.Dial("tcp", ts.addr)
+			require.NoError(t, err)
+			defer hog.Close()
+			// Requests for 64 MB of answers, never read: the server's
+			// writes to this client block once the socket buffers fill.
+			_, err = io.WriteString(hog, strings.Repeat("big\n", 1000))
+			require.NoError(t, err)
 
-	other := dial(t, ts.addr)
-	for i := range 20 {
-		msg := "small " + strconv.Itoa(i)
-		assert.Equal(t, msg, other.ask(msg), "the loop goes on")
+			other := dial(t, ts.addr)
+			for i := range 20 {
+				msg := "small " + strconv.Itoa(i)
+				assert.Equal(t, msg, other.ask(msg), "the server goes on")
+			}
+			// The write deadline ends the hog's connection.
+			<-waitUntil(func() bool { return ts.Stats().Open == 1 })
+			assert.Equal(t, int64(1), ts.Stats().Open, "the server gave up on the client that does not read")
+			assert.Equal(t, "after", other.ask("after"))
+		})
 	}
-	// The write deadline ends the hog's connection.
-	<-waitUntil(func() bool { return ts.Stats().Open == 1 })
-	assert.Equal(t, int64(1), ts.Stats().Open, "the server gave up on the client that does not read")
-	assert.Equal(t, "after", other.ask("after"))
 }
 
 // waitUntil returns a channel closed once cond holds, checking every
