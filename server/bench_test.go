@@ -4,14 +4,20 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/serverchild"
+	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -24,6 +30,11 @@ func baseline(b *testing.B) (addr string, stop func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return l.Addr().String(), serveBaseline(l)
+}
+
+// serveBaseline serves l as the baseline does until stop is called.
+func serveBaseline(l net.Listener) (stop func()) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
@@ -57,7 +68,7 @@ func baseline(b *testing.B) (addr string, stop func()) {
 			})
 		}
 	})
-	return l.Addr().String(), func() {
+	return func() {
 		l.Close()
 		mu.Lock()
 		for c := range conns {
@@ -297,4 +308,137 @@ func raiseFileLimit(b *testing.B, n uint64) {
 		b.Skipf("needs %d open files: %v", n, err)
 	}
 	b.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
+
+// roleBaselineServer runs the baseline server in a child process.
+const roleBaselineServer = "test-baseline-server"
+
+func init() {
+	worker.RegisterRole(roleBaselineServer, func() error {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		stop := serveBaseline(l)
+		fmt.Println(l.Addr())
+		io.Copy(io.Discard, os.Stdin)
+		stop()
+		return nil
+	})
+}
+
+// BenchmarkIdleConnectionsServerSide opens 10,000 connections to a server
+// in a child process of its own, each asking one request and then staying
+// idle, and reports the growth of the server process's resident memory per
+// connection, beside the baseline server's, measured the same way in the
+// same run. With the server in another process, the two ends need 10,000
+// descriptors each.
+func BenchmarkIdleConnectionsServerSide(b *testing.B) {
+	raiseFileLimit(b, 11000)
+	const conns = 10000
+	for _, text := range []string{"perconn", "pool:64", "loop", "loop+goroutines:2", "procpool:2"} {
+		b.Run(fmt.Sprintf("%s/conns=%d", text, conns), func(b *testing.B) {
+			answered := conns
+			if text == "pool:64" {
+				answered = 0 // it serves 64 and queues the rest
+			}
+			var base, strat float64
+			for b.Loop() {
+				base += childConnCost(b, startBaselineChild(b), conns, conns)
+				child, err := serverchild.Start(serverchild.Config{Strategy: text}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				strat += childConnCost(b, childServer{addr: child.Addr, pid: child.Pid(), stop: child.Stop}, conns, answered)
+			}
+			b.ReportMetric(base/float64(b.N), "base-B/conn")
+			b.ReportMetric(strat/float64(b.N), "B/conn")
+		})
+	}
+}
+
+type childServer struct {
+	addr string
+	pid  int
+	stop func() error
+}
+
+func startBaselineChild(b *testing.B) childServer {
+	cmd, err := worker.Command("", nil, roleBaselineServer, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatal(err)
+	}
+	return childServer{addr: strings.TrimSpace(addr), pid: cmd.Process.Pid, stop: func() error {
+		stdin.Close()
+		return cmd.Wait()
+	}}
+}
+
+// childConnCost opens conns connections to the child server, asks one
+// request on each and reads the first answered answers, and returns the
+// growth of the child's resident memory per connection; then it stops
+// the child.
+func childConnCost(b *testing.B, s childServer, conns, answered int) float64 {
+	defer s.stop()
+	before := residentBytes(b, s.pid)
+	open := make([]net.Conn, 0, conns)
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			b.Fatalf("after %d connections: %v", len(open), err)
+		}
+		open = append(open, c)
+	}
+	for i, c := range open {
+		if _, err := c.Write([]byte("1\n")); err != nil {
+			b.Fatal(err)
+		}
+		if i < answered {
+			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "2\n" {
+				b.Fatalf("answer %q, %v", line, err)
+			}
+		}
+	}
+	return float64(residentBytes(b, s.pid)-before) / float64(conns)
+}
+
+// residentBytes reads a process's resident set size from /proc.
+func residentBytes(b *testing.B, pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Skip("needs /proc:", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in", pid)
+	return 0
 }

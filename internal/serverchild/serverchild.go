@@ -183,6 +183,9 @@ func Start(cfg Config, stderr io.Writer) (*Child, error) {
 	return c, nil
 }
 
+// Pid returns the server process's id.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
 // Stop shuts the server down gracefully, waits for the process, and kills
 // it if it has not exited in time. It returns an error if the process did
 // not exit cleanly.
