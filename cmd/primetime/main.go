@@ -99,6 +99,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	gilInterval := fs.Duration("gil", 0, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
 	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
 	protocol := fs.String("protocol", server.ProtocolLine, "wire `protocol`: line, http or recv")
+	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
+	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -119,8 +121,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "primetime serve: unknown -protocol %q (want %s)\n", *protocol, strings.Join(server.Protocols, ", "))
 		return 2
 	}
-	if *gilInterval < 0 || *maxProcs < 0 {
-		fmt.Fprintln(stderr, "primetime serve: -gil and -maxprocs must not be negative")
+	if *gilInterval < 0 || *maxProcs < 0 || *requestTimeout < 0 || *maxConns < 0 {
+		fmt.Fprintln(stderr, "primetime serve: -gil, -maxprocs, -request-timeout and -max-conns must not be negative")
 		return 2
 	}
 	if *maxProcs > 0 {
@@ -132,7 +134,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol}
+	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
+		RequestTimeout: *requestTimeout, MaxConns: *maxConns}
 	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
 		"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 

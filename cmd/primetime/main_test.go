@@ -70,7 +70,7 @@ func startServe(t *testing.T, args ...string) (addr string, stop func(), code <-
 func TestServeAnswersAndStopsGracefully(t *testing.T) {
 	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
 		t.Run(strat, func(t *testing.T) {
-			addr, stop, code := startServe(t, "-strategy", strat)
+			addr, stop, code := startServe(t, "-strategy", strat, "-request-timeout", "10s", "-max-conns", "8", "-gil", "1ms")
 			c, err := net.Dial("tcp", addr)
 			require.NoError(t, err)
 			defer c.Close()
