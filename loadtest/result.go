@@ -124,21 +124,26 @@ type Summary struct {
 }
 
 // WriteJSON writes r as indented JSON.
-func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *Result) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 // ReadJSON reads a Result written by WriteJSON.
-func ReadJSON(rd io.Reader) (*Result, error) {
-	var r Result
+func ReadJSON(rd io.Reader) (*Result, error) { return readJSON[Result](rd, "a result") }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// readJSON decodes a T, refusing fields that T does not have.
+func readJSON[T any](rd io.Reader, what string) (*T, error) {
+	var v T
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("loadtest: reading a result: %w", err)
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("loadtest: reading %s: %w", what, err)
 	}
-	return &r, nil
+	return &v, nil
 }
 
 // csvHeader names the columns of WriteCSV.
@@ -177,19 +182,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 }
 
 // WriteJSON writes c as indented JSON.
-func (c *Comparison) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
-}
+func (c *Comparison) WriteJSON(w io.Writer) error { return writeJSON(w, c) }
 
 // ReadComparisonJSON reads a Comparison written by its WriteJSON.
 func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
-	var c Comparison
-	dec := json.NewDecoder(rd)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("loadtest: reading a comparison: %w", err)
-	}
-	return &c, nil
+	return readJSON[Comparison](rd, "a comparison")
 }

@@ -257,31 +257,43 @@ func BenchmarkIdleConnections(b *testing.B) {
 func holdIdle(b *testing.B, addr string, conns, answered int) (float64, time.Duration) {
 	before := memInUse()
 	start := time.Now()
+	closeAll := openIdle(b, addr, conns, answered)
+	defer closeAll()
+	took := time.Since(start)
+	return float64(memInUse()-before) / float64(conns), took
+}
+
+// openIdle opens conns connections to addr, asks one request on each,
+// reads the answers on the first answered, and returns a function that
+// closes them all.
+func openIdle(b *testing.B, addr string, conns, answered int) (closeAll func()) {
 	open := make([]net.Conn, 0, conns)
-	defer func() {
+	closeAll = func() {
 		for _, c := range open {
 			c.Close()
 		}
-	}()
+	}
 	for range conns {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
+			closeAll()
 			b.Fatalf("after %d connections: %v", len(open), err)
 		}
 		open = append(open, c)
 	}
 	for i, c := range open {
 		if _, err := c.Write([]byte("1\n")); err != nil {
+			closeAll()
 			b.Fatal(err)
 		}
 		if i < answered {
 			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "2\n" {
+				closeAll()
 				b.Fatalf("answer %q, %v", line, err)
 			}
 		}
 	}
-	took := time.Since(start)
-	return float64(memInUse()-before) / float64(conns), took
+	return closeAll
 }
 
 func memInUse() uint64 {
@@ -398,29 +410,8 @@ func startBaselineChild(b *testing.B) childServer {
 func childConnCost(b *testing.B, s childServer, conns, answered int) float64 {
 	defer s.stop()
 	before := residentBytes(b, s.pid)
-	open := make([]net.Conn, 0, conns)
-	defer func() {
-		for _, c := range open {
-			c.Close()
-		}
-	}()
-	for range conns {
-		c, err := net.Dial("tcp", s.addr)
-		if err != nil {
-			b.Fatalf("after %d connections: %v", len(open), err)
-		}
-		open = append(open, c)
-	}
-	for i, c := range open {
-		if _, err := c.Write([]byte("1\n")); err != nil {
-			b.Fatal(err)
-		}
-		if i < answered {
-			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "2\n" {
-				b.Fatalf("answer %q, %v", line, err)
-			}
-		}
-	}
+	closeAll := openIdle(b, s.addr, conns, answered)
+	defer closeAll()
 	return float64(residentBytes(b, s.pid)-before) / float64(conns)
 }
 

@@ -143,23 +143,11 @@ func Start(cfg Config, stderr io.Writer) (*Child, error) {
 	if err != nil {
 		return nil, err
 	}
-	stdin, err := cmd.StdinPipe()
+	stdin, stdout, err := worker.StartPiped(cmd)
 	if err != nil {
-		return nil, err
-	}
-	stdout, childOut, err := os.Pipe()
-	if err != nil {
-		stdin.Close()
-		return nil, err
-	}
-	defer stdout.Close()
-	cmd.Stdout = childOut
-	err = cmd.Start()
-	childOut.Close()
-	if err != nil {
-		stdin.Close()
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}
+	defer stdout.Close()
 	c := &Child{cmd: cmd, stdin: stdin, done: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()

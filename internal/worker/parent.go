@@ -80,6 +80,31 @@ func Command(path string, args []string, role string, stderr io.Writer, env ...s
 	return cmd, nil
 }
 
+// StartPiped starts cmd with a pipe to its stdin and one from its stdout.
+// The stdout pipe is an *os.File of this package's making rather than
+// StdoutPipe's, so that its reads take deadlines: they bound a handshake
+// and a cancelled task's grace period.
+func StartPiped(cmd *exec.Cmd) (stdin io.WriteCloser, stdout *os.File, err error) {
+	stdin, err = cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, childOut, err := os.Pipe()
+	if err != nil {
+		stdin.Close()
+		return nil, nil, err
+	}
+	cmd.Stdout = childOut
+	err = cmd.Start()
+	childOut.Close()
+	if err != nil {
+		stdin.Close()
+		stdout.Close()
+		return nil, nil, err
+	}
+	return stdin, stdout, nil
+}
+
 // HookAdvice says what a program whose child processes do not start must
 // add, and where.
 const HookAdvice = hookAdvice
@@ -93,22 +118,8 @@ func Start(opts Options) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	stdin, err := cmd.StdinPipe()
+	stdin, stdout, err := StartPiped(cmd)
 	if err != nil {
-		return nil, err
-	}
-	// Our own pipe rather than StdoutPipe: reads from it take deadlines,
-	// which bound the handshake and a cancelled task's grace period.
-	stdout, childOut, err := os.Pipe()
-	if err != nil {
-		stdin.Close()
-		return nil, err
-	}
-	cmd.Stdout = childOut
-	err = cmd.Start()
-	childOut.Close()
-	if err != nil {
-		stdout.Close()
 		return nil, fmt.Errorf("starting worker process: %w", err)
 	}
 	p := &Proc{cmd: cmd, stdin: stdin, stdout: stdout, br: bufio.NewReader(stdout)}
