@@ -434,3 +434,29 @@ func TestShutdownUnderLoadAnswersEveryRequestItRead(t *testing.T) {
 		})
 	}
 }
+
+func TestPoolServesQueuedConnectionsInOrder(t *testing.T) {
+	g := newGate()
+	ts := startWith(t, "pool:1", g)
+	first := dial(t, ts.addr)
+	first.send("hold")
+	g.waitStarted(t)
+	var queued []*client
+	for i := range 4 {
+		c := dial(t, ts.addr)
+		c.send(fmt.Sprint("queued ", i))
+		queued = append(queued, c)
+	}
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", first.read())
+	first.c.Close()
+	for i, c := range queued {
+		assert.Equal(t, fmt.Sprint("queued ", i), c.read())
+		c.c.Close()
+	}
+	events := g.log0()
+	for i := 1; i < 4; i++ {
+		assert.Less(t, indexOf(t, events, fmt.Sprint("start queued ", i-1)), indexOf(t, events, fmt.Sprint("start queued ", i)),
+			"connections are served in the order they arrived: %v", events)
+	}
+}

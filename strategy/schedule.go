@@ -1,10 +1,7 @@
 package strategy
 
 import (
-	"context"
 	"sync"
-
-	"golang.org/x/sync/semaphore"
 
 	"github.com/primetime-lab/primetime/internal/gil"
 )
@@ -35,27 +32,55 @@ func servePerConn(l Listener, run runner, lock *gil.GIL) error {
 	}
 }
 
-// servePool serves at most n connections at once. Accepting goes on
-// regardless; a connection beyond the n waits in the semaphore's queue,
-// which is first come, first served, so no waiting connection starves.
+// servePool serves at most n connections at once, on n goroutines that
+// take accepted connections from a queue in the order they were accepted.
+// Accepting goes on regardless, so connections beyond the n wait, accepted,
+// in the queue; none is overtaken by a later one.
 func servePool(l Listener, run runner, lock *gil.GIL, n int) error {
-	sem := semaphore.NewWeighted(int64(n))
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var (
+		mu     sync.Mutex
+		ready  = sync.NewCond(&mu)
+		queue  []Conn
+		closed bool
+	)
+	var servers sync.WaitGroup
+	for range n {
+		servers.Go(func() {
+			for {
+				mu.Lock()
+				for len(queue) == 0 && !closed {
+					ready.Wait()
+				}
+				if len(queue) == 0 {
+					mu.Unlock()
+					return
+				}
+				c := queue[0]
+				queue[0] = nil
+				queue = queue[1:]
+				mu.Unlock()
+				serveConn(c, run, lock.NewThread())
+			}
+		})
+	}
+	defer func() {
+		// The queued connections are still served: each finds that
+		// it has no more requests, and closes.
+		mu.Lock()
+		closed = true
+		ready.Broadcast()
+		mu.Unlock()
+		servers.Wait()
+	}()
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		wg.Go(func() {
-			// Acquire cannot fail: its context is never done. A queued
-			// connection of a closing server gets its turn once the
-			// connections ahead of it have closed, and then finds that
-			// it has no more requests.
-			_ = sem.Acquire(context.Background(), 1)
-			defer sem.Release(1)
-			serveConn(c, run, lock.NewThread())
-		})
+		mu.Lock()
+		queue = append(queue, c)
+		ready.Signal()
+		mu.Unlock()
 	}
 }
 
