@@ -173,6 +173,7 @@ type RemoteError struct {
 	Stack []byte
 }
 
+// Error returns the message the worker reported.
 func (e *RemoteError) Error() string { return e.Msg }
 
 // Call runs task on payload in the worker and returns its answer or its
