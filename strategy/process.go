@@ -38,6 +38,9 @@ const (
 // the call fails at once with an error that says so; they stop when Serve
 // returns.
 //
+// A worker runs one task at a time, as one Python interpreter thread would,
+// with GOMAXPROCS=1.
+//
 // A task that is cancelled (its client went away, or the server is closing)
 // is cancelled in its worker too; a worker that does not stop it within a
 // second is killed. A worker that dies during a task (killed, crashed)
