@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -293,4 +294,28 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 	<-waitUntil(func() bool { return len(children(t)) == 2 })
 	assert.Len(t, children(t), 2, "the pool is back to full size")
 	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+}
+
+func TestWorkerKilledWhileIdleCostsNoRequest(t *testing.T) {
+	ts := startWith(t, "procpool:1", callback)
+	c := dial(t, ts.addr)
+	pid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	<-waitUntil(func() bool { return !slices.Contains(children(t), pid) || isZombie(pid) })
+	// The dead worker's stdin is closed: the request cannot be delivered,
+	// so it runs on a new worker instead of failing.
+	newPid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	assert.NotEqual(t, pid, newPid)
+}
+
+// isZombie reports whether pid has exited but not been waited for.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(fields) > 0 && fields[0] == "Z"
 }

@@ -139,6 +139,16 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
 	}
 	answer, usable, err := w.Call(ctx, name, payload, cancelGrace)
+	if errors.Is(err, worker.ErrNotDelivered) {
+		// The worker died while idle: the task never ran, so run it on
+		// a new worker in its place rather than fail the request.
+		w.Kill()
+		if w, err = worker.Start(p.opts); err != nil {
+			p.idle <- nil
+			return nil, fmt.Errorf("worker process could not start: %w", err)
+		}
+		answer, usable, err = w.Call(ctx, name, payload, cancelGrace)
+	}
 	if usable {
 		p.idle <- w
 	} else {

@@ -171,6 +171,11 @@ func (p *Proc) Dead() bool { return p.dead }
 // ErrExited wraps the error of a call whose worker exited during it.
 var ErrExited = errors.New("worker exited")
 
+// ErrNotDelivered wraps the error of a call whose request never reached
+// the worker, which had already exited: the task did not run, and the call
+// can be made again on another worker.
+var ErrNotDelivered = errors.New("request not delivered")
+
 // A RemoteError is a task's error, as reported by the worker that ran it.
 type RemoteError struct {
 	Code  Code
@@ -199,7 +204,7 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 	}
 	if err := WriteFrame(p.stdin, KindRun, id, body...); err != nil {
 		p.dead = true
-		return nil, false, p.exitError(err)
+		return nil, false, fmt.Errorf("%w: %w", ErrNotDelivered, p.exitError(err))
 	}
 
 	// The answer is read on this goroutine; a cancellation, rare, gets a
