@@ -43,22 +43,22 @@
 //
 //	strategy             Python 3.11   Go, Python mode (5 ms)   Go
 //	serial               0             0.1%                     0.1%
-//	perconn              about 8%      2.0%                     95%
-//	pool:8               -             2.3%                     79%
+//	perconn              about 8%      1.9%                     79%
+//	pool:8               -             1.8%                     75%
 //	loop                 0             0.0%                     0.0%
-//	loop+goroutines:2    about 8%      1.3%                     95%
-//	procpool:2           about 100%    65%                      56%
-//	loop+procs:2         about 93%     68%                      73%
+//	loop+goroutines:2    about 8%      0.9%                     75%
+//	procpool:2           about 100%    46%                      54%
+//	loop+procs:2         about 93%     56%                      62%
 //
 // In Python mode the small requests during the long one come at the pace
-// of the switch interval: about four answers per 5 ms (565 per second in
+// of the switch interval: about four answers per 5 ms (540 per second in
 // that run), one per client each time the lock changes hands. The share
 // kept is smaller than Python's 8% because a Go server answers far more
 // small requests before the long one starts (28,000 per second here). A
 // switch interval of 2 ms keeps about twice as much, 1 s almost nothing.
-// The process pools keep less than Python's here because the long request
-// occupies one of the two cores and every small request pays a round trip
-// to a worker.
+// In Go mode, what the goroutines lose is the core the long request
+// occupies. The process pools keep less than Python's here for the same
+// reason, and because every small request pays a round trip to a worker.
 //
 // # The API at a glance
 //
