@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"runtime"
 	"time"
 
-	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/serverchild"
-	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -206,40 +203,15 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 // startServer starts a server for s and returns its address and how to
 // stop it.
 func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol string) (string, func() error, error) {
-	if !x.InProcess {
-		child, err := serverchild.Start(serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}, x.Stderr)
-		if err != nil {
-			return "", nil, err
-		}
-		return child.Addr, child.Stop, nil
+	cfg := serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
+	if x.InProcess {
+		return serverchild.ServeInProcess(cfg, discardLogger)
 	}
-	var task primetime.Task
-	if x.Task != "" {
-		t, ok := primetime.Lookup(x.Task)
-		if !ok {
-			return "", nil, fmt.Errorf("task %q is not registered", x.Task)
-		}
-		task = t
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	child, err := serverchild.Start(cfg, x.Stderr)
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &server.Server{Strategy: s, Task: task, Logger: discardLogger, GIL: gil, Protocol: protocol}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	stop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			srv.Close()
-		}
-		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-	return l.Addr().String(), stop, nil
+	return child.Addr, child.Stop, nil
 }
 
 func rowOf(s strategy.Strategy, r *Result) Row {

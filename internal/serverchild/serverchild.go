@@ -69,37 +69,52 @@ func serve() error {
 	for _, env := range []string{worker.EnvMarker, worker.EnvRole, envConfig} {
 		os.Unsetenv(env)
 	}
-	s, task, err := cfg.resolve()
-	if err != nil {
-		return err
-	}
 	if cfg.MaxProcs > 0 {
 		runtime.GOMAXPROCS(cfg.MaxProcs)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	addr, stop, err := ServeInProcess(cfg, logger)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, Protocol: cfg.Protocol}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	if _, err := fmt.Fprintf(os.Stdout, "%s %s\n", magic, l.Addr()); err != nil {
-		srv.Close()
-		<-served
+	if _, err := fmt.Fprintf(os.Stdout, "%s %s\n", magic, addr); err != nil {
+		stop()
 		return err
 	}
 	// The parent closes stdin, or dies, when the experiment is over.
 	io.Copy(io.Discard, os.Stdin)
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		srv.Close()
+	return stop()
+}
+
+// ServeInProcess serves cfg in this process on a new loopback port, logging
+// to logger, and returns the address and a function that shuts the server
+// down gracefully (closing it if that takes longer than shutdownTimeout)
+// and returns what went wrong. cfg.MaxProcs is not applied: it is a
+// process's setting.
+func ServeInProcess(cfg Config, logger *slog.Logger) (addr string, stop func() error, err error) {
+	s, task, err := cfg.resolve()
+	if err != nil {
+		return "", nil, err
 	}
-	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-		return err
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
 	}
-	return nil
+	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, Protocol: cfg.Protocol}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return l.Addr().String(), stop, nil
 }
 
 func (cfg Config) resolve() (strategy.Strategy, primetime.Task, error) {
