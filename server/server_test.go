@@ -97,25 +97,34 @@ func TestOverlongLineBeyondTheBufferIsRefused(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestSerialServesNoOtherConnectionWhileARequestRuns(t *testing.T) {
-	g := newGate()
-	ts := startWith(t, "serial", g)
-	first := dial(t, ts.addr)
-	first.send("hold")
-	g.waitStarted(t)
+func TestSerialAndPoolOfOneServeOneConnectionAtATime(t *testing.T) {
+	for _, text := range []string{"serial", "pool:1"} {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			ts := startWith(t, text, g)
+			first := dial(t, ts.addr)
+			first.send("hold")
+			g.waitStarted(t)
 
-	second := dial(t, ts.addr)
-	second.send("second")
-	g.releaseOne(t)
-	assert.Equal(t, "released hold", first.read())
-	// The first connection is still open, so Serial still serves it alone.
-	assert.Equal(t, "again", first.ask("again"))
-	first.c.Close()
-	assert.Equal(t, "second", second.read())
+			second := dial(t, ts.addr)
+			second.send("second")
+			g.releaseOne(t)
+			assert.Equal(t, "released hold", first.read())
+			// The first connection is still open, so it is still
+			// served alone.
+			assert.Equal(t, "again", first.ask("again"))
+			if text == "serial" {
+				assert.Equal(t, uint64(1), ts.Stats().Accepted, "Serial leaves the second connection in the kernel's queue")
+			}
+			first.c.Close()
+			assert.Equal(t, "second", second.read(), "the second connection is served once the first closes")
+			assert.Equal(t, uint64(2), ts.Stats().Accepted)
 
-	events := g.log0()
-	assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start second"),
-		"Serial ran the second connection's request before the first connection closed: %v", events)
+			events := g.log0()
+			assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start second"),
+				"the second connection's request ran before the first connection closed: %v", events)
+		})
+	}
 }
 
 func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
@@ -155,26 +164,6 @@ func TestConcurrentStrategiesAnswerOthersWhileOneRequestIsHeld(t *testing.T) {
 			assert.Equal(t, "released hold", holder.read())
 		})
 	}
-}
-
-func TestPoolQueuesConnectionsBeyondItsSize(t *testing.T) {
-	g := newGate()
-	ts := startWith(t, "pool:1", g)
-	first := dial(t, ts.addr)
-	first.send("hold")
-	g.waitStarted(t)
-
-	queued := dial(t, ts.addr)
-	queued.send("queued")
-	g.releaseOne(t)
-	assert.Equal(t, "released hold", first.read())
-	assert.Equal(t, "again", first.ask("again"))
-	first.c.Close()
-	assert.Equal(t, "queued", queued.read(), "the queued connection is served once a place is free")
-
-	events := g.log0()
-	assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start queued"), "events: %v", events)
-	assert.Equal(t, uint64(2), ts.Stats().Accepted, "the pool accepts connections it cannot serve yet")
 }
 
 func TestClientDisconnectCancelsItsTask(t *testing.T) {
