@@ -3,15 +3,14 @@ package loadtest
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/proctest"
 )
 
 // shortScenario is the lecture's scenario, shrunk for tests: a long request
@@ -71,27 +70,8 @@ func TestCompareSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
 	assert.Equal(t, "long request never answered: with persistent connections Serial never accepts its connection", row.Note)
 }
 
-// childPids returns the pids of this process's children.
-func childPids(t *testing.T) []string {
-	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	require.NoError(t, err)
-	var kids []string
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			kids = append(kids, filepath.Base(filepath.Dir(path)))
-		}
-	}
-	return kids
-}
-
 func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
+	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
 	var stderr bytes.Buffer
@@ -106,7 +86,7 @@ func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
 		assert.True(t, row.LongAnswered, row.Strategy)
 		assert.Positive(t, row.Before, row.Strategy)
 	}
-	assert.Empty(t, childPids(t), "every server process, and its workers, have exited")
+	assert.Empty(t, proctest.Children(), "every server process, and its workers, have exited")
 	assert.Empty(t, stderr.String())
 }
 

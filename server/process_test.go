@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -150,42 +151,19 @@ func TestUnregisteredTaskIsRefusedWithAdvice(t *testing.T) {
 	assert.Equal(t, `ERR task "unregistered" is not registered in the worker processes: register it with primetime.Register in an init function of the program`, c.ask("x"))
 }
 
-// children returns the pids of this process's child processes, zombies
-// included.
-func children(t *testing.T) []int {
-	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	require.NoError(t, err)
-	var kids []int
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // the process is gone
-		}
-		// The command name, in parentheses, may hold spaces; the
-		// parent's pid is the second field after it.
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-			kids = append(kids, pid)
-		}
-	}
-	return kids
-}
-
 func TestShutdownLeavesNoChildProcess(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
+	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
 	for _, text := range []string{"procpool:2", "loop+procs:2"} {
 		t.Run(text, func(t *testing.T) {
-			require.Empty(t, children(t))
+			require.Empty(t, proctest.Children())
 			ts := startWith(t, text, nil)
 			assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
-			assert.Len(t, children(t), 2, "two workers")
+			assert.Len(t, proctest.Children(), 2, "two workers")
 
 			require.NoError(t, ts.Shutdown(context.Background()))
-			assert.Empty(t, children(t), "every worker has exited and been waited for")
+			assert.Empty(t, proctest.Children(), "every worker has exited and been waited for")
 		})
 	}
 }
@@ -222,7 +200,7 @@ func TestWorkerThatWritesGarbageIsReplaced(t *testing.T) {
 	newPid, err := strconv.Atoi(c.ask("pid"))
 	require.NoError(t, err)
 	assert.NotEqual(t, pid, newPid, "the worker was killed and replaced")
-	assert.NotContains(t, children(t), pid, "and waited for")
+	assert.NotContains(t, proctest.Children(), pid, "and waited for")
 }
 
 func TestWorkerThatHangsIsKilledAfterTheRequestTimeout(t *testing.T) {
@@ -239,7 +217,7 @@ func TestWorkerThatHangsIsKilledAfterTheRequestTimeout(t *testing.T) {
 }
 
 func TestRandomKillsDuringALoadRun(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
+	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
 	ts := startWith(t, "procpool:2", nil)
@@ -255,7 +233,7 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			if kids := children(t); len(kids) > 0 {
+			if kids := proctest.Children(); len(kids) > 0 {
 				if syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
 					n++
 				}
@@ -291,8 +269,8 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 	t.Logf("%d kills: %d answers, %d ERR worker exited", n, answers.Load(), errs.Load())
 	assert.Equal(t, int64(clients*requests), answers.Load()+errs.Load())
 	assert.LessOrEqual(t, errs.Load(), int64(n), "only the requests in the killed workers failed")
-	<-waitUntil(func() bool { return len(children(t)) == 2 })
-	assert.Len(t, children(t), 2, "the pool is back to full size")
+	<-waitUntil(func() bool { return len(proctest.Children()) == 2 })
+	assert.Len(t, proctest.Children(), 2, "the pool is back to full size")
 	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
 }
 
@@ -302,20 +280,10 @@ func TestWorkerKilledWhileIdleCostsNoRequest(t *testing.T) {
 	pid, err := strconv.Atoi(c.ask("pid"))
 	require.NoError(t, err)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	<-waitUntil(func() bool { return !slices.Contains(children(t), pid) || isZombie(pid) })
+	<-waitUntil(func() bool { return !slices.Contains(proctest.Children(), pid) || proctest.Zombie(pid) })
 	// The dead worker's stdin is closed: the request cannot be delivered,
 	// so it runs on a new worker instead of failing.
 	newPid, err := strconv.Atoi(c.ask("pid"))
 	require.NoError(t, err)
 	assert.NotEqual(t, pid, newPid)
-}
-
-// isZombie reports whether pid has exited but not been waited for.
-func isZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return len(fields) > 0 && fields[0] == "Z"
 }

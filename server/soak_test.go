@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
@@ -43,7 +44,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-time.After(time.Second):
 			}
-			if kids := children(t); len(kids) > 0 && syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
+			if kids := proctest.Children(); len(kids) > 0 && syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
 				n++
 			}
 		}
