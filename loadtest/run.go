@@ -242,6 +242,12 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 	// that the clients together send evenly.
 	var period time.Duration
 	var due time.Time
+	var pace *time.Timer // reused, so that keeping the schedule allocates nothing
+	defer func() {
+		if pace != nil {
+			pace.Stop()
+		}
+	}()
 	if r.sc.Rate > 0 {
 		period = time.Duration(float64(r.sc.Clients) / r.sc.Rate * float64(time.Second))
 		due = r.start.Add(time.Duration(i) * period / time.Duration(r.sc.Clients))
@@ -262,8 +268,17 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 		retry = 0
 		sent := time.Now()
 		if period > 0 {
-			if sleepUntil(ctx, due) {
-				return
+			if wait := time.Until(due); wait > 0 {
+				if pace == nil {
+					pace = time.NewTimer(wait)
+				} else {
+					pace.Reset(wait)
+				}
+				select {
+				case <-pace.C:
+				case <-ctx.Done():
+					return
+				}
 			}
 			sent = due
 			due = due.Add(period)
