@@ -12,7 +12,6 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/wire"
-	"github.com/primetime-lab/primetime/strategy"
 )
 
 // The wire protocols a Server speaks; see Server.Protocol.
@@ -176,15 +175,13 @@ func (httpProtocol) format(c *conn, dst, answer []byte, err error) []byte {
 	if err == nil {
 		return appendHTTP(c, dst, http.StatusOK, answer)
 	}
+	// A failed or panicking task is the server's fault.
 	status := http.StatusInternalServerError
-	var p *strategy.PanicError
 	switch {
 	case errors.Is(err, primetime.ErrBadRequest):
 		status = http.StatusBadRequest
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
-	case errors.As(err, &p):
-		status = http.StatusInternalServerError
 	}
 	return appendHTTP(c, dst, status, []byte(err.Error()))
 }
