@@ -108,6 +108,22 @@ func TestProcessStrategiesRunTasksInOtherProcesses(t *testing.T) {
 	}
 }
 
+func TestProcessPoolGivesTheLastReturnedWorkerTheNextTask(t *testing.T) {
+	ts := startWith(t, "procpool:2", callback)
+	c := dial(t, ts.addr)
+	first := c.ask("pid")
+	for range 5 {
+		assert.Equal(t, first, c.ask("pid"), "one client at a time keeps one worker busy")
+	}
+
+	held, hold := holdInWorker(t, c)
+	other := dial(t, ts.addr).ask("pid")
+	assert.NotEqual(t, strconv.Itoa(held), other, "the held worker is not idle")
+	hold.Close()
+	require.Equal(t, "released", c.read())
+	assert.Equal(t, strconv.Itoa(held), c.ask("pid"), "the worker returned last goes first")
+}
+
 func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 	for _, text := range []string{"procpool:1", "loop+procs:1"} {
 		t.Run(text, func(t *testing.T) {

@@ -81,7 +81,7 @@ func (p processes) size() int {
 func (p processes) start(*gil.GIL) (runner, error) {
 	n := p.size()
 	pool := &procPool{
-		idle: make(chan *worker.Proc, n),
+		free: make(chan struct{}, n),
 		opts: worker.Options{StartTimeout: workerStartTimeout},
 	}
 	procs := make([]*worker.Proc, n)
@@ -98,7 +98,7 @@ func (p processes) start(*gil.GIL) (runner, error) {
 			w.Kill()
 			continue
 		}
-		pool.idle <- w
+		pool.put(w)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("strategy: starting worker processes: %w", err)
@@ -106,13 +106,43 @@ func (p processes) start(*gil.GIL) (runner, error) {
 	return pool, nil
 }
 
-// procPool is a started Processes executor. idle holds one entry per
-// worker slot: a worker ready for a task, or nil for a slot whose worker
-// could not be restarted and is started again on its next use.
+// procPool is a started Processes executor. It hands out its idle workers
+// last in, first out: the worker that answered last, whose threads are the
+// least likely to be asleep, takes the next task, and a worker that a light
+// load does not need stays asleep. idle holds one entry per free worker
+// slot: a worker ready for a task, or nil for a slot whose worker could not
+// be restarted and is started again on its next use; free holds a token
+// for each entry, so that a request can wait for one or for its context.
 type procPool struct {
-	idle chan *worker.Proc
+	free chan struct{}
 	opts worker.Options
 	wg   sync.WaitGroup // replacements under way
+
+	mu   sync.Mutex
+	idle []*worker.Proc
+}
+
+// get takes the idle worker that was returned last, or nil for a slot
+// whose worker must be started, waiting for one until ctx ends.
+func (p *procPool) get(ctx context.Context) (*worker.Proc, error) {
+	select {
+	case <-p.free:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.idle[len(p.idle)-1]
+	p.idle = p.idle[:len(p.idle)-1]
+	return w, nil
+}
+
+// put returns a worker, or nil for a slot to start again, to the pool.
+func (p *procPool) put(w *worker.Proc) {
+	p.mu.Lock()
+	p.idle = append(p.idle, w)
+	p.mu.Unlock()
+	p.free <- struct{}{}
 }
 
 func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
@@ -120,22 +150,19 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		return nil, ErrNoTask
 	}
 	defer gil.FromContext(ctx).Release()()
-	var w *worker.Proc
-	select {
-	case w = <-p.idle:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	w, err := p.get(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if w == nil {
-		var err error
 		if w, err = worker.Start(p.opts); err != nil {
-			p.idle <- nil
+			p.put(nil)
 			return nil, fmt.Errorf("worker process could not start: %w", err)
 		}
 	}
 	name := t.Name()
 	if !w.Has(name) {
-		p.idle <- w
+		p.put(w)
 		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
 	}
 	answer, usable, err := w.Call(ctx, name, payload, cancelGrace)
@@ -144,13 +171,13 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		// a new worker in its place rather than fail the request.
 		w.Kill()
 		if w, err = worker.Start(p.opts); err != nil {
-			p.idle <- nil
+			p.put(nil)
 			return nil, fmt.Errorf("worker process could not start: %w", err)
 		}
 		answer, usable, err = w.Call(ctx, name, payload, cancelGrace)
 	}
 	if usable {
-		p.idle <- w
+		p.put(w)
 	} else {
 		p.replace(w)
 	}
@@ -166,15 +193,18 @@ func (p *procPool) replace(w *worker.Proc) {
 		if err != nil {
 			nw = nil // started again on the slot's next use
 		}
-		p.idle <- nw
+		p.put(nw)
 	})
 }
 
 func (p *procPool) stop() {
 	p.wg.Wait()
 	var closing sync.WaitGroup
-	for range cap(p.idle) {
-		if w := <-p.idle; w != nil {
+	for range cap(p.free) {
+		<-p.free
+	}
+	for _, w := range p.idle {
+		if w != nil {
 			closing.Go(func() { w.Close(closeGrace) })
 		}
 	}
