@@ -84,50 +84,75 @@ func servePool(l Listener, run runner, lock *gil.GIL, n int) error {
 	}
 }
 
-// loopJob is a request on its way to the loop, with where its answer goes.
-type loopJob struct {
-	req   Request
-	reply chan<- loopAnswer
-}
-
-// loopAnswer is an answer on its way from the loop to its connection.
-type loopAnswer struct {
-	answer []byte
-	err    error
-	reply  chan<- loopAnswer
-}
-
 // serveLoop reads every connection on a goroutine of its own and handles
-// every request on one loop goroutine. With the inline executor the loop runs
-// each task itself; with any other it hands the task over and handles other
-// requests until the answer comes back to it.
+// every request on one loop: one goroutine at a time holds the loop and
+// handles its events, one after another, in the order they arrived. With
+// the inline executor the loop runs each task itself; with any other it
+// hands the task over and handles other events until the answer comes back
+// to it, as an event of its own.
+//
+// The loop is not a goroutine of its own but a role that passes from
+// goroutine to goroutine, as a baton: a reader whose request finds the loop
+// free takes it and handles the request where it was read, so that a lone
+// client's requests cross no goroutine hand-off; a request that finds the
+// loop busy waits in the loop's queue, and the holder passes the loop on to
+// it when it comes first. The order, and the fact that nothing else runs
+// on the loop meanwhile, are those of one goroutine taking events from a
+// queue.
 func serveLoop(l Listener, run runner, lock *gil.GIL) error {
-	work := make(chan loopJob)
-	loopDone := make(chan struct{})
-	go func() {
-		defer close(loopDone)
-		runLoop(work, run, lock.NewThread())
-	}()
+	_, inline := run.(inline)
+	lp := &eventLoop{run: run, inline: inline, th: lock.NewThread()}
 	var readers sync.WaitGroup
 	defer func() {
 		// Every reader waits for its answers, so once the readers are
-		// gone no task is in flight and the loop can stop.
+		// gone only the goroutines that brought the last answers back
+		// may still hold the loop.
 		readers.Wait()
-		close(work)
-		<-loopDone
+		lp.offloads.Wait()
 	}()
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		readers.Go(func() { readForLoop(c, work) })
+		readers.Go(func() { lp.read(c) })
 	}
 }
 
-// readForLoop reads c's requests, sends each to the loop and writes the
-// answer the loop sends back.
-func readForLoop(c Conn, work chan<- loopJob) {
+// An eventLoop is the state of serveLoop's loop.
+type eventLoop struct {
+	run    runner
+	inline bool
+	// th is the loop's interpreter thread in Python mode: its holder
+	// holds the lock except while the loop is free.
+	th       *gil.Thread
+	offloads sync.WaitGroup // goroutines waiting for the executor
+
+	mu     sync.Mutex
+	busy   bool        // some goroutine holds the loop
+	queue  []loopEvent // events waiting for the loop, oldest first
+	events int         // index of the oldest event in queue
+}
+
+// A loopEvent is a request waiting for the loop, or an answer that came
+// back from the executor.
+type loopEvent struct {
+	req    Request
+	reply  chan<- loopAnswer // the reader's channel
+	answer *loopAnswer       // nil for a request
+}
+
+// A loopAnswer is sent on a reader's channel: its answer, or, with baton
+// set, the loop itself, passed on to the reader to handle its request.
+type loopAnswer struct {
+	answer []byte
+	err    error
+	baton  bool
+}
+
+// read reads c's requests, has the loop handle each, and writes the
+// answers.
+func (lp *eventLoop) read(c Conn) {
 	defer c.Close()
 	reply := make(chan loopAnswer, 1)
 	for {
@@ -135,62 +160,96 @@ func readForLoop(c Conn, work chan<- loopJob) {
 		if err != nil {
 			return
 		}
-		work <- loopJob{req: req, reply: reply}
-		a := <-reply
+		a := lp.handle(req, reply)
 		if c.WriteAnswer(a.answer, a.err) != nil {
 			return
 		}
 	}
 }
 
-// runLoop is the loop goroutine. It returns when work is closed and no
-// offloaded task is still out.
-//
-// In Python mode it is the interpreter thread that runs the event loop: it
-// holds the lock except while it waits for events, as asyncio releases it
-// in select, and it waits only when no event is ready.
-func runLoop(work <-chan loopJob, run runner, th *gil.Thread) {
-	_, onLoop := run.(inline)
-	done := make(chan loopAnswer)
-	out := 0
-	th.Take()
-	defer th.Drop()
-	for work != nil || out > 0 {
-		var j loopJob
-		var a loopAnswer
-		gotJob, gotAnswer, ok := false, false, true
-		select {
-		case j, ok = <-work:
-			gotJob = true
-		case a = <-done:
-			gotAnswer = true
-		default:
-			back := th.Release()
-			select {
-			case j, ok = <-work:
-				gotJob = true
-			case a = <-done:
-				gotAnswer = true
+// handle has the loop handle req, and returns its answer: at once if the
+// loop is free (the caller takes it), otherwise once the loop has been
+// passed to the caller.
+func (lp *eventLoop) handle(req Request, reply chan loopAnswer) loopAnswer {
+	if !lp.enter(loopEvent{req: req, reply: reply}) {
+		<-reply // the baton
+	}
+	if lp.inline {
+		answer, err := lp.run.run(gil.WithThread(req.Context, lp.th), req.Task, req.Payload)
+		lp.next()
+		return loopAnswer{answer: answer, err: err}
+	}
+	lp.offloads.Go(func() {
+		// This goroutine waits for the executor, running no Python
+		// code and holding no lock, then brings the answer back to
+		// the loop.
+		answer, err := lp.run.run(req.Context, req.Task, req.Payload)
+		if lp.enter(loopEvent{reply: reply, answer: &loopAnswer{answer: answer, err: err}}) {
+			reply <- loopAnswer{answer: answer, err: err}
+			lp.next()
+		}
+	})
+	lp.next()
+	return <-reply
+}
+
+// enter takes the loop if it is free and reports whether it did; the
+// caller then handles ev itself and calls next. Otherwise ev joins the
+// queue.
+func (lp *eventLoop) enter(ev loopEvent) bool {
+	lp.mu.Lock()
+	if lp.busy {
+		lp.queue = append(lp.queue, ev)
+		lp.mu.Unlock()
+		return false
+	}
+	lp.busy = true
+	lp.mu.Unlock()
+	lp.th.Take()
+	return true
+}
+
+// next is called by the loop's holder once it has handled an event: it
+// delivers the answers at the head of the queue, passes the loop on to the
+// first request in it, or, with the queue empty, frees the loop, releasing
+// the lock in Python mode as asyncio does while it waits for events.
+func (lp *eventLoop) next() {
+	held := true
+	for {
+		lp.mu.Lock()
+		if lp.events == len(lp.queue) {
+			if held {
+				// Drop the lock before freeing the loop, and look
+				// again: an event may have come meanwhile.
+				lp.mu.Unlock()
+				lp.th.Drop()
+				held = false
+				continue
 			}
-			back()
+			lp.busy = false
+			lp.queue, lp.events = lp.queue[:0], 0
+			lp.mu.Unlock()
+			return
 		}
-		switch {
-		case gotJob && !ok:
-			work = nil
-		case gotJob && onLoop:
-			answer, err := run.run(gil.WithThread(j.req.Context, th), j.req.Task, j.req.Payload)
-			j.reply <- loopAnswer{answer: answer, err: err}
-		case gotJob:
-			out++
-			go func() {
-				// This goroutine only waits for the executor; it
-				// runs no Python code and holds no lock.
-				answer, err := run.run(j.req.Context, j.req.Task, j.req.Payload)
-				done <- loopAnswer{answer: answer, err: err, reply: j.reply}
-			}()
-		case gotAnswer:
-			out--
-			a.reply <- a
+		ev := lp.queue[lp.events]
+		lp.queue[lp.events] = loopEvent{}
+		lp.events++
+		if lp.events >= 64 && 2*lp.events >= len(lp.queue) {
+			// A queue that never empties would otherwise grow
+			// without bound.
+			n := copy(lp.queue, lp.queue[lp.events:])
+			clear(lp.queue[n:])
+			lp.queue, lp.events = lp.queue[:n], 0
 		}
+		lp.mu.Unlock()
+		if !held {
+			lp.th.Take()
+			held = true
+		}
+		if ev.answer == nil {
+			ev.reply <- loopAnswer{baton: true}
+			return
+		}
+		ev.reply <- *ev.answer
 	}
 }
