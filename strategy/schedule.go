@@ -126,7 +126,7 @@ type eventLoop struct {
 	// th is the loop's interpreter thread in Python mode: its holder
 	// holds the lock except while the loop is free.
 	th       *gil.Thread
-	offloads sync.WaitGroup // goroutines waiting for the executor
+	offloads sync.WaitGroup // tasks handed to the executor, until their answers are back
 
 	mu     sync.Mutex
 	busy   bool        // some goroutine holds the loop
@@ -137,9 +137,10 @@ type eventLoop struct {
 // A loopEvent is a request waiting for the loop, or an answer that came
 // back from the executor.
 type loopEvent struct {
-	req    Request
-	reply  chan<- loopAnswer // the reader's channel
-	answer *loopAnswer       // nil for a request
+	req      Request
+	reply    chan<- loopAnswer // the reader's channel
+	isAnswer bool
+	answer   loopAnswer
 }
 
 // A loopAnswer is sent on a reader's channel: its answer, or, with baton
@@ -150,47 +151,65 @@ type loopAnswer struct {
 	baton  bool
 }
 
+// A loopReader reads one connection's requests, has the loop handle each,
+// and writes the answers.
+type loopReader struct {
+	lp    *eventLoop
+	reply chan loopAnswer // one request in flight at a time
+}
+
 // read reads c's requests, has the loop handle each, and writes the
 // answers.
 func (lp *eventLoop) read(c Conn) {
 	defer c.Close()
-	reply := make(chan loopAnswer, 1)
+	r := &loopReader{lp: lp, reply: make(chan loopAnswer, 1)}
 	for {
 		req, err := c.ReadRequest()
 		if err != nil {
 			return
 		}
-		a := lp.handle(req, reply)
+		a := r.handle(req)
 		if c.WriteAnswer(a.answer, a.err) != nil {
 			return
 		}
 	}
 }
 
-// handle has the loop handle req, and returns its answer: at once if the
-// loop is free (the caller takes it), otherwise once the loop has been
-// passed to the caller.
-func (lp *eventLoop) handle(req Request, reply chan loopAnswer) loopAnswer {
-	if !lp.enter(loopEvent{req: req, reply: reply}) {
-		<-reply // the baton
+// handle has the loop handle req, and returns its answer. The caller takes
+// the loop at once if it is free, otherwise once it has been passed on to
+// it.
+func (r *loopReader) handle(req Request) loopAnswer {
+	lp := r.lp
+	if !lp.enter(loopEvent{req: req, reply: r.reply}) {
+		<-r.reply // the baton
 	}
 	if lp.inline {
 		answer, err := lp.run.run(gil.WithThread(req.Context, lp.th), req.Task, req.Payload)
 		lp.next()
 		return loopAnswer{answer: answer, err: err}
 	}
-	lp.offloads.Go(func() {
-		// This goroutine waits for the executor, running no Python
-		// code and holding no lock, then brings the answer back to
-		// the loop.
-		answer, err := lp.run.run(req.Context, req.Task, req.Payload)
-		if lp.enter(loopEvent{reply: reply, answer: &loopAnswer{answer: answer, err: err}}) {
-			reply <- loopAnswer{answer: answer, err: err}
-			lp.next()
-		}
-	})
+	lp.offloads.Add(1)
+	if h, ok := lp.run.(handOffer); !ok || !h.handOff(req.Context, req.Task, req.Payload, r) {
+		go func() {
+			// No worker was free: this goroutine waits for one and
+			// for the answer, running no Python code and holding no
+			// lock, then brings the answer back.
+			r.take(lp.run.run(req.Context, req.Task, req.Payload))
+		}()
+	}
 	lp.next()
-	return <-reply
+	return <-r.reply
+}
+
+// take brings an answer back from the executor to the loop, which
+// delivers it to the reader.
+func (r *loopReader) take(answer []byte, err error) {
+	lp := r.lp
+	defer lp.offloads.Done()
+	if lp.enter(loopEvent{reply: r.reply, isAnswer: true, answer: loopAnswer{answer: answer, err: err}}) {
+		r.reply <- loopAnswer{answer: answer, err: err}
+		lp.next()
+	}
 }
 
 // enter takes the loop if it is free and reports whether it did; the
@@ -246,10 +265,10 @@ func (lp *eventLoop) next() {
 			lp.th.Take()
 			held = true
 		}
-		if ev.answer == nil {
+		if !ev.isAnswer {
 			ev.reply <- loopAnswer{baton: true}
 			return
 		}
-		ev.reply <- *ev.answer
+		ev.reply <- ev.answer
 	}
 }
