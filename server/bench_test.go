@@ -49,22 +49,7 @@ func serveBaseline(l net.Listener) (stop func()) {
 			mu.Unlock()
 			wg.Go(func() {
 				defer c.Close()
-				br := bufio.NewReader(c)
-				var out []byte
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					answer, err := primetime.Prime.Run(context.Background(), line[:len(line)-1])
-					if err != nil {
-						return
-					}
-					out = append(append(out[:0], answer...), '\n')
-					if _, err := c.Write(out); err != nil {
-						return
-					}
-				}
+				serveLines(c, bufio.NewReader(c), runPrime)
 			})
 		}
 	})
@@ -76,6 +61,31 @@ func serveBaseline(l net.Listener) (stop func()) {
 		}
 		mu.Unlock()
 		wg.Wait()
+	}
+}
+
+// runPrime runs the prime task on one request line, without its newline.
+func runPrime(n []byte) ([]byte, error) {
+	return primetime.Prime.Run(context.Background(), n)
+}
+
+// serveLines answers the lines that br reads from c with answer, until
+// reading, answering or writing fails: the minimal servers' loop.
+func serveLines(c net.Conn, br *bufio.Reader, answer func(line []byte) ([]byte, error)) {
+	var out []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		a, err := answer(line[:len(line)-1])
+		if err != nil {
+			return
+		}
+		out = append(append(out[:0], a...), '\n')
+		if _, err := c.Write(out); err != nil {
+			return
+		}
 	}
 }
 
