@@ -75,13 +75,13 @@ type RunFunc func(ctx context.Context, name string, payload []byte) (answer []by
 // exits.
 func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest error) error {
 	s := &child{
-		br:         bufio.NewReader(in),
 		w:          &childWriter{w: bufio.NewWriter(out)},
 		run:        run,
 		badRequest: badRequest,
 		running:    make(map[uint64]context.CancelFunc),
 		done:       make(chan error, 1),
 	}
+	s.br = bufio.NewReader(idleReader(in, s.idle))
 	hello := Magic + "\n" + strings.Join(names, "\n")
 	if err := s.w.write(KindHello, 0, []byte(hello)); err != nil {
 		return err
@@ -103,6 +103,13 @@ type child struct {
 
 	mu      sync.Mutex
 	running map[uint64]context.CancelFunc
+}
+
+// idle reports whether no task is running.
+func (s *child) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.running) == 0
 }
 
 func (s *child) lead() {
