@@ -20,6 +20,12 @@
 // request, answered with a line. It relies on one read per message, as the
 // lecture's code did.
 //
+// A request whose client goes away is cancelled: as net/http does, the
+// server reads the connection while the request runs, and a read that
+// finds the connection closed cancels the request's context. It starts
+// that read once the request has run 10 ms, so that the many requests
+// answered sooner cost nothing for it.
+//
 // A Server's life cycle follows net/http's: [Server.Serve] or
 // [Server.ListenAndServe] serves until [Server.Shutdown] (stop accepting,
 // let the requests in flight finish, then close) or [Server.Close] (close
