@@ -37,21 +37,6 @@ type runner interface {
 	stop()
 }
 
-// handOffer is a runner that can also hand a task to a free worker without
-// waiting for its answer.
-type handOffer interface {
-	runner
-	// handOff hands t to a free worker and returns true, or returns
-	// false at once if no worker is free. The worker gives the answer to
-	// to.take once the task has run.
-	handOff(ctx context.Context, t primetime.Task, payload []byte, to answerTaker) bool
-}
-
-// An answerTaker takes an answer that a worker brings back.
-type answerTaker interface {
-	take(answer []byte, err error)
-}
-
 // A PanicError is the error an executor returns for a task that panicked.
 // The panic is recovered where the task ran, so that one bad request fails
 // alone and the server goes on; the server logs Stack.
@@ -127,7 +112,6 @@ type job struct {
 	answer  []byte
 	err     error
 	done    chan struct{} // receives once the task has run
-	to      answerTaker   // if set, takes the answer instead
 }
 
 // jobs are reused, so that handing a task to a worker allocates nothing.
@@ -144,27 +128,7 @@ func (p *goroutinePool) work(th *gil.Thread) {
 		th.Take()
 		j.answer, j.err = runTask(gil.WithThread(j.ctx, th), j.task, j.payload)
 		th.Drop()
-		if j.to == nil {
-			j.done <- struct{}{}
-			continue
-		}
-		to, answer, err := j.to, j.answer, j.err
-		*j = job{done: j.done}
-		jobs.Put(j)
-		to.take(answer, err)
-	}
-}
-
-func (p *goroutinePool) handOff(ctx context.Context, t primetime.Task, payload []byte, to answerTaker) bool {
-	j := jobs.Get().(*job)
-	j.ctx, j.task, j.payload, j.to = ctx, t, payload, to
-	select {
-	case p.jobs <- j:
-		return true
-	default:
-		*j = job{done: j.done}
-		jobs.Put(j)
-		return false
+		j.done <- struct{}{}
 	}
 }
 

@@ -103,13 +103,9 @@ func serveLoop(l Listener, run runner, lock *gil.GIL) error {
 	_, inline := run.(inline)
 	lp := &eventLoop{run: run, inline: inline, th: lock.NewThread()}
 	var readers sync.WaitGroup
-	defer func() {
-		// Every reader waits for its answers, so once the readers are
-		// gone only the goroutines that brought the last answers back
-		// may still hold the loop.
-		readers.Wait()
-		lp.offloads.Wait()
-	}()
+	// Every reader waits for its answers, and brings them back to the
+	// loop itself, so once the readers are gone nothing holds the loop.
+	defer readers.Wait()
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -125,8 +121,7 @@ type eventLoop struct {
 	inline bool
 	// th is the loop's interpreter thread in Python mode: its holder
 	// holds the lock except while the loop is free.
-	th       *gil.Thread
-	offloads sync.WaitGroup // tasks handed to the executor, until their answers are back
+	th *gil.Thread
 
 	mu     sync.Mutex
 	busy   bool        // some goroutine holds the loop
@@ -188,16 +183,11 @@ func (r *loopReader) handle(req Request) loopAnswer {
 		lp.next()
 		return loopAnswer{answer: answer, err: err}
 	}
-	lp.offloads.Add(1)
-	if h, ok := lp.run.(handOffer); !ok || !h.handOff(req.Context, req.Task, req.Payload, r) {
-		go func() {
-			// No worker was free: this goroutine waits for one and
-			// for the answer, running no Python code and holding no
-			// lock, then brings the answer back.
-			r.take(lp.run.run(req.Context, req.Task, req.Payload))
-		}()
-	}
+	// The loop's part is done once the task is handed over: this
+	// goroutine frees the loop, or passes it on, and then waits for the
+	// executor itself, running no Python code and holding no lock.
 	lp.next()
+	r.take(lp.run.run(req.Context, req.Task, req.Payload))
 	return <-r.reply
 }
 
@@ -205,7 +195,6 @@ func (r *loopReader) handle(req Request) loopAnswer {
 // delivers it to the reader.
 func (r *loopReader) take(answer []byte, err error) {
 	lp := r.lp
-	defer lp.offloads.Done()
 	if lp.enter(loopEvent{reply: r.reply, isAnswer: true, answer: loopAnswer{answer: answer, err: err}}) {
 		r.reply <- loopAnswer{answer: answer, err: err}
 		lp.next()
