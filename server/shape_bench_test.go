@@ -18,9 +18,11 @@ import (
 // keeps them far from the goroutine-per-connection baseline (Serial, which
 // serves one connection at a time, and the process pool, whose every task
 // crosses to another process and back) beside a minimal server of the same
-// shape, in the same run, alternating which goes first: the floor that the
-// kernel and the Go runtime set for that shape. Its ratio says how much the
-// strategy's own code costs on top of its shape.
+// shape, and beside the baseline, in the same run, rotating which goes
+// first. The minimal server is the floor that the kernel and the Go runtime
+// set for that shape: ratio (the strategy's rate over the floor's) says how
+// much the strategy's own code costs on top of its shape, and floor-ratio
+// (the floor's rate over the baseline's) how much the shape itself costs.
 //
 // The serial floor accepts, serves and closes one connection at a time on
 // one goroutine; as in BenchmarkThroughput, every request uses a new
@@ -48,21 +50,29 @@ func BenchmarkShapeFloor(b *testing.B) {
 				stopFloor := f.floor(b, l)
 				defer stopFloor()
 				floorAddr := l.Addr().String()
+				baseAddr, stopBase := baseline(b)
+				defer stopBase()
 				addr, stop := serveFor(b, f.strategy)
 				defer stop()
-				var floor, strat time.Duration
+				var base, floor, strat time.Duration
 				for i := 0; b.Loop(); i++ {
-					if i%2 == 0 {
-						floor += load(b, floorAddr, clients, batch, reconnect)
-						strat += load(b, addr, clients, batch, reconnect)
-					} else {
-						strat += load(b, addr, clients, batch, reconnect)
-						floor += load(b, floorAddr, clients, batch, reconnect)
+					// Rotate which goes first.
+					for j := range 3 {
+						switch (i + j) % 3 {
+						case 0:
+							base += load(b, baseAddr, clients, batch, reconnect)
+						case 1:
+							floor += load(b, floorAddr, clients, batch, reconnect)
+						case 2:
+							strat += load(b, addr, clients, batch, reconnect)
+						}
 					}
 				}
 				n := float64(b.N * batch)
+				b.ReportMetric(n/base.Seconds(), "base-req/s")
 				b.ReportMetric(n/floor.Seconds(), "floor-req/s")
 				b.ReportMetric(n/strat.Seconds(), "req/s")
+				b.ReportMetric(base.Seconds()/floor.Seconds(), "floor-ratio")
 				b.ReportMetric(floor.Seconds()/strat.Seconds(), "ratio")
 			})
 		}
