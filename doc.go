@@ -43,18 +43,18 @@
 //
 //	strategy             Python 3.11   Go, Python mode (5 ms)   Go
 //	serial               0             0.1%                     0.1%
-//	perconn              about 8%      1.9%                     79%
-//	pool:8               -             1.8%                     75%
-//	loop                 0             0.0%                     0.0%
-//	loop+goroutines:2    about 8%      0.9%                     75%
-//	procpool:2           about 100%    46%                      54%
-//	loop+procs:2         about 93%     56%                      62%
+//	perconn              about 8%      1.6%                     74%
+//	pool:8               -             1.6%                     88%
+//	loop                 0             0.0%                     0.1%
+//	loop+goroutines:2    about 8%      1.5%                     82%
+//	procpool:2           about 100%    56%                      48%
+//	loop+procs:2         about 93%     45%                      55%
 //
 // In Python mode the small requests during the long one come at the pace
-// of the switch interval: about four answers per 5 ms (540 per second in
+// of the switch interval: about four answers per 5 ms (551 per second in
 // that run), one per client each time the lock changes hands. The share
 // kept is smaller than Python's 8% because a Go server answers far more
-// small requests before the long one starts (28,000 per second here). A
+// small requests before the long one starts (33,000 per second here). A
 // switch interval of 2 ms keeps about twice as much, 1 s almost nothing.
 // In Go mode, what the goroutines lose is the core the long request
 // occupies. The process pools keep less than Python's here for the same
