@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,6 +26,10 @@ const (
 	// closeGrace is how long a worker may take to exit once its stdin is
 	// closed at the end of Serve.
 	closeGrace = 2 * time.Second
+	// loadMemory is how long the pool counts as under load after a request
+	// last had to wait for a worker; under load, workers are told that
+	// their next request will come soon (see worker.Proc.Call).
+	loadMemory = 10 * time.Millisecond
 )
 
 // Processes returns the executor that runs tasks in a pool of n worker
@@ -114,9 +119,10 @@ func (p processes) start(*gil.GIL) (runner, error) {
 // be restarted and is started again on its next use; free holds a token
 // for each entry, so that a request can wait for one or for its context.
 type procPool struct {
-	free chan struct{}
-	opts worker.Options
-	wg   sync.WaitGroup // replacements under way
+	free     chan struct{}
+	opts     worker.Options
+	wg       sync.WaitGroup // replacements under way
+	lastWait atomic.Int64   // when a request last had to wait in get, in Unix ns
 
 	mu   sync.Mutex
 	idle []*worker.Proc
@@ -127,8 +133,13 @@ type procPool struct {
 func (p *procPool) get(ctx context.Context) (*worker.Proc, error) {
 	select {
 	case <-p.free:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		p.lastWait.Store(time.Now().UnixNano())
+		select {
+		case <-p.free:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -165,7 +176,8 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		p.put(w)
 		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
 	}
-	answer, usable, err := w.Call(ctx, name, payload, cancelGrace)
+	queued := time.Duration(time.Now().UnixNano()-p.lastWait.Load()) < loadMemory
+	answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
 	if errors.Is(err, worker.ErrNotDelivered) {
 		// The worker died while idle: the task never ran, so run it on
 		// a new worker in its place rather than fail the request.
@@ -174,7 +186,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 			p.put(nil)
 			return nil, fmt.Errorf("worker process could not start: %w", err)
 		}
-		answer, usable, err = w.Call(ctx, name, payload, cancelGrace)
+		answer, usable, err = w.Call(ctx, name, payload, cancelGrace, queued)
 	}
 	if usable {
 		p.put(w)

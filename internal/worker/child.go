@@ -81,7 +81,7 @@ func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest 
 		running:    make(map[uint64]context.CancelFunc),
 		done:       make(chan error, 1),
 	}
-	s.br = bufio.NewReader(idleReader(in, s.idle))
+	s.br = bufio.NewReader(idleReader(in, s.busyAndIdle))
 	hello := Magic + "\n" + strings.Join(names, "\n")
 	if err := s.w.write(KindHello, 0, []byte(hello)); err != nil {
 		return err
@@ -103,13 +103,16 @@ type child struct {
 
 	mu      sync.Mutex
 	running map[uint64]context.CancelFunc
+	queued  bool // the last run came under load: requests had to wait
 }
 
-// idle reports whether no task is running.
-func (s *child) idle() bool {
+// busyAndIdle reports whether no task is running while the next request
+// is likely to come soon: the last one came under load, when requests had
+// lately had to wait for a worker.
+func (s *child) busyAndIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.running) == 0
+	return len(s.running) == 0 && s.queued
 }
 
 func (s *child) lead() {
@@ -120,7 +123,7 @@ func (s *child) lead() {
 			return
 		}
 		switch f.Kind {
-		case KindRun:
+		case KindRun, KindRunQueued:
 			name, payload, err := ParseRun(f.Body)
 			if err != nil {
 				s.done <- err
@@ -129,6 +132,7 @@ func (s *child) lead() {
 			ctx, cancel := context.WithCancel(context.Background())
 			s.mu.Lock()
 			s.running[f.ID] = cancel
+			s.queued = f.Kind == KindRunQueued
 			s.mu.Unlock()
 			go s.lead()
 			answerRun(ctx, s.w, f.ID, name, payload, s.run, s.badRequest)

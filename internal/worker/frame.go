@@ -26,6 +26,9 @@ const (
 	// KindRun asks the worker to run a task: a 2-byte name length, the
 	// task's name, then the payload.
 	KindRun Kind = 'R'
+	// KindRunQueued is a KindRun sent while requests have lately had to
+	// wait for a worker: the worker can expect its next request soon.
+	KindRunQueued Kind = 'Q'
 	// KindCancel asks the worker to cancel the run with the frame's id.
 	KindCancel Kind = 'C'
 	// KindAnswer is a run's answer: the task's answer payload.
@@ -50,7 +53,7 @@ const (
 // Magic starts every worker's handshake; it changes whenever the framing
 // does, so that a parent and a worker built from different versions refuse
 // each other.
-const Magic = "primetime-worker/1"
+const Magic = "primetime-worker/2"
 
 // MaxFrame bounds a frame's length, so that a worker that writes garbage
 // cannot make its parent allocate without bound.
@@ -113,7 +116,7 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 	return Frame{Kind: Kind(body[0]), ID: binary.BigEndian.Uint64(body[1:9]), Body: body[9:]}, nil
 }
 
-// RunBody returns the body of a KindRun frame.
+// RunBody returns the body of a KindRun or KindRunQueued frame.
 func RunBody(task string, payload []byte) ([][]byte, error) {
 	if len(task) > 0xffff {
 		return nil, fmt.Errorf("worker: task name of %d bytes is too long", len(task))
@@ -123,7 +126,8 @@ func RunBody(task string, payload []byte) ([][]byte, error) {
 	return [][]byte{n[:], []byte(task), payload}, nil
 }
 
-// ParseRun splits a KindRun body into the task's name and the payload.
+// ParseRun splits the body of a KindRun or KindRunQueued frame into the
+// task's name and the payload.
 func ParseRun(body []byte) (task string, payload []byte, err error) {
 	if len(body) < 2 {
 		return "", nil, errors.New("worker: run frame too short")

@@ -30,7 +30,7 @@ func FuzzReadFrame(f *testing.F) {
 				t.Fatalf("body of %d bytes", len(fr.Body))
 			}
 			switch fr.Kind {
-			case KindRun:
+			case KindRun, KindRunQueued:
 				ParseRun(fr.Body)
 			case KindFail:
 				ParseFail(fr.Body)

@@ -187,12 +187,13 @@ type RemoteError struct {
 func (e *RemoteError) Error() string { return e.Msg }
 
 // Call runs task on payload in the worker and returns its answer or its
-// error, a *RemoteError. If ctx ends first, Call asks the worker to cancel
+// error, a *RemoteError. queued says that requests have lately had to wait
+// for a worker, so that this one can expect its next request soon. If ctx ends first, Call asks the worker to cancel
 // the run and waits up to grace for it to stop; it returns ctx's error.
 //
 // usable is false when the worker must not be used again: it exited, broke
 // the protocol, or did not stop within grace. The caller then kills it.
-func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration) (answer []byte, usable bool, err error) {
+func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration, queued bool) (answer []byte, usable bool, err error) {
 	if p.dead {
 		return nil, false, ErrExited
 	}
@@ -202,7 +203,11 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 	if err != nil {
 		return nil, true, err
 	}
-	if err := WriteFrame(p.stdin, KindRun, id, body...); err != nil {
+	kind := KindRun
+	if queued {
+		kind = KindRunQueued
+	}
+	if err := WriteFrame(p.stdin, kind, id, body...); err != nil {
 		p.dead = true
 		return nil, false, fmt.Errorf("%w: %w", ErrNotDelivered, p.exitError(err))
 	}

@@ -114,12 +114,12 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 	assert.False(t, p.Has("prime"))
 	assert.NotEqual(t, os.Getpid(), p.Pid())
 
-	answer, usable, err := p.Call(context.Background(), "echo", []byte("hi"), bound)
+	answer, usable, err := p.Call(context.Background(), "echo", []byte("hi"), bound, false)
 	require.NoError(t, err)
 	assert.True(t, usable)
 	assert.Equal(t, "hi", string(answer))
 
-	_, usable, err = p.Call(context.Background(), "echo", []byte("panic"), bound)
+	_, usable, err = p.Call(context.Background(), "echo", []byte("panic"), bound, false)
 	var re *RemoteError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodePanic, re.Code)
@@ -127,16 +127,16 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 	assert.Contains(t, string(re.Stack), "panic(")
 	assert.True(t, usable, "a panic is recovered in the worker")
 
-	_, _, err = p.Call(context.Background(), "echo", []byte("bad"), bound)
+	_, _, err = p.Call(context.Background(), "echo", []byte("bad"), bound, false)
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodeBadRequest, re.Code)
 
-	_, _, err = p.Call(context.Background(), "nope", nil, bound)
+	_, _, err = p.Call(context.Background(), "nope", nil, bound, false)
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodeUnknownTask, re.Code)
 	assert.Contains(t, re.Msg, `task "nope" is not registered in the worker process`)
 
-	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), bound)
+	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), bound, false)
 	assert.EqualError(t, err, "worker exited: exit status 7")
 	assert.ErrorIs(t, err, ErrExited)
 	assert.False(t, usable)
@@ -147,10 +147,10 @@ func TestCancelStopsTheTaskInTheWorker(t *testing.T) {
 	p := start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, usable, err := p.Call(ctx, "wait", nil, bound)
+	_, usable, err := p.Call(ctx, "wait", nil, bound, true)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.True(t, usable, "the worker stopped the task and can go on")
-	answer, _, err := p.Call(context.Background(), "echo", []byte("still here"), bound)
+	answer, _, err := p.Call(context.Background(), "echo", []byte("still here"), bound, true)
 	require.NoError(t, err)
 	assert.Equal(t, "still here", string(answer))
 }
@@ -159,7 +159,7 @@ func TestWorkerThatIgnoresCancelIsReportedUnusable(t *testing.T) {
 	p := start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, usable, err := p.Call(ctx, "stubborn", nil, time.Millisecond)
+	_, usable, err := p.Call(ctx, "stubborn", nil, time.Millisecond, false)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, usable)
 	p.Kill()
