@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,7 +35,11 @@ func baseline(b *testing.B) (addr string, stop func()) {
 }
 
 // serveBaseline serves l as the baseline does until stop is called.
-func serveBaseline(l net.Listener) (stop func()) {
+func serveBaseline(l net.Listener) (stop func()) { return serveLinesPerConn(l, runPrime) }
+
+// serveLinesPerConn serves each connection of l on a goroutine of its own
+// with serveLines and answer, until stop is called.
+func serveLinesPerConn(l net.Listener, answer func(line []byte) ([]byte, error)) (stop func()) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
@@ -49,7 +54,7 @@ func serveBaseline(l net.Listener) (stop func()) {
 			mu.Unlock()
 			wg.Go(func() {
 				defer c.Close()
-				serveLines(c, bufio.NewReader(c), runPrime)
+				serveLines(c, bufio.NewReader(c), answer)
 			})
 		}
 	})
@@ -385,20 +390,27 @@ type childServer struct {
 	stop func() error
 }
 
+// startRole starts this program in a child role, with env added to its
+// environment and pipes to its stdin and from its stdout.
+func startRole(role string, env ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser, err error) {
+	if cmd, err = worker.Command("", nil, role, nil, env...); err != nil {
+		return nil, nil, nil, err
+	}
+	if stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
+}
+
 func startBaselineChild(b *testing.B) childServer {
-	cmd, err := worker.Command("", nil, roleBaselineServer, nil)
+	cmd, stdin, stdout, err := startRole(roleBaselineServer)
 	if err != nil {
-		b.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	addr, err := bufio.NewReader(stdout).ReadString('\n')

@@ -153,19 +153,8 @@ func serveMinimalProcessPool(b *testing.B, l net.Listener, n int) (stop func()) 
 		}
 	}
 	for range n {
-		cmd, err := worker.Command("", nil, roleMinimalWorker, nil, "GOMAXPROCS=1")
+		cmd, in, out, err := startRole(roleMinimalWorker, "GOMAXPROCS=1")
 		if err != nil {
-			b.Fatal(err)
-		}
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
 			stopWorkers()
 			b.Fatal(err)
 		}
@@ -194,32 +183,9 @@ func serveMinimalProcessPool(b *testing.B, l net.Listener, n int) (stop func()) 
 		return answer[:len(answer)-1], nil
 	}
 
-	var wg sync.WaitGroup
-	var connMu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			connMu.Lock()
-			conns[c] = true
-			connMu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				serveLines(c, bufio.NewReader(c), ask)
-			})
-		}
-	})
+	stopServing := serveLinesPerConn(l, ask)
 	return func() {
-		l.Close()
-		connMu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		connMu.Unlock()
-		wg.Wait()
+		stopServing()
 		stopWorkers()
 	}
 }
