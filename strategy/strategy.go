@@ -9,9 +9,9 @@
 //   - [PerConn]: a goroutine per connection.
 //   - [Pool]: at most n connections served at once; the others are accepted
 //     and wait their turn in a first-come, first-served queue.
-//   - [Loop]: one loop goroutine runs every request of every connection, as an
-//     asyncio event loop does. Connections are read on goroutines of their own,
-//     but a slow request stalls every connection.
+//   - [Loop]: one loop runs every request of every connection, one at a time,
+//     as an asyncio event loop does. Connections are read on goroutines of
+//     their own, but a slow request stalls every connection.
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
@@ -130,9 +130,12 @@ func Pool(n int) Strategy {
 }
 
 // Loop returns the strategy that runs every request of every connection on
-// one loop goroutine, as an asyncio event loop does: connections are read on
-// goroutines of their own, but while one request's task runs, no other
-// connection gets an answer.
+// one loop, one at a time and in the order they come, as an asyncio event
+// loop does: connections are read on goroutines of their own, but while one
+// request's task runs, no other connection gets an answer. The loop is a
+// role rather than a goroutine: the reader whose request finds the loop
+// free runs it, so that a lone client's requests cross no hand-off between
+// goroutines.
 func Loop() Strategy { return strategy{sched: loop, exec: Inline()} }
 
 // LoopWithOffload returns the [Loop] whose tasks run on e, as asyncio's
