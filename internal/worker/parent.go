@@ -187,9 +187,10 @@ type RemoteError struct {
 func (e *RemoteError) Error() string { return e.Msg }
 
 // Call runs task on payload in the worker and returns its answer or its
-// error, a *RemoteError. queued says that requests have lately had to wait
-// for a worker, so that this one can expect its next request soon. If ctx ends first, Call asks the worker to cancel
+// error, a *RemoteError. If ctx ends first, Call asks the worker to cancel
 // the run and waits up to grace for it to stop; it returns ctx's error.
+// queued says that requests have lately had to wait for a worker, so that
+// the worker can expect its next request soon.
 //
 // usable is false when the worker must not be used again: it exited, broke
 // the protocol, or did not stop within grace. The caller then kills it.
