@@ -32,11 +32,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	gilList := fs.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
 	gilOnly := fs.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
 	maxProcs := fs.Int("maxprocs", 0, "GOMAXPROCS of each server process (0: leave it)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "primetime compare: unexpected argument %q\n", fs.Arg(0))
+	if !parseNoArgs(fs, args, stderr) {
 		return 2
 	}
 	var list []string

@@ -49,11 +49,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenario := scenarioFlags(fs, loadtest.DefaultDuration, loadtest.DefaultInterval)
 	jsonFile := fs.String("json", "", "write the result as JSON to `file`")
 	csvFile := fs.String("csv", "", "write the intervals as CSV to `file`")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "primetime load: unexpected argument %q\n", fs.Arg(0))
+	if !parseNoArgs(fs, args, stderr) {
 		return 2
 	}
 	sc := scenario()

@@ -101,11 +101,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	protocol := fs.String("protocol", server.ProtocolLine, "wire `protocol`: line, http or recv")
 	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
 	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "primetime serve: unexpected argument %q\n", fs.Arg(0))
+	if !parseNoArgs(fs, args, stderr) {
 		return 2
 	}
 	s, err := strategy.Parse(*strat)
@@ -192,4 +188,17 @@ func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%d (%s)\n", p, time.Since(start).Round(time.Microsecond))
 	return 0
+}
+
+// parseNoArgs parses a subcommand's flags, which are all it takes, and
+// reports whether they were well formed; it has said what was wrong if not.
+func parseNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "primetime %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return false
+	}
+	return true
 }
