@@ -42,8 +42,9 @@ type Proc struct {
 	waitErr  error // the process's exit, once stopOnce has run
 }
 
-// hookAdvice ends every start-up error: it says what to add and where.
-const hookAdvice = "the program must call " + HookName + " first thing in main (and in TestMain for tests), before anything else runs"
+// HookAdvice ends every error of a child process that does not start: it
+// says what the program must add, and where.
+const HookAdvice = "the program must call " + HookName + " first thing in main (and in TestMain for tests), before anything else runs"
 
 // Command returns the command that starts a child process of the given
 // role ("" for a task worker): the program at path (this program if path is
@@ -52,7 +53,7 @@ const hookAdvice = "the program must call " + HookName + " first thing in main (
 // system can.
 func Command(path string, args []string, role string, stderr io.Writer, env ...string) (*exec.Cmd, error) {
 	if IsWorker() {
-		return nil, errors.New("refusing to start child processes from inside a worker process: " + hookAdvice)
+		return nil, errors.New("refusing to start child processes from inside a worker process: " + HookAdvice)
 	}
 	if path == "" {
 		exe, err := os.Executable()
@@ -105,10 +106,6 @@ func StartPiped(cmd *exec.Cmd) (stdin io.WriteCloser, stdout *os.File, err error
 	return stdin, stdout, nil
 }
 
-// HookAdvice says what a program whose child processes do not start must
-// add, and where.
-const HookAdvice = hookAdvice
-
 // Start starts a worker process and waits for its handshake. A worker that
 // exits, writes anything but the handshake, or says nothing within
 // StartTimeout is killed, and Start returns an error that names the call the
@@ -141,15 +138,15 @@ func (p *Proc) handshake(timeout time.Duration) error {
 	p.stdout.SetReadDeadline(time.Time{})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, hookAdvice)
+		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, HookAdvice)
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), hookAdvice)
+		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), HookAdvice)
 	case err != nil:
-		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, hookAdvice)
+		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, HookAdvice)
 	}
 	names, ok := strings.CutPrefix(string(f.Body), Magic+"\n")
 	if f.Kind != KindHello || !ok {
-		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, hookAdvice)
+		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, HookAdvice)
 	}
 	p.tasks = make(map[string]bool)
 	for _, name := range strings.Split(names, "\n") {
@@ -163,10 +160,6 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
 // Has reports whether the worker has registered a task under name.
 func (p *Proc) Has(name string) bool { return p.tasks[name] }
-
-// Dead reports whether the worker has failed a read or a write, or been
-// stopped.
-func (p *Proc) Dead() bool { return p.dead }
 
 // ErrExited wraps the error of a call whose worker exited during it.
 var ErrExited = errors.New("worker exited")

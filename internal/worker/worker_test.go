@@ -140,7 +140,7 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 	assert.EqualError(t, err, "worker exited: exit status 7")
 	assert.ErrorIs(t, err, ErrExited)
 	assert.False(t, usable)
-	assert.True(t, p.Dead())
+	assert.True(t, p.dead)
 }
 
 func TestCancelStopsTheTaskInTheWorker(t *testing.T) {
@@ -163,13 +163,13 @@ func TestWorkerThatIgnoresCancelIsReportedUnusable(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, usable)
 	p.Kill()
-	assert.True(t, p.Dead())
+	assert.True(t, p.dead)
 }
 
 func TestCloseEndsTheWorker(t *testing.T) {
 	p := start(t)
 	p.Close(bound)
-	assert.True(t, p.Dead())
+	assert.True(t, p.dead)
 	assert.NoError(t, p.waitErr, "the worker exited by itself when its stdin closed")
 }
 
