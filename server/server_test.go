@@ -136,7 +136,13 @@ func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
 	holder.send("hold")
 	g.waitStarted(t)
 
+	// Release the held task only once the server has read the other
+	// request (warm, hold, stalled), so that only the loop keeps it from
+	// running.
 	other.send("stalled")
+	<-waitUntil(func() bool { return ts.Stats().Requests == 3 })
+	require.Equal(t, uint64(3), ts.Stats().Requests, "the server never read the stalled request")
+	assert.NotContains(t, g.log0(), "start stalled", "the loop ran another request while a task held it")
 	g.releaseOne(t)
 	assert.Equal(t, "released hold", holder.read())
 	assert.Equal(t, "stalled", other.read())
