@@ -216,33 +216,33 @@ func (g *gate) log0() []string {
 // waitStarted waits for a held task to start and returns its payload.
 func (g *gate) waitStarted(t *testing.T) string {
 	t.Helper()
-	select {
-	case p := <-g.started:
-		return p
-	case <-time.After(bound):
-		t.Fatal("no held task started")
-		return ""
-	}
+	return receive(t, g.started, "no held task started")
 }
 
 // releaseOne lets one held task finish.
 func (g *gate) releaseOne(t *testing.T) {
 	t.Helper()
-	select {
-	case <-g.release:
-	case <-time.After(bound):
-		t.Fatal("no held task to release")
-	}
+	receive(t, g.release, "no held task to release")
 }
 
+// waitCancelled waits for a held task to see its context end and returns
+// its payload.
 func (g *gate) waitCancelled(t *testing.T) string {
 	t.Helper()
+	return receive(t, g.cancelled, "no held task saw its context end")
+}
+
+// receive returns the next value from c, or fails the test with msg if
+// none comes within bound.
+func receive[T any](t *testing.T, c <-chan T, msg string) T {
+	t.Helper()
 	select {
-	case p := <-g.cancelled:
-		return p
+	case v := <-c:
+		return v
 	case <-time.After(bound):
-		t.Fatal("no held task saw its context end")
-		return ""
+		t.Fatal(msg)
+		var zero T
+		return zero
 	}
 }
 

@@ -38,13 +38,11 @@ func TestRequestTimeoutFreesTheWorkerProcess(t *testing.T) {
 	require.NoError(t, err)
 	ts := start(t, &server.Server{Strategy: s, Task: callback, RequestTimeout: 200 * time.Millisecond})
 	c := dial(t, ts.addr)
-	pid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	pid := askPid(t, c)
 	held, _ := holdInWorker(t, c)
 	assert.Equal(t, pid, held)
 	assert.Equal(t, "ERR request timed out after 200ms: context deadline exceeded", c.read())
-	got, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	got := askPid(t, c)
 	assert.Equal(t, pid, got, "the same worker, freed by the cancellation")
 }
 

@@ -72,6 +72,14 @@ func init() {
 	primetime.Register(callback)
 }
 
+// askPid asks c for the pid of the worker process that answers.
+func askPid(t *testing.T, c *client) int {
+	t.Helper()
+	pid, err := strconv.Atoi(c.ask("pid"))
+	require.NoError(t, err)
+	return pid
+}
+
 // holdInWorker sends a "call" request on c and returns the pid of the
 // worker that runs it, once it runs, and the callback connection that
 // holds it.
@@ -98,8 +106,7 @@ func TestProcessStrategiesRunTasksInOtherProcesses(t *testing.T) {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, callback)
 			c := dial(t, ts.addr)
-			pid, err := strconv.Atoi(c.ask("pid"))
-			require.NoError(t, err)
+			pid := askPid(t, c)
 			assert.NotEqual(t, os.Getpid(), pid)
 			_, hold := holdInWorker(t, c)
 			hold.Close()
@@ -111,17 +118,16 @@ func TestProcessStrategiesRunTasksInOtherProcesses(t *testing.T) {
 func TestProcessPoolGivesTheLastReturnedWorkerTheNextTask(t *testing.T) {
 	ts := startWith(t, "procpool:2", callback)
 	c := dial(t, ts.addr)
-	first := c.ask("pid")
+	first := askPid(t, c)
 	for range 5 {
-		assert.Equal(t, first, c.ask("pid"), "one client at a time keeps one worker busy")
+		assert.Equal(t, first, askPid(t, c), "one client at a time keeps one worker busy")
 	}
 
 	held, hold := holdInWorker(t, c)
-	other := dial(t, ts.addr).ask("pid")
-	assert.NotEqual(t, strconv.Itoa(held), other, "the held worker is not idle")
+	assert.NotEqual(t, held, askPid(t, dial(t, ts.addr)), "the held worker is not idle")
 	hold.Close()
 	require.Equal(t, "released", c.read())
-	assert.Equal(t, strconv.Itoa(held), c.ask("pid"), "the worker returned last goes first")
+	assert.Equal(t, held, askPid(t, c), "the worker returned last goes first")
 }
 
 func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
@@ -135,8 +141,7 @@ func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 
 			// The pool replaced the worker and goes on.
 			assert.Equal(t, "after", c.ask("after"))
-			newPid, err := strconv.Atoi(c.ask("pid"))
-			require.NoError(t, err)
+			newPid := askPid(t, c)
 			assert.NotEqual(t, pid, newPid, "a new worker")
 			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
 		})
@@ -153,8 +158,7 @@ func TestClientDisconnectFreesItsWorker(t *testing.T) {
 
 			// The only worker is busy until its task is cancelled; the
 			// same worker then answers, so it was freed, not replaced.
-			got, err := strconv.Atoi(dial(t, ts.addr).ask("pid"))
-			require.NoError(t, err)
+			got := askPid(t, dial(t, ts.addr))
 			assert.Equal(t, pid, got)
 		})
 	}
@@ -209,12 +213,10 @@ func TestProgramWithoutTheWorkerCallFailsFast(t *testing.T) {
 func TestWorkerThatWritesGarbageIsReplaced(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
 	c := dial(t, ts.addr)
-	pid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	pid := askPid(t, c)
 	answer := c.ask("garbage")
 	assert.True(t, strings.HasPrefix(answer, "ERR worker broke the protocol: "), answer)
-	newPid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	newPid := askPid(t, c)
 	assert.NotEqual(t, pid, newPid, "the worker was killed and replaced")
 	assert.NotContains(t, proctest.Children(), pid, "and waited for")
 }
@@ -224,8 +226,7 @@ func TestWorkerThatHangsIsKilledAfterTheRequestTimeout(t *testing.T) {
 	require.NoError(t, err)
 	ts := start(t, &server.Server{Strategy: s, Task: callback, RequestTimeout: 50 * time.Millisecond})
 	c := dial(t, ts.addr)
-	pid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	pid := askPid(t, c)
 	assert.Equal(t, "ERR request timed out after 50ms: context deadline exceeded", c.ask("hang"))
 	// The replacement can take longer than the 50 ms request timeout
 	// to start (a race-enabled program, a busy machine): a request that
@@ -301,13 +302,11 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 func TestWorkerKilledWhileIdleCostsNoRequest(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
 	c := dial(t, ts.addr)
-	pid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	pid := askPid(t, c)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	<-waitUntil(func() bool { return !slices.Contains(proctest.Children(), pid) || proctest.Zombie(pid) })
 	// The dead worker's stdin is closed: the request cannot be delivered,
 	// so it runs on a new worker instead of failing.
-	newPid, err := strconv.Atoi(c.ask("pid"))
-	require.NoError(t, err)
+	newPid := askPid(t, c)
 	assert.NotEqual(t, pid, newPid)
 }
