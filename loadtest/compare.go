@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/serverchild"
+	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -202,7 +203,7 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 
 // startServer starts a server for s and returns its address and how to
 // stop it.
-func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol string) (string, func() error, error) {
+func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol server.Protocol) (string, func() error, error) {
 	cfg := serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
 	if x.InProcess {
 		return serverchild.ServeInProcess(cfg, discardLogger)

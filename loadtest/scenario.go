@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/primetime-lab/primetime/server"
 )
 
 // Defaults of a Scenario.
@@ -37,9 +39,10 @@ const (
 type Scenario struct {
 	// Addr is the server's TCP address: host:port.
 	Addr string `json:"addr"`
-	// Protocol is the wire protocol the server speaks: ProtocolLine (the
-	// default, also ""), ProtocolHTTP or ProtocolRecv.
-	Protocol string `json:"protocol,omitempty"`
+	// Protocol is the wire protocol the server speaks:
+	// server.ProtocolLine (the default, also ""), server.ProtocolHTTP or
+	// server.ProtocolRecv.
+	Protocol server.Protocol `json:"protocol,omitempty"`
 	// Clients is the number of clients sending small requests, each on a
 	// connection of its own. Zero means DefaultClients.
 	Clients int `json:"clients"`

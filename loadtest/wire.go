@@ -7,13 +7,8 @@ import (
 	"io"
 	"net/url"
 	"strconv"
-)
 
-// The protocols a Scenario can speak; they match the server's.
-const (
-	ProtocolLine = "line"
-	ProtocolHTTP = "http"
-	ProtocolRecv = "recv"
+	"github.com/primetime-lab/primetime/server"
 )
 
 // clientProtocol formats requests and reads answers. Reading an answer
@@ -27,16 +22,18 @@ type clientProtocol interface {
 	read(c *conn) (answer []byte, refused, closing bool, err error)
 }
 
-func clientProtocolFor(name string) (clientProtocol, error) {
-	switch name {
-	case "", ProtocolLine:
-		return lineClient{}, nil
-	case ProtocolHTTP:
+func clientProtocolFor(name server.Protocol) (clientProtocol, error) {
+	p, err := server.ParseProtocol(string(name))
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %w", err)
+	}
+	switch p {
+	case server.ProtocolHTTP:
 		return httpClient{}, nil
-	case ProtocolRecv:
+	case server.ProtocolRecv:
 		return recvClient{}, nil
 	}
-	return nil, fmt.Errorf("loadtest: unknown protocol %q (want line, http or recv)", name)
+	return lineClient{}, nil
 }
 
 var errPrefix = []byte("ERR")

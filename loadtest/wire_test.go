@@ -15,8 +15,8 @@ import (
 )
 
 func TestRunSpeaksEveryProtocol(t *testing.T) {
-	for _, protocol := range []string{ProtocolLine, ProtocolHTTP, ProtocolRecv} {
-		t.Run(protocol, func(t *testing.T) {
+	for _, protocol := range server.Protocols() {
+		t.Run(string(protocol), func(t *testing.T) {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			srv := &server.Server{Protocol: protocol, Logger: discardLogger}
@@ -39,7 +39,7 @@ func TestRunSpeaksEveryProtocol(t *testing.T) {
 			assert.Zero(t, res.Summary.Answers)
 			assert.Equal(t, res.Summary.Errors, res.Summary.ErrorsByKind["err-answer"])
 			want := `ERR bad request: want a positive integer n, got "abc"`
-			if protocol == ProtocolHTTP {
+			if protocol == server.ProtocolHTTP {
 				want = `HTTP 400 Bad Request: bad request: want a positive integer n, got "abc"`
 			}
 			assert.Equal(t, "err-answer: "+want, res.Events[0].Detail)

@@ -1,52 +1,35 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"math"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
-// conn is the server's side of one connection; it implements strategy.Conn
-// for any of the wire protocols.
+// conn is a connection served by a goroutine: it implements
+// strategy.Conn for any of the wire protocols.
 type conn struct {
-	s     *Server
-	nc    net.Conn
-	cr    *connReader
-	lr    io.LimitedReader // bounds what one request may read, for http
-	br    *bufio.Reader
-	proto protocol
+	session
+	cr *connReader
 
-	ctx    context.Context // done when the connection closes
-	cancel context.CancelFunc
+	// in holds the bytes read and not yet decoded, in[from:to]; it is
+	// one of the server's pooled buffers, as large as the codec needs.
+	in       *[]byte
+	from, to int
+	eof      bool
 
 	// out holds the answer being written.
 	out []byte
 	// linger asks Close to drain what the client still sends before
-	// closing, so that the error line written last is not lost to a reset.
+	// closing, so that the error answer written last is not lost to a
+	// reset.
 	linger bool
-	// reqCancel ends the request's own context, when it has one.
-	reqCancel context.CancelFunc
-	// closeAfter asks that the connection close once the request in
-	// flight is answered (HTTP/1.0, "Connection: close").
-	closeAfter bool
-	// http is the HTTP request in flight, for the http protocol.
-	http *http.Request
-	// recv is the buffer of the recv protocol's reads.
-	recv []byte
-
-	// idle is true while the connection waits for a request; guarded by
-	// s.mu.
-	idle bool
 
 	// readDeadline and writeDeadline are the deadlines last set by
 	// refresh.
@@ -82,18 +65,18 @@ func (c *conn) refresh(last *time.Time, limit, def time.Duration, set func(time.
 	*last = want
 }
 
-func newConn(s *Server, nc net.Conn, proto protocol) *conn {
-	c := &conn{s: s, nc: nc, proto: proto}
-	c.ctx, c.cancel = context.WithCancel(s.baseCtx)
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{}
+	c.session.init(s, nc.RemoteAddr())
+	c.nc = nc
 	c.cr = newConnReader(nc, c.cancel)
-	c.lr = io.LimitedReader{R: c.cr, N: math.MaxInt64}
-	c.br = s.newReader(&c.lr)
+	c.in = s.buffer(c.codec.BufferSize())
 	return c
 }
 
-// errRefused is returned by a protocol's read for a request it has
-// answered itself (a bad path, a wrong method) on a connection that goes on.
-var errRefused = errors.New("server: request refused")
+// errRefusedClose ends a connection whose request was refused in a way that
+// leaves it unusable.
+var errRefusedClose = errors.New("server: request refused; closing the connection")
 
 // errCloseAfter ends a connection whose client asked for it to close once
 // its request was answered.
@@ -101,7 +84,6 @@ var errCloseAfter = errors.New("server: connection closes after the answer")
 
 // ReadRequest implements strategy.Conn.
 func (c *conn) ReadRequest() (strategy.Request, error) {
-	var payload []byte
 	for {
 		// Set the deadline before the connection is marked idle:
 		// Shutdown wakes idle connections with a deadline of its own,
@@ -110,66 +92,56 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		if !c.s.setIdle(c, true) {
 			return strategy.Request{}, ErrServerClosed
 		}
-		var err error
-		payload, err = c.proto.read(c)
-		if err == nil {
-			break
-		}
-		if errors.Is(err, errRefused) && !c.linger && !c.closeAfter {
+		in := *c.in
+		n, d := c.codec.Decode(in[c.from:c.to], c.eof)
+		c.from += n
+		switch d.Kind {
+		case wire.Request:
+			// With more bytes already buffered the client has pipelined
+			// its next request, and reading the connection would tell
+			// nothing.
+			c.cr.requestStarted(c.from == c.to)
+			c.s.setIdle(c, false)
+			return c.request(d.Payload), nil
+		case wire.Refused:
+			c.out = c.appendRefusal(c.out[:0], d)
+			if err := c.write(c.out); err != nil {
+				return strategy.Request{}, err
+			}
+			if d.Close || c.codec.CloseAfter() {
+				c.linger = d.Close
+				return strategy.Request{}, errRefusedClose
+			}
 			continue
 		}
-		return strategy.Request{}, err
+		if c.eof {
+			return strategy.Request{}, io.EOF
+		}
+		if c.from == c.to {
+			c.from, c.to = 0, 0
+		} else if c.to == len(in) {
+			c.to = copy(in, in[c.from:c.to])
+			c.from = 0
+		}
+		k, err := c.cr.Read(in[c.to:])
+		c.to += k
+		switch {
+		case errors.Is(err, io.EOF):
+			c.eof = true
+		case err != nil:
+			return strategy.Request{}, err
+		}
 	}
-	c.s.stats.requests.Add(1)
-	// With more bytes already buffered the client has pipelined its next
-	// request, and reading the connection would tell nothing.
-	c.cr.requestStarted(c.br.Buffered() == 0)
-	c.s.setIdle(c, false)
-	// The request's context is the connection's: a client that goes away
-	// ends both, and sharing it costs no allocation per request. A request
-	// timeout needs a context of its own.
-	ctx := c.ctx
-	if d := c.s.RequestTimeout; d > 0 {
-		ctx, c.reqCancel = context.WithTimeout(c.ctx, d)
-	}
-	return strategy.Request{Context: ctx, Task: c.s.task(), Payload: payload}, nil
-}
-
-// refuse answers a request that never reaches a task: it counts an error
-// and writes out, which the protocol has formatted.
-func (c *conn) refuse(out []byte) error {
-	c.s.stats.requests.Add(1)
-	c.s.stats.errors.Add(1) // before the write, as in WriteAnswer
-	c.out = out
-	if err := c.write(out); err != nil {
-		return err
-	}
-	return errRefused
 }
 
 // WriteAnswer implements strategy.Conn.
 func (c *conn) WriteAnswer(answer []byte, err error) error {
 	c.cr.requestDone()
-	if c.reqCancel != nil {
-		c.reqCancel()
-		c.reqCancel = nil
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("request timed out after %v: %w", c.s.RequestTimeout, err)
-		}
-	}
-	// Count before writing, so that a client that has read its answer
-	// finds it counted.
-	if err != nil {
-		c.logTaskError(err)
-		c.s.stats.errors.Add(1)
-	} else {
-		c.s.stats.answered.Add(1)
-	}
-	c.out = c.proto.format(c, c.out[:0], answer, err)
+	c.out = c.appendAnswer(c.out[:0], answer, err)
 	if werr := c.write(c.out); werr != nil {
 		return werr
 	}
-	if c.closeAfter {
+	if c.codec.CloseAfter() {
 		return errCloseAfter
 	}
 	// The client may have gone while its task ran.
@@ -182,21 +154,12 @@ func (c *conn) write(b []byte) error {
 	return err
 }
 
-func (c *conn) logTaskError(err error) {
-	var p *strategy.PanicError
-	switch {
-	case errors.As(err, &p):
-		c.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
-			"remote", c.nc.RemoteAddr().String(), "stack", string(p.Stack))
-	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-	default:
-		c.s.logger().Warn("task failed", "err", err, "remote", c.nc.RemoteAddr().String())
-	}
-}
-
 // lingerTimeout bounds how long Close drains a connection it closes after
-// an error line.
-const lingerTimeout = 500 * time.Millisecond
+// an error answer, and lingerBytes how much it reads.
+const (
+	lingerTimeout = 500 * time.Millisecond
+	lingerBytes   = 64 << 10
+)
 
 // Close implements strategy.Conn.
 func (c *conn) Close() error {
@@ -208,27 +171,26 @@ func (c *conn) Close() error {
 		// The background read, if any, fails now that the connection is
 		// closed; wait for it so that no goroutine outlives the conn.
 		c.cr.requestDone()
-		if c.reqCancel != nil {
-			c.reqCancel()
-		}
-		c.cancel()
-		c.s.untrack(c)
-		c.s.readers.Put(c.br)
-		c.br = nil
+		c.s.mu.Lock()
+		delete(c.s.active, c)
+		c.s.mu.Unlock()
+		c.end()
+		c.s.buffers.Put(c.in)
+		c.in = nil
 	})
 	return c.closeErr
 }
 
-// drain closes the write side, so the client sees the error line and then
+// drain closes the write side, so the client sees the error answer and then
 // EOF, and reads what the client still sends for a short while. Closing a
-// socket with unread input sends a reset, which can destroy the error line
-// before the client reads it.
+// socket with unread input sends a reset, which can destroy the error
+// answer before the client reads it.
 func (c *conn) drain() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.CopyN(io.Discard, c.nc, 64<<10)
+	io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 // connReader reads a connection for its bufio.Reader and, once a request

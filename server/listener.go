@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -23,15 +22,26 @@ const (
 type listener struct {
 	s     *Server
 	l     net.Listener
-	lock  *gil.GIL
 	delay time.Duration
 }
 
-// GIL returns the emulated interpreter lock in Python mode, or nil; the
-// strategies of package strategy look for this method.
-func (ln *listener) GIL() *gil.GIL { return ln.lock }
-
+// Accept implements strategy.Listener.
 func (ln *listener) Accept() (strategy.Conn, error) {
+	nc, err := ln.accept()
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(ln.s, nc)
+	if !ln.s.track(&c.session) {
+		c.Close()
+		return nil, ErrServerClosed
+	}
+	return c, nil
+}
+
+// accept accepts the next connection, holding a place for it when MaxConns
+// is set, and retries temporary errors.
+func (ln *listener) accept() (net.Conn, error) {
 	s := ln.s
 	for {
 		if s.slots != nil {
@@ -70,15 +80,7 @@ func (ln *listener) Accept() (strategy.Conn, error) {
 			continue
 		}
 		ln.delay = 0
-		c := s.track(nc)
-		if c == nil {
-			nc.Close()
-			if s.slots != nil {
-				<-s.slots
-			}
-			return nil, ErrServerClosed
-		}
-		return c, nil
+		return nc, nil
 	}
 }
 
@@ -95,27 +97,24 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// track registers a new connection, or returns nil if the server is
-// closing.
-func (s *Server) track(nc net.Conn) *conn {
+// track registers a new connection's session, whose place accept has
+// taken, and reports whether it may be served: not once the server is
+// closing. A session that is not tracked is ended all the same: end gives
+// its place back.
+func (s *Server) track(ss *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inShutdown.Load() {
-		return nil
-	}
-	c := newConn(s, nc, s.proto)
-	s.conns[c] = struct{}{}
 	s.stats.accepted.Add(1)
 	s.stats.open.Add(1)
-	return c
+	s.conns[ss] = struct{}{}
+	return !s.inShutdown.Load()
 }
 
-func (s *Server) untrack(c *conn) {
+func (s *Server) untrack(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; ok {
-		delete(s.conns, c)
-		delete(s.active, c)
+	if _, ok := s.conns[ss]; ok {
+		delete(s.conns, ss)
 		s.stats.open.Add(-1)
 		if s.slots != nil {
 			<-s.slots

@@ -18,7 +18,7 @@ import (
 	"github.com/primetime-lab/primetime/strategy"
 )
 
-func startProtocol(t *testing.T, text, protocol string) *testServer {
+func startProtocol(t *testing.T, text string, protocol server.Protocol) *testServer {
 	t.Helper()
 	s, err := strategy.Parse(text)
 	require.NoError(t, err)

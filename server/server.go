@@ -33,10 +33,8 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -44,7 +42,6 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -84,7 +81,7 @@ type Server struct {
 	Task primetime.Task
 	// Protocol is the wire protocol: ProtocolLine (the default, also
 	// ""), ProtocolHTTP or ProtocolRecv.
-	Protocol string
+	Protocol Protocol
 	// MaxLineBytes is the longest request line accepted, not counting its
 	// line ending (for the recv protocol, the longest request). Zero means
 	// DefaultMaxLineBytes.
@@ -124,21 +121,20 @@ type Server struct {
 
 	inShutdown atomic.Bool
 	stats      counters
-	readers    sync.Pool // *bufio.Reader of maxLineBytes()+2, reused across connections
+	buffers    sync.Pool // *[]byte input buffers of goroutine conns, reused across connections
 
 	mu        sync.Mutex
 	listener  net.Listener
 	serving   bool
 	serveDone chan struct{} // closed when Serve's strategy has returned
 	done      chan struct{} // closed when shutting down or closing
-	conns     map[*conn]struct{}
-	active    map[*conn]time.Time // connections with a request in flight, since when
+	conns     map[*session]struct{}
+	active    map[*conn]time.Time // goroutine conns with a request in flight, since when
 	wake      chan struct{}       // tells the watchdog a request has started
 	slots     chan struct{}       // one per open connection, when MaxConns is set
 	baseCtx   context.Context     // parent of every request's context
 	cancel    context.CancelFunc
-	lock      *gil.GIL // the emulated interpreter lock, in Python mode
-	proto     protocol
+	proto     Protocol
 }
 
 // Stats is a snapshot of a Server's counters.
@@ -182,7 +178,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) initLocked() {
 	if s.done == nil {
 		s.done = make(chan struct{})
-		s.conns = make(map[*conn]struct{})
+		s.conns = make(map[*session]struct{})
 		s.active = make(map[*conn]time.Time)
 		s.wake = make(chan struct{}, 1)
 		if s.MaxConns > 0 {
@@ -228,10 +224,10 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return errors.New("server: this process was started as a worker process, so it must not serve: call " + worker.HookName + " first thing in main")
 	}
-	proto, err := protocolFor(s.Protocol)
+	proto, err := ParseProtocol(string(s.Protocol))
 	if err != nil {
 		l.Close()
-		return err
+		return errors.New("server: " + err.Error())
 	}
 	s.mu.Lock()
 	s.initLocked()
@@ -247,9 +243,6 @@ func (s *Server) Serve(l net.Listener) error {
 	s.serving = true
 	s.listener = l
 	s.proto = proto
-	if s.GIL > 0 {
-		s.lock = gil.New(s.GIL)
-	}
 	serveDone := make(chan struct{})
 	s.serveDone = serveDone
 	s.mu.Unlock()
@@ -265,7 +258,11 @@ func (s *Server) Serve(l net.Listener) error {
 	if strat == nil {
 		strat = strategy.PerConn()
 	}
-	err = strat.Serve(&listener{s: s, l: l, lock: s.lock})
+	var python *strategy.Interpreter
+	if s.GIL > 0 {
+		python = strategy.NewInterpreter(s.GIL)
+	}
+	err = strat.Serve(&listener{s: s, l: l}, python)
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}
@@ -341,9 +338,12 @@ func (s *Server) closeAll() error {
 	defer s.mu.Unlock()
 	s.initLocked()
 	err := s.closeListenerLocked()
-	for c := range s.conns {
-		c.nc.Close()
+	for ss := range s.conns {
+		if ss.nc != nil {
+			ss.nc.Close()
+		}
 	}
+	// The event loop closes its connections once their contexts end.
 	s.cancel()
 	return err
 }
@@ -367,9 +367,9 @@ func (s *Server) closeListenerLocked() error {
 func (s *Server) wakeIdleConns() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for c := range s.conns {
-		if c.idle {
-			c.nc.SetReadDeadline(aLongTimeAgo)
+	for ss := range s.conns {
+		if ss.idle && ss.nc != nil {
+			ss.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	}
 }
@@ -391,15 +391,16 @@ func (s *Server) task() primetime.Task {
 	return primetime.Prime
 }
 
-// newReader returns a reader of r from the pool, as net/http reuses its
-// readers: a server whose clients reconnect for every request otherwise
-// allocates a buffer per connection.
-func (s *Server) newReader(r io.Reader) *bufio.Reader {
-	if br, ok := s.readers.Get().(*bufio.Reader); ok {
-		br.Reset(r)
-		return br
+// buffer returns an input buffer of n bytes from the pool, as net/http
+// reuses its readers: a server whose clients reconnect for every request
+// otherwise allocates a buffer per connection. Every buffer of a server
+// has the same size, its codecs' BufferSize.
+func (s *Server) buffer(n int) *[]byte {
+	if b, ok := s.buffers.Get().(*[]byte); ok {
+		return b
 	}
-	return bufio.NewReaderSize(r, s.maxLineBytes()+2)
+	b := make([]byte, n)
+	return &b
 }
 
 func (s *Server) maxLineBytes() int {

@@ -136,12 +136,11 @@ func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
 	holder.send("hold")
 	g.waitStarted(t)
 
-	// Release the held task only once the server has read the other
-	// request (warm, hold, stalled), so that only the loop keeps it from
-	// running.
+	// Release the held task only once the other request is in the
+	// server's socket, so that only the loop keeps it from running: the
+	// loop itself reads nothing while it runs a task.
 	other.send("stalled")
-	<-waitUntil(func() bool { return ts.Stats().Requests == 3 })
-	require.Equal(t, uint64(3), ts.Stats().Requests, "the server never read the stalled request")
+	delivered(t, other.c)
 	assert.NotContains(t, g.log0(), "start stalled", "the loop ran another request while a task held it")
 	g.releaseOne(t)
 	assert.Equal(t, "released hold", holder.read())
@@ -174,6 +173,12 @@ func TestConcurrentStrategiesAnswerOthersWhileOneRequestIsHeld(t *testing.T) {
 
 func TestClientDisconnectCancelsItsTask(t *testing.T) {
 	for _, text := range allStrategies {
+		if text == "loop" {
+			// A loop that runs a task itself watches no socket
+			// meanwhile, as asyncio's does: it learns of the
+			// disconnect once the task has returned.
+			continue
+		}
 		t.Run(text, func(t *testing.T) {
 			g := newGate()
 			ts := startWith(t, text, g)

@@ -60,7 +60,7 @@ func TestSoak(t *testing.T) {
 	for deadline := time.Now().Add(*soak); time.Now().Before(deadline); {
 		done := make(chan *loadtest.Result, 1)
 		go func() {
-			res, _ := loadtest.Run(context.Background(), loadtest.Scenario{Addr: httpServer.addr, Protocol: loadtest.ProtocolHTTP, Clients: 2, Long: "3000", LongAfter: time.Second, Duration: round, Interval: time.Second}, nil)
+			res, _ := loadtest.Run(context.Background(), loadtest.Scenario{Addr: httpServer.addr, Protocol: server.ProtocolHTTP, Clients: 2, Long: "3000", LongAfter: time.Second, Duration: round, Interval: time.Second}, nil)
 			done <- res
 		}()
 		res, err := loadtest.Run(context.Background(), loadtest.Scenario{Addr: line.addr, Clients: 4, Long: "5000", LongAfter: time.Second, Duration: round, Interval: time.Second}, nil)

@@ -121,7 +121,7 @@ func (p processes) start(*gil.GIL) (runner, error) {
 type procPool struct {
 	free     chan struct{}
 	opts     worker.Options
-	wg       sync.WaitGroup // replacements under way
+	wg       sync.WaitGroup // submitted tasks and replacements under way
 	lastWait atomic.Int64   // when a request last had to wait in get, in Unix ns
 
 	mu   sync.Mutex
@@ -194,6 +194,12 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		p.replace(w)
 	}
 	return answer, localError(name, err)
+}
+
+// submit runs the task on a goroutine of its own, which waits for the
+// worker process as run does; stop waits for it.
+func (p *procPool) submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+	p.wg.Go(func() { done(p.run(ctx, t, payload)) })
 }
 
 // replace kills w and starts a worker in its place, in the background so

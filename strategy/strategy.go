@@ -9,9 +9,9 @@
 //   - [PerConn]: a goroutine per connection.
 //   - [Pool]: at most n connections served at once; the others are accepted
 //     and wait their turn in a first-come, first-served queue.
-//   - [Loop]: one loop runs every request of every connection, one at a time,
-//     as an asyncio event loop does. Connections are read on goroutines of
-//     their own, but a slow request stalls every connection.
+//   - [Loop]: an event loop, as asyncio's: on Linux one goroutine, locked to
+//     its OS thread, owns every connection's socket and runs every request,
+//     one at a time; a slow request stalls every connection.
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
@@ -46,13 +46,14 @@ import (
 // Serve accepts connections until Accept returns an error, waits for every
 // connection it accepted to close, stops its executor, and returns the error
 // from Accept. It closes each connection it has finished with, but not the
-// listener.
+// listener. python is the interpreter lock of Python mode, or nil for Go
+// mode.
 //
 // Package server implements Listener and Conn; most programs use a
 // Strategy by setting server.Server's Strategy field rather than by calling
 // Serve.
 type Strategy interface {
-	Serve(l Listener) error
+	Serve(l Listener, python *Interpreter) error
 	String() string
 }
 
@@ -130,12 +131,17 @@ func Pool(n int) Strategy {
 }
 
 // Loop returns the strategy that runs every request of every connection on
-// one loop, one at a time and in the order they come, as an asyncio event
-// loop does: connections are read on goroutines of their own, but while one
-// request's task runs, no other connection gets an answer. The loop is a
-// role rather than a goroutine: the reader whose request finds the loop
-// free runs it, so that a lone client's requests cross no hand-off between
-// goroutines.
+// one event loop, one at a time and in the order they come, as asyncio's
+// does: while one request's task runs, no other connection gets an
+// answer.
+//
+// On Linux, with package server's listener, the loop is one goroutine
+// locked to its OS thread that owns an epoll instance and every
+// connection's non-blocking socket, buffers and timers: no goroutine per
+// connection, so an idle connection costs a few hundred bytes, and the loop
+// has one core. Elsewhere, or with another Listener, connections are read
+// on goroutines of their own and the loop is a role passed among them, with
+// the same order.
 func Loop() Strategy { return strategy{sched: loop, exec: Inline()} }
 
 // LoopWithOffload returns the [Loop] whose tasks run on e, as asyncio's
@@ -180,8 +186,8 @@ func (s strategy) String() string {
 }
 
 // Serve implements [Strategy].
-func (s strategy) Serve(l Listener) error {
-	lock := lockOf(l)
+func (s strategy) Serve(l Listener, python *Interpreter) error {
+	lock := python.lock()
 	run, err := s.exec.start(lock)
 	if err != nil {
 		return err
@@ -197,15 +203,6 @@ func (s strategy) Serve(l Listener) error {
 	default:
 		return serveLoop(l, run, lock)
 	}
-}
-
-// lockOf returns the emulated interpreter lock of a listener in Python mode,
-// or nil. Package server's listener has one when its GIL option is set.
-func lockOf(l Listener) *gil.GIL {
-	if p, ok := l.(interface{ GIL() *gil.GIL }); ok {
-		return p.GIL()
-	}
-	return nil
 }
 
 // serveConn answers c's requests in order on the calling goroutine, running

@@ -94,7 +94,7 @@ func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
 			require.NoError(t, err)
 			l := fakeListener{conns: make(chan Conn)}
 			served := make(chan error, 1)
-			go func() { served <- s.Serve(l) }()
+			go func() { served <- s.Serve(l, nil) }()
 
 			var conns []*fakeConn
 			for i := range 4 {

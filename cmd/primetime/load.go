@@ -25,7 +25,7 @@ func scenarioFlags(fs *flag.FlagSet, duration, interval time.Duration) func() lo
 	warmup := fs.Duration("warmup", 0, "leave this much of the start out of the figures")
 	reconnect := fs.Bool("reconnect", false, "use a new connection for every small request")
 	rate := fs.Float64("rate", 0, "open loop: total small requests per second (0: closed loop)")
-	protocol := fs.String("protocol", "line", "wire `protocol`: line, http or recv")
+	protocol := protocolFlag(fs)
 	return func() loadtest.Scenario {
 		return loadtest.Scenario{
 			Protocol:  *protocol,

@@ -31,7 +31,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,7 +97,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
 	gilInterval := fs.Duration("gil", 0, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
 	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
-	protocol := fs.String("protocol", server.ProtocolLine, "wire `protocol`: line, http or recv")
+	protocol := protocolFlag(fs)
 	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
 	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
 	if !parseNoArgs(fs, args, stderr) {
@@ -111,10 +110,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	if *maxLine < 1 {
 		fmt.Fprintf(stderr, "primetime serve: -max-line must be at least 1, got %d\n", *maxLine)
-		return 2
-	}
-	if !slices.Contains(server.Protocols, *protocol) {
-		fmt.Fprintf(stderr, "primetime serve: unknown -protocol %q (want %s)\n", *protocol, strings.Join(server.Protocols, ", "))
 		return 2
 	}
 	if *gilInterval < 0 || *maxProcs < 0 || *requestTimeout < 0 || *maxConns < 0 {
@@ -201,4 +196,26 @@ func parseNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
 		return false
 	}
 	return true
+}
+
+// protocolFlag defines -protocol on fs and returns where it is kept.
+func protocolFlag(fs *flag.FlagSet) *server.Protocol {
+	p := server.ProtocolLine
+	names := make([]string, 0, len(server.Protocols()))
+	for _, q := range server.Protocols() {
+		names = append(names, string(q))
+	}
+	fs.Var((*protocolValue)(&p), "protocol", "wire `protocol`: "+strings.Join(names, ", "))
+	return &p
+}
+
+// protocolValue is a server.Protocol as a flag.Value.
+type protocolValue server.Protocol
+
+func (v *protocolValue) String() string { return string(*v) }
+
+func (v *protocolValue) Set(s string) error {
+	p, err := server.ParseProtocol(s)
+	*v = protocolValue(p)
+	return err
 }

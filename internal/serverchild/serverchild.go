@@ -39,7 +39,7 @@ type Config struct {
 	GIL time.Duration `json:"gil,omitempty"`
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
-	Protocol string `json:"protocol,omitempty"`
+	Protocol server.Protocol `json:"protocol,omitempty"`
 }
 
 // envConfig carries the Config to the child.

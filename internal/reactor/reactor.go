@@ -1,0 +1,73 @@
+// Package reactor is the event loop of the Loop strategies: one goroutine,
+// locked to its OS thread, owns every connection's non-blocking socket,
+// buffers and timers, as asyncio's selector loop does. It reads, decodes,
+// runs inline tasks or hands them to an executor, encodes and writes, and
+// learns of the executor's answers through a wake-up descriptor. No
+// goroutine serves a connection, so an idle connection costs a few hundred
+// bytes; one slow inline task stalls every connection.
+//
+// It is built on epoll, on Linux only ([Supported]); elsewhere the Loop
+// strategies keep a portable loop of their own.
+package reactor
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/wire"
+)
+
+// A Listener is a server's listener as the loop sees it: the server keeps
+// accepting, limits and accounting; the loop does the I/O.
+type Listener interface {
+	// AcceptConn waits for the next connection and returns it, its socket
+	// handed over to the loop. Once it returns an error, it returns one on
+	// every later call: the server is shutting down, and the loop stops
+	// accepting, closes its idle connections and finishes the others.
+	AcceptConn() (Conn, error)
+	// Closed is done when the server closes: the loop closes every
+	// connection now.
+	Closed() context.Context
+	// Limits returns how long a connection may wait for its next request
+	// and how long writing an answer may take; zero means no limit.
+	Limits() (idle, write time.Duration)
+	// Logger receives what the loop has to say about a connection it
+	// could not serve.
+	Logger() *slog.Logger
+}
+
+// A Conn is the server's side of one connection without its I/O.
+type Conn interface {
+	// Fd returns the connection's socket, in non-blocking mode. The loop
+	// owns it from AcceptConn on, and closes it.
+	Fd() int
+	// Codec returns the connection's protocol codec.
+	Codec() wire.ServerCodec
+	// Start counts a request just decoded and returns its context and
+	// task.
+	Start() (context.Context, primetime.Task)
+	// AppendAnswer counts the answer to the request started last and
+	// appends it to dst.
+	AppendAnswer(dst, answer []byte, err error) []byte
+	// AppendRefusal counts a request the codec refused and appends its
+	// error answer to dst.
+	AppendRefusal(dst []byte, d wire.Decoded) []byte
+	// Gone cancels the request in flight: its client has gone.
+	Gone()
+	// Closed is called once the loop has closed the socket: it cancels
+	// what is in flight and frees the connection's place.
+	Closed()
+}
+
+// An Executor is where the loop's tasks run: on the loop itself with Run
+// (the inline executor), or, if Run is nil, handed over with Submit.
+type Executor struct {
+	// Run runs t on payload and returns its answer.
+	Run func(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error)
+	// Submit starts t on payload elsewhere and returns at once; done is
+	// called once with the answer, on any goroutine, perhaps before
+	// Submit returns. payload stays valid until then.
+	Submit func(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
+}

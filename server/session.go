@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// session is the server's side of one connection, whatever does its I/O (a
+// goroutine of its own, or the event loop): its protocol's codec, the
+// contexts of its requests, and the server's accounting of them.
+type session struct {
+	s      *Server
+	codec  wire.ServerCodec
+	remote net.Addr
+
+	ctx    context.Context // done when the connection closes
+	cancel context.CancelFunc
+	// reqCancel ends the request's own context, when it has one.
+	reqCancel context.CancelFunc
+
+	// nc is the connection for a goroutine's I/O, which Close and
+	// Shutdown reach through it; nil for the event loop's connections.
+	nc net.Conn
+	// idle is true while nc waits for a request; guarded by s.mu.
+	idle bool
+}
+
+func (ss *session) init(s *Server, remote net.Addr) {
+	ss.s, ss.codec, ss.remote = s, s.newCodec(), remote
+	ss.ctx, ss.cancel = context.WithCancel(s.baseCtx)
+}
+
+// request counts a request just decoded and returns it.
+func (ss *session) request(payload []byte) strategy.Request {
+	ss.s.stats.requests.Add(1)
+	// The request's context is the connection's: a client that goes away
+	// ends both, and sharing it costs no allocation per request. A request
+	// timeout needs a context of its own.
+	ctx := ss.ctx
+	if d := ss.s.RequestTimeout; d > 0 {
+		ctx, ss.reqCancel = context.WithTimeout(ss.ctx, d)
+	}
+	return strategy.Request{Context: ctx, Task: ss.s.task(), Payload: payload}
+}
+
+// appendRefusal counts a request that never reached a task and appends its
+// error answer.
+func (ss *session) appendRefusal(dst []byte, d wire.Decoded) []byte {
+	ss.s.stats.requests.Add(1)
+	ss.s.stats.errors.Add(1)
+	return ss.codec.AppendError(dst, d.Status, d.Msg)
+}
+
+// appendAnswer counts the answer to the request in flight and appends it.
+// Answers are counted before they are written, so that a client that has
+// read its answer finds it counted.
+func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
+	if ss.reqCancel != nil {
+		ss.reqCancel()
+		ss.reqCancel = nil
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("request timed out after %v: %w", ss.s.RequestTimeout, err)
+		}
+	}
+	if err == nil {
+		ss.s.stats.answered.Add(1)
+		return ss.codec.AppendAnswer(dst, answer)
+	}
+	ss.logTaskError(err)
+	ss.s.stats.errors.Add(1)
+	// A failed or panicking task is the server's fault.
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, primetime.ErrBadRequest):
+		status = http.StatusBadRequest
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusServiceUnavailable
+	}
+	return ss.codec.AppendError(dst, status, err.Error())
+}
+
+func (ss *session) logTaskError(err error) {
+	var p *strategy.PanicError
+	switch {
+	case errors.As(err, &p):
+		ss.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
+			"remote", ss.remote.String(), "stack", string(p.Stack))
+	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	default:
+		ss.s.logger().Warn("task failed", "err", err, "remote", ss.remote.String())
+	}
+}
+
+// end releases the session once its connection is closed: it cancels what
+// is in flight and frees the connection's place.
+func (ss *session) end() {
+	if ss.reqCancel != nil {
+		ss.reqCancel()
+	}
+	ss.cancel()
+	ss.s.untrack(ss)
+}
