@@ -8,11 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// detach takes nc's socket out of Go's network poller for the event loop:
-// it returns a duplicate of the descriptor, non-blocking and close-on-exec,
-// and closes nc.
-func detach(nc net.Conn) (int, error) {
-	defer nc.Close()
+// dupFD returns a duplicate of nc's descriptor, non-blocking and
+// close-on-exec, for the event loop: once nc is closed, the socket is out
+// of Go's network poller and the loop's alone.
+func dupFD(nc net.Conn) (int, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1, fmt.Errorf("server: a %T has no descriptor", nc)
@@ -26,7 +25,7 @@ func detach(nc net.Conn) (int, error) {
 		return -1, err
 	}
 	if dupErr != nil {
-		return -1, fmt.Errorf("server: duplicating a connection's descriptor: %w", dupErr)
+		return -1, &net.OpError{Op: "dup", Net: "tcp", Err: dupErr}
 	}
 	return fd, nil
 }

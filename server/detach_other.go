@@ -7,9 +7,8 @@ import (
 	"net"
 )
 
-// detach is for the event loop, which only Linux has.
-func detach(nc net.Conn) (int, error) {
-	nc.Close()
+// dupFD is for the event loop, which only Linux has.
+func dupFD(net.Conn) (int, error) {
 	return -1, errors.New("server: the event loop needs Linux")
 }
 

@@ -105,10 +105,15 @@ func TestClientThatNeverReadsCannotBlockTheServer(t *testing.T) {
 			hog, err := net.Dial("tcp", ts.addr)
 			require.NoError(t, err)
 			defer hog.Close()
-			// Requests for 64 MB of answers, never read: the server's
-			// writes to this client block once the socket buffers fill.
-			_, err = io.WriteString(hog, strings.Repeat("big\n", 1000))
-			require.NoError(t, err)
+			// 1 MiB of requests for 64 KiB answers each, never read: the
+			// server's writes to this client stop once the socket
+			// buffers fill, and so, in time, do the hog's.
+			pipelined := make(chan error, 1)
+			go func() {
+				hog.SetWriteDeadline(time.Now().Add(bound))
+				_, err := io.WriteString(hog, strings.Repeat("big\n", 1<<18))
+				pipelined <- err
+			}()
 
 			other := dial(t, ts.addr)
 			for i := range 20 {
@@ -119,6 +124,8 @@ func TestClientThatNeverReadsCannotBlockTheServer(t *testing.T) {
 			<-waitUntil(func() bool { return ts.Stats().Open == 1 })
 			assert.Equal(t, int64(1), ts.Stats().Open, "the server gave up on the client that does not read")
 			assert.Equal(t, "after", other.ask("after"))
+			hog.Close()
+			<-pipelined
 		})
 	}
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -19,8 +21,10 @@ type loopConn struct {
 
 // AcceptConn implements reactor.Listener: it accepts as Accept does, and
 // hands the connection's socket over to the loop, out of Go's network
-// poller. A connection without a socket of its own cannot be served by the
-// loop: it is logged and closed.
+// poller. With the descriptor table full, the connection waits, accepted,
+// until a descriptor frees, as further clients wait in the kernel's queue.
+// A connection without a socket of its own cannot be served by the loop:
+// it is logged and closed.
 func (ln *listener) AcceptConn() (reactor.Conn, error) {
 	s := ln.s
 	for {
@@ -28,23 +32,46 @@ func (ln *listener) AcceptConn() (reactor.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		remote := nc.RemoteAddr()
-		fd, err := detach(nc)
+		fd, err := ln.handOver(nc)
 		if err != nil {
-			s.logger().Error("the event loop cannot serve this connection; closed", "remote", remote.String(), "err", err)
 			if s.slots != nil {
 				<-s.slots
 			}
+			if errors.Is(err, ErrServerClosed) {
+				return nil, err
+			}
+			s.logger().Error("the event loop cannot serve this connection; closed", "remote", nc.RemoteAddr().String(), "err", err)
 			continue
 		}
 		c := &loopConn{fd: fd}
-		c.session.init(s, remote)
+		c.session.init(s, nc.RemoteAddr())
 		if !s.track(&c.session) {
 			closeFD(fd)
 			c.end()
 			return nil, ErrServerClosed
 		}
 		return c, nil
+	}
+}
+
+// handOver returns a descriptor of nc's socket for the loop, and closes
+// nc. A temporary failure is retried with the accept delays.
+func (ln *listener) handOver(nc net.Conn) (int, error) {
+	defer nc.Close()
+	for delay := time.Duration(0); ; {
+		fd, err := dupFD(nc)
+		if err == nil || !isTemporary(err) {
+			return fd, err
+		}
+		delay = min(max(2*delay, acceptDelayMin), acceptDelayMax)
+		ln.s.logger().Warn("handing a connection to the event loop failed; retrying", "err", err, "delay", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ln.s.done:
+			t.Stop()
+			return -1, ErrServerClosed
+		}
 	}
 }
 

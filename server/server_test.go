@@ -331,44 +331,56 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 }
 
 func TestTemporaryAcceptErrorsAreRetried(t *testing.T) {
-	var log syncBuffer
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
-	srv := &server.Server{Logger: slog.New(slog.NewTextHandler(&log, nil))}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(&flakyListener{Listener: l, failures: 4, err: emfile}) }()
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			var log syncBuffer
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			emfile := &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+			st, err := strategy.Parse(text)
+			require.NoError(t, err)
+			srv := &server.Server{Strategy: st, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(&flakyListener{Listener: l, failures: 4, err: emfile}) }()
 
-	c := dial(t, l.Addr().String())
-	assert.Equal(t, "29", c.ask("10"), "the server survives a full descriptor table")
-	assert.Equal(t, 4, strings.Count(log.String(), "accept failed; retrying"))
-	assert.Contains(t, log.String(), "delay=40ms", "the delay doubles")
+			c := dial(t, l.Addr().String())
+			assert.Equal(t, "29", c.ask("10"), "the server survives a full descriptor table")
+			assert.Equal(t, 4, strings.Count(log.String(), "accept failed; retrying"))
+			assert.Contains(t, log.String(), "delay=40ms", "the delay doubles")
 
-	require.NoError(t, srv.Shutdown(context.Background()))
-	assert.ErrorIs(t, <-served, server.ErrServerClosed)
+			require.NoError(t, srv.Shutdown(context.Background()))
+			assert.ErrorIs(t, <-served, server.ErrServerClosed)
+		})
+	}
 }
 
 func TestPermanentAcceptErrorEndsServeAndClosesConnections(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	broken := errors.New("listener broke")
-	fl := &flakyListener{Listener: l, err: broken}
-	srv := &server.Server{Logger: discard}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(fl) }()
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			broken := errors.New("listener broke")
+			fl := &flakyListener{Listener: l, err: broken}
+			st, err := strategy.Parse(text)
+			require.NoError(t, err)
+			srv := &server.Server{Strategy: st, Logger: discard}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(fl) }()
 
-	c := dial(t, l.Addr().String())
-	assert.Equal(t, "2", c.ask("1"))
-	fl.mu.Lock()
-	fl.failures = 1
-	fl.mu.Unlock()
-	// Wake the pending Accept with a connection; the next Accept fails.
-	dial(t, l.Addr().String())
+			c := dial(t, l.Addr().String())
+			assert.Equal(t, "2", c.ask("1"))
+			fl.mu.Lock()
+			fl.failures = 1
+			fl.mu.Unlock()
+			// Wake the pending Accept with a connection; the next Accept fails.
+			dial(t, l.Addr().String())
 
-	assert.ErrorIs(t, <-served, broken)
-	_, err = c.readErr()
-	assert.Error(t, err, "open connections are closed")
-	assert.Zero(t, srv.Stats().Open)
+			assert.ErrorIs(t, <-served, broken)
+			_, err = c.readErr()
+			assert.Error(t, err, "open connections are closed")
+			assert.Zero(t, srv.Stats().Open)
+		})
+	}
 }
 
 func TestIdleConnectionIsClosedAfterIdleTimeout(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // storm opens conns connections at once; each asks one request, reads
@@ -70,12 +71,20 @@ func TestConnectionStormAgainstEveryStrategy(t *testing.T) {
 	}
 }
 
-// roleLowFDServer is a child process that serves with few descriptors.
-const roleLowFDServer = "test-low-fd-server"
+// roleLowFDServer is a child process that serves with few descriptors,
+// with the strategy that envStrategy names.
+const (
+	roleLowFDServer = "test-low-fd-server"
+	envStrategy     = "PRIMETIME_TEST_STRATEGY"
+)
 
 func init() {
 	worker.RegisterRole(roleLowFDServer, func() error {
 		os.Unsetenv(worker.EnvMarker)
+		st, err := strategy.Parse(os.Getenv(envStrategy))
+		if err != nil {
+			return err
+		}
 		lim := syscall.Rlimit{Cur: 64, Max: 64}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 			return err
@@ -84,7 +93,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		srv := &server.Server{}
+		srv := &server.Server{Strategy: st}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(l) }()
 		fmt.Println(l.Addr())
@@ -96,7 +105,13 @@ func init() {
 }
 
 func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
-	cmd, err := worker.Command("", nil, roleLowFDServer, nil)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) { outOfDescriptors(t, text) })
+	}
+}
+
+func outOfDescriptors(t *testing.T, text string) {
+	cmd, err := worker.Command("", nil, roleLowFDServer, nil, envStrategy+"="+text)
 	require.NoError(t, err)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -128,6 +143,7 @@ func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
 	assert.Equal(t, 200, storm(t, addr, 200))
 	stdin.Close()
 	require.NoError(t, cmd.Wait())
-	assert.Contains(t, stderr.String(), "accept failed; retrying")
+	assert.Contains(t, stderr.String(), "failed; retrying")
 	assert.Contains(t, stderr.String(), "too many open files")
+	assert.NotContains(t, stderr.String(), "cannot serve", "no connection was dropped")
 }

@@ -1,0 +1,171 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/reactor"
+)
+
+// loopStrategies are the strategies served by the event loop.
+var loopStrategies = []string{"loop", "loop+goroutines:2"}
+
+// openAsking opens n connections to addr, asks one request on each and
+// reads its answer, and leaves them open.
+func openAsking(t *testing.T, addr string, n int) []*client {
+	t.Helper()
+	conns := make([]*client, n)
+	for i := range conns {
+		conns[i] = dial(t, addr)
+		require.Equal(t, "2", conns[i].ask("1"))
+	}
+	return conns
+}
+
+func TestLoopGoroutinesDoNotGrowWithConnections(t *testing.T) {
+	if !reactor.Supported {
+		t.Skip("the portable loop reads each connection on a goroutine")
+	}
+	for _, text := range loopStrategies {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			first := openAsking(t, ts.addr, 100)
+			with100 := runtime.NumGoroutine()
+			more := openAsking(t, ts.addr, 2000)
+			with2100 := runtime.NumGoroutine()
+			assert.InDelta(t, with100, with2100, 2, "goroutines with 100 connections, then with 2,100")
+			for _, c := range append(first, more...) {
+				c.c.Close()
+			}
+		})
+	}
+}
+
+// openDescriptors counts this process's open descriptors.
+func openDescriptors(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("needs /proc:", err)
+	}
+	return len(fds)
+}
+
+func TestLoopLeavesNoDescriptorOpenAfterShutdown(t *testing.T) {
+	for _, text := range append(loopStrategies, "perconn") {
+		t.Run(text, func(t *testing.T) {
+			serve := func() {
+				ts := startWith(t, text, nil)
+				conns := openAsking(t, ts.addr, 50)
+				require.NoError(t, ts.Shutdown(context.Background()))
+				for _, c := range conns {
+					_, err := c.readErr()
+					assert.ErrorIs(t, err, io.EOF, "the server closed it")
+					c.c.Close()
+				}
+			}
+			serve() // the first run opens what the runtime keeps, such as its poller
+			before := openDescriptors(t)
+			serve()
+			assert.Equal(t, before, openDescriptors(t))
+		})
+	}
+}
+
+func TestLoopAnswersConnectionsInTheOrderTheirRequestsCame(t *testing.T) {
+	if !reactor.Supported {
+		t.Skip("the portable loop orders requests as its readers queue them")
+	}
+	g := newGate()
+	ts := startWith(t, "loop", g)
+	holder := dial(t, ts.addr)
+	holder.send("hold")
+	g.waitStarted(t)
+	// While the loop runs the held task, each client's request reaches the
+	// server's socket before the next client sends.
+	const n = 20
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = dial(t, ts.addr)
+	}
+	for i, c := range clients {
+		c.send(strconv.Itoa(i))
+		delivered(t, c.c)
+	}
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", holder.read())
+	want := []string{"start hold", "end hold"}
+	for i, c := range clients {
+		assert.Equal(t, strconv.Itoa(i), c.read())
+		want = append(want, fmt.Sprint("start ", i), fmt.Sprint("end ", i))
+	}
+	assert.Equal(t, want, g.log0(), "one at a time, in the order they came")
+}
+
+func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
+	for _, text := range append(loopStrategies, "perconn") {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			c := dial(t, ts.addr)
+			var batch strings.Builder
+			for n := 1; n <= 300; n++ {
+				fmt.Fprintf(&batch, "%d\n", n)
+			}
+			_, err := io.WriteString(c.c, batch.String())
+			require.NoError(t, err)
+			for n := 1; n <= 300; n++ {
+				p, err := primetime.NthPrime(context.Background(), n)
+				require.NoError(t, err)
+				require.Equal(t, strconv.Itoa(p), c.read(), "answer %d", n)
+			}
+		})
+	}
+}
+
+func TestHalfClosedConnectionGetsItsAnswers(t *testing.T) {
+	for _, text := range append(loopStrategies, "perconn", "pool:2") {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			c := dial(t, ts.addr)
+			_, err := io.WriteString(c.c, "1\n10\n100")
+			require.NoError(t, err)
+			require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
+			for _, want := range []string{"2", "29", "541"} {
+				assert.Equal(t, want, c.read(), "an unterminated last line at EOF is a request too")
+			}
+			_, err = c.readErr()
+			assert.ErrorIs(t, err, io.EOF, "then the server closes")
+		})
+	}
+}
+
+func TestResetInTheMiddleOfARequest(t *testing.T) {
+	for _, text := range append(loopStrategies, "perconn") {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			other := dial(t, ts.addr)
+			assert.Equal(t, "2", other.ask("1"))
+			c := dial(t, ts.addr)
+			_, err := io.WriteString(c.c, "12") // half a request
+			require.NoError(t, err)
+			delivered(t, c.c)
+			require.NoError(t, c.c.(*net.TCPConn).SetLinger(0))
+			require.NoError(t, c.c.Close()) // a reset
+			<-waitUntil(func() bool { return ts.Stats().Open == 1 })
+			assert.Equal(t, int64(1), ts.Stats().Open, "the reset connection is closed")
+			assert.Equal(t, "29", other.ask("10"), "the others go on")
+			assert.Zero(t, ts.Stats().Errors)
+		})
+	}
+}
