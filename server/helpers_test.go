@@ -85,9 +85,15 @@ func start(t *testing.T, srv *server.Server) *testServer {
 // startWith serves task with the strategy named by text.
 func startWith(t *testing.T, text string, task primetime.Task) *testServer {
 	t.Helper()
+	return start(t, &server.Server{Strategy: parse(t, text), Task: task})
+}
+
+// parse returns the strategy named by text.
+func parse(t *testing.T, text string) strategy.Strategy {
+	t.Helper()
 	s, err := strategy.Parse(text)
 	require.NoError(t, err)
-	return start(t, &server.Server{Strategy: s, Task: task})
+	return s
 }
 
 // serveResult waits for Serve to return.

@@ -47,45 +47,53 @@ func TestRequestTimeoutFreesTheWorkerProcess(t *testing.T) {
 }
 
 func TestMaxConnsMakesFurtherClientsWait(t *testing.T) {
-	g := newGate()
-	s := &server.Server{Strategy: strategy.PerConn(), Task: g, MaxConns: 1}
-	ts := start(t, s)
-	first := dial(t, ts.addr)
-	assert.Equal(t, "a", first.ask("a"))
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			g := newGate()
+			s := &server.Server{Strategy: parse(t, text), Task: g, MaxConns: 1}
+			ts := start(t, s)
+			first := dial(t, ts.addr)
+			assert.Equal(t, "a", first.ask("a"))
 
-	waiting := dial(t, ts.addr) // the kernel completes the handshake
-	waiting.send("b")
-	assert.Equal(t, "a2", first.ask("a2"))
-	assert.Equal(t, uint64(1), ts.Stats().Accepted, "the second client waits to be accepted")
+			waiting := dial(t, ts.addr) // the kernel completes the handshake
+			waiting.send("b")
+			assert.Equal(t, "a2", first.ask("a2"))
+			assert.Equal(t, uint64(1), ts.Stats().Accepted, "the second client waits to be accepted")
 
-	first.c.Close()
-	assert.Equal(t, "b", waiting.read(), "it is served once the first closes")
-	events := g.log0()
-	assert.Less(t, indexOf(t, events, "end a2"), indexOf(t, events, "start b"))
+			first.c.Close()
+			assert.Equal(t, "b", waiting.read(), "it is served once the first closes")
+			events := g.log0()
+			assert.Less(t, indexOf(t, events, "end a2"), indexOf(t, events, "start b"))
+		})
+	}
 }
 
 func TestSlowClientIsClosedWithoutHurtingOthers(t *testing.T) {
-	ts := start(t, &server.Server{IdleTimeout: 100 * time.Millisecond})
-	slow := dial(t, ts.addr)
-	_, err := io.WriteString(slow.c, "1") // and never the rest of the line
-	require.NoError(t, err)
-	closed := make(chan error, 1)
-	go func() {
-		_, err := slow.readErr()
-		closed <- err
-	}()
-	// Another client keeps asking until the slow one is closed.
-	other := dial(t, ts.addr)
-	for busy := true; busy; {
-		assert.Equal(t, "29", other.ask("10"))
-		select {
-		case err := <-closed:
-			assert.Error(t, err, "the slow client's connection is closed by the idle timeout")
-			busy = false
-		default:
-		}
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := start(t, &server.Server{Strategy: parse(t, text), IdleTimeout: 100 * time.Millisecond})
+			slow := dial(t, ts.addr)
+			_, err := io.WriteString(slow.c, "1") // and never the rest of the line
+			require.NoError(t, err)
+			closed := make(chan error, 1)
+			go func() {
+				_, err := slow.readErr()
+				closed <- err
+			}()
+			// Another client keeps asking until the slow one is closed.
+			other := dial(t, ts.addr)
+			for busy := true; busy; {
+				assert.Equal(t, "29", other.ask("10"))
+				select {
+				case err := <-closed:
+					assert.Error(t, err, "the slow client's connection is closed by the idle timeout")
+					busy = false
+				default:
+				}
+			}
+			assert.Equal(t, "541", other.ask("100"), "the other connection is unaffected")
+		})
 	}
-	assert.Equal(t, "541", other.ask("100"), "the other connection is unaffected")
 }
 
 func TestClientThatNeverReadsCannotBlockTheServer(t *testing.T) {

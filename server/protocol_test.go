@@ -107,36 +107,40 @@ func raw(t *testing.T, addr, request string) string {
 }
 
 func TestHTTPClosesWhenAskedAndOnMalformedRequests(t *testing.T) {
-	ts := startProtocol(t, "perconn", server.ProtocolHTTP)
-	out := raw(t, ts.addr, "GET /prime/10 HTTP/1.0\r\n\r\n")
-	assert.True(t, strings.HasPrefix(out, "HTTP/1.0 200 OK\r\n"), out)
-	assert.True(t, strings.HasSuffix(out, "\r\n\r\n29"), out)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startProtocol(t, text, server.ProtocolHTTP)
+			out := raw(t, ts.addr, "GET /prime/10 HTTP/1.0\r\n\r\n")
+			assert.True(t, strings.HasPrefix(out, "HTTP/1.0 200 OK\r\n"), out)
+			assert.True(t, strings.HasSuffix(out, "\r\n\r\n29"), out)
 
-	out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	assert.Contains(t, out, "Connection: close")
-	assert.True(t, strings.HasSuffix(out, "29"), out)
+			out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			assert.Contains(t, out, "Connection: close")
+			assert.True(t, strings.HasSuffix(out, "29"), out)
 
-	out = raw(t, ts.addr, "GARBAGE\r\n\r\n")
-	assert.True(t, strings.HasPrefix(out, "HTTP/1.1 400 Bad Request\r\n"), out)
-	assert.Contains(t, out, "malformed request")
+			out = raw(t, ts.addr, "GARBAGE\r\n\r\n")
+			assert.True(t, strings.HasPrefix(out, "HTTP/1.1 400 Bad Request\r\n"), out)
+			assert.Contains(t, out, "malformed request")
 
-	out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 10000)+"\r\n\r\n")
-	assert.True(t, strings.HasPrefix(out, "HTTP/1.1 431 Request Header Fields Too Large\r\n"), out)
+			out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 10000)+"\r\n\r\n")
+			assert.True(t, strings.HasPrefix(out, "HTTP/1.1 431 Request Header Fields Too Large\r\n"), out)
 
-	out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
-	assert.True(t, strings.HasPrefix(out, "HTTP/1.1 413 Request Entity Too Large\r\n"), out)
+			out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+			assert.True(t, strings.HasPrefix(out, "HTTP/1.1 413 Request Entity Too Large\r\n"), out)
 
-	// HTTP/1.0 with keep-alive keeps the connection.
-	c := dial(t, ts.addr)
-	for range 2 {
-		_, err := io.WriteString(c.c, "GET /?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-		require.NoError(t, err)
-		c.c.SetReadDeadline(time.Now().Add(bound))
-		resp, err := http.ReadResponse(c.br, nil)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		assert.Equal(t, "5", string(body))
-		assert.Equal(t, "keep-alive", resp.Header.Get("Connection"))
+			// HTTP/1.0 with keep-alive keeps the connection.
+			c := dial(t, ts.addr)
+			for range 2 {
+				_, err := io.WriteString(c.c, "GET /?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+				require.NoError(t, err)
+				c.c.SetReadDeadline(time.Now().Add(bound))
+				resp, err := http.ReadResponse(c.br, nil)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				assert.Equal(t, "5", string(body))
+				assert.Equal(t, "keep-alive", resp.Header.Get("Connection"))
+			}
+		})
 	}
 }
 
@@ -177,10 +181,14 @@ func TestRecvWithEveryStrategy(t *testing.T) {
 }
 
 func TestRecvRefusesAnOverlongRead(t *testing.T) {
-	s := &server.Server{Protocol: server.ProtocolRecv, MaxLineBytes: 8}
-	ts := start(t, s)
-	out := raw(t, ts.addr, "123456789")
-	assert.Equal(t, "ERR request too long: the limit is 8 bytes\n", out)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			s := &server.Server{Strategy: parse(t, text), Protocol: server.ProtocolRecv, MaxLineBytes: 8}
+			ts := start(t, s)
+			out := raw(t, ts.addr, "123456789")
+			assert.Equal(t, "ERR request too long: the limit is 8 bytes\n", out)
+		})
+	}
 }
 
 // lecturesClient is a client written as the lecture wrote its clients:
@@ -196,17 +204,21 @@ for n in (1, 10, 100, 1000):
 `
 
 func TestRecvWithTheLecturesPythonClient(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			python, err := exec.LookPath("python3")
+			if err != nil {
+				t.Skip("no python3")
+			}
+			ts := startProtocol(t, text, server.ProtocolRecv)
+			host, port, err := net.SplitHostPort(ts.addr)
+			require.NoError(t, err)
+			cmd := exec.Command(python, "-c", lecturesClient, host, port)
+			out, err := cmd.Output()
+			require.NoError(t, err)
+			assert.Equal(t, "1 2\n10 29\n100 541\n1000 7919\n", string(out))
+		})
 	}
-	ts := startProtocol(t, "perconn", server.ProtocolRecv)
-	host, port, err := net.SplitHostPort(ts.addr)
-	require.NoError(t, err)
-	cmd := exec.Command(python, "-c", lecturesClient, host, port)
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	assert.Equal(t, "1 2\n10 29\n100 541\n1000 7919\n", string(out))
 }
 
 func TestUnknownProtocolIsRefused(t *testing.T) {

@@ -89,12 +89,16 @@ func TestBadRequestsGetErrAndTheConnectionStaysUsable(t *testing.T) {
 }
 
 func TestOverlongLineBeyondTheBufferIsRefused(t *testing.T) {
-	ts := startWith(t, "perconn", nil)
-	c := dial(t, ts.addr)
-	c.send(strings.Repeat("7", 3*server.DefaultMaxLineBytes))
-	assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", c.read())
-	_, err := c.readErr()
-	assert.Error(t, err)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			c := dial(t, ts.addr)
+			c.send(strings.Repeat("7", 3*server.DefaultMaxLineBytes))
+			assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", c.read())
+			_, err := c.readErr()
+			assert.Error(t, err)
+		})
+	}
 }
 
 func TestSerialAndPoolOfOneServeOneConnectionAtATime(t *testing.T) {
@@ -384,24 +388,32 @@ func TestPermanentAcceptErrorEndsServeAndClosesConnections(t *testing.T) {
 }
 
 func TestIdleConnectionIsClosedAfterIdleTimeout(t *testing.T) {
-	ts := start(t, &server.Server{IdleTimeout: 1}) // 1ns: closed at the first wait
-	c := dial(t, ts.addr)
-	_, err := c.readErr()
-	assert.Error(t, err)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := start(t, &server.Server{Strategy: parse(t, text), IdleTimeout: 1}) // 1ns: closed at the first wait
+			c := dial(t, ts.addr)
+			_, err := c.readErr()
+			assert.Error(t, err)
+		})
+	}
 }
 
 func TestStatsCountConnectionsAndAnswers(t *testing.T) {
-	ts := startWith(t, "perconn", nil)
-	a, b := dial(t, ts.addr), dial(t, ts.addr)
-	assert.Equal(t, "2", a.ask("1"))
-	assert.Equal(t, "3", b.ask("2"))
-	assert.True(t, strings.HasPrefix(b.ask("x"), "ERR"))
-	st := ts.Stats()
-	assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Requests: 3, Answered: 2, Errors: 1}, st)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startWith(t, text, nil)
+			a, b := dial(t, ts.addr), dial(t, ts.addr)
+			assert.Equal(t, "2", a.ask("1"))
+			assert.Equal(t, "3", b.ask("2"))
+			assert.True(t, strings.HasPrefix(b.ask("x"), "ERR"))
+			st := ts.Stats()
+			assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Requests: 3, Answered: 2, Errors: 1}, st)
+		})
+	}
 }
 
 func TestShutdownUnderLoadAnswersEveryRequestItRead(t *testing.T) {
-	for _, text := range []string{"perconn", "loop+goroutines:2", "procpool:2"} {
+	for _, text := range []string{"perconn", "loop", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, nil)
 			const clients = 8
