@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/primetime-lab/primetime/internal/wire"
 )
 
 // A Monitor is told about each interval as it closes, with the events that
@@ -48,7 +49,6 @@ type longState struct {
 
 type run struct {
 	sc        Scenario
-	proto     clientProtocol
 	start     time.Time
 	end       time.Time
 	warmupEnd time.Time
@@ -64,8 +64,8 @@ type run struct {
 }
 
 func newRun(sc Scenario) *run {
-	proto, _ := clientProtocolFor(sc.Protocol) // checked by withDefaults
-	r := &run{sc: sc, proto: proto, small: proto.request(sc.Small), longReq: proto.request(sc.Long)}
+	codec, _ := newClientCodec(sc.Protocol) // checked by withDefaults
+	r := &run{sc: sc, small: codec.AppendRequest(nil, sc.Small), longReq: codec.AppendRequest(nil, sc.Long)}
 	r.phase.Store(int32(before))
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())
@@ -233,7 +233,7 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 
 // client sends small requests until ctx ends.
 func (r *run) client(ctx context.Context, i int, t *tally) {
-	c := &conn{addr: r.sc.Addr, end: r.end, proto: r.proto}
+	c := r.newConn()
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
@@ -317,7 +317,7 @@ func (r *run) longClient(ctx context.Context) {
 	if sleepUntil(ctx, r.start.Add(r.sc.LongAfter)) {
 		return
 	}
-	c := &conn{addr: r.sc.Addr, end: r.end, proto: r.proto}
+	c := r.newConn()
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
@@ -361,13 +361,27 @@ func (r *run) longClient(ctx context.Context) {
 type conn struct {
 	addr  string
 	end   time.Time
-	proto clientProtocol
-	body  []byte // the http protocol's answer buffer
+	codec wire.ClientCodec
+	// in holds what the server sent and the codec has not decoded yet,
+	// in[from:to].
+	in       []byte
+	from, to int
 
 	mu          sync.Mutex // guards nc against interrupt
 	nc          net.Conn
 	interrupted bool
-	br          *bufio.Reader
+}
+
+// Sizes of a client's input buffer: it grows for a long answer, up to
+// maxAnswer.
+const (
+	answerBuffer = 4096
+	maxAnswer    = 1 << 20
+)
+
+func (r *run) newConn() *conn {
+	codec, _ := newClientCodec(r.sc.Protocol) // checked by withDefaults
+	return &conn{addr: r.sc.Addr, end: r.end, codec: codec, in: make([]byte, answerBuffer)}
 }
 
 // dial connects, unless the connection is open.
@@ -389,11 +403,7 @@ func (c *conn) dial(ctx context.Context) error {
 		return context.Canceled
 	}
 	c.nc = nc
-	if c.br == nil {
-		c.br = bufio.NewReaderSize(nc, 4096)
-	} else {
-		c.br.Reset(nc)
-	}
+	c.from, c.to = 0, 0
 	return nil
 }
 
@@ -405,21 +415,46 @@ func (c *conn) ask(request []byte) (answer []byte, refused bool, kind errKind, e
 		c.close()
 		return nil, false, errWrite, err
 	}
-	answer, refused, closing, err := c.proto.read(c)
+	a, err := c.read()
 	if err != nil {
 		c.close()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, false, errClosed, fmt.Errorf("the server closed the connection")
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return nil, false, errRead, fmt.Errorf("answer longer than %d bytes", c.br.Size())
-		}
 		return nil, false, errRead, err
 	}
-	if closing {
+	if a.Close {
 		c.close()
 	}
-	return answer, refused, 0, nil
+	return a.Body, a.Refused, 0, nil
+}
+
+// read reads until the codec finds an answer, and returns it.
+func (c *conn) read() (wire.Answer, error) {
+	for {
+		n, a, err := c.codec.DecodeAnswer(c.in[c.from:c.to])
+		if err != nil || n > 0 {
+			c.from += n
+			return a, err
+		}
+		switch {
+		case c.from > 0:
+			c.to = copy(c.in, c.in[c.from:c.to])
+			c.from = 0
+		case c.to == len(c.in) && len(c.in) >= maxAnswer:
+			return wire.Answer{}, fmt.Errorf("answer longer than %d bytes", maxAnswer)
+		case c.to == len(c.in):
+			c.in = append(c.in, make([]byte, len(c.in))...)
+		}
+		k, err := c.nc.Read(c.in[c.to:])
+		c.to += k
+		if err != nil {
+			if errors.Is(err, io.EOF) && c.to > c.from {
+				err = io.ErrUnexpectedEOF
+			}
+			return wire.Answer{}, err
+		}
+	}
 }
 
 func (c *conn) close() {

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/wire"
+
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -315,7 +317,7 @@ func TestResultRoundTripsThroughJSONAndWritesCSV(t *testing.T) {
 
 func TestClientHotPathDoesNotAllocate(t *testing.T) {
 	srv := startFake(t, "answer")
-	c := &conn{addr: srv.addr(), end: time.Now().Add(bound), proto: lineClient{}}
+	c := &conn{addr: srv.addr(), end: time.Now().Add(bound), codec: wire.NewLineClient(), in: make([]byte, answerBuffer)}
 	defer c.close()
 	require.NoError(t, c.dial(context.Background()))
 	tl := newTally()

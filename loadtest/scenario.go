@@ -81,7 +81,7 @@ func (sc Scenario) withDefaults() (Scenario, error) {
 	if sc.Addr == "" {
 		return sc, errors.New("loadtest: Scenario.Addr is empty")
 	}
-	if _, err := clientProtocolFor(sc.Protocol); err != nil {
+	if _, err := newClientCodec(sc.Protocol); err != nil {
 		return sc, err
 	}
 	if sc.Clients == 0 {

@@ -1,10 +1,8 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -47,49 +45,7 @@ func TestRunSpeaksEveryProtocol(t *testing.T) {
 	}
 }
 
-func TestHTTPClientReadsWithoutAllocating(t *testing.T) {
-	const response = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Type: text/plain\r\n\r\n104729"
-	stream := strings.NewReader(strings.Repeat(response, 300))
-	c := &conn{br: bufio.NewReader(stream), proto: httpClient{}}
-	allocs := testing.AllocsPerRun(200, func() {
-		answer, refused, closing, err := c.proto.read(c)
-		if err != nil || refused || closing || string(answer) != "104729" {
-			t.Fatalf("read: %q %v %v %v", answer, refused, closing, err)
-		}
-	})
-	assert.Zero(t, allocs)
-}
-
-func TestHTTPClientReadsWhatServersSay(t *testing.T) {
-	cases := []struct {
-		response string
-		answer   string
-		refused  bool
-		closing  bool
-		err      string
-	}{
-		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n29", "29", false, false, ""},
-		{"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nConnection: close\r\n\r\n29", "29", false, true, ""},
-		{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n29", "29", false, true, ""},
-		{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n29", "29", false, false, ""},
-		{"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope", "HTTP 404 Not Found: nope", true, false, ""},
-		{"HTTP/1.1 200 OK\r\n\r\n29", "", false, false, "no Content-Length"},
-		{"SMTP ready\r\n", "", false, false, "malformed HTTP response"},
-		{"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", "", false, false, "Content-Length"},
-	}
-	for _, tc := range cases {
-		c := &conn{br: bufio.NewReader(strings.NewReader(tc.response)), proto: httpClient{}}
-		answer, refused, closing, err := c.proto.read(c)
-		if tc.err != "" {
-			assert.ErrorContains(t, err, tc.err, tc.response)
-			continue
-		}
-		require.NoError(t, err, tc.response)
-		assert.Equal(t, tc.answer, string(answer), tc.response)
-		assert.Equal(t, tc.refused, refused, tc.response)
-		assert.Equal(t, tc.closing, closing, tc.response)
-	}
-	assert.Equal(t, "GET /prime/a%2Fb HTTP/1.1\r\nHost: primetime\r\n\r\n", string(httpClient{}.request("a/b")))
+func TestRunRefusesAnUnknownProtocol(t *testing.T) {
 	_, err := Run(context.Background(), Scenario{Addr: "x", Protocol: "smtp"}, nil)
 	assert.ErrorContains(t, err, `unknown protocol "smtp"`)
 }
