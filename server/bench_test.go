@@ -354,15 +354,15 @@ func init() {
 	})
 }
 
-// BenchmarkIdleConnectionsServerSide opens 10,000 connections to a server
+// BenchmarkIdleConnectionsServerSide opens 15,000 connections to a server
 // in a child process of its own, each asking one request and then staying
 // idle, and reports the growth of the server process's resident memory per
-// connection, beside the baseline server's, measured the same way in the
-// same run. With the server in another process, the two ends need 10,000
-// descriptors each.
+// connection and the time it took to open them and have each answered,
+// beside the baseline server's, measured the same way in the same run. With
+// the server in another process, the two ends need 15,000 descriptors each.
 func BenchmarkIdleConnectionsServerSide(b *testing.B) {
-	raiseFileLimit(b, 11000)
-	const conns = 10000
+	raiseFileLimit(b, 16000)
+	const conns = 15000
 	for _, text := range []string{"perconn", "pool:64", "loop", "loop+goroutines:2", "procpool:2"} {
 		b.Run(fmt.Sprintf("%s/conns=%d", text, conns), func(b *testing.B) {
 			answered := conns
@@ -370,16 +370,22 @@ func BenchmarkIdleConnectionsServerSide(b *testing.B) {
 				answered = 0 // it serves 64 and queues the rest
 			}
 			var base, strat float64
+			var baseTime, stratTime time.Duration
 			for b.Loop() {
-				base += childConnCost(b, startBaselineChild(b), conns, conns)
+				m, d := childConnCost(b, startBaselineChild(b), conns, conns)
+				base, baseTime = base+m, baseTime+d
 				child, err := serverchild.Start(serverchild.Config{Strategy: text}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
-				strat += childConnCost(b, childServer{addr: child.Addr, pid: child.Pid(), stop: child.Stop}, conns, answered)
+				m, d = childConnCost(b, childServer{addr: child.Addr, pid: child.Pid(), stop: child.Stop}, conns, answered)
+				strat, stratTime = strat+m, stratTime+d
 			}
-			b.ReportMetric(base/float64(b.N), "base-B/conn")
-			b.ReportMetric(strat/float64(b.N), "B/conn")
+			n := float64(b.N)
+			b.ReportMetric(base/n, "base-B/conn")
+			b.ReportMetric(strat/n, "B/conn")
+			b.ReportMetric(baseTime.Seconds()/n, "base-open-s")
+			b.ReportMetric(stratTime.Seconds()/n, "open-s")
 		})
 	}
 }
@@ -427,14 +433,16 @@ func startBaselineChild(b *testing.B) childServer {
 
 // childConnCost opens conns connections to the child server, asks one
 // request on each and reads the first answered answers, and returns the
-// growth of the child's resident memory per connection; then it stops
-// the child.
-func childConnCost(b *testing.B, s childServer, conns, answered int) float64 {
+// growth of the child's resident memory per connection and the time the
+// connections took; then it stops the child.
+func childConnCost(b *testing.B, s childServer, conns, answered int) (float64, time.Duration) {
 	defer s.stop()
 	before := residentBytes(b, s.pid)
+	start := time.Now()
 	closeAll := openIdle(b, s.addr, conns, answered)
+	took := time.Since(start)
 	defer closeAll()
-	return float64(residentBytes(b, s.pid)-before) / float64(conns)
+	return float64(residentBytes(b, s.pid)-before) / float64(conns), took
 }
 
 // residentBytes reads a process's resident set size from /proc.

@@ -15,12 +15,13 @@ import (
 )
 
 // BenchmarkShapeFloor measures the strategies whose shape, not their code,
-// keeps them far from the goroutine-per-connection baseline (Serial, which
-// serves one connection at a time, and the process pool, whose every task
-// crosses to another process and back) beside a minimal server of the same
-// shape, and beside the baseline, in the same run, rotating which goes
-// first. The minimal server is the floor that the kernel and the Go runtime
-// set for that shape: ratio (the strategy's rate over the floor's) says how
+// sets them apart from the goroutine-per-connection baseline (Serial, which
+// serves one connection at a time; the process pool, whose every task
+// crosses to another process and back; the event loop, which has one
+// thread for every connection) beside a minimal server of the same shape,
+// and beside the baseline, in the same run, rotating which goes first. The
+// minimal server is the floor that the kernel and the Go runtime set for
+// that shape: ratio (the strategy's rate over the floor's) says how
 // much the strategy's own code costs on top of its shape, and floor-ratio
 // (the floor's rate over the baseline's) how much the shape itself costs.
 //
@@ -29,7 +30,10 @@ import (
 // connection. The process-pool floor serves each connection on a goroutine,
 // writes each request line to an idle worker process (the one returned
 // last, as the pool does), reads the answer line back and writes it out;
-// its workers run with GOMAXPROCS=1 and answer lines in a plain loop.
+// its workers run with GOMAXPROCS=1 and answer lines in a plain loop. The
+// event loop's floor is a minimal single-threaded epoll server
+// (serveMinimalEpoll); the loops with an executor are measured against it
+// too, so their ratio includes the executor's hand-offs.
 func BenchmarkShapeFloor(b *testing.B) {
 	const batch = 4000
 	floors := []struct {
@@ -38,6 +42,9 @@ func BenchmarkShapeFloor(b *testing.B) {
 	}{
 		{"serial", func(_ *testing.B, l net.Listener) func() { return serveMinimalSerial(l) }},
 		{"procpool:2", func(b *testing.B, l net.Listener) func() { return serveMinimalProcessPool(b, l, 2) }},
+		{"loop", serveMinimalEpoll},
+		{"loop+goroutines:2", serveMinimalEpoll},
+		{"loop+procs:2", serveMinimalEpoll},
 	}
 	for _, f := range floors {
 		for _, clients := range []int{1, 4, 16, 64} {

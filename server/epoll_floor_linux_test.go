@@ -1,0 +1,120 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// serveMinimalEpoll serves l's line protocol with a minimal single-threaded
+// epoll server, the event loop's floor: one goroutine locked to its thread
+// accepts on l's descriptor, reads each ready connection into one buffer,
+// answers every whole line with the prime task and writes the answers. A
+// connection keeps only a partial line. No limits, no timeouts, no
+// counters, no executor. It serves until stop is called.
+func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
+	rc, err := l.(syscall.Conn).SyscallConn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	lfd, dupErr := -1, error(nil)
+	rc.Control(func(fd uintptr) { lfd, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if dupErr != nil {
+		b.Fatal(dupErr)
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stopfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, fd := range []int{lfd, stopfd} {
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		partial := map[int][]byte{} // open connections, with a partial line
+		defer func() {
+			for fd := range partial {
+				unix.Close(fd)
+			}
+		}()
+		events := make([]unix.EpollEvent, 256)
+		buf := make([]byte, 64<<10)
+		var out []byte
+		for {
+			n, err := unix.EpollWait(epfd, events, -1)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			for _, ev := range events[:max(n, 0)] {
+				fd := int(ev.Fd)
+				switch fd {
+				case stopfd:
+					return
+				case lfd:
+					for {
+						cfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+						if err != nil {
+							break
+						}
+						unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, cfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(cfd)})
+						partial[cfd] = nil
+					}
+					continue
+				}
+				k, err := unix.Read(fd, buf)
+				if errors.Is(err, unix.EAGAIN) {
+					continue
+				}
+				if k <= 0 {
+					unix.Close(fd)
+					delete(partial, fd)
+					continue
+				}
+				in := buf[:k]
+				if p := partial[fd]; len(p) > 0 {
+					in = append(p, in...)
+				}
+				out = out[:0]
+				for {
+					i := bytes.IndexByte(in, '\n')
+					if i < 0 {
+						break
+					}
+					answer, err := runPrime(in[:i])
+					if err != nil {
+						break
+					}
+					out = append(append(out, answer...), '\n')
+					in = in[i+1:]
+				}
+				partial[fd] = append(partial[fd][:0], in...)
+				unix.Write(fd, out)
+			}
+		}
+	}()
+	return func() {
+		var one [8]byte
+		binary.NativeEndian.PutUint64(one[:], 1)
+		unix.Write(stopfd, one[:])
+		<-done
+		for _, fd := range []int{lfd, stopfd, epfd} {
+			unix.Close(fd)
+		}
+		l.Close()
+	}
+}

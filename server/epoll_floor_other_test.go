@@ -1,0 +1,15 @@
+//go:build !linux
+
+package server_test
+
+import (
+	"net"
+	"testing"
+)
+
+// serveMinimalEpoll needs epoll, which only Linux has.
+func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
+	l.Close()
+	b.Skip("the event loop's floor needs epoll")
+	return nil
+}
