@@ -51,6 +51,14 @@ type Experiment struct {
 	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
 	// cannot be set for servers in this process.
 	MaxProcs int
+	// Idle, if positive, is how many idle connections to open to each
+	// server before its run, each asking the small request once, to
+	// measure the server's resident memory per connection (Row.IdleBytes).
+	// They are closed before the run, so that they change none of its
+	// figures. It needs servers in child processes, and /proc (Linux).
+	// A strategy that serves one connection at a time is left out: it
+	// cannot hold idle connections.
+	Idle int
 	// SwitchIntervals runs every strategy once per entry: 0 in Go mode,
 	// a positive interval in Python mode, with an emulated interpreter
 	// lock of that switch interval (server.Server's GIL option). Nil
@@ -76,9 +84,12 @@ type Progress interface {
 // A Comparison is an Experiment's outcome: one row and one result per
 // strategy, in the Experiment's order.
 type Comparison struct {
-	Scenario Scenario  `json:"scenario"`
-	Rows     []Row     `json:"rows"`
-	Results  []*Result `json:"results"`
+	Scenario Scenario `json:"scenario"`
+	// Idle is how many idle connections measured each row's IdleBytes,
+	// or 0.
+	Idle    int       `json:"idle,omitempty"`
+	Rows    []Row     `json:"rows"`
+	Results []*Result `json:"results"`
 }
 
 // A Row is one run's line in a Comparison: a strategy, in Go mode or in
@@ -101,6 +112,9 @@ type Row struct {
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	// Errors counts the small requests that failed.
 	Errors int `json:"errors"`
+	// IdleBytes is the server's resident memory per idle connection,
+	// measured with Experiment.Idle connections; 0 if not measured.
+	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
 	// Note explains a figure that would mislead on its own.
 	Note string `json:"note,omitempty"`
 }
@@ -145,6 +159,9 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	if x.InProcess && x.MaxProcs > 0 {
 		return nil, errors.New("loadtest: MaxProcs needs servers in child processes")
 	}
+	if x.Idle < 0 || (x.InProcess && x.Idle > 0) {
+		return nil, errors.New("loadtest: Idle must be positive, or 0, and needs servers in child processes")
+	}
 	intervals := x.SwitchIntervals
 	if intervals == nil {
 		intervals = []time.Duration{0}
@@ -154,15 +171,15 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 			return nil, fmt.Errorf("loadtest: switch interval %v is negative", d)
 		}
 	}
-	cmp := &Comparison{Scenario: sc}
+	cmp := &Comparison{Scenario: sc, Idle: x.Idle}
 	for _, s := range strats {
 		for _, gil := range intervals {
 			run := sc
 			run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
-			res, err := x.runOne(ctx, s, gil, run)
+			res, idle, err := x.runOne(ctx, s, gil, run)
 			if res != nil {
 				row := rowOf(s, res)
-				row.GIL = gil
+				row.GIL, row.IdleBytes = gil, idle
 				cmp.Results = append(cmp.Results, res)
 				cmp.Rows = append(cmp.Rows, row)
 			}
@@ -180,13 +197,20 @@ func isSerial(s strategy.Strategy) bool {
 	return text == "serial" || len(text) > 7 && text[:7] == "serial+"
 }
 
-// runOne starts a server for s, runs sc against it and stops it.
-func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Duration, sc Scenario) (*Result, error) {
-	addr, stop, err := x.startServer(s, gil, sc.Protocol)
+// runOne starts a server for s, measures its idle connections if asked,
+// runs sc against it and stops it.
+func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Duration, sc Scenario) (*Result, float64, error) {
+	addr, pid, stop, err := x.startServer(s, gil, sc.Protocol)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sc.Addr = addr
+	var idle float64
+	if x.Idle > 0 && !isSerial(s) {
+		if idle, err = idleCost(ctx, sc, pid, x.Idle); err != nil {
+			return nil, 0, errors.Join(err, stop())
+		}
+	}
 	name := label(s.String(), gil)
 	var monitor Monitor
 	if x.Progress != nil {
@@ -198,21 +222,22 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 	if res != nil && x.Progress != nil {
 		x.Progress.Done(name, res)
 	}
-	return res, errors.Join(runErr, stopErr)
+	return res, idle, errors.Join(runErr, stopErr)
 }
 
-// startServer starts a server for s and returns its address and how to
-// stop it.
-func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol server.Protocol) (string, func() error, error) {
+// startServer starts a server for s and returns its address, its process
+// (0 for one in this process) and how to stop it.
+func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol server.Protocol) (string, int, func() error, error) {
 	cfg := serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
 	if x.InProcess {
-		return serverchild.ServeInProcess(cfg, discardLogger)
+		addr, stop, err := serverchild.ServeInProcess(cfg, discardLogger)
+		return addr, 0, stop, err
 	}
 	child, err := serverchild.Start(cfg, x.Stderr)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
-	return child.Addr, child.Stop, nil
+	return child.Addr, child.Pid(), child.Stop, nil
 }
 
 func rowOf(s strategy.Strategy, r *Result) Row {

@@ -90,6 +90,31 @@ func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
 	assert.Empty(t, stderr.String())
 }
 
+func TestCompareMeasuresIdleConnections(t *testing.T) {
+	if !proctest.Available() {
+		t.Skip("needs /proc")
+	}
+	cmp, err := Compare(context.Background(), Experiment{
+		Scenario:   shortScenario,
+		Strategies: []string{"perconn", "loop", "pool:8", "serial"},
+		Idle:       1000,
+	})
+	require.NoError(t, err)
+	require.Len(t, cmp.Rows, 4)
+	assert.Equal(t, 1000, cmp.Idle)
+	perconn, loop, pool, serial := cmp.Rows[0], cmp.Rows[1], cmp.Rows[2], cmp.Rows[3]
+	assert.Greater(t, perconn.IdleBytes, loop.IdleBytes, "a goroutine's stack per connection, against the loop's few hundred bytes")
+	assert.Positive(t, pool.IdleBytes, "a pool's queued connections are measured too")
+	assert.Zero(t, serial.IdleBytes, "Serial cannot hold idle connections")
+	for _, row := range cmp.Rows {
+		assert.True(t, row.LongAnswered, "the run after the idle connections is whole: %s", row.Strategy)
+		assert.Zero(t, row.Errors, row.Strategy)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, cmp.WriteJSON(&buf))
+	assert.Contains(t, buf.String(), `"idle_bytes_per_conn": `)
+}
+
 func TestCompareRefusesBadInputBeforeRunning(t *testing.T) {
 	_, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
 	assert.ErrorContains(t, err, `unknown scheduler "threads"`)
@@ -97,6 +122,8 @@ func TestCompareRefusesBadInputBeforeRunning(t *testing.T) {
 	assert.ErrorContains(t, err, "Clients is -2")
 	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
 	assert.ErrorContains(t, err, "MaxProcs needs servers in child processes")
+	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
+	assert.ErrorContains(t, err, "Idle must be positive, or 0, and needs servers in child processes")
 	cmp, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
 	assert.ErrorContains(t, err, `task "no-such-task" is not registered`)
 	assert.Empty(t, cmp.Rows)

@@ -32,6 +32,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	gilList := fs.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
 	gilOnly := fs.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
 	maxProcs := fs.Int("maxprocs", 0, "GOMAXPROCS of each server process (0: leave it)")
+	idle := fs.Int("idle", 0, "before each run, open `N` idle connections to the server and report its memory per connection")
 	if !parseNoArgs(fs, args, stderr) {
 		return 2
 	}
@@ -57,6 +58,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		KeepSerialConnections: *keepSerial,
 		SwitchIntervals:       intervals,
 		MaxProcs:              *maxProcs,
+		Idle:                  *idle,
 		Stderr:                stderr,
 		Progress:              &progress{w: stdout},
 	}
@@ -72,6 +74,9 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "; servers in %s; %d CPUs", where, runtime.NumCPU())
 	if *maxProcs > 0 {
 		fmt.Fprintf(stdout, ", GOMAXPROCS %d", *maxProcs)
+	}
+	if *idle > 0 {
+		fmt.Fprintf(stdout, "; %s idle connections measure each server's memory first", count(float64(*idle)))
 	}
 	fmt.Fprint(stdout, "\n\n")
 
@@ -130,19 +135,36 @@ func (p *progress) Done(_ string, r *loadtest.Result) {
 	fmt.Fprintln(p.w)
 }
 
-// writeTable prints the comparison as a table.
+// writeTable prints the comparison as a table; with idle connections
+// measured, a column says how much memory each took in the server.
 func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t\tnote")
+	idle := ""
+	if cmp.Idle > 0 {
+		idle = "idle conn\t"
+	}
+	fmt.Fprintf(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", idle)
 	for _, r := range cmp.Rows {
 		long := "unanswered"
 		if r.LongAnswered {
 			long = short(r.LongLatency)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\t%s\n",
-			r.Label(), count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, r.Note)
+		if cmp.Idle > 0 {
+			idle = idleCell(r) + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.Label(), count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
+}
+
+// idleCell formats a row's memory per idle connection; "-" for a strategy
+// that cannot hold idle connections.
+func idleCell(r loadtest.Row) string {
+	if r.IdleBytes <= 0 {
+		return "-"
+	}
+	return count(r.IdleBytes) + " B"
 }
 
 var sparks = []rune("▁▂▃▄▅▆▇█")

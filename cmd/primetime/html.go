@@ -38,8 +38,8 @@ svg { background: #fafafa; border: 1px solid #eee; }
 <h1>primetime compare</h1>
 <p>{{.Description}}</p>
 <table>
-<tr><th>strategy</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th><th>note</th></tr>
-{{range .Rows}}<tr><td>{{.Strategy}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td><td class="note">{{.Note}}</td></tr>
+<tr><th>strategy</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr>
+{{range .Rows}}<tr><td>{{.Strategy}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
 {{end}}</table>
 <p>Answers per second in each interval, each chart scaled to its own peak; the shaded span is the long request in flight.</p>
 {{range .Charts}}<div class="chart"><h3>{{.Strategy}} (peak {{.Peak}}/s)</h3>
@@ -55,8 +55,8 @@ svg { background: #fafafa; border: 1px solid #eee; }
 `))
 
 type htmlRow struct {
-	Strategy, Before, During, After, Kept, Long, Note string
-	Errors                                            int
+	Strategy, Before, During, After, Kept, Long, Idle, Note string
+	Errors                                                  int
 }
 
 type htmlChart struct {
@@ -71,9 +71,11 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 	sc := cmp.Scenario
 	data := struct {
 		Description string
+		Idle        bool
 		Rows        []htmlRow
 		Charts      []htmlChart
 	}{
+		Idle: cmp.Idle > 0,
 		Description: fmt.Sprintf("%d clients send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
 			sc.Clients, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval),
 	}
@@ -84,7 +86,7 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 		data.Rows = append(data.Rows, htmlRow{
 			Strategy: r.Label(), Before: count(r.Before), During: count(r.During), After: count(r.After),
-			Kept: percent(r.Kept), Long: long, Errors: r.Errors, Note: r.Note,
+			Kept: percent(r.Kept), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
 		})
 	}
 	for i, res := range cmp.Results {

@@ -185,12 +185,13 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	html := t.TempDir() + "/compare.html"
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"compare", "-strategies", "serial, loop,perconn",
-		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-html", html}, &stdout, &stderr)
+		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-idle", "500", "-html", html}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
 		"3 runs, 600ms each", "servers in a child process each",
 		"strategy  before/s  during/s  after/s", "a new connection per request",
+		"500 idle connections measure each server's memory first", "errors  idle conn  note",
 		"answers per interval", "━",
 	} {
 		assert.Contains(t, out, want)
@@ -199,10 +200,13 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s*`+name+`\s+[\d,]+\s+[\d,]+`, out, "a table row for %s", name)
 		assert.Regexp(t, `(?m)^`+name+`\s+\|.*\| peak`, out, "a chart row for %s", name)
 	}
+	assert.Regexp(t, `(?m)^\s*serial\s.*\s0\s+-\s+a new connection per request$`, out, "Serial holds no idle connections")
+	assert.Regexp(t, `(?m)^\s*loop\s.*\s0\s+[\d,]+ B\s*$`, out, "the loop's memory per idle connection")
 	page, err := os.ReadFile(html)
 	require.NoError(t, err)
 	assert.Contains(t, string(page), "<svg")
 	assert.Contains(t, string(page), "<td>loop</td>")
+	assert.Contains(t, string(page), "<th>idle conn</th>")
 	assert.NotContains(t, string(page), "http://", "the page needs no network")
 	assert.NotContains(t, string(page), "https://")
 }
