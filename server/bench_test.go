@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -316,25 +315,6 @@ func memInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
-}
-
-func raiseFileLimit(b *testing.B, n uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Skip(err)
-	}
-	if lim.Cur >= n {
-		return
-	}
-	old := lim
-	lim.Cur = min(n, lim.Max)
-	if lim.Cur < n {
-		b.Skipf("needs %d open files; the hard limit is %d", n, lim.Max)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Skipf("needs %d open files: %v", n, err)
-	}
-	b.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 }
 
 // roleBaselineServer runs the baseline server in a child process.

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,7 +135,7 @@ func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 			ts := startWith(t, text, callback)
 			c := dial(t, ts.addr)
 			pid, _ := holdInWorker(t, c)
-			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			require.NoError(t, proctest.Kill(pid))
 			assert.Equal(t, "ERR worker exited: signal: killed", c.read())
 
 			// The pool replaced the worker and goes on.
@@ -259,7 +258,7 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 			case <-time.After(20 * time.Millisecond):
 			}
 			if kids := proctest.Children(); len(kids) > 0 {
-				if syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
+				if proctest.Kill(kids[n%len(kids)]) == nil {
 					n++
 				}
 			}
@@ -303,7 +302,7 @@ func TestWorkerKilledWhileIdleCostsNoRequest(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
 	c := dial(t, ts.addr)
 	pid := askPid(t, c)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.NoError(t, proctest.Kill(pid))
 	<-waitUntil(func() bool { return !slices.Contains(proctest.Children(), pid) || proctest.Zombie(pid) })
 	// The dead worker's stdin is closed: the request cannot be delivered,
 	// so it runs on a new worker instead of failing.

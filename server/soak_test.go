@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +43,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-time.After(time.Second):
 			}
-			if kids := proctest.Children(); len(kids) > 0 && syscall.Kill(kids[n%len(kids)], syscall.SIGKILL) == nil {
+			if kids := proctest.Children(); len(kids) > 0 && proctest.Kill(kids[n%len(kids)]) == nil {
 				n++
 			}
 		}

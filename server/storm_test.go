@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,8 +84,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		lim := syscall.Rlimit{Cur: 64, Max: 64}
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		if err := limitFiles(64); err != nil {
 			return err
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -46,3 +46,12 @@ func statFields(path string) []string {
 	}
 	return strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 }
+
+// Kill kills the process pid at once (SIGKILL on Unix).
+func Kill(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}
