@@ -281,6 +281,9 @@ func (lp *loop) drain() {
 		if c != nil && !c.inFlight && !c.lingering {
 			c.closeAfterFlush = true
 			lp.closeIfDone(c)
+			if !c.closed {
+				lp.watch(c)
+			}
 		}
 	}
 }
