@@ -18,12 +18,15 @@
 //
 // A strategy (package strategy) is a point on two independent axes. Who
 // serves connections: Serial (one at a time), PerConn (a goroutine each),
-// Pool(n) (at most n at once, the rest queued) or Loop (one goroutine runs
-// every request, like an asyncio event loop). And where each task runs:
-// inline, on the goroutine that serves the request, on a pool of worker
-// goroutines, or in a pool of worker processes. The lecture's shapes are points on this grid; so are shapes
-// the lecture never tried, such as a Pool whose tasks run on a goroutine
-// pool.
+// Pool(n) (at most n at once, the rest queued) or Loop, an event loop as
+// asyncio's: on Linux one goroutine, locked to its OS thread, owns every
+// connection's socket through epoll, so an idle connection costs about a
+// kilobyte instead of a goroutine's ten, and every request runs on that
+// one thread. And where each task runs: inline, on the goroutine that
+// serves the request, on a pool of worker goroutines, or in a pool of
+// worker processes. The lecture's shapes are points on this grid; so are
+// shapes the lecture never tried, such as a Pool whose tasks run on a
+// goroutine pool.
 //
 // # Python mode
 //
@@ -42,23 +45,24 @@
 // are "primetime compare -gil 5ms" (Go 1.26, 4 clients, n=10000):
 //
 //	strategy             Python 3.11   Go, Python mode (5 ms)   Go
-//	serial               0             0.1%                     0.1%
-//	perconn              about 8%      1.6%                     74%
-//	pool:8               -             1.6%                     88%
-//	loop                 0             0.0%                     0.1%
-//	loop+goroutines:2    about 8%      1.5%                     82%
-//	procpool:2           about 100%    56%                      48%
-//	loop+procs:2         about 93%     45%                      55%
+//	serial               0             0.0%                     0.0%
+//	perconn              about 8%      0.6%                     56%
+//	pool:8               -             0.6%                     60%
+//	loop                 0             0.0%                     0.0%
+//	loop+goroutines:2    about 8%      0.3%                     52%
+//	procpool:2           about 100%    86%                      80%
+//	loop+procs:2         about 93%     104%                     96%
 //
 // In Python mode the small requests during the long one come at the pace
-// of the switch interval: about four answers per 5 ms (551 per second in
-// that run), one per client each time the lock changes hands. The share
-// kept is smaller than Python's 8% because a Go server answers far more
-// small requests before the long one starts (33,000 per second here). A
-// switch interval of 2 ms keeps about twice as much, 1 s almost nothing.
-// In Go mode, what the goroutines lose is the core the long request
-// occupies. The process pools keep less than Python's here for the same
-// reason, and because every small request pays a round trip to a worker.
+// of the switch interval: a few answers per 5 ms (539 per second for
+// perconn in that run), one per client each time the lock changes hands.
+// The share kept is smaller than Python's 8% because a Go server answers
+// far more small requests before the long one starts (97,000 per second
+// here). A switch interval of 2 ms keeps about twice as much, 1 s almost
+// nothing. In Go mode, what the goroutines lose is the core the long
+// request occupies. The process pools keep about as much as Python's,
+// since the long request takes one worker and the small ones the other;
+// every small request pays a round trip to a worker.
 //
 // # The API at a glance
 //

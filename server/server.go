@@ -24,7 +24,16 @@
 // server reads the connection while the request runs, and a read that
 // finds the connection closed cancels the request's context. It starts
 // that read once the request has run 10 ms, so that the many requests
-// answered sooner cost nothing for it.
+// answered sooner cost nothing for it; a client that shuts its side
+// earlier still gets its answers.
+//
+// Under the Loop strategies on Linux the server accepts as usual and hands
+// each connection's socket over to the strategy's event loop, which does
+// all of its I/O with the same protocols, limits and timeouts; answers
+// wait in a connection's buffer while the client does not read, and past
+// 64 KiB the loop stops reading that client until it does. A loop that runs
+// a task itself watches no socket meanwhile, as asyncio's does: it learns
+// that a client has gone once the task has returned.
 //
 // A Server's life cycle follows net/http's: [Server.Serve] or
 // [Server.ListenAndServe] serves until [Server.Shutdown] (stop accepting,

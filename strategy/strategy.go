@@ -15,9 +15,15 @@
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
-// goroutines, or [Processes], a pool of worker processes. [Offload] moves any scheduler's tasks onto an executor, and
-// [LoopWithOffload] is the Loop whose tasks run elsewhere, as asyncio's
-// run_in_executor does. [ProcessPool] is PerConn with a process pool.
+// goroutines, or [Processes], a pool of worker processes. [Offload] moves
+// any scheduler's tasks onto an executor, and [LoopWithOffload] is the Loop
+// whose tasks run elsewhere, as asyncio's run_in_executor does: the loop
+// hands the task over and goes on, and learns of its answer through a
+// wake-up descriptor. [ProcessPool] is PerConn with a process pool.
+//
+// In Python mode the server passes Serve an [Interpreter], the emulated
+// lock: connection goroutines, the loop and goroutine-pool workers are its
+// threads.
 //
 // Strategies have a text form, returned by String and read by [Parse]:
 // "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", "procpool:2",
