@@ -271,7 +271,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 func holdIdle(b *testing.B, addr string, conns, answered int) (float64, time.Duration) {
 	before := memInUse()
 	start := time.Now()
-	closeAll := openIdle(b, addr, conns, answered)
+	_, closeAll := openIdle(b, addr, conns, answered)
 	defer closeAll()
 	took := time.Since(start)
 	return float64(memInUse()-before) / float64(conns), took
@@ -280,8 +280,8 @@ func holdIdle(b *testing.B, addr string, conns, answered int) (float64, time.Dur
 // openIdle opens conns connections to addr, asks one request on each,
 // reads the answers on the first answered, and returns a function that
 // closes them all.
-func openIdle(b *testing.B, addr string, conns, answered int) (closeAll func()) {
-	open := make([]net.Conn, 0, conns)
+func openIdle(b *testing.B, addr string, conns, answered int) (open []net.Conn, closeAll func()) {
+	open = make([]net.Conn, 0, conns)
 	closeAll = func() {
 		for _, c := range open {
 			c.Close()
@@ -295,19 +295,27 @@ func openIdle(b *testing.B, addr string, conns, answered int) (closeAll func()) 
 		}
 		open = append(open, c)
 	}
-	for i, c := range open {
-		if _, err := c.Write([]byte("1\n")); err != nil {
-			closeAll()
-			b.Fatal(err)
+	if err := ask(open, answered, "1\n", "2\n"); err != nil {
+		closeAll()
+		b.Fatal(err)
+	}
+	return open, closeAll
+}
+
+// ask sends request on each connection, and reads answer on the first
+// answered.
+func ask(conns []net.Conn, answered int, request, answer string) error {
+	for i, c := range conns {
+		if _, err := io.WriteString(c, request); err != nil {
+			return err
 		}
 		if i < answered {
-			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "2\n" {
-				closeAll()
-				b.Fatalf("answer %q, %v", line, err)
+			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != answer {
+				return fmt.Errorf("connection %d: answer %q, %v", i, line, err)
 			}
 		}
 	}
-	return closeAll
+	return nil
 }
 
 func memInUse() uint64 {
@@ -414,15 +422,21 @@ func startBaselineChild(b *testing.B) childServer {
 // childConnCost opens conns connections to the child server, asks one
 // request on each and reads the first answered answers, and returns the
 // growth of the child's resident memory per connection and the time the
-// connections took; then it stops the child.
+// connections took; then it asks each of those again, and stops the child.
 func childConnCost(b *testing.B, s childServer, conns, answered int) (float64, time.Duration) {
 	defer s.stop()
 	before := residentBytes(b, s.pid)
 	start := time.Now()
-	closeAll := openIdle(b, s.addr, conns, answered)
+	open, closeAll := openIdle(b, s.addr, conns, answered)
 	took := time.Since(start)
 	defer closeAll()
-	return float64(residentBytes(b, s.pid)-before) / float64(conns), took
+	grown := residentBytes(b, s.pid) - before
+	// Every connection that was answered is answered again after its
+	// idle spell.
+	if err := ask(open, answered, "10\n", "29\n"); err != nil {
+		b.Fatal(err)
+	}
+	return float64(grown) / float64(conns), took
 }
 
 // residentBytes reads a process's resident set size from /proc.
