@@ -163,11 +163,17 @@ func TestClientDisconnectFreesItsWorker(t *testing.T) {
 	}
 }
 
-func TestUnregisteredTaskIsRefusedWithAdvice(t *testing.T) {
+func TestUnregisteredTaskIsRefusedWithAdviceAtStart(t *testing.T) {
 	unregistered := primetime.TaskFunc("unregistered", func(context.Context, []byte) ([]byte, error) { return nil, nil })
-	ts := startWith(t, "procpool:1", unregistered)
-	c := dial(t, ts.addr)
-	assert.Equal(t, `ERR task "unregistered" is not registered in the worker processes: register it with primetime.Register in an init function of the program`, c.ask("x"))
+	for _, text := range []string{"procpool:1", "loop+procs:1"} {
+		t.Run(text, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			srv := &server.Server{Strategy: parse(t, text), Task: unregistered, Logger: discard}
+			assert.EqualError(t, srv.Serve(l), `strategy: task "unregistered" is not registered in the worker processes: register it with primetime.Register in an init function of the program`)
+			assert.Empty(t, proctest.Children(), "the workers it started are gone")
+		})
+	}
 }
 
 func TestShutdownLeavesNoChildProcess(t *testing.T) {

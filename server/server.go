@@ -271,7 +271,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.GIL > 0 {
 		python = strategy.NewInterpreter(s.GIL)
 	}
-	err = strat.Serve(&listener{s: s, l: l}, python)
+	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task()})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}

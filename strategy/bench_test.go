@@ -12,11 +12,11 @@ import (
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, e := range []Executor{Inline(), Goroutines(1), Processes(1)} {
 		b.Run(e.String(), func(b *testing.B) {
-			run, err := e.start(nil)
+			run, err := startRunner(e)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer run.stop()
+			defer run.Stop()
 			ctx := context.Background()
 			payload := []byte("1")
 			b.ReportAllocs()

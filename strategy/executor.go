@@ -10,20 +10,42 @@ import (
 	"github.com/primetime-lab/primetime/internal/gil"
 )
 
-// An Executor decides where a [Strategy] runs each request's task: [Inline],
-// on [Goroutines] or in [Processes]. An Executor describes; each Serve of a Strategy starts
-// its own workers and stops them before it returns.
+// An Executor is the second axis of a strategy: where each request's task
+// runs. [Inline], [Goroutines] and [Processes] are this package's; an
+// executor written elsewhere (one that sends tasks to another machine, or
+// to a queue) combines with any scheduler through [Offload] and [New], and
+// by name through [RegisterExecutor].
+//
+// An Executor describes; each Serve of a strategy starts it, and stops what
+// Start returned before Serve returns.
 type Executor interface {
-	// String returns the executor's text form: "inline", "goroutines:4",
-	// "procs:2".
+	// Start starts the executor's workers for one Serve. env says what
+	// the server runs, and whether it is in Python mode: workers that run
+	// tasks in this process run them with env.Run.
+	Start(env Env) (Runner, error)
+	// String returns the executor's text form, as [Parse] reads it:
+	// "goroutines:4", "procs:2".
 	String() string
-	// start starts the executor's workers; in Python mode, g is the
-	// server's emulated interpreter lock, nil otherwise.
-	start(g *gil.GIL) (runner, error)
 }
 
-// runner is a started executor.
+// A Runner is a started [Executor].
+type Runner interface {
+	// Submit starts t on payload and returns without waiting for it;
+	// done is called exactly once with t's answer or error, on any
+	// goroutine, perhaps before Submit returns. payload stays valid until
+	// then. A task whose ctx ends before it starts may be answered with
+	// ctx's error without running. The tasks a strategy submits recover
+	// their own panics, as a [*PanicError].
+	Submit(ctx context.Context, t primetime.Task, payload []byte, done func(answer []byte, err error))
+	// Stop stops the workers and waits for them. No Submit is in progress
+	// or follows, and every task submitted has been answered.
+	Stop()
+}
+
+// runner is a started executor as the schedulers use it: a Runner that
+// can also run a task and wait for it.
 type runner interface {
+	Runner
 	// run runs t on payload and returns its answer. It returns early, with
 	// ctx's error, only if ctx ends before the task has started; once a
 	// task has started, run waits for it to return.
@@ -32,14 +54,43 @@ type runner interface {
 	// holds the lock; run releases it while it waits for another thread
 	// or process, as a Python thread waiting on a future does.
 	run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error)
-	// submit starts t on payload and returns without waiting for it, as
-	// an event loop needs; done is called once with the answer, on any
-	// goroutine, perhaps before submit returns. payload must stay valid
-	// until then.
-	submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
-	// stop stops the workers and waits for them. No run or submit may be
-	// in progress or follow.
-	stop()
+}
+
+// asRunner returns r as a runner: this package's runners are; another's
+// is waited for through Submit.
+func asRunner(r Runner) runner {
+	if run, ok := r.(runner); ok {
+		return run
+	}
+	return waitingRunner{r}
+}
+
+// waitingRunner runs a task on an executor from elsewhere by submitting it
+// and waiting for its answer.
+type waitingRunner struct{ Runner }
+
+func (w waitingRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+	w.Runner.Submit(ctx, recovering{t}, payload, done)
+}
+
+func (w waitingRunner) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	defer gil.FromContext(ctx).Release()()
+	type answer struct {
+		b   []byte
+		err error
+	}
+	c := make(chan answer, 1)
+	w.Submit(ctx, t, payload, func(b []byte, err error) { c <- answer{b, err} })
+	a := <-c
+	return a.b, a.err
+}
+
+// recovering is a task whose panics are recovered as a *PanicError, for
+// executors from elsewhere.
+type recovering struct{ primetime.Task }
+
+func (r recovering) Run(ctx context.Context, payload []byte) ([]byte, error) {
+	return runTask(ctx, r.Task, payload)
 }
 
 // A PanicError is the error an executor returns for a task that panicked.
@@ -78,13 +129,13 @@ func Inline() Executor { return inline{} }
 
 type inline struct{}
 
-func (inline) String() string                 { return "inline" }
-func (inline) start(*gil.GIL) (runner, error) { return inline{}, nil }
-func (inline) stop()                          {}
+func (inline) String() string            { return "inline" }
+func (inline) Start(Env) (Runner, error) { return inline{}, nil }
+func (inline) Stop()                     {}
 func (inline) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	return runTask(ctx, t, payload)
 }
-func (inline) submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+func (inline) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
 	done(runTask(ctx, t, payload))
 }
 
@@ -102,7 +153,8 @@ type goroutines struct{ n int }
 
 func (g goroutines) String() string { return fmt.Sprintf("goroutines:%d", g.n) }
 
-func (g goroutines) start(lock *gil.GIL) (runner, error) {
+func (g goroutines) Start(env Env) (Runner, error) {
+	lock := env.Python.lock()
 	p := &goroutinePool{}
 	p.ready.L = &p.mu
 	for range g.n {
@@ -233,7 +285,7 @@ func (p *goroutinePool) run(ctx context.Context, t primetime.Task, payload []byt
 	return j.answer, j.err
 }
 
-func (p *goroutinePool) submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+func (p *goroutinePool) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
 	if err := ctx.Err(); err != nil {
 		done(nil, err)
 		return
@@ -243,7 +295,7 @@ func (p *goroutinePool) submit(ctx context.Context, t primetime.Task, payload []
 	p.enqueue(j)
 }
 
-func (p *goroutinePool) stop() {
+func (p *goroutinePool) Stop() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()

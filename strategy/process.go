@@ -80,10 +80,10 @@ func (p processes) size() int {
 	return p.n
 }
 
-// start ignores the server's lock: each worker process is an interpreter of
+// Start ignores the server's lock: each worker process is an interpreter of
 // its own, with a lock of its own that its one task at a time never
-// contends for.
-func (p processes) start(*gil.GIL) (runner, error) {
+// contends for. It checks that the workers know env.Task.
+func (p processes) Start(env Env) (Runner, error) {
 	n := p.size()
 	pool := &procPool{
 		free: make(chan struct{}, n),
@@ -98,6 +98,11 @@ func (p processes) start(*gil.GIL) (runner, error) {
 		})
 	}
 	err := g.Wait()
+	if err != nil {
+		err = fmt.Errorf("strategy: starting worker processes: %w", err)
+	} else if env.Task != nil && !procs[0].Has(env.Task.Name()) {
+		err = unregistered(env.Task.Name())
+	}
 	for _, w := range procs {
 		if err != nil && w != nil {
 			w.Kill()
@@ -106,9 +111,14 @@ func (p processes) start(*gil.GIL) (runner, error) {
 		pool.put(w)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("strategy: starting worker processes: %w", err)
+		return nil, err
 	}
 	return pool, nil
+}
+
+// unregistered is the error of a task the worker processes do not know.
+func unregistered(task string) error {
+	return fmt.Errorf("strategy: task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", task)
 }
 
 // procPool is a started Processes executor. It hands out its idle workers
@@ -174,7 +184,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 	name := t.Name()
 	if !w.Has(name) {
 		p.put(w)
-		return nil, fmt.Errorf("task %q is not registered in the worker processes: register it with primetime.Register in an init function of the program", name)
+		return nil, unregistered(name)
 	}
 	queued := time.Duration(time.Now().UnixNano()-p.lastWait.Load()) < loadMemory
 	answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
@@ -196,9 +206,9 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 	return answer, localError(name, err)
 }
 
-// submit runs the task on a goroutine of its own, which waits for the
-// worker process as run does; stop waits for it.
-func (p *procPool) submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+// Submit runs the task on a goroutine of its own, which waits for the
+// worker process as run does; Stop waits for it.
+func (p *procPool) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
 	p.wg.Go(func() { done(p.run(ctx, t, payload)) })
 }
 
@@ -215,7 +225,7 @@ func (p *procPool) replace(w *worker.Proc) {
 	})
 }
 
-func (p *procPool) stop() {
+func (p *procPool) Stop() {
 	p.wg.Wait()
 	var closing sync.WaitGroup
 	for range cap(p.free) {

@@ -52,15 +52,36 @@ import (
 // Serve accepts connections until Accept returns an error, waits for every
 // connection it accepted to close, stops its executor, and returns the error
 // from Accept. It closes each connection it has finished with, but not the
-// listener. python is the interpreter lock of Python mode, or nil for Go
-// mode.
+// listener.
 //
 // Package server implements Listener and Conn; most programs use a
 // Strategy by setting server.Server's Strategy field rather than by calling
-// Serve.
+// Serve. The strategies of this package are a [Scheduler] and an
+// [Executor]; [New] makes one of a scheduler written elsewhere.
 type Strategy interface {
-	Serve(l Listener, python *Interpreter) error
+	Serve(l Listener, env Env) error
 	String() string
+}
+
+// Env is what a strategy, and its executor, are told about the server they
+// serve.
+type Env struct {
+	// Python is the interpreter lock of Python mode, or nil in Go mode.
+	Python *Interpreter
+	// Task is what the server's requests run, so that an executor can
+	// check at start that it can run it; nil if unknown.
+	Task primetime.Task
+}
+
+// Run runs t on payload on the calling goroutine, as a thread of the
+// interpreter in Python mode (it holds the lock, and t's checkpoints yield
+// it), and turns a panic of t into a [*PanicError]: what an executor's
+// worker calls to run a task in this process.
+func (env Env) Run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	th := env.Python.lock().NewThread()
+	th.Take()
+	defer th.Drop()
+	return runTask(gil.WithThread(ctx, th), t, payload)
 }
 
 // A Listener yields connections for a [Strategy] to serve. Package server
@@ -99,32 +120,36 @@ type Request struct {
 	Payload []byte
 }
 
-// scheduler is the first axis: who serves connections.
-type scheduler int
-
-const (
-	serial scheduler = iota
-	perConn
-	pool
-	loop
-)
-
 // strategy is every Strategy of this package: a scheduler and an executor.
 type strategy struct {
-	sched scheduler
-	size  int // connections served at once, for pool
+	sched Scheduler
 	exec  Executor
+}
+
+// New returns the strategy that serves connections with sched and runs
+// their tasks with e (Inline() if nil). sched may come from anywhere: this
+// is how a scheduler written outside this package becomes a Strategy, which
+// [Offload] and [Parse] (once the scheduler is registered) combine with any
+// executor.
+func New(sched Scheduler, e Executor) Strategy {
+	if sched == nil {
+		panic("strategy: New with a nil Scheduler")
+	}
+	if e == nil {
+		e = Inline()
+	}
+	return strategy{sched: sched, exec: e}
 }
 
 // Serial returns the strategy that serves one connection at a time on one
 // goroutine and accepts the next connection only when the current one
 // closes. A client that keeps its connection open keeps every other client
 // out.
-func Serial() Strategy { return strategy{sched: serial, exec: Inline()} }
+func Serial() Strategy { return New(serial{}, nil) }
 
 // PerConn returns the strategy that serves each connection on a goroutine of
 // its own, as a thread-per-connection server does.
-func PerConn() Strategy { return strategy{sched: perConn, exec: Inline()} }
+func PerConn() Strategy { return New(perConn{}, nil) }
 
 // Pool returns the strategy that serves at most n connections at once, each
 // on a goroutine of its own. Further connections are accepted and wait, in
@@ -133,7 +158,7 @@ func Pool(n int) Strategy {
 	if n < 1 {
 		panic("strategy: Pool size must be at least 1")
 	}
-	return strategy{sched: pool, size: n, exec: Inline()}
+	return New(pool{n: n}, nil)
 }
 
 // Loop returns the strategy that runs every request of every connection on
@@ -148,7 +173,7 @@ func Pool(n int) Strategy {
 // has one core. Elsewhere, or with another Listener, connections are read
 // on goroutines of their own and the loop is a role passed among them, with
 // the same order.
-func Loop() Strategy { return strategy{sched: loop, exec: Inline()} }
+func Loop() Strategy { return New(loop{}, nil) }
 
 // LoopWithOffload returns the [Loop] whose tasks run on e, as asyncio's
 // run_in_executor does: the loop hands each task to e and goes on with other
@@ -156,11 +181,12 @@ func Loop() Strategy { return strategy{sched: loop, exec: Inline()} }
 func LoopWithOffload(e Executor) Strategy { return Offload(Loop(), e) }
 
 // Offload returns s with its tasks run on e instead of where s runs them.
-// s must be a Strategy from this package; Offload panics otherwise.
+// s must be a Strategy from this package, or made by [New]; Offload panics
+// otherwise.
 func Offload(s Strategy, e Executor) Strategy {
 	st, ok := s.(strategy)
 	if !ok {
-		panic(fmt.Sprintf("strategy: Offload of a Strategy not from this package (%T)", s))
+		panic(fmt.Sprintf("strategy: Offload of a Strategy not made by this package (%T): make it with strategy.New from a Scheduler", s))
 	}
 	if e == nil {
 		panic("strategy: Offload with a nil Executor")
@@ -169,47 +195,43 @@ func Offload(s Strategy, e Executor) Strategy {
 	return st
 }
 
-// String returns the strategy's text form, which [Parse] reads back.
+// String returns the strategy's text form, which [Parse] reads back: the
+// scheduler's, and "+" and the executor's unless it is inline. PerConn with
+// processes is "procpool:N".
 func (s strategy) String() string {
-	var name string
-	switch s.sched {
-	case serial:
-		name = "serial"
-	case perConn:
-		name = "perconn"
-	case pool:
-		name = fmt.Sprintf("pool:%d", s.size)
-	case loop:
-		name = "loop"
-	}
 	if _, ok := s.exec.(inline); ok {
-		return name
+		return s.sched.String()
 	}
-	if procs, ok := s.exec.(processes); ok && s.sched == perConn {
-		return strings.Replace(procs.String(), "procs", "procpool", 1)
+	if procs, ok := s.exec.(processes); ok {
+		if _, ok := s.sched.(perConn); ok {
+			return strings.Replace(procs.String(), "procs", "procpool", 1)
+		}
 	}
-	return name + "+" + s.exec.String()
+	return s.sched.String() + "+" + s.exec.String()
 }
 
 // Serve implements [Strategy].
-func (s strategy) Serve(l Listener, python *Interpreter) error {
-	lock := python.lock()
-	run, err := s.exec.start(lock)
+func (s strategy) Serve(l Listener, env Env) error {
+	r, err := s.exec.Start(env)
 	if err != nil {
 		return err
 	}
-	defer run.stop()
-	switch s.sched {
-	case serial:
-		return serveSerial(l, run, lock)
-	case perConn:
-		return servePerConn(l, run, lock)
-	case pool:
-		return servePool(l, run, lock, s.size)
-	default:
+	run := asRunner(r)
+	defer run.Stop()
+	lock := env.Python.lock()
+	if _, ok := s.sched.(loop); ok {
 		return serveLoop(l, run, lock)
 	}
+	return s.sched.Schedule(l, handler{run: run, lock: lock})
 }
+
+// handler is the Handler a strategy gives its scheduler.
+type handler struct {
+	run  runner
+	lock *gil.GIL
+}
+
+func (h handler) ServeConn(c Conn) { serveConn(c, h.run, h.lock.NewThread()) }
 
 // serveConn answers c's requests in order on the calling goroutine, running
 // each task with run, until the connection is done; then it closes c.

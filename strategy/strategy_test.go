@@ -28,6 +28,15 @@ func init() {
 
 const bound = 10 * time.Second
 
+// startRunner starts e in Go mode.
+func startRunner(e Executor) (runner, error) {
+	r, err := e.Start(Env{})
+	if err != nil {
+		return nil, err
+	}
+	return asRunner(r), nil
+}
+
 // fakeListener hands out the connections sent on conns and fails with
 // errDone once conns is closed.
 type fakeListener struct{ conns chan Conn }
@@ -94,7 +103,7 @@ func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
 			require.NoError(t, err)
 			l := fakeListener{conns: make(chan Conn)}
 			served := make(chan error, 1)
-			go func() { served <- s.Serve(l, nil) }()
+			go func() { served <- s.Serve(l, Env{}) }()
 
 			var conns []*fakeConn
 			for i := range 4 {
@@ -147,9 +156,9 @@ func (g *gate) log(e string) {
 
 func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
 	g := &gate{started: make(chan string, 3), release: make(chan struct{})}
-	run, err := Goroutines(2).start(nil)
+	run, err := startRunner(Goroutines(2))
 	require.NoError(t, err)
-	defer run.stop()
+	defer run.Stop()
 
 	var wg sync.WaitGroup
 	for _, p := range []string{"a", "b"} {
@@ -181,9 +190,9 @@ func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
 
 func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
 	g := &gate{started: make(chan string, 1), release: make(chan struct{})}
-	run, err := Goroutines(1).start(nil)
+	run, err := startRunner(Goroutines(1))
 	require.NoError(t, err)
-	defer run.stop()
+	defer run.Stop()
 
 	busy := make(chan error, 1)
 	go func() {
@@ -201,7 +210,7 @@ func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
 
 func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 	for _, e := range []Executor{Inline(), Goroutines(1)} {
-		run, err := e.start(nil)
+		run, err := startRunner(e)
 		require.NoError(t, err)
 		_, err = run.run(context.Background(), echo, []byte("panic"))
 		var p *PanicError
@@ -211,6 +220,6 @@ func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 		assert.Contains(t, string(p.Stack), "strategy.runTask")
 		_, err = run.run(context.Background(), nil, nil)
 		assert.ErrorIs(t, err, ErrNoTask)
-		run.stop()
+		run.Stop()
 	}
 }
