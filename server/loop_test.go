@@ -160,6 +160,8 @@ func TestResetInTheMiddleOfARequest(t *testing.T) {
 			_, err := io.WriteString(c.c, "12") // half a request
 			require.NoError(t, err)
 			delivered(t, c.c)
+			<-waitUntil(func() bool { return ts.Stats().Accepted == 2 })
+			require.Equal(t, uint64(2), ts.Stats().Accepted, "the server accepted the connection")
 			require.NoError(t, c.c.(*net.TCPConn).SetLinger(0))
 			require.NoError(t, c.c.Close()) // a reset
 			<-waitUntil(func() bool { return ts.Stats().Open == 1 })
