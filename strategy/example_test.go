@@ -9,7 +9,7 @@ import (
 // Strategies have a text form, for command lines and scripts, that
 // round-trips through Parse and String.
 func ExampleParse() {
-	for _, text := range []string{"perconn", "pool:8", "loop+goroutines:4", "perconn+procs:2", "threads"} {
+	for _, text := range []string{"perconn", "pool:8", "loop+goroutines:4", "perconn+procs:2", "pool:0"} {
 		s, err := strategy.Parse(text)
 		if err != nil {
 			fmt.Println(err)
@@ -23,6 +23,6 @@ func ExampleParse() {
 	// pool:8
 	// loop+goroutines:4
 	// procpool:2
-	// strategy: "threads": unknown scheduler "threads" (want serial, perconn, pool:N, loop or procpool:N, optionally followed by +goroutines:N or +procs:N)
+	// strategy: "pool:0": pool size "0" is not a whole number from 1 to 65536
 	// pool:8+goroutines:2
 }

@@ -53,8 +53,9 @@ func TestConstructorsMatchTheirTextForms(t *testing.T) {
 
 func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 	cases := map[string]string{
-		"":                   "empty strategy name",
-		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop or procpool:N`,
+		"": "empty strategy name",
+		// The forms registered by this test binary's examples are listed too.
+		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop, lifo:N or procpool:N, optionally followed by +goroutines:N or +procs:N or +spawn)`,
 		"procpool:0":         `procpool size "0"`,
 		"procpool+procs:2":   "procpool already runs its tasks in processes",
 		"loop+procs:x":       `procs size "x"`,
@@ -66,7 +67,7 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 		"pool:65537":         `pool size "65537"`,
 		"serial:2":           `serial takes no size, got "serial:2"`,
 		"loop+":              `unknown executor ""`,
-		"loop+fibers:2":      `unknown executor "fibers" (want inline, goroutines:N or procs:N)`,
+		"loop+fibers:2":      `unknown executor "fibers" (want inline, goroutines:N, procs:N or spawn)`,
 		"loop+goroutines":    "goroutines needs a size",
 		"loop+goroutines:0":  `goroutines size "0"`,
 		"loop+inline:2":      `inline takes no size`,
@@ -93,4 +94,10 @@ func TestConstructorsRefuseMisuse(t *testing.T) {
 	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
 	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
 	assert.Panics(t, func() { strategy.Processes(-1) })
+	assert.PanicsWithValue(t, `strategy: scheduler "perconn" registered twice`, func() {
+		strategy.RegisterScheduler("perconn", func(string) (strategy.Scheduler, error) { return nil, nil })
+	})
+	assert.Panics(t, func() {
+		strategy.RegisterExecutor("a+b", func(string) (strategy.Executor, error) { return nil, nil })
+	})
 }
