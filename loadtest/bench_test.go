@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/serverchild"
 )
 
 // handLoop is the minimal closed-loop client: clients connections, each
@@ -52,17 +51,17 @@ func handLoop(b *testing.B, addr string, clients int, d time.Duration) float64 {
 // in a child process of its own), alternating one second of each per
 // iteration. It reports both rates and their ratio, gen/hand.
 func BenchmarkGeneratorVersusHandLoop(b *testing.B) {
-	child, err := serverchild.Start(serverchild.Config{Strategy: "perconn"}, nil)
+	child, err := startChild(childConfig{Strategy: "perconn"}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer child.Stop()
+	defer child.stop()
 	const clients = 4
 	d := time.Second
 	var hand, gen float64
 	for b.Loop() {
-		hand += handLoop(b, child.Addr, clients, d)
-		res, err := Run(context.Background(), Scenario{Addr: child.Addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
+		hand += handLoop(b, child.addr, clients, d)
+		res, err := Run(context.Background(), Scenario{Addr: child.addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/serverchild"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -33,9 +32,14 @@ type Experiment struct {
 	// Scenario is the load; its Addr is ignored, since each strategy gets
 	// a server of its own, which speaks the Scenario's Protocol.
 	Scenario Scenario
-	// Strategies are the strategies' text forms; nil means
-	// DefaultStrategies().
+	// Strategies are the strategies' text forms; nil, with no Values,
+	// means DefaultStrategies().
 	Strategies []string
+	// Values are more strategies, given as values; they run after
+	// Strategies. One whose text form strategy.Parse reads back (its
+	// scheduler and executor are built in or registered) runs in a child
+	// process like the others; any other needs InProcess.
+	Values []strategy.Strategy
 	// Task is the name of the registered task the servers run; empty means
 	// the prime task.
 	Task string
@@ -138,17 +142,23 @@ func label(strategy string, gil time.Duration) string {
 // main.
 func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	texts := x.Strategies
-	if texts == nil {
+	if texts == nil && x.Values == nil {
 		texts = DefaultStrategies()
 	}
 	// Check everything before the first run, which takes a while.
-	strats := make([]strategy.Strategy, len(texts))
-	for i, text := range texts {
+	var strats []strategy.Strategy
+	for _, text := range texts {
 		s, err := strategy.Parse(text)
 		if err != nil {
 			return nil, err
 		}
-		strats[i] = s
+		strats = append(strats, s)
+	}
+	for _, s := range x.Values {
+		if _, err := strategy.Parse(s.String()); err != nil && !x.InProcess {
+			return nil, fmt.Errorf("loadtest: strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set InProcess", s, err)
+		}
+		strats = append(strats, s)
 	}
 	sc := x.Scenario
 	sc.Addr = "127.0.0.1:0" // a placeholder, for withDefaults
@@ -228,16 +238,16 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 // startServer starts a server for s and returns its address, its process
 // (0 for one in this process) and how to stop it.
 func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol server.Protocol) (string, int, func() error, error) {
-	cfg := serverchild.Config{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
+	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
 	if x.InProcess {
-		addr, stop, err := serverchild.ServeInProcess(cfg, discardLogger)
+		addr, stop, err := serveInProcess(s, cfg, discardLogger)
 		return addr, 0, stop, err
 	}
-	child, err := serverchild.Start(cfg, x.Stderr)
+	c, err := startChild(cfg, x.Stderr)
 	if err != nil {
 		return "", 0, nil, err
 	}
-	return child.Addr, child.Pid(), child.Stop, nil
+	return c.addr, c.pid(), c.stop, nil
 }
 
 func rowOf(s strategy.Strategy, r *Result) Row {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/serverchild"
 	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
@@ -360,13 +359,9 @@ func BenchmarkIdleConnectionsServerSide(b *testing.B) {
 			var base, strat float64
 			var baseTime, stratTime time.Duration
 			for b.Loop() {
-				m, d := childConnCost(b, startBaselineChild(b), conns, conns)
+				m, d := childConnCost(b, startChild(b, roleBaselineServer, nil), conns, conns)
 				base, baseTime = base+m, baseTime+d
-				child, err := serverchild.Start(serverchild.Config{Strategy: text}, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m, d = childConnCost(b, childServer{addr: child.Addr, pid: child.Pid(), stop: child.Stop}, conns, answered)
+				m, d = childConnCost(b, startChild(b, roleStrategyServer, nil, envStrategy+"="+text), conns, answered)
 				strat, stratTime = strat+m, stratTime+d
 			}
 			n := float64(b.N)
@@ -376,12 +371,6 @@ func BenchmarkIdleConnectionsServerSide(b *testing.B) {
 			b.ReportMetric(stratTime.Seconds()/n, "open-s")
 		})
 	}
-}
-
-type childServer struct {
-	addr string
-	pid  int
-	stop func() error
 }
 
 // startRole starts this program in a child role, with env added to its
@@ -400,23 +389,6 @@ func startRole(role string, env ...string) (cmd *exec.Cmd, stdin io.WriteCloser,
 		return nil, nil, nil, err
 	}
 	return cmd, stdin, stdout, nil
-}
-
-func startBaselineChild(b *testing.B) childServer {
-	cmd, stdin, stdout, err := startRole(roleBaselineServer)
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		b.Fatal(err)
-	}
-	return childServer{addr: strings.TrimSpace(addr), pid: cmd.Process.Pid, stop: func() error {
-		stdin.Close()
-		return cmd.Wait()
-	}}
 }
 
 // childConnCost opens conns connections to the child server, asks one

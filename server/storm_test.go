@@ -2,22 +2,15 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/primetime-lab/primetime/internal/worker"
-	"github.com/primetime-lab/primetime/server"
-	"github.com/primetime-lab/primetime/strategy"
 )
 
 // storm opens conns connections at once; each asks one request, reads
@@ -70,38 +63,6 @@ func TestConnectionStormAgainstEveryStrategy(t *testing.T) {
 	}
 }
 
-// roleLowFDServer is a child process that serves with few descriptors,
-// with the strategy that envStrategy names.
-const (
-	roleLowFDServer = "test-low-fd-server"
-	envStrategy     = "PRIMETIME_TEST_STRATEGY"
-)
-
-func init() {
-	worker.RegisterRole(roleLowFDServer, func() error {
-		os.Unsetenv(worker.EnvMarker)
-		st, err := strategy.Parse(os.Getenv(envStrategy))
-		if err != nil {
-			return err
-		}
-		if err := limitFiles(64); err != nil {
-			return err
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		srv := &server.Server{Strategy: st}
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(l) }()
-		fmt.Println(l.Addr())
-		io.Copy(io.Discard, os.Stdin)
-		srv.Close()
-		<-served
-		return nil
-	})
-}
-
 func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) { outOfDescriptors(t, text) })
@@ -109,22 +70,9 @@ func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
 }
 
 func outOfDescriptors(t *testing.T, text string) {
-	cmd, err := worker.Command("", nil, roleLowFDServer, nil, envStrategy+"="+text)
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-	}()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	addr = strings.TrimSpace(addr)
+	var stderr syncBuffer
+	child := startChild(t, roleStrategyServer, &stderr, envStrategy+"="+text, envFileLimit+"=64")
+	addr := child.addr
 
 	// Hold more connections open than the server has descriptors for.
 	var held []*client
@@ -139,8 +87,7 @@ func outOfDescriptors(t *testing.T, text string) {
 	}
 	// With the descriptors free again, a storm is served in full.
 	assert.Equal(t, 200, storm(t, addr, 200))
-	stdin.Close()
-	require.NoError(t, cmd.Wait())
+	require.NoError(t, child.stop())
 	assert.Contains(t, stderr.String(), "failed; retrying")
 	assert.Contains(t, stderr.String(), "too many open files")
 	assert.NotContains(t, stderr.String(), "cannot serve", "no connection was dropped")

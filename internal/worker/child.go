@@ -22,12 +22,8 @@ const EnvMarker = "PRIMETIME_WORKER"
 func IsWorker() bool { return os.Getenv(EnvMarker) != "" }
 
 // EnvRole is the environment variable that names a worker process's role:
-// empty for a task worker, RoleServer for a server started by an experiment.
+// empty for a task worker.
 const EnvRole = "PRIMETIME_ROLE"
-
-// RoleServer is the role of a child process that runs a server for an
-// experiment, so that the load generator and the server share no scheduler.
-const RoleServer = "server"
 
 // Role returns this process's worker role: "" for a task worker.
 func Role() string { return os.Getenv(EnvRole) }

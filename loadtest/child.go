@@ -1,9 +1,10 @@
-// Package serverchild runs a server in a child process of its own, so that
-// an experiment's load generator and its server share no scheduler: the
-// parent starts the program again in the server role, the child serves on a
-// loopback port and reports it, and it shuts down gracefully when the parent
-// closes its stdin.
-package serverchild
+package loadtest
+
+// A Compare runs each server in a child process of its own, so that the
+// load generator and the server share no scheduler: the parent starts the
+// program again in the server role, the child serves on a loopback port and
+// reports it, and it shuts down gracefully when the parent closes its
+// stdin.
 
 import (
 	"bufio"
@@ -26,8 +27,8 @@ import (
 	"github.com/primetime-lab/primetime/strategy"
 )
 
-// Config is what the child serves.
-type Config struct {
+// childConfig is what a child server serves.
+type childConfig struct {
 	// Strategy is the strategy's text form.
 	Strategy string `json:"strategy"`
 	// Task is the name of a registered task; empty means the prime task.
@@ -42,7 +43,7 @@ type Config struct {
 	Protocol server.Protocol `json:"protocol,omitempty"`
 }
 
-// envConfig carries the Config to the child.
+// envConfig carries the childConfig to the child.
 const envConfig = "PRIMETIME_SERVER_CONFIG"
 
 // magic starts the line in which the child reports its address.
@@ -54,13 +55,17 @@ const (
 	shutdownTimeout = 10 * time.Second
 )
 
+// roleServer is the worker role of a child server.
+const roleServer = "server"
+
 func init() {
-	worker.RegisterRole(worker.RoleServer, serve)
+	worker.RegisterRole(roleServer, serveChild)
 }
 
-// serve is the child's entry point, reached through primetime.MaybeWorker.
-func serve() error {
-	var cfg Config
+// serveChild is the child's entry point, reached through
+// primetime.MaybeWorker.
+func serveChild() error {
+	var cfg childConfig
 	if err := json.Unmarshal([]byte(os.Getenv(envConfig)), &cfg); err != nil {
 		return fmt.Errorf("server child: reading its configuration: %w", err)
 	}
@@ -73,7 +78,11 @@ func serve() error {
 		runtime.GOMAXPROCS(cfg.MaxProcs)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	addr, stop, err := ServeInProcess(cfg, logger)
+	s, err := strategy.Parse(cfg.Strategy)
+	if err != nil {
+		return err
+	}
+	addr, stop, err := serveInProcess(s, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -86,13 +95,14 @@ func serve() error {
 	return stop()
 }
 
-// ServeInProcess serves cfg in this process on a new loopback port, logging
-// to logger, and returns the address and a function that shuts the server
-// down gracefully (closing it if that takes longer than shutdownTimeout)
-// and returns what went wrong. cfg.MaxProcs is not applied: it is a
-// process's setting.
-func ServeInProcess(cfg Config, logger *slog.Logger) (addr string, stop func() error, err error) {
-	s, task, err := cfg.resolve()
+// serveInProcess serves s with cfg's task, mode and protocol in this
+// process on a new loopback port, logging to logger, and returns the
+// address and a function that shuts the server down gracefully (closing it
+// if that takes longer than shutdownTimeout) and returns what went wrong.
+// cfg.Strategy and cfg.MaxProcs are not used: s is the strategy, and
+// GOMAXPROCS is a process's setting.
+func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (addr string, stop func() error, err error) {
+	task, err := cfg.task()
 	if err != nil {
 		return "", nil, err
 	}
@@ -117,44 +127,44 @@ func ServeInProcess(cfg Config, logger *slog.Logger) (addr string, stop func() e
 	return l.Addr().String(), stop, nil
 }
 
-func (cfg Config) resolve() (strategy.Strategy, primetime.Task, error) {
-	s, err := strategy.Parse(cfg.Strategy)
-	if err != nil {
-		return nil, nil, err
-	}
+// task returns the registered task cfg names.
+func (cfg childConfig) task() (primetime.Task, error) {
 	name := cfg.Task
 	if name == "" {
 		name = primetime.Prime.Name()
 	}
 	task, ok := primetime.Lookup(name)
 	if !ok {
-		return nil, nil, fmt.Errorf("task %q is not registered: register it with primetime.Register in an init function", name)
+		return nil, fmt.Errorf("loadtest: task %q is not registered: register it with primetime.Register in an init function", name)
 	}
-	return s, task, nil
+	return task, nil
 }
 
-// A Child is a server running in a child process.
-type Child struct {
-	// Addr is the loopback address it serves on.
-	Addr  string
+// A child is a server running in a child process.
+type child struct {
+	// addr is the loopback address it serves on.
+	addr  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	done  chan struct{} // closed once the process has been waited for
 	err   error
 }
 
-// Start starts a child process that serves cfg on a loopback port and
-// waits until it listens. The child's log goes to stderr (os.Stderr if nil).
-// The program must call primetime.MaybeWorker first thing in main.
-func Start(cfg Config, stderr io.Writer) (*Child, error) {
-	if _, _, err := cfg.resolve(); err != nil {
+// startChild starts a child process that serves cfg on a loopback port
+// and waits until it listens. The child's log goes to stderr (os.Stderr if
+// nil). The program must call primetime.MaybeWorker first thing in main.
+func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
+	if _, err := strategy.Parse(cfg.Strategy); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.task(); err != nil {
 		return nil, err
 	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := worker.Command("", nil, worker.RoleServer, stderr, envConfig+"="+string(js))
+	cmd, err := worker.Command("", nil, roleServer, stderr, envConfig+"="+string(js))
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +173,7 @@ func Start(cfg Config, stderr io.Writer) (*Child, error) {
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}
 	defer stdout.Close()
-	c := &Child{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	c := &child{cmd: cmd, stdin: stdin, done: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
 		close(c.done)
@@ -182,17 +192,17 @@ func Start(cfg Config, stderr io.Writer) (*Child, error) {
 		}
 		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, line, worker.HookAdvice)
 	}
-	c.Addr = addr
+	c.addr = addr
 	return c, nil
 }
 
-// Pid returns the server process's id.
-func (c *Child) Pid() int { return c.cmd.Process.Pid }
+// pid returns the server process's id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
 
-// Stop shuts the server down gracefully, waits for the process, and kills
+// stop shuts the server down gracefully, waits for the process, and kills
 // it if it has not exited in time. It returns an error if the process did
 // not exit cleanly.
-func (c *Child) Stop() error {
+func (c *child) stop() error {
 	c.stdin.Close()
 	t := time.NewTimer(shutdownTimeout + 2*time.Second)
 	defer t.Stop()
@@ -209,7 +219,7 @@ func (c *Child) Stop() error {
 }
 
 // kill kills the process and waits for it.
-func (c *Child) kill() {
+func (c *child) kill() {
 	c.cmd.Process.Kill()
 	c.stdin.Close()
 	<-c.done
