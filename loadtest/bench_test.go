@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 // handLoop is the minimal closed-loop client: clients connections, each
