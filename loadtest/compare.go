@@ -105,11 +105,13 @@ type Row struct {
 	// Reconnect says the small requests used a new connection each.
 	Reconnect bool `json:"reconnect,omitempty"`
 	// Before, During and After are the small requests' answers per
-	// second; Kept is During / Before.
-	Before float64 `json:"before"`
-	During float64 `json:"during"`
-	After  float64 `json:"after"`
-	Kept   float64 `json:"kept"`
+	// second; Kept is During / Before, reported only when the long
+	// request was answered (otherwise KeptMissing says why).
+	Before      float64 `json:"before"`
+	During      float64 `json:"during"`
+	After       float64 `json:"after"`
+	Kept        float64 `json:"kept"`
+	KeptMissing string  `json:"kept_missing,omitempty"`
 	// LongAnswered says whether the long request was answered before the
 	// run ended, and LongLatency how long it took.
 	LongAnswered bool          `json:"long_answered"`
@@ -259,6 +261,7 @@ func rowOf(s strategy.Strategy, r *Result) Row {
 		During:       sum.During,
 		After:        sum.After,
 		Kept:         sum.Kept,
+		KeptMissing:  sum.KeptMissing,
 		LongAnswered: sum.LongAnswered,
 		LongLatency:  sum.LongLatency,
 		Errors:       sum.Errors,
@@ -266,17 +269,16 @@ func rowOf(s strategy.Strategy, r *Result) Row {
 	switch {
 	case !r.Scenario.SendsLong():
 		row.Note = "no long request"
+	case sum.LongRefused:
+		row.Note = "long request refused: " + sum.LongAnswer
 	case sum.LongError != "":
 		row.Note = "long request failed: " + sum.LongError
 	case sum.LongSent && !sum.LongAnswered && isSerial(s) && !r.Scenario.Reconnect:
 		row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
 	case sum.LongSent && !sum.LongAnswered:
-		row.Note = "long request not answered before the run ended; kept covers the rest of the run"
+		row.Note = "long request not answered before the run ended"
 	case r.Scenario.Reconnect:
 		row.Note = "a new connection per request"
-	}
-	if sum.LongAnswer != "" && len(sum.LongAnswer) > 3 && sum.LongAnswer[:3] == "ERR" {
-		row.Note = "long request refused: " + sum.LongAnswer
 	}
 	return row
 }

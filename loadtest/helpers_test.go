@@ -26,7 +26,7 @@ const bound = 10 * time.Second
 type fakeServer struct {
 	t    *testing.T
 	l    net.Listener
-	mode string // "answer", "stall" or "close"
+	mode string // "answer", "wrong", "stall" or "close"
 
 	longStarted chan struct{} // closed when the long request ("long") arrives
 	release     chan struct{} // closing it lets the long request be answered
@@ -38,8 +38,9 @@ type fakeServer struct {
 
 // startFake serves on a loopback port until the test ends. In mode
 // "answer" it answers every small request with "2" at once and holds the
-// request "long" until release is closed; in "stall" it reads requests and
-// never answers; in "close" it closes every connection as it accepts it.
+// request "long" until release is closed; in "wrong" it answers every
+// request with "3"; in "stall" it reads requests and never answers; in
+// "close" it closes every connection as it accepts it.
 func startFake(t *testing.T, mode string) *fakeServer {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -76,6 +77,8 @@ func (s *fakeServer) accept() {
 				switch {
 				case s.mode == "stall":
 					continue
+				case s.mode == "wrong":
+					_, err = c.Write(three)
 				case string(line) == "long\n":
 					once.Do(func() { close(s.longStarted) })
 					<-s.release
@@ -112,6 +115,7 @@ func (s *fakeServer) stop() {
 // nothing per request.
 var (
 	two      = []byte("2\n")
+	three    = []byte("3\n")
 	longDone = []byte("long-done\n")
 	errBad   = []byte("ERR bad request\n")
 )

@@ -96,7 +96,8 @@ type Summary struct {
 	Answers int `json:"answers"`
 	Errors  int `json:"errors"`
 	// ErrorsByKind counts Errors by kind: connect, write, read, closed,
-	// err-answer.
+	// err-answer (an error answer: the server refused the request) and
+	// bad-answer (an answer that cannot be decoded or is wrong).
 	ErrorsByKind map[string]int `json:"errors_by_kind,omitempty"`
 	// Latency holds the small requests' latency percentiles.
 	Latency Percentiles `json:"latency"`
@@ -108,16 +109,22 @@ type Summary struct {
 	During float64 `json:"during"`
 	After  float64 `json:"after"`
 	// Kept is During / Before: the share of the small requests'
-	// throughput that survived while the long request ran. It is 0 when
-	// Before is 0.
-	Kept float64 `json:"kept"`
-	// LongSent and LongAnswered say whether the long request was sent,
-	// and answered (with a result or an error answer) before the run
-	// ended; LongAnswer is its answer. LongError says how it failed if
-	// it got no answer: it could not connect, or the connection broke.
+	// throughput that survived while the long request ran. It is
+	// reported only when the long request got its right answer and some
+	// small requests were answered before it; otherwise it is 0 and
+	// KeptMissing says why.
+	Kept        float64 `json:"kept"`
+	KeptMissing string  `json:"kept_missing,omitempty"`
+	// LongSent says whether the long request was sent. LongAnswered says
+	// whether it got its answer, right, before the run ended, and
+	// LongRefused whether it got an error answer instead (a line starting
+	// "ERR", an HTTP status other than 200); LongAnswer is either answer.
+	// LongError says how it failed if it got neither: it could not
+	// connect, the connection broke, or its answer was wrong (bad-answer).
 	// LongLatency is how long it took to be answered or to fail.
 	LongSent     bool          `json:"long_sent"`
 	LongAnswered bool          `json:"long_answered"`
+	LongRefused  bool          `json:"long_refused,omitempty"`
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	LongAnswer   string        `json:"long_answer,omitempty"`
 	LongError    string        `json:"long_error,omitempty"`

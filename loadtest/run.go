@@ -41,10 +41,12 @@ func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 type longState struct {
 	sent  time.Time
 	ended time.Time // when it was answered, or failed
-	// answer is its answer line, result or error answer; err says how it
-	// failed to get one.
-	answer string
-	err    string
+	// answer is its answer, a result or an error answer (refused); err
+	// says how it failed to get one, or why the answer is wrong.
+	answer  string
+	refused bool
+	err     string
+	event   int // the index of its answer's event
 }
 
 type run struct {
@@ -54,8 +56,12 @@ type run struct {
 	warmupEnd time.Time
 	small     []byte // the small request, as the protocol sends it
 	longReq   []byte // the long request
-	phase     atomic.Int32
-	tallies   []*tally
+	// smallCheck and longCheck check their answers; the long answer is
+	// checked once the run is over, so that a check that computes the
+	// answer takes no CPU from the run.
+	smallCheck, longCheck *checker
+	phase                 atomic.Int32
+	tallies               []*tally
 
 	mu     sync.Mutex // guards what follows: the rare events
 	events []Event
@@ -65,7 +71,8 @@ type run struct {
 
 func newRun(sc Scenario) *run {
 	codec, _ := newClientCodec(sc.Protocol) // checked by withDefaults
-	r := &run{sc: sc, small: codec.AppendRequest(nil, sc.Small), longReq: codec.AppendRequest(nil, sc.Long)}
+	r := &run{sc: sc, small: codec.AppendRequest(nil, sc.Small), longReq: codec.AppendRequest(nil, sc.Long),
+		smallCheck: newChecker(sc, sc.Small, false), longCheck: newChecker(sc, sc.Long, true)}
 	r.phase.Store(int32(before))
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())
@@ -132,6 +139,7 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	stop()
 	wg.Wait()
 	res.End = ivStart
+	r.checkLong()
 	r.mu.Lock()
 	res.Events = append([]Event(nil), r.events...)
 	long := r.long
@@ -192,7 +200,8 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 		Answers:      phases[before] + phases[during] + phases[after],
 		Latency:      percentiles(total),
 		LongSent:     !long.sent.IsZero(),
-		LongAnswered: !long.ended.IsZero() && long.err == "",
+		LongAnswered: !long.ended.IsZero() && long.err == "" && !long.refused,
+		LongRefused:  long.refused,
 		LongAnswer:   long.answer,
 		LongError:    long.err,
 	}
@@ -225,7 +234,18 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 		s.During = rate(phases[during], long.sent, long.ended)
 		s.After = rate(phases[after], long.ended, end)
 	}
-	if s.Before > 0 {
+	switch {
+	case !s.LongSent:
+		s.KeptMissing = "no long request was sent"
+	case s.LongRefused:
+		s.KeptMissing = "the long request was refused"
+	case s.LongError != "":
+		s.KeptMissing = "the long request failed"
+	case !s.LongAnswered:
+		s.KeptMissing = "the long request was not answered before the run ended"
+	case s.Before == 0:
+		s.KeptMissing = "no small request was answered before the long one"
+	default:
 		s.Kept = s.During / s.Before
 	}
 	return s
@@ -298,6 +318,13 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 		if refused {
 			t.fail(errAnswer)
 			r.firstError(errAnswer, errors.New(string(answer)))
+		} else if err := r.smallCheck.check(answer); err != nil {
+			// The answer is wrong, or answers another request: what
+			// the connection says next cannot be trusted either.
+			c.close()
+			t.fail(errBadAnswer)
+			r.firstError(errBadAnswer, err)
+			continue
 		} else {
 			t.answer(r.phaseAt(), done.Sub(sent))
 		}
@@ -349,11 +376,27 @@ func (r *run) longClient(ctx context.Context) {
 		r.long.err = err.Error()
 		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.err})
 	case refused:
-		r.long.answer = string(answer)
-		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: r.long.answer})
+		r.long.answer, r.long.refused = string(answer), true
+		r.events = append(r.events, Event{Time: done, Kind: LongFailed, Latency: done.Sub(sent), Detail: "refused: " + r.long.answer})
 	default:
-		r.long.answer = string(answer)
+		r.long.answer, r.long.event = string(answer), len(r.events)
 		r.events = append(r.events, Event{Time: done, Kind: LongAnswered, Latency: done.Sub(sent), Detail: r.long.answer})
+	}
+}
+
+// checkLong checks the long request's answer, once the run is over: a
+// wrong one makes the long request failed.
+func (r *run) checkLong() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := &r.long
+	if l.ended.IsZero() || l.err != "" || l.refused {
+		return
+	}
+	if err := r.longCheck.check([]byte(l.answer)); err != nil {
+		l.err = errKindNames[errBadAnswer] + ": " + err.Error()
+		ev := &r.events[l.event]
+		ev.Kind, ev.Detail = LongFailed, l.err
 	}
 }
 
@@ -418,8 +461,11 @@ func (c *conn) ask(request []byte) (answer []byte, refused bool, kind errKind, e
 	a, err := c.read()
 	if err != nil {
 		c.close()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, false, errClosed, fmt.Errorf("the server closed the connection")
+		case errors.Is(err, wire.ErrMalformed), errors.Is(err, errAnswerTooLong):
+			return nil, false, errBadAnswer, err
 		}
 		return nil, false, errRead, err
 	}
@@ -428,6 +474,9 @@ func (c *conn) ask(request []byte) (answer []byte, refused bool, kind errKind, e
 	}
 	return a.Body, a.Refused, 0, nil
 }
+
+// errAnswerTooLong is the error of an answer over maxAnswer bytes.
+var errAnswerTooLong = fmt.Errorf("answer longer than %d bytes", maxAnswer)
 
 // read reads until the codec finds an answer, and returns it.
 func (c *conn) read() (wire.Answer, error) {
@@ -442,7 +491,7 @@ func (c *conn) read() (wire.Answer, error) {
 			c.to = copy(c.in, c.in[c.from:c.to])
 			c.from = 0
 		case c.to == len(c.in) && len(c.in) >= maxAnswer:
-			return wire.Answer{}, fmt.Errorf("answer longer than %d bytes", maxAnswer)
+			return wire.Answer{}, errAnswerTooLong
 		case c.to == len(c.in):
 			c.in = append(c.in, make([]byte, len(c.in))...)
 		}

@@ -274,15 +274,30 @@ func TestScenarioIsChecked(t *testing.T) {
 		"Interval is 1ms; it must be at least": {Addr: "x", Interval: time.Millisecond},
 		"is longer than Duration":              {Addr: "x", Interval: 2 * time.Second, Duration: time.Second},
 		"Warmup is 10s":                        {Addr: "x", Warmup: 10 * time.Second},
-		"falls inside the warm-up":             {Addr: "x", Warmup: 3 * time.Second},
-		"is not before the end of the run":     {Addr: "x", LongAfter: 20 * time.Second},
-		"Rate is -1":                           {Addr: "x", Rate: -1},
-		"holds a line break":                   {Addr: "x", Small: "1\n2"},
+		"falls inside the Warmup of 3s: set a later LongAfter": {Addr: "x", Warmup: 3 * time.Second},
+		"is not before the end of the run":                     {Addr: "x", LongAfter: 20 * time.Second},
+		"Rate is -1":                                           {Addr: "x", Rate: -1},
+		`Small "1\n2" holds a line break`:                      {Addr: "x", Small: "1\n2"},
+		`unknown protocol "smtp"`:                              {Addr: "x", Protocol: "smtp"},
 	}
 	for want, sc := range cases {
 		_, err := Run(context.Background(), sc, nil)
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+func TestScenarioDefaultsScaleWithAShortRun(t *testing.T) {
+	sc, err := Scenario{Addr: "x", Duration: time.Second}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, time.Second/3, sc.LongAfter, "the long request a third of the way in")
+	assert.Equal(t, 100*time.Millisecond, sc.Interval)
+	sc, err = Scenario{Addr: "x"}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, DefaultLongAfter, sc.LongAfter)
+	assert.Equal(t, DefaultInterval, sc.Interval)
+	sc, err = Scenario{Addr: "x", Duration: 20 * time.Millisecond}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, MinInterval, sc.Interval)
 }
 
 func TestResultRoundTripsThroughJSONAndWritesCSV(t *testing.T) {

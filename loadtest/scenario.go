@@ -17,6 +17,7 @@ package loadtest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/server"
@@ -55,13 +56,15 @@ type Scenario struct {
 	// Long is the payload of the long request. Empty means DefaultLong.
 	Long string `json:"long"`
 	// LongAfter is when the long request is sent, counted from the start.
-	// Zero means DefaultLongAfter; a negative value sends none.
+	// Zero means DefaultLongAfter, or a third of Duration if that is
+	// sooner; a negative value sends none.
 	LongAfter time.Duration `json:"long_after"`
 	// Duration is how long the run lasts, warm-up included. Zero means
 	// DefaultDuration.
 	Duration time.Duration `json:"duration"`
 	// Interval is how often the monitor counts. Zero means
-	// DefaultInterval; it may be as fine as MinInterval.
+	// DefaultInterval, or a tenth of a Duration under 10 s (at least
+	// MinInterval); it may be as fine as MinInterval.
 	Interval time.Duration `json:"interval"`
 	// Warmup is a span at the start whose answers are left out of the
 	// summary; its intervals are reported, marked as warm-up. It is
@@ -73,16 +76,24 @@ type Scenario struct {
 	// when it could be sent, so a stalled server is not flattered
 	// (no coordinated omission).
 	Rate float64 `json:"rate,omitempty"`
+	// Check, if not nil, checks each answer to a request (Small or Long)
+	// and returns an error if it is wrong; a wrong answer counts as an
+	// error of the kind bad-answer, never as an answer. Nil checks the
+	// prime task's answers when the request is a number n up to 20,000,
+	// and takes any other answer; AnyAnswer takes every answer, for a task
+	// of one's own. The long request's answer is checked once the run is
+	// over.
+	Check func(request, answer []byte) error `json:"-"`
 }
 
 // withDefaults returns sc with its zero fields set to their defaults, or an
 // error that says which field is out of range.
 func (sc Scenario) withDefaults() (Scenario, error) {
 	if sc.Addr == "" {
-		return sc, errors.New("loadtest: Scenario.Addr is empty")
+		return sc, errors.New("loadtest: Scenario.Addr is empty: set it to the server's host:port")
 	}
 	if _, err := newClientCodec(sc.Protocol); err != nil {
-		return sc, err
+		return sc, fmt.Errorf("%w: set Scenario.Protocol to one of them", err)
 	}
 	if sc.Clients == 0 {
 		sc.Clients = DefaultClients
@@ -93,14 +104,21 @@ func (sc Scenario) withDefaults() (Scenario, error) {
 	if sc.Long == "" {
 		sc.Long = DefaultLong
 	}
-	if sc.LongAfter == 0 {
-		sc.LongAfter = DefaultLongAfter
-	}
 	if sc.Duration == 0 {
 		sc.Duration = DefaultDuration
 	}
+	// The long request's time and the interval scale with a short run.
+	if sc.LongAfter == 0 {
+		sc.LongAfter = DefaultLongAfter
+		if sc.Duration < 3*DefaultLongAfter {
+			sc.LongAfter = sc.Duration / 3
+		}
+	}
 	if sc.Interval == 0 {
 		sc.Interval = DefaultInterval
+		if sc.Duration < 10*DefaultInterval {
+			sc.Interval = max(sc.Duration/10, MinInterval)
+		}
 	}
 	switch {
 	case sc.Clients < 1:
@@ -110,21 +128,19 @@ func (sc Scenario) withDefaults() (Scenario, error) {
 	case sc.Interval < MinInterval:
 		return sc, fmt.Errorf("loadtest: Interval is %v; it must be at least %v", sc.Interval, MinInterval)
 	case sc.Interval > sc.Duration:
-		return sc, fmt.Errorf("loadtest: Interval %v is longer than Duration %v", sc.Interval, sc.Duration)
+		return sc, fmt.Errorf("loadtest: Interval %v is longer than Duration %v: set a shorter Interval or a longer Duration", sc.Interval, sc.Duration)
 	case sc.Warmup < 0 || sc.Warmup >= sc.Duration:
 		return sc, fmt.Errorf("loadtest: Warmup is %v; it must be at least 0 and shorter than Duration %v", sc.Warmup, sc.Duration)
 	case sc.LongAfter > 0 && sc.LongAfter < sc.Warmup:
-		return sc, fmt.Errorf("loadtest: LongAfter %v falls inside the warm-up of %v", sc.LongAfter, sc.Warmup)
+		return sc, fmt.Errorf("loadtest: LongAfter %v falls inside the Warmup of %v: set a later LongAfter or a shorter Warmup", sc.LongAfter, sc.Warmup)
 	case sc.LongAfter >= sc.Duration:
-		return sc, fmt.Errorf("loadtest: LongAfter %v is not before the end of the run at %v", sc.LongAfter, sc.Duration)
+		return sc, fmt.Errorf("loadtest: LongAfter %v is not before the end of the run at %v: set an earlier LongAfter or a longer Duration", sc.LongAfter, sc.Duration)
 	case sc.Rate < 0:
 		return sc, fmt.Errorf("loadtest: Rate is %v; it must be positive, or 0 for closed loop", sc.Rate)
 	}
-	for _, p := range []string{sc.Small, sc.Long} {
-		for _, b := range []byte(p) {
-			if b == '\n' || b == '\r' {
-				return sc, fmt.Errorf("loadtest: request %q holds a line break", p)
-			}
+	for _, f := range []struct{ name, request string }{{"Small", sc.Small}, {"Long", sc.Long}} {
+		if strings.ContainsAny(f.request, "\r\n") {
+			return sc, fmt.Errorf("loadtest: %s %q holds a line break; a request is one line", f.name, f.request)
 		}
 	}
 	return sc, nil

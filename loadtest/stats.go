@@ -64,10 +64,14 @@ const (
 	errRead
 	errClosed
 	errAnswer
+	errBadAnswer
 	numErrKinds
 )
 
-var errKindNames = [numErrKinds]string{"connect", "write", "read", "closed", "err-answer"}
+// errKindNames name the kinds: err-answer is an error answer (the server
+// refused the request, as "ERR" or an HTTP status other than 200),
+// bad-answer an answer that cannot be decoded or is wrong for its request.
+var errKindNames = [numErrKinds]string{"connect", "write", "read", "closed", "err-answer", "bad-answer"}
 
 // bucket is what one client counted during one interval.
 type bucket struct {

@@ -128,7 +128,7 @@ func (p *progress) Interval(_ string, iv loadtest.Interval, _ []loadtest.Event) 
 
 func (p *progress) Done(_ string, r *loadtest.Result) {
 	s := r.Summary
-	fmt.Fprintf(p.w, " %s/s before, kept %s", count(s.Before), percent(s.Kept))
+	fmt.Fprintf(p.w, " %s/s before, kept %s", count(s.Before), kept(s.Kept, s.KeptMissing))
 	if s.LongAnswered {
 		fmt.Fprintf(p.w, ", long request %s", short(s.LongLatency))
 	}
@@ -153,7 +153,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 			idle = idleCell(r) + "\t"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), count(r.Before), count(r.During), count(r.After), percent(r.Kept), long, r.Errors, idle, r.Note)
+			r.Label(), count(r.Before), count(r.During), count(r.After), kept(r.Kept, r.KeptMissing), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
 }

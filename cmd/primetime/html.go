@@ -86,7 +86,7 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 		data.Rows = append(data.Rows, htmlRow{
 			Strategy: r.Label(), Before: count(r.Before), During: count(r.During), After: count(r.After),
-			Kept: percent(r.Kept), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
+			Kept: kept(r.Kept, r.KeptMissing), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
 		})
 	}
 	for i, res := range cmp.Results {

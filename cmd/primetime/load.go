@@ -123,15 +123,23 @@ func printSummary(w io.Writer, res *loadtest.Result) {
 	switch {
 	case !s.LongSent:
 		fmt.Fprintf(w, "throughput: %s/s (no long request)\n", count(s.Before))
+	case s.LongRefused:
+		fmt.Fprintf(w, "throughput: before %s/s, during %s/s, after %s/s\n", count(s.Before), count(s.During), count(s.After))
+		fmt.Fprintf(w, "long request refused after %s: %s\n", short(s.LongLatency), s.LongAnswer)
 	case s.LongError != "":
 		fmt.Fprintf(w, "throughput: before %s/s, during %s/s, after %s/s\n", count(s.Before), count(s.During), count(s.After))
 		fmt.Fprintf(w, "long request failed after %s: %s\n", short(s.LongLatency), s.LongError)
 	case !s.LongAnswered:
 		fmt.Fprintf(w, "throughput: before %s/s, during %s/s; the long request was not answered before the end\n", count(s.Before), count(s.During))
-		fmt.Fprintf(w, "kept while the long request ran: %s\n", percent(s.Kept))
 	default:
 		fmt.Fprintf(w, "throughput: before %s/s, during %s/s, after %s/s\n", count(s.Before), count(s.During), count(s.After))
 		fmt.Fprintf(w, "long request: %s in %s\n", s.LongAnswer, short(s.LongLatency))
+	}
+	switch {
+	case !s.LongSent:
+	case s.KeptMissing != "":
+		fmt.Fprintf(w, "kept while the long request ran: - (%s)\n", s.KeptMissing)
+	default:
 		fmt.Fprintf(w, "kept while the long request ran: %s\n", percent(s.Kept))
 	}
 }
@@ -186,3 +194,11 @@ func count(f float64) string {
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// kept formats a share kept, or "-" when missing says why there is none.
+func kept(f float64, missing string) string {
+	if missing != "" {
+		return "-"
+	}
+	return percent(f)
+}

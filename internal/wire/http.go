@@ -52,8 +52,9 @@ var headReaders = sync.Pool{New: func() any {
 }}
 
 type headReader struct {
-	in bytes.Reader
-	br *bufio.Reader
+	in   bytes.Reader
+	br   *bufio.Reader
+	line []byte // a request line alone, for checkRequestLine
 }
 
 func (c *httpCodec) Decode(in []byte, eof bool) (int, Decoded) {
@@ -97,12 +98,21 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 			break
 		}
 		lineEnd := c.scanned + i
+		first := c.line == 0
 		if len(bytes.TrimSuffix(in[c.line:lineEnd], []byte("\r"))) == 0 {
 			// The blank line that ends the head, or a blank request
 			// line, which net/http refuses as malformed.
 			end = lineEnd + 1
 		}
 		c.line, c.scanned = lineEnd+1, lineEnd+1
+		if first && end == 0 {
+			// A malformed request line is refused at once, as net/http
+			// does, rather than once the head is complete.
+			if err := checkRequestLine(in[:lineEnd]); err != nil {
+				c.line, c.scanned = 0, 0
+				return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
+			}
+		}
 		if c.line > c.maxHeader {
 			end = 0
 			break
@@ -137,6 +147,20 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 	}
 	c.skip = max(req.ContentLength, 0)
 	return end, c.route(req)
+}
+
+// checkRequestLine has net/http parse a request line alone, and returns
+// its error.
+func checkRequestLine(line []byte) error {
+	hr := headReaders.Get().(*headReader)
+	defer headReaders.Put(hr)
+	hr.line = append(append(hr.line[:0], bytes.TrimSuffix(line, []byte("\r"))...), "\r\n\r\n"...)
+	hr.in.Reset(hr.line)
+	hr.br.Reset(&hr.in)
+	_, err := http.ReadRequest(hr.br)
+	hr.in.Reset(nil)
+	hr.br.Reset(&hr.in)
+	return err
 }
 
 // route says what a well-formed request asks for.

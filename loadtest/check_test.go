@@ -1,0 +1,122 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// serveProtocol serves the prime task, with the largest n maxN, in
+// protocol on a loopback port until the test ends.
+func serveProtocol(t *testing.T, protocol server.Protocol, maxN int) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &server.Server{Protocol: protocol, Task: primetime.NewPrimeTask("prime", maxN), Logger: discardLogger}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	return l.Addr().String()
+}
+
+var checkScenario = Scenario{Clients: 2, Long: "100", LongAfter: 50 * time.Millisecond, Duration: 300 * time.Millisecond, Interval: 50 * time.Millisecond}
+
+func TestLoadAgainstAnotherProtocolCountsNoAnswer(t *testing.T) {
+	for _, pair := range [][2]server.Protocol{
+		{server.ProtocolHTTP, server.ProtocolLine},
+		{server.ProtocolLine, server.ProtocolHTTP},
+		{server.ProtocolRecv, server.ProtocolHTTP},
+	} {
+		served, spoken := pair[0], pair[1]
+		t.Run(string(spoken)+" to "+string(served), func(t *testing.T) {
+			sc := checkScenario
+			sc.Addr, sc.Protocol = serveProtocol(t, served, primetime.DefaultMaxN), spoken
+			res, err := Run(context.Background(), sc, nil)
+			require.NoError(t, err)
+			s := res.Summary
+			assert.Zero(t, s.Answers, "nothing the other protocol says is an answer")
+			assert.Positive(t, s.ErrorsByKind["bad-answer"], "%v", s.ErrorsByKind)
+			assert.False(t, s.LongAnswered)
+			assert.NotEmpty(t, s.KeptMissing)
+		})
+	}
+}
+
+func TestWrongAnswersAreErrors(t *testing.T) {
+	srv := startFake(t, "wrong")
+	sc := checkScenario
+	sc.Addr, sc.LongAfter = srv.addr(), -1
+	res, err := Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	assert.Zero(t, res.Summary.Answers)
+	assert.Equal(t, res.Summary.Errors, res.Summary.ErrorsByKind["bad-answer"])
+	assert.Equal(t, `bad-answer: answer "3" to "1", want "2"`, res.Events[0].Detail)
+
+	sc.Check = AnyAnswer
+	res, err = Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	assert.Positive(t, res.Summary.Answers, "AnyAnswer takes them")
+	assert.Zero(t, res.Summary.Errors)
+
+	sc.Check = func(request, answer []byte) error {
+		if string(answer) != "3" {
+			return errors.New("not three")
+		}
+		return nil
+	}
+	res, err = Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	assert.Positive(t, res.Summary.Answers, "a check of one's own")
+	assert.Zero(t, res.Summary.Errors)
+}
+
+func TestAWrongLongAnswerFailsTheLongRequest(t *testing.T) {
+	srv := startFake(t, "wrong")
+	sc := checkScenario
+	sc.Addr, sc.Check = srv.addr(), func(request, answer []byte) error {
+		if string(request) == "100" {
+			return errors.New("not the 100th prime")
+		}
+		return nil
+	}
+	res, err := Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	s := res.Summary
+	assert.False(t, s.LongAnswered)
+	assert.Equal(t, `bad-answer: answer "3" to "100": not the 100th prime`, s.LongError)
+	assert.Equal(t, "the long request failed", s.KeptMissing)
+	assert.Zero(t, s.Kept)
+}
+
+func TestARefusedLongRequestIsReportedOverEveryProtocol(t *testing.T) {
+	for _, protocol := range server.Protocols() {
+		t.Run(string(protocol), func(t *testing.T) {
+			sc := checkScenario
+			sc.Addr, sc.Protocol, sc.Long = serveProtocol(t, protocol, 1000), protocol, "99999999"
+			res, err := Run(context.Background(), sc, nil)
+			require.NoError(t, err)
+			s := res.Summary
+			assert.True(t, s.LongRefused)
+			assert.False(t, s.LongAnswered)
+			assert.Contains(t, s.LongAnswer, "bad request")
+			assert.Equal(t, "the long request was refused", s.KeptMissing)
+			assert.Zero(t, s.Kept)
+			assert.Positive(t, s.Answers)
+			assert.Zero(t, s.Errors)
+			row := rowOf(strategy.PerConn(), res)
+			assert.Equal(t, "long request refused: "+s.LongAnswer, row.Note)
+			assert.Equal(t, s.KeptMissing, row.KeptMissing)
+		})
+	}
+}
