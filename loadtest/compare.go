@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -41,7 +42,8 @@ type Experiment struct {
 	// process like the others; any other needs InProcess.
 	Values []strategy.Strategy
 	// Task is the name of the registered task the servers run; empty means
-	// the prime task.
+	// the prime task. For another task the answers are not checked unless
+	// Scenario.Check is set.
 	Task string
 	// InProcess runs each server in this process instead of in a child
 	// process of its own. The load generator and the server then share a
@@ -167,6 +169,10 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	sc, err := sc.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if sc.Check == nil && x.Task != "" && x.Task != primetime.Prime.Name() {
+		// The default check knows the prime task's answers only.
+		sc.Check = AnyAnswer
 	}
 	if x.InProcess && x.MaxProcs > 0 {
 		return nil, errors.New("loadtest: MaxProcs needs servers in child processes")

@@ -47,10 +47,16 @@ func (everyOther) Schedule(l strategy.Listener, h strategy.Handler) error {
 	}
 }
 
+// double is a task of this test's own: it answers its payload twice.
+var double = primetime.TaskFunc("double", func(_ context.Context, p []byte) ([]byte, error) {
+	return append(append([]byte(nil), p...), p...), nil
+})
+
 func init() {
 	// In init, so that the child servers, this test program started
-	// again, know it too.
+	// again, know them too.
 	strategy.RegisterExecutor("direct", func(string) (strategy.Executor, error) { return direct{}, nil })
+	primetime.Register(double)
 }
 
 var customScenario = loadtest.Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Interval: 50 * time.Millisecond}
@@ -90,4 +96,18 @@ func TestCompareRunsAnyStrategyValueInProcess(t *testing.T) {
 	assert.Equal(t, "every-other+direct", cmp.Rows[0].Strategy)
 	assert.True(t, cmp.Rows[0].LongAnswered)
 	assert.Positive(t, cmp.Rows[0].Before)
+}
+
+func TestCompareTakesTheAnswersOfATaskOfOnesOwn(t *testing.T) {
+	cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+		Scenario:   customScenario,
+		Strategies: []string{"perconn"},
+		Task:       "double",
+		InProcess:  true,
+	})
+	require.NoError(t, err)
+	row := cmp.Rows[0]
+	assert.Zero(t, row.Errors, "the prime task's check is not applied to another task")
+	assert.Positive(t, row.Before)
+	assert.Equal(t, "15001500", cmp.Results[0].Summary.LongAnswer)
 }
