@@ -10,9 +10,11 @@ import (
 // task, or one of the user's own. Any strategy can run any Task.
 //
 // Run receives the request's payload (for the line protocol, the request
-// line without its line ending) and returns the answer's payload. An error
-// is sent to the client as an error answer; wrap [ErrBadRequest] for input
-// the task refuses. Run must be safe to call from many goroutines at once,
+// line without its line ending) and returns the answer's payload. The line
+// and recv protocols answer with one line: an answer that holds a line
+// break is sent as an error answer that says so. An error is sent to the
+// client as an error answer; wrap [ErrBadRequest] for input the task
+// refuses. Run must be safe to call from many goroutines at once,
 // must not keep payload after it returns, and should call [Checkpoint] every
 // so often so that it stops soon after ctx is done.
 //

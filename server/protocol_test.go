@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -228,4 +229,24 @@ func TestUnknownProtocolIsRefused(t *testing.T) {
 	assert.EqualError(t, srv.Serve(l), `server: unknown protocol "gopher" (want line, http, recv)`)
 	_, err = l.Accept()
 	assert.Error(t, err, "Serve closed the listener")
+}
+
+func TestAnAnswerOfTwoLinesIsRefusedByTheLineProtocols(t *testing.T) {
+	twoLines := primetime.TaskFunc("two-lines", func(_ context.Context, p []byte) ([]byte, error) {
+		if string(p) == "two" {
+			return []byte("two\nlines"), nil
+		}
+		return p, nil
+	})
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			ts := start(t, &server.Server{Strategy: parse(t, text), Task: twoLines})
+			c := dial(t, ts.addr)
+			assert.Equal(t, "ERR the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol", c.ask("two"))
+			assert.Equal(t, "next", c.ask("next"), "the next answer is the next request's")
+			st := ts.Stats()
+			assert.Equal(t, uint64(1), st.Errors)
+			assert.Equal(t, uint64(1), st.Answered)
+		})
+	}
 }

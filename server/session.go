@@ -70,8 +70,11 @@ func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
 		}
 	}
 	if err == nil {
-		ss.s.stats.answered.Add(1)
-		return ss.codec.AppendAnswer(dst, answer)
+		var out []byte
+		if out, err = ss.codec.AppendAnswer(dst, answer); err == nil {
+			ss.s.stats.answered.Add(1)
+			return out
+		}
 	}
 	ss.logTaskError(err)
 	ss.s.stats.errors.Add(1)

@@ -49,8 +49,10 @@ type ServerCodec interface {
 	// with NeedMore, the caller keeps the unconsumed bytes and calls
 	// again once more have come.
 	Decode(in []byte, eof bool) (n int, d Decoded)
-	// AppendAnswer appends the answer to the request last decoded.
-	AppendAnswer(dst, answer []byte) []byte
+	// AppendAnswer appends the answer to the request last decoded, or
+	// returns an error, and dst as it was, for an answer the protocol
+	// cannot carry.
+	AppendAnswer(dst, answer []byte) ([]byte, error)
 	// AppendError appends an error answer with an HTTP status and a
 	// message.
 	AppendError(dst []byte, status int, msg string) []byte

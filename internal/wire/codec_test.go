@@ -35,7 +35,7 @@ func feed(codec ServerCodec, chunks ...string) []string {
 			switch d.Kind {
 			case Request:
 				out = append(out, "req "+string(d.Payload))
-				codec.AppendAnswer(nil, d.Payload)
+				codec.AppendAnswer(nil, d.Payload) // a payload of one line is an answer too
 				if codec.CloseAfter() {
 					return append(out, "close")
 				}
@@ -118,7 +118,8 @@ func TestHTTPCodecWritesResponsesThatNetHTTPReads(t *testing.T) {
 	c := NewHTTPCodec(512)
 	_, d := c.Decode([]byte("GET /prime/10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), false)
 	require.Equal(t, Request, d.Kind)
-	out := c.AppendAnswer(nil, []byte("29"))
+	out, err := c.AppendAnswer(nil, []byte("29"))
+	require.NoError(t, err)
 	_, d = c.Decode([]byte("PUT /prime/10 HTTP/1.1\r\n\r\n"), false)
 	require.Equal(t, Refused, d.Kind)
 	out = c.AppendError(out, d.Status, d.Msg)
@@ -134,6 +135,17 @@ func TestHTTPCodecWritesResponsesThatNetHTTPReads(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	assert.Equal(t, "GET", resp.Header.Get("Allow"))
 	resp.Body.Close()
+}
+
+func TestLineAnswersAreOneLine(t *testing.T) {
+	for _, c := range []ServerCodec{NewLineCodec(8), NewRecvCodec(8)} {
+		out, err := c.AppendAnswer([]byte("x"), []byte("two\nlines"))
+		assert.ErrorIs(t, err, ErrAnswerNotALine)
+		assert.Equal(t, "x", string(out), "nothing appended")
+		out, err = c.AppendAnswer(nil, []byte("one line"))
+		require.NoError(t, err)
+		assert.Equal(t, "one line\n", string(out))
+	}
 }
 
 func TestAppendAnswerAndError(t *testing.T) {

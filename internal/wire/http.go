@@ -189,8 +189,8 @@ func (c *httpCodec) refuse(status int, msg string) Decoded {
 	return Decoded{Kind: Refused, Status: status, Msg: msg, Close: true}
 }
 
-func (c *httpCodec) AppendAnswer(dst, answer []byte) []byte {
-	return c.appendResponse(dst, http.StatusOK, answer)
+func (c *httpCodec) AppendAnswer(dst, answer []byte) ([]byte, error) {
+	return c.appendResponse(dst, http.StatusOK, answer), nil
 }
 
 func (c *httpCodec) AppendError(dst []byte, status int, msg string) []byte {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -45,7 +46,13 @@ func (c *lineCodec) tooLong() Decoded {
 		Msg: fmt.Sprintf("request line too long: the limit is %d bytes", c.max)}
 }
 
-func (c *lineCodec) AppendAnswer(dst, answer []byte) []byte           { return AppendAnswer(dst, answer) }
+func (c *lineCodec) AppendAnswer(dst, answer []byte) ([]byte, error) {
+	if bytes.ContainsAny(answer, "\r\n") {
+		return dst, ErrAnswerNotALine
+	}
+	return AppendAnswer(dst, answer), nil
+}
+
 func (c *lineCodec) AppendError(dst []byte, _ int, msg string) []byte { return AppendError(dst, msg) }
 func (c *lineCodec) CloseAfter() bool                                 { return c.closeAfter }
 func (c *lineCodec) BufferSize() int                                  { return c.max + 2 }
@@ -77,6 +84,11 @@ func (c *recvCodec) Decode(in []byte, _ bool) (int, Decoded) {
 }
 
 func (c *recvCodec) BufferSize() int { return c.max + 1 }
+
+// ErrAnswerNotALine is the error of a task's answer that the line and recv
+// protocols cannot carry: it holds a line break, and their answers are one
+// line each.
+var ErrAnswerNotALine = errors.New("the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol")
 
 // AppendAnswer appends an answer line: the answer and "\n".
 func AppendAnswer(dst, answer []byte) []byte {
