@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -35,10 +36,10 @@ import (
 // Such a process cannot start a process pool or a server of its own either:
 // both refuse inside a worker.
 func MaybeWorker() {
-	if !worker.IsWorker() {
+	if !reexec.IsWorker() {
 		return
 	}
-	if ok, err := worker.RunRole(); ok {
+	if ok, err := reexec.RunRole(); ok {
 		exitWith(err)
 	}
 	exitWith(worker.Serve(os.Stdin, os.Stdout, Registered(), runRegistered, ErrBadRequest))

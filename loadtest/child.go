@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -59,7 +59,7 @@ const (
 const roleServer = "server"
 
 func init() {
-	worker.RegisterRole(roleServer, serveChild)
+	reexec.RegisterRole(roleServer, serveChild)
 }
 
 // serveChild is the child's entry point, reached through
@@ -71,7 +71,7 @@ func serveChild() error {
 	}
 	// This process is a server now, not a worker: it may start worker
 	// processes of its own, which cannot start any.
-	for _, env := range []string{worker.EnvMarker, worker.EnvRole, envConfig} {
+	for _, env := range []string{reexec.EnvMarker, reexec.EnvRole, envConfig} {
 		os.Unsetenv(env)
 	}
 	if cfg.MaxProcs > 0 {
@@ -164,11 +164,11 @@ func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := worker.Command("", nil, roleServer, stderr, envConfig+"="+string(js))
+	cmd, err := reexec.Command("", nil, roleServer, stderr, envConfig+"="+string(js))
 	if err != nil {
 		return nil, err
 	}
-	stdin, stdout, err := worker.StartPiped(cmd)
+	stdin, stdout, err := reexec.StartPiped(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}
@@ -186,11 +186,11 @@ func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
 		c.kill()
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, worker.HookAdvice)
+			return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, reexec.HookAdvice)
 		case err != nil:
-			return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, c.err, worker.HookAdvice)
+			return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, c.err, reexec.HookAdvice)
 		}
-		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, line, worker.HookAdvice)
+		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, line, reexec.HookAdvice)
 	}
 	c.addr = addr
 	return c, nil

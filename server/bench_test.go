@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -328,7 +328,7 @@ func memInUse() uint64 {
 const roleBaselineServer = "test-baseline-server"
 
 func init() {
-	worker.RegisterRole(roleBaselineServer, func() error {
+	reexec.RegisterRole(roleBaselineServer, func() error {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -376,7 +376,7 @@ func BenchmarkIdleConnectionsServerSide(b *testing.B) {
 // startRole starts this program in a child role, with env added to its
 // environment and pipes to its stdin and from its stdout.
 func startRole(role string, env ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser, err error) {
-	if cmd, err = worker.Command("", nil, role, nil, env...); err != nil {
+	if cmd, err = reexec.Command("", nil, role, nil, env...); err != nil {
 		return nil, nil, nil, err
 	}
 	if stdin, err = cmd.StdinPipe(); err != nil {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -25,8 +25,8 @@ const (
 )
 
 func init() {
-	worker.RegisterRole(roleStrategyServer, func() error {
-		os.Unsetenv(worker.EnvMarker)
+	reexec.RegisterRole(roleStrategyServer, func() error {
+		os.Unsetenv(reexec.EnvMarker)
 		st, err := strategy.Parse(os.Getenv(envStrategy))
 		if err != nil {
 			return err
@@ -67,11 +67,11 @@ type childServer struct {
 // its environment and its stderr on stderr (os.Stderr if nil).
 func startChild(tb testing.TB, role string, stderr io.Writer, env ...string) childServer {
 	tb.Helper()
-	cmd, err := worker.Command("", nil, role, stderr, env...)
+	cmd, err := reexec.Command("", nil, role, stderr, env...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	stdin, stdout, err := worker.StartPiped(cmd)
+	stdin, stdout, err := reexec.StartPiped(cmd)
 	if err != nil {
 		tb.Fatal(err)
 	}

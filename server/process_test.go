@@ -215,6 +215,34 @@ func TestProgramWithoutTheWorkerCallFailsFast(t *testing.T) {
 		"the worker refused to serve, and started no workers of its own: %s", out)
 }
 
+func TestTestBinaryWithoutTheWorkerCallRunsItsTestsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	bin := filepath.Join(t.TempDir(), "nohooktest")
+	build := exec.Command("go", "test", "-c", "-o", bin, "./testdata/nohooktest")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	pids := filepath.Join(t.TempDir(), "pids")
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	run := exec.CommandContext(ctx, bin, "-test.v")
+	run.Env = append(os.Environ(), "PIDFILE="+pids)
+	out, err = run.CombinedOutput()
+	require.NoError(t, ctx.Err(), "the test binary hung")
+	require.NoError(t, err, "%s", out)
+	// The worker ran no test and said so at once ("PASS" instead of its
+	// handshake): the parent did not wait out the handshake's timeout.
+	assert.Regexp(t, `Serve: strategy: starting worker processes: worker process .*"PASS".*: the program must call primetime.MaybeWorker\(\) first thing in main \(and in TestMain for tests\)`, string(out))
+	assert.NotContains(t, string(out), "no handshake within")
+	recorded, err := os.ReadFile(pids)
+	require.NoError(t, err)
+	lines := strings.Fields(string(recorded))
+	require.Len(t, lines, 2, "two tests ran")
+	assert.Equal(t, lines[0], lines[1], "both in one process: no worker ran a test")
+}
+
 func TestWorkerThatWritesGarbageIsReplaced(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
 	c := dial(t, ts.addr)

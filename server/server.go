@@ -51,7 +51,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -227,11 +227,11 @@ func (s *Server) ListenAndServe(addr string) error {
 // errors, such as a full file-descriptor table, are logged and retried after
 // a delay that starts at 5 ms and doubles up to 1 s.
 func (s *Server) Serve(l net.Listener) error {
-	if worker.IsWorker() {
+	if reexec.IsWorker() {
 		// A worker process whose main lacks the worker call must not
 		// become a second server.
 		l.Close()
-		return errors.New("server: this process was started as a worker process, so it must not serve: call " + worker.HookName + " first thing in main")
+		return errors.New("server: this process was started as a worker process, so it must not serve: call " + reexec.HookName + " first thing in main")
 	}
 	proto, err := ParseProtocol(string(s.Protocol))
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/internal/reexec"
 )
 
 // BenchmarkShapeFloor measures the strategies whose shape, not their code,
@@ -114,7 +114,7 @@ func serveMinimalSerial(l net.Listener) (stop func()) {
 const roleMinimalWorker = "test-minimal-worker"
 
 func init() {
-	worker.RegisterRole(roleMinimalWorker, func() error {
+	reexec.RegisterRole(roleMinimalWorker, func() error {
 		br := bufio.NewReader(os.Stdin)
 		var out []byte
 		for {

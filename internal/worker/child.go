@@ -6,57 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
 )
-
-// EnvMarker is the environment variable that marks a process as a worker
-// process: a parent sets it to Magic in the environment of each worker it
-// starts.
-const EnvMarker = "PRIMETIME_WORKER"
-
-// IsWorker reports whether this process was started as a worker process,
-// of any role.
-func IsWorker() bool { return os.Getenv(EnvMarker) != "" }
-
-// EnvRole is the environment variable that names a worker process's role:
-// empty for a task worker.
-const EnvRole = "PRIMETIME_ROLE"
-
-// Role returns this process's worker role: "" for a task worker.
-func Role() string { return os.Getenv(EnvRole) }
-
-var roles = map[string]func() error{}
-
-// RegisterRole makes run the entry point of the worker processes started
-// with the given role. Packages call it from init functions, so that every
-// process of the program has the same roles. It panics on a duplicate.
-func RegisterRole(role string, run func() error) {
-	if _, dup := roles[role]; dup {
-		panic("worker: role " + role + " registered twice")
-	}
-	roles[role] = run
-}
-
-// RunRole runs the entry point of this process's role other than the task
-// worker's, and reports whether there was one.
-func RunRole() (bool, error) {
-	role := Role()
-	if role == "" {
-		return false, nil
-	}
-	run, ok := roles[role]
-	if !ok {
-		return true, fmt.Errorf("worker: no entry point for the role %q in this program", role)
-	}
-	return true, run()
-}
-
-// HookName names the function a program must call at the top of main so
-// that its worker processes work; errors quote it.
-const HookName = "primetime.MaybeWorker()"
 
 // RunFunc runs the task registered under name. found is false if no task
 // has that name.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/primetime-lab/primetime/internal/reexec"
 )
 
 // Options say how to start a worker process.
@@ -42,76 +44,12 @@ type Proc struct {
 	waitErr  error // the process's exit, once stopOnce has run
 }
 
-// HookAdvice ends every error of a child process that does not start: it
-// says what the program must add, and where.
-const HookAdvice = "the program must call " + HookName + " first thing in main (and in TestMain for tests), before anything else runs"
-
-// Command returns the command that starts a child process of the given
-// role ("" for a task worker): the program at path (this program if path is
-// empty) with args, marked as a worker in its environment, with its stderr
-// on stderr (os.Stderr if nil), and set to die with its parent where the
-// system can.
-func Command(path string, args []string, role string, stderr io.Writer, env ...string) (*exec.Cmd, error) {
-	if IsWorker() {
-		return nil, errors.New("refusing to start child processes from inside a worker process: " + HookAdvice)
-	}
-	if path == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("finding this program to start as a worker: %w", err)
-		}
-		path = exe
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), EnvMarker+"="+Magic)
-	if role != "" {
-		cmd.Env = append(cmd.Env, EnvRole+"="+role)
-	}
-	cmd.Env = append(cmd.Env, env...)
-	if _, set := os.LookupEnv("GORACE"); !set {
-		// A race-enabled worker otherwise sleeps a second as it exits,
-		// which makes every Serve of a race-enabled test a second longer.
-		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	}
-	cmd.Stderr = stderr
-	if stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	cmd.SysProcAttr = sysProcAttr()
-	return cmd, nil
-}
-
-// StartPiped starts cmd with a pipe to its stdin and one from its stdout.
-// The stdout pipe is an *os.File of this package's making rather than
-// StdoutPipe's, so that its reads take deadlines: they bound a handshake
-// and a cancelled task's grace period.
-func StartPiped(cmd *exec.Cmd) (stdin io.WriteCloser, stdout *os.File, err error) {
-	stdin, err = cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stdout, childOut, err := os.Pipe()
-	if err != nil {
-		stdin.Close()
-		return nil, nil, err
-	}
-	cmd.Stdout = childOut
-	err = cmd.Start()
-	childOut.Close()
-	if err != nil {
-		stdin.Close()
-		stdout.Close()
-		return nil, nil, err
-	}
-	return stdin, stdout, nil
-}
-
 // Start starts a worker process and waits for its handshake. A worker that
 // exits, writes anything but the handshake, or says nothing within
 // StartTimeout is killed, and Start returns an error that names the call the
 // program is missing.
 func Start(opts Options) (*Proc, error) {
-	cmd, err := Command(opts.Path, opts.Args, "", opts.Stderr)
+	cmd, err := reexec.Command(opts.Path, opts.Args, "", opts.Stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +58,7 @@ func Start(opts Options) (*Proc, error) {
 	// goroutine that reads a request and the one that runs it, and makes
 	// the round trip about three times longer.
 	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-	stdin, stdout, err := StartPiped(cmd)
+	stdin, stdout, err := reexec.StartPiped(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("starting worker process: %w", err)
 	}
@@ -138,15 +76,15 @@ func (p *Proc) handshake(timeout time.Duration) error {
 	p.stdout.SetReadDeadline(time.Time{})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, HookAdvice)
+		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, reexec.HookAdvice)
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), HookAdvice)
+		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), reexec.HookAdvice)
 	case err != nil:
-		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, HookAdvice)
+		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, reexec.HookAdvice)
 	}
 	names, ok := strings.CutPrefix(string(f.Body), Magic+"\n")
 	if f.Kind != KindHello || !ok {
-		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, HookAdvice)
+		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, reexec.HookAdvice)
 	}
 	p.tasks = make(map[string]bool)
 	for _, name := range strings.Split(names, "\n") {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -21,7 +22,7 @@ var errBad = errors.New("bad request")
 // TestMain makes the test binary its own worker, serving the tasks of
 // testRun.
 func TestMain(m *testing.M) {
-	if IsWorker() {
+	if reexec.IsWorker() {
 		err := Serve(os.Stdin, os.Stdout, []string{"echo", "stubborn", "wait"}, testRun, errBad)
 		if errors.Is(err, io.EOF) {
 			os.Exit(0)
@@ -196,7 +197,7 @@ func TestStartFailsClearlyWithoutAHandshake(t *testing.T) {
 }
 
 func TestWorkerRefusesToStartWorkers(t *testing.T) {
-	t.Setenv(EnvMarker, Magic)
+	t.Setenv(reexec.EnvMarker, "1")
 	_, err := Start(Options{StartTimeout: bound})
 	assert.ErrorContains(t, err, "refusing to start child processes from inside a worker process")
 }
