@@ -131,7 +131,6 @@ func StartPiped(cmd *exec.Cmd) (stdin io.WriteCloser, stdout *os.File, err error
 	return stdin, stdout, nil
 }
 
-
 // self returns this program's path, or "" if it cannot be found.
 func self() string {
 	exe, err := os.Executable()
