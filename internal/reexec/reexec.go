@@ -28,8 +28,8 @@ func IsWorker() bool { return os.Getenv(EnvMarker) != "" }
 // empty for a task worker.
 const EnvRole = "PRIMETIME_ROLE"
 
-// Role returns this process's worker role: "" for a task worker.
-func Role() string { return os.Getenv(EnvRole) }
+// role returns this process's worker role: "" for a task worker.
+func role() string { return os.Getenv(EnvRole) }
 
 var roles = map[string]func() error{}
 
@@ -46,7 +46,7 @@ func RegisterRole(role string, run func() error) {
 // RunRole runs the entry point of this process's role other than the task
 // worker's, and reports whether there was one.
 func RunRole() (bool, error) {
-	role := Role()
+	role := role()
 	if role == "" {
 		return false, nil
 	}

@@ -140,7 +140,7 @@ func TestHTTPCodecWritesResponsesThatNetHTTPReads(t *testing.T) {
 func TestLineAnswersAreOneLine(t *testing.T) {
 	for _, c := range []ServerCodec{NewLineCodec(8), NewRecvCodec(8)} {
 		out, err := c.AppendAnswer([]byte("x"), []byte("two\nlines"))
-		assert.ErrorIs(t, err, ErrAnswerNotALine)
+		assert.ErrorIs(t, err, errAnswerNotALine)
 		assert.Equal(t, "x", string(out), "nothing appended")
 		out, err = c.AppendAnswer(nil, []byte("one line"))
 		require.NoError(t, err)
@@ -149,7 +149,7 @@ func TestLineAnswersAreOneLine(t *testing.T) {
 }
 
 func TestAppendAnswerAndError(t *testing.T) {
-	assert.Equal(t, "29\n", string(AppendAnswer(nil, []byte("29"))))
-	assert.Equal(t, "ERR two lines\n", string(AppendError(nil, "two\nlines")))
-	assert.Equal(t, "x ERR a  b\n", string(AppendError([]byte("x "), "a\r\nb")))
+	assert.Equal(t, "29\n", string(appendAnswerLine(nil, []byte("29"))))
+	assert.Equal(t, "ERR two lines\n", string(appendErrorLine(nil, "two\nlines")))
+	assert.Equal(t, "x ERR a  b\n", string(appendErrorLine([]byte("x "), "a\r\nb")))
 }

@@ -48,14 +48,16 @@ func (c *lineCodec) tooLong() Decoded {
 
 func (c *lineCodec) AppendAnswer(dst, answer []byte) ([]byte, error) {
 	if bytes.ContainsAny(answer, "\r\n") {
-		return dst, ErrAnswerNotALine
+		return dst, errAnswerNotALine
 	}
-	return AppendAnswer(dst, answer), nil
+	return appendAnswerLine(dst, answer), nil
 }
 
-func (c *lineCodec) AppendError(dst []byte, _ int, msg string) []byte { return AppendError(dst, msg) }
-func (c *lineCodec) CloseAfter() bool                                 { return c.closeAfter }
-func (c *lineCodec) BufferSize() int                                  { return c.max + 2 }
+func (c *lineCodec) AppendError(dst []byte, _ int, msg string) []byte {
+	return appendErrorLine(dst, msg)
+}
+func (c *lineCodec) CloseAfter() bool { return c.closeAfter }
+func (c *lineCodec) BufferSize() int  { return c.max + 2 }
 
 // NewRecvCodec returns the server codec of the lecture's recv protocol: the
 // client sends the bare digits and reads once, so the bytes of each read
@@ -85,20 +87,20 @@ func (c *recvCodec) Decode(in []byte, _ bool) (int, Decoded) {
 
 func (c *recvCodec) BufferSize() int { return c.max + 1 }
 
-// ErrAnswerNotALine is the error of a task's answer that the line and recv
+// errAnswerNotALine is the error of a task's answer that the line and recv
 // protocols cannot carry: it holds a line break, and their answers are one
 // line each.
-var ErrAnswerNotALine = errors.New("the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol")
+var errAnswerNotALine = errors.New("the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol")
 
-// AppendAnswer appends an answer line: the answer and "\n".
-func AppendAnswer(dst, answer []byte) []byte {
+// appendAnswerLine appends an answer line: the answer and "\n".
+func appendAnswerLine(dst, answer []byte) []byte {
 	dst = append(dst, answer...)
 	return append(dst, '\n')
 }
 
-// AppendError appends an error line: "ERR ", msg with its line breaks
+// appendErrorLine appends an error line: "ERR ", msg with its line breaks
 // replaced by spaces, and "\n".
-func AppendError(dst []byte, msg string) []byte {
+func appendErrorLine(dst []byte, msg string) []byte {
 	dst = append(dst, "ERR "...)
 	start := len(dst)
 	dst = append(dst, msg...)

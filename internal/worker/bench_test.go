@@ -19,7 +19,7 @@ func BenchmarkPipelining(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer p.Close(time.Second)
-			body, err := RunBody("echo", []byte("1"))
+			body, err := runBody("echo", []byte("1"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -28,19 +28,19 @@ func BenchmarkPipelining(b *testing.B) {
 				first := id + 1
 				for range depth {
 					id++
-					if err := WriteFrame(p.stdin, KindRun, id, body...); err != nil {
+					if err := writeFrame(p.stdin, kindRun, id, body...); err != nil {
 						b.Fatal(err)
 					}
 				}
 				for range depth {
 					// The worker runs what it reads as it comes, and
 					// may answer out of order.
-					f, err := ReadFrame(p.br)
+					f, err := readFrame(p.br)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if f.Kind != KindAnswer || f.ID < first || f.ID > id {
-						b.Fatalf("got a %q frame for request %d, want an answer to %d-%d", f.Kind, f.ID, first, id)
+					if f.kind != kindAnswer || f.ID < first || f.ID > id {
+						b.Fatalf("got a %q frame for request %d, want an answer to %d-%d", f.kind, f.ID, first, id)
 					}
 				}
 			}

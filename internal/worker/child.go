@@ -31,8 +31,8 @@ func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest 
 		done:       make(chan error, 1),
 	}
 	s.br = bufio.NewReader(idleReader(in, s.busyAndIdle))
-	hello := Magic + "\n" + strings.Join(names, "\n")
-	if err := s.w.write(KindHello, 0, []byte(hello)); err != nil {
+	hello := magic + "\n" + strings.Join(names, "\n")
+	if err := s.w.write(kindHello, 0, []byte(hello)); err != nil {
 		return err
 	}
 	go s.lead()
@@ -66,14 +66,14 @@ func (s *child) busyAndIdle() bool {
 
 func (s *child) lead() {
 	for {
-		f, err := ReadFrame(s.br)
+		f, err := readFrame(s.br)
 		if err != nil {
 			s.done <- err
 			return
 		}
-		switch f.Kind {
-		case KindRun, KindRunQueued:
-			name, payload, err := ParseRun(f.Body)
+		switch f.kind {
+		case kindRun, kindRunQueued:
+			name, payload, err := parseRun(f.Body)
 			if err != nil {
 				s.done <- err
 				return
@@ -81,7 +81,7 @@ func (s *child) lead() {
 			ctx, cancel := context.WithCancel(context.Background())
 			s.mu.Lock()
 			s.running[f.ID] = cancel
-			s.queued = f.Kind == KindRunQueued
+			s.queued = f.kind == kindRunQueued
 			s.mu.Unlock()
 			go s.lead()
 			answerRun(ctx, s.w, f.ID, name, payload, s.run, s.badRequest)
@@ -90,14 +90,14 @@ func (s *child) lead() {
 			s.mu.Unlock()
 			cancel()
 			return
-		case KindCancel:
+		case kindCancel:
 			s.mu.Lock()
 			if cancel, ok := s.running[f.ID]; ok {
 				cancel()
 			}
 			s.mu.Unlock()
 		default:
-			s.done <- fmt.Errorf("worker: unexpected frame kind %q from the parent", f.Kind)
+			s.done <- fmt.Errorf("worker: unexpected frame kind %q from the parent", f.kind)
 			return
 		}
 	}
@@ -107,18 +107,18 @@ func answerRun(ctx context.Context, w *childWriter, id uint64, name string, payl
 	answer, found, stack, err := runRecovered(ctx, name, payload, run)
 	switch {
 	case stack != nil:
-		w.write(KindFail, id, FailBody(CodePanic, err.Error(), stack)...)
+		w.write(kindFail, id, failBody(CodePanic, err.Error(), stack)...)
 	case !found:
 		msg := fmt.Sprintf("task %q is not registered in the worker process: register it with primetime.Register in an init function of the program", name)
-		w.write(KindFail, id, FailBody(CodeUnknownTask, msg, nil)...)
+		w.write(kindFail, id, failBody(CodeUnknownTask, msg, nil)...)
 	case err == nil:
-		w.write(KindAnswer, id, answer)
+		w.write(kindAnswer, id, answer)
 	case errors.Is(err, badRequest):
-		w.write(KindFail, id, FailBody(CodeBadRequest, err.Error(), nil)...)
+		w.write(kindFail, id, failBody(CodeBadRequest, err.Error(), nil)...)
 	case errors.Is(err, context.Canceled):
-		w.write(KindFail, id, FailBody(CodeCanceled, err.Error(), nil)...)
+		w.write(kindFail, id, failBody(CodeCanceled, err.Error(), nil)...)
 	default:
-		w.write(KindFail, id, FailBody(CodeFailed, err.Error(), nil)...)
+		w.write(kindFail, id, failBody(CodeFailed, err.Error(), nil)...)
 	}
 }
 
@@ -140,10 +140,10 @@ type childWriter struct {
 	w  *bufio.Writer
 }
 
-func (c *childWriter) write(kind Kind, id uint64, parts ...[]byte) error {
+func (c *childWriter) write(kind kind, id uint64, parts ...[]byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := WriteFrame(c.w, kind, id, parts...); err != nil {
+	if err := writeFrame(c.w, kind, id, parts...); err != nil {
 		return err
 	}
 	return c.w.Flush()

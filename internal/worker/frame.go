@@ -15,27 +15,27 @@ import (
 	"io"
 )
 
-// Kind is a frame's kind.
-type Kind byte
+// kind is a frame's kind.
+type kind byte
 
 // The frame kinds.
 const (
-	// KindHello is the worker's handshake: Magic, then the names of the
+	// kindHello is the worker's handshake: magic, then the names of the
 	// tasks it has registered, one per line.
-	KindHello Kind = 'H'
-	// KindRun asks the worker to run a task: a 2-byte name length, the
+	kindHello kind = 'H'
+	// kindRun asks the worker to run a task: a 2-byte name length, the
 	// task's name, then the payload.
-	KindRun Kind = 'R'
-	// KindRunQueued is a KindRun sent while requests have lately had to
+	kindRun kind = 'R'
+	// kindRunQueued is a kindRun sent while requests have lately had to
 	// wait for a worker: the worker can expect its next request soon.
-	KindRunQueued Kind = 'Q'
-	// KindCancel asks the worker to cancel the run with the frame's id.
-	KindCancel Kind = 'C'
-	// KindAnswer is a run's answer: the task's answer payload.
-	KindAnswer Kind = 'A'
-	// KindFail is a run's failure: a Code byte, a 4-byte message length,
+	kindRunQueued kind = 'Q'
+	// kindCancel asks the worker to cancel the run with the frame's id.
+	kindCancel kind = 'C'
+	// kindAnswer is a run's answer: the task's answer payload.
+	kindAnswer kind = 'A'
+	// kindFail is a run's failure: a Code byte, a 4-byte message length,
 	// the message, then a stack trace (for CodePanic).
-	KindFail Kind = 'F'
+	kindFail kind = 'F'
 )
 
 // Code says how a run failed.
@@ -50,36 +50,36 @@ const (
 	CodeUnknownTask Code = 'u'
 )
 
-// Magic starts every worker's handshake; it changes whenever the framing
+// magic starts every worker's handshake; it changes whenever the framing
 // does, so that a parent and a worker built from different versions refuse
 // each other.
-const Magic = "primetime-worker/2"
+const magic = "primetime-worker/2"
 
-// MaxFrame bounds a frame's length, so that a worker that writes garbage
+// maxFrame bounds a frame's length, so that a worker that writes garbage
 // cannot make its parent allocate without bound.
-const MaxFrame = 64 << 20
+const maxFrame = 64 << 20
 
 const headerLen = 4 + 1 + 8
 
-// ErrFrameTooLong is returned by ReadFrame for a length over MaxFrame.
-var ErrFrameTooLong = errors.New("worker: frame too long")
+// errFrameTooLong is returned by readFrame for a length over maxFrame.
+var errFrameTooLong = errors.New("worker: frame too long")
 
-// A Frame is one message between a parent and a worker.
-type Frame struct {
-	Kind Kind
+// A frame is one message between a parent and a worker.
+type frame struct {
+	kind kind
 	ID   uint64
 	Body []byte
 }
 
-// WriteFrame writes one frame of the given kind and id, whose body is the
+// writeFrame writes one frame of the given kind and id, whose body is the
 // concatenation of parts.
-func WriteFrame(w io.Writer, kind Kind, id uint64, parts ...[]byte) error {
+func writeFrame(w io.Writer, kind kind, id uint64, parts ...[]byte) error {
 	n := 1 + 8
 	for _, p := range parts {
 		n += len(p)
 	}
-	if n > MaxFrame {
-		return ErrFrameTooLong
+	if n > maxFrame {
+		return errFrameTooLong
 	}
 	buf := make([]byte, 4+n)
 	binary.BigEndian.PutUint32(buf, uint32(n))
@@ -93,31 +93,31 @@ func WriteFrame(w io.Writer, kind Kind, id uint64, parts ...[]byte) error {
 	return err
 }
 
-// ReadFrame reads one frame. Its Body is a new slice.
-func ReadFrame(r *bufio.Reader) (Frame, error) {
+// readFrame reads one frame. Its Body is a new slice.
+func readFrame(r *bufio.Reader) (frame, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return Frame{}, err
+		return frame{}, err
 	}
 	n := binary.BigEndian.Uint32(head[:])
-	if n > MaxFrame {
-		return Frame{}, fmt.Errorf("%w: %d bytes (the first bytes were %q)", ErrFrameTooLong, n, head[:])
+	if n > maxFrame {
+		return frame{}, fmt.Errorf("%w: %d bytes (the first bytes were %q)", errFrameTooLong, n, head[:])
 	}
 	if n < 9 {
-		return Frame{}, fmt.Errorf("worker: frame of %d bytes is shorter than its header", n)
+		return frame{}, fmt.Errorf("worker: frame of %d bytes is shorter than its header", n)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return Frame{}, err
+		return frame{}, err
 	}
-	return Frame{Kind: Kind(body[0]), ID: binary.BigEndian.Uint64(body[1:9]), Body: body[9:]}, nil
+	return frame{kind: kind(body[0]), ID: binary.BigEndian.Uint64(body[1:9]), Body: body[9:]}, nil
 }
 
-// RunBody returns the body of a KindRun or KindRunQueued frame.
-func RunBody(task string, payload []byte) ([][]byte, error) {
+// runBody returns the body of a kindRun or kindRunQueued frame.
+func runBody(task string, payload []byte) ([][]byte, error) {
 	if len(task) > 0xffff {
 		return nil, fmt.Errorf("worker: task name of %d bytes is too long", len(task))
 	}
@@ -126,9 +126,9 @@ func RunBody(task string, payload []byte) ([][]byte, error) {
 	return [][]byte{n[:], []byte(task), payload}, nil
 }
 
-// ParseRun splits the body of a KindRun or KindRunQueued frame into the
+// parseRun splits the body of a kindRun or kindRunQueued frame into the
 // task's name and the payload.
-func ParseRun(body []byte) (task string, payload []byte, err error) {
+func parseRun(body []byte) (task string, payload []byte, err error) {
 	if len(body) < 2 {
 		return "", nil, errors.New("worker: run frame too short")
 	}
@@ -139,15 +139,15 @@ func ParseRun(body []byte) (task string, payload []byte, err error) {
 	return string(body[2 : 2+n]), body[2+n:], nil
 }
 
-// FailBody returns the body of a KindFail frame.
-func FailBody(code Code, msg string, stack []byte) [][]byte {
+// failBody returns the body of a kindFail frame.
+func failBody(code Code, msg string, stack []byte) [][]byte {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(msg)))
 	return [][]byte{{byte(code)}, n[:], []byte(msg), stack}
 }
 
-// ParseFail splits a KindFail body into its code, message and stack.
-func ParseFail(body []byte) (code Code, msg string, stack []byte, err error) {
+// parseFail splits a kindFail body into its code, message and stack.
+func parseFail(body []byte) (code Code, msg string, stack []byte, err error) {
 	if len(body) < 5 {
 		return 0, "", nil, errors.New("worker: fail frame too short")
 	}

@@ -72,7 +72,7 @@ func Start(opts Options) (*Proc, error) {
 
 func (p *Proc) handshake(timeout time.Duration) error {
 	p.stdout.SetReadDeadline(time.Now().Add(timeout))
-	f, err := ReadFrame(p.br)
+	f, err := readFrame(p.br)
 	p.stdout.SetReadDeadline(time.Time{})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -82,9 +82,9 @@ func (p *Proc) handshake(timeout time.Duration) error {
 	case err != nil:
 		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, reexec.HookAdvice)
 	}
-	names, ok := strings.CutPrefix(string(f.Body), Magic+"\n")
-	if f.Kind != KindHello || !ok {
-		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.Kind, Magic, reexec.HookAdvice)
+	names, ok := strings.CutPrefix(string(f.Body), magic+"\n")
+	if f.kind != kindHello || !ok {
+		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.kind, magic, reexec.HookAdvice)
 	}
 	p.tasks = make(map[string]bool)
 	for _, name := range strings.Split(names, "\n") {
@@ -99,8 +99,8 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Has reports whether the worker has registered a task under name.
 func (p *Proc) Has(name string) bool { return p.tasks[name] }
 
-// ErrExited wraps the error of a call whose worker exited during it.
-var ErrExited = errors.New("worker exited")
+// errExited wraps the error of a call whose worker exited during it.
+var errExited = errors.New("worker exited")
 
 // ErrNotDelivered wraps the error of a call whose request never reached
 // the worker, which had already exited: the task did not run, and the call
@@ -127,19 +127,19 @@ func (e *RemoteError) Error() string { return e.Msg }
 // the protocol, or did not stop within grace. The caller then kills it.
 func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration, queued bool) (answer []byte, usable bool, err error) {
 	if p.dead {
-		return nil, false, ErrExited
+		return nil, false, errExited
 	}
 	p.nextID++
 	id := p.nextID
-	body, err := RunBody(task, payload)
+	body, err := runBody(task, payload)
 	if err != nil {
 		return nil, true, err
 	}
-	kind := KindRun
+	kind := kindRun
 	if queued {
-		kind = KindRunQueued
+		kind = kindRunQueued
 	}
-	if err := WriteFrame(p.stdin, kind, id, body...); err != nil {
+	if err := writeFrame(p.stdin, kind, id, body...); err != nil {
 		p.dead = true
 		return nil, false, fmt.Errorf("%w: %w", ErrNotDelivered, p.exitError(err))
 	}
@@ -151,7 +151,7 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 	cancelDone := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(cancelDone)
-		if WriteFrame(p.stdin, KindCancel, id) == nil {
+		if writeFrame(p.stdin, kindCancel, id) == nil {
 			t := time.NewTimer(grace)
 			defer t.Stop()
 			select {
@@ -162,7 +162,7 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 		}
 		p.stdout.SetReadDeadline(aLongTimeAgo)
 	})
-	f, err := ReadFrame(p.br)
+	f, err := readFrame(p.br)
 	close(answered)
 	if !stop() {
 		<-cancelDone
@@ -183,16 +183,16 @@ func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (p *Proc) result(f Frame, id uint64) ([]byte, bool, error) {
+func (p *Proc) result(f frame, id uint64) ([]byte, bool, error) {
 	if f.ID != id {
 		p.dead = true
 		return nil, false, fmt.Errorf("worker answered request %d instead of %d", f.ID, id)
 	}
-	switch f.Kind {
-	case KindAnswer:
+	switch f.kind {
+	case kindAnswer:
 		return f.Body, true, nil
-	case KindFail:
-		code, msg, stack, err := ParseFail(f.Body)
+	case kindFail:
+		code, msg, stack, err := parseFail(f.Body)
 		if err != nil {
 			p.dead = true
 			return nil, false, err
@@ -200,14 +200,14 @@ func (p *Proc) result(f Frame, id uint64) ([]byte, bool, error) {
 		return nil, true, &RemoteError{Code: code, Msg: msg, Stack: stack}
 	}
 	p.dead = true
-	return nil, false, fmt.Errorf("worker sent a %q frame instead of an answer", f.Kind)
+	return nil, false, fmt.Errorf("worker sent a %q frame instead of an answer", f.kind)
 }
 
 // exitError describes why the worker stopped answering: it reaps the
 // process and reports its exit status, or the protocol error.
 func (p *Proc) exitError(ioErr error) error {
 	if errors.Is(ioErr, io.EOF) || errors.Is(ioErr, io.ErrUnexpectedEOF) || errors.Is(ioErr, syscall.EPIPE) {
-		return fmt.Errorf("%w: %s", ErrExited, p.exitStatus())
+		return fmt.Errorf("%w: %s", errExited, p.exitStatus())
 	}
 	return fmt.Errorf("worker broke the protocol: %w", ioErr)
 }

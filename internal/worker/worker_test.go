@@ -55,47 +55,47 @@ func testRun(ctx context.Context, name string, payload []byte) ([]byte, bool, er
 
 func TestFramesRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
-	body, err := RunBody("prime", []byte("10"))
+	body, err := runBody("prime", []byte("10"))
 	require.NoError(t, err)
-	require.NoError(t, WriteFrame(&buf, KindRun, 42, body...))
-	require.NoError(t, WriteFrame(&buf, KindFail, 43, FailBody(CodePanic, "boom", []byte("stack"))...))
-	require.NoError(t, WriteFrame(&buf, KindCancel, 44))
+	require.NoError(t, writeFrame(&buf, kindRun, 42, body...))
+	require.NoError(t, writeFrame(&buf, kindFail, 43, failBody(CodePanic, "boom", []byte("stack"))...))
+	require.NoError(t, writeFrame(&buf, kindCancel, 44))
 
 	br := bufio.NewReader(&buf)
-	f, err := ReadFrame(br)
+	f, err := readFrame(br)
 	require.NoError(t, err)
-	assert.Equal(t, KindRun, f.Kind)
+	assert.Equal(t, kindRun, f.kind)
 	assert.Equal(t, uint64(42), f.ID)
-	name, payload, err := ParseRun(f.Body)
+	name, payload, err := parseRun(f.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "prime", name)
 	assert.Equal(t, "10", string(payload))
 
-	f, err = ReadFrame(br)
+	f, err = readFrame(br)
 	require.NoError(t, err)
-	code, msg, stack, err := ParseFail(f.Body)
+	code, msg, stack, err := parseFail(f.Body)
 	require.NoError(t, err)
 	assert.Equal(t, CodePanic, code)
 	assert.Equal(t, "boom", msg)
 	assert.Equal(t, "stack", string(stack))
 
-	f, err = ReadFrame(br)
+	f, err = readFrame(br)
 	require.NoError(t, err)
-	assert.Equal(t, Frame{Kind: KindCancel, ID: 44, Body: []byte{}}, f)
-	_, err = ReadFrame(br)
+	assert.Equal(t, frame{kind: kindCancel, ID: 44, Body: []byte{}}, f)
+	_, err = readFrame(br)
 	assert.ErrorIs(t, err, io.EOF)
 }
 
 func TestReadFrameRefusesGarbage(t *testing.T) {
-	_, err := ReadFrame(bufio.NewReader(strings.NewReader("hello, world\n")))
-	assert.ErrorIs(t, err, ErrFrameTooLong, "text is read as a huge length, and refused")
-	_, err = ReadFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x02ab")))
+	_, err := readFrame(bufio.NewReader(strings.NewReader("hello, world\n")))
+	assert.ErrorIs(t, err, errFrameTooLong, "text is read as a huge length, and refused")
+	_, err = readFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x02ab")))
 	assert.ErrorContains(t, err, "shorter than its header")
-	_, err = ReadFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x20abc")))
+	_, err = readFrame(bufio.NewReader(strings.NewReader("\x00\x00\x00\x20abc")))
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	_, _, err = ParseRun([]byte{0, 9, 'a'})
+	_, _, err = parseRun([]byte{0, 9, 'a'})
 	assert.Error(t, err)
-	_, _, _, err = ParseFail([]byte{'p', 0, 0, 0, 9})
+	_, _, _, err = parseFail([]byte{'p', 0, 0, 0, 9})
 	assert.Error(t, err)
 }
 
@@ -139,7 +139,7 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 
 	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), bound, false)
 	assert.EqualError(t, err, "worker exited: exit status 7")
-	assert.ErrorIs(t, err, ErrExited)
+	assert.ErrorIs(t, err, errExited)
 	assert.False(t, usable)
 	assert.True(t, p.dead)
 }
