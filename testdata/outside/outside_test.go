@@ -1,0 +1,47 @@
+package outside
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func TestMain(m *testing.M) {
+	primetime.MaybeWorker()
+	m.Run()
+}
+
+var scenario = loadtest.Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 400 * time.Millisecond}
+
+func TestCompareMyOwnStrategies(t *testing.T) {
+	for _, inProcess := range []bool{false, true} {
+		cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+			Scenario: scenario,
+			// By name, registered: runs in child processes too.
+			Strategies: []string{"perconn+queue:2", "loop+queue:2"},
+			// As values: Newest is not registered, so in-process only.
+			Values:    valuesFor(inProcess),
+			InProcess: inProcess,
+		})
+		if err != nil {
+			t.Fatalf("in process %v: %v", inProcess, err)
+		}
+		for _, row := range cmp.Rows {
+			if !row.LongAnswered || row.Before <= 0 || row.Errors != 0 {
+				t.Errorf("in process %v: %+v", inProcess, row)
+			}
+			t.Logf("in process %v: %s kept %.0f%%", inProcess, row.Strategy, 100*row.Kept)
+		}
+	}
+}
+
+func valuesFor(inProcess bool) []strategy.Strategy {
+	if !inProcess {
+		return nil
+	}
+	return []strategy.Strategy{strategy.New(Newest{N: 4}, Queue{N: 2}), strategy.Offload(strategy.Pool(4), Queue{N: 1})}
+}
