@@ -75,13 +75,16 @@
 //     a program be its own worker process, for the process-pool strategies.
 //   - Package strategy: the strategies, and strategy.Parse for their text
 //     forms ("serial", "perconn", "pool:8", "loop", "loop+goroutines:4",
-//     "procpool:2", "loop+procs:2").
+//     "procpool:2", "loop+procs:2"). Both axes are open: a Scheduler or an
+//     Executor written elsewhere combines with the built-in ones
+//     (strategy.New, strategy.Offload) and, registered, has a name too.
 //   - Package server: a Server with a net/http-like life cycle (Serve,
 //     ListenAndServe, Shutdown, Close) that speaks the line protocol: send
 //     "10\n", read "29\n". Its GIL option is Python mode.
 //   - Package loadtest: Run plays the experiment against a server and
-//     returns intervals, events and a summary as data; Compare runs it
-//     against several strategies, each server in a child process.
+//     returns intervals, events and a summary as data, counting only
+//     answers it has checked; Compare runs it against several strategies,
+//     each server in a child process.
 //   - Command primetime: "primetime compare" runs the whole experiment and
 //     prints a table and a chart, "primetime serve -strategy loop" runs a
 //     server, "primetime load" drives one, "primetime nth 10000" times the
