@@ -93,7 +93,7 @@ func (sc Scenario) withDefaults() (Scenario, error) {
 		return sc, errors.New("loadtest: Scenario.Addr is empty: set it to the server's host:port")
 	}
 	if _, err := newClientCodec(sc.Protocol); err != nil {
-		return sc, fmt.Errorf("%w: set Scenario.Protocol to one of them", err)
+		return sc, fmt.Errorf("loadtest: %w: set Scenario.Protocol to one of them", err)
 	}
 	if sc.Clients == 0 {
 		sc.Clients = DefaultClients

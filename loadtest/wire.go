@@ -1,8 +1,6 @@
 package loadtest
 
 import (
-	"fmt"
-
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/server"
 )
@@ -11,7 +9,7 @@ import (
 func newClientCodec(p server.Protocol) (wire.ClientCodec, error) {
 	p, err := server.ParseProtocol(string(p))
 	if err != nil {
-		return nil, fmt.Errorf("loadtest: %w", err)
+		return nil, err
 	}
 	switch p {
 	case server.ProtocolHTTP:

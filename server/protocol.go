@@ -43,7 +43,7 @@ func ParseProtocol(name string) (Protocol, error) {
 	for i, p := range protocols {
 		names[i] = string(p)
 	}
-	return "", fmt.Errorf("unknown protocol %q (want %s)", name, strings.Join(names, ", "))
+	return "", fmt.Errorf("server: unknown protocol %q (want %s)", name, strings.Join(names, ", "))
 }
 
 // newCodec returns a codec of the server's protocol, with its limits, for

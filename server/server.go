@@ -236,7 +236,7 @@ func (s *Server) Serve(l net.Listener) error {
 	proto, err := ParseProtocol(string(s.Protocol))
 	if err != nil {
 		l.Close()
-		return errors.New("server: " + err.Error())
+		return err
 	}
 	s.mu.Lock()
 	s.initLocked()
