@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -88,7 +90,11 @@ func Command(path string, args []string, role string, stderr io.Writer, env ...s
 		args = append([]string{"-test.run=^$"}, args...)
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), EnvMarker+"="+markerValue)
+	// A child's marker and role are its own, whatever this process's are.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, EnvMarker+"=") || strings.HasPrefix(kv, EnvRole+"=")
+	})
+	cmd.Env = append(cmd.Env, EnvMarker+"="+markerValue)
 	if role != "" {
 		cmd.Env = append(cmd.Env, EnvRole+"="+role)
 	}
