@@ -57,6 +57,18 @@ type Experiment struct {
 	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
 	// cannot be set for servers in this process.
 	MaxProcs int
+	// CPython adds, for each strategy the lecture has a counterpart of
+	// (serial, perconn, pool:N, procpool:N, loop, loop+goroutines:N,
+	// loop+procs:N), rows served by the lecture's own server under CPython:
+	// one per positive entry of SwitchIntervals ("perconn cpython
+	// si=2ms"), or one at CPython's default switch interval ("perconn
+	// cpython") if there is none. Their long request is scaled so that it
+	// lasts about as long as Go's, CPython's nth prime being far slower;
+	// Row.Long says which n it was. It needs python3 (3.10 or later).
+	CPython bool
+	// Python is the Python of the CPython rows; empty means python3 from
+	// PATH.
+	Python string
 	// Idle, if positive, is how many idle connections to open to each
 	// server before its run, each asking the small request once, to
 	// measure the server's resident memory per connection (Row.IdleBytes).
@@ -91,6 +103,8 @@ type Progress interface {
 // strategy, in the Experiment's order.
 type Comparison struct {
 	Scenario Scenario `json:"scenario"`
+	// Python is the version of the Python that served the CPython rows.
+	Python string `json:"python,omitempty"`
 	// Idle is how many idle connections measured each row's IdleBytes,
 	// or 0.
 	Idle    int       `json:"idle,omitempty"`
@@ -102,8 +116,15 @@ type Comparison struct {
 // Python mode.
 type Row struct {
 	Strategy string `json:"strategy"`
-	// GIL is the switch interval of Python mode, or 0 for Go mode.
+	// GIL is the switch interval of Python mode, or 0 for Go mode; for a
+	// CPython row, its switch interval (0: CPython's default, 5 ms).
 	GIL time.Duration `json:"gil,omitempty"`
+	// Runtime is "cpython" for a row the lecture's server served under
+	// CPython, and empty for the Go server.
+	Runtime string `json:"runtime,omitempty"`
+	// Long is the long request of a row whose long request was not the
+	// scenario's: CPython's, scaled.
+	Long string `json:"long,omitempty"`
 	// Reconnect says the small requests used a new connection each.
 	Reconnect bool `json:"reconnect,omitempty"`
 	// Before, During and After are the small requests' answers per
@@ -128,11 +149,17 @@ type Row struct {
 }
 
 // Label names the row: the strategy's text form, followed by " gil=5ms"
-// in Python mode.
-func (r Row) Label() string { return label(r.Strategy, r.GIL) }
+// in Python mode, or by " cpython" (and " si=2ms" for a switch interval
+// of its own) for CPython.
+func (r Row) Label() string { return label(r.Strategy, r.GIL, r.Runtime) }
 
-func label(strategy string, gil time.Duration) string {
-	if gil > 0 {
+func label(strategy string, gil time.Duration, runtime string) string {
+	switch {
+	case runtime != "" && gil > 0:
+		return strategy + " " + runtime + " si=" + gil.String()
+	case runtime != "":
+		return strategy + " " + runtime
+	case gil > 0:
 		return strategy + " gil=" + gil.String()
 	}
 	return strategy
@@ -189,24 +216,56 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 			return nil, fmt.Errorf("loadtest: switch interval %v is negative", d)
 		}
 	}
+	var py *pythonRows
+	if x.CPython {
+		if py, err = x.pythonRows(sc, intervals); err != nil {
+			return nil, err
+		}
+	}
 	cmp := &Comparison{Scenario: sc, Idle: x.Idle}
+	if py != nil {
+		cmp.Python = py.version
+	}
 	for _, s := range strats {
+		targets := make([]target, 0, 2*len(intervals))
 		for _, gil := range intervals {
+			targets = append(targets, target{strategy: s, gil: gil})
+		}
+		targets = append(targets, py.targets(s)...)
+		for _, srv := range targets {
 			run := sc
 			run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
-			res, idle, err := x.runOne(ctx, s, gil, run)
+			if srv.runtime != "" {
+				run.Long = py.long
+			}
+			res, idle, err := x.runOne(ctx, srv, run)
 			if res != nil {
 				row := rowOf(s, res)
-				row.GIL, row.IdleBytes = gil, idle
+				row.GIL, row.Runtime, row.IdleBytes = srv.gil, srv.runtime, idle
+				if run.Long != sc.Long {
+					row.Long = run.Long
+					if row.Note == "" {
+						row.Note = fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)
+					}
+				}
 				cmp.Results = append(cmp.Results, res)
 				cmp.Rows = append(cmp.Rows, row)
 			}
 			if err != nil {
-				return cmp, fmt.Errorf("loadtest: %s: %w", label(s.String(), gil), err)
+				return cmp, fmt.Errorf("loadtest: %s: %w", label(s.String(), srv.gil, srv.runtime), err)
 			}
 		}
 	}
 	return cmp, nil
+}
+
+// A target is what one row of a Comparison runs against: a strategy in Go
+// mode or Python mode, or the lecture's server under CPython.
+type target struct {
+	strategy strategy.Strategy
+	gil      time.Duration
+	runtime  string // "" for Go, "cpython"
+	python   string // the Python that runs it, for CPython
 }
 
 // isSerial reports whether s serves one connection at a time.
@@ -215,10 +274,11 @@ func isSerial(s strategy.Strategy) bool {
 	return text == "serial" || len(text) > 7 && text[:7] == "serial+"
 }
 
-// runOne starts a server for s, measures its idle connections if asked,
-// runs sc against it and stops it.
-func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Duration, sc Scenario) (*Result, float64, error) {
-	addr, pid, stop, err := x.startServer(s, gil, sc.Protocol)
+// runOne starts srv, measures its idle connections if asked, runs sc
+// against it and stops it.
+func (x Experiment) runOne(ctx context.Context, srv target, sc Scenario) (*Result, float64, error) {
+	s := srv.strategy
+	addr, pid, stop, err := x.startServer(srv, sc.Protocol)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -229,7 +289,7 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 			return nil, 0, errors.Join(err, stop())
 		}
 	}
-	name := label(s.String(), gil)
+	name := label(s.String(), srv.gil, srv.runtime)
 	var monitor Monitor
 	if x.Progress != nil {
 		x.Progress.Start(name, sc)
@@ -243,9 +303,13 @@ func (x Experiment) runOne(ctx context.Context, s strategy.Strategy, gil time.Du
 	return res, idle, errors.Join(runErr, stopErr)
 }
 
-// startServer starts a server for s and returns its address, its process
-// (0 for one in this process) and how to stop it.
-func (x Experiment) startServer(s strategy.Strategy, gil time.Duration, protocol server.Protocol) (string, int, func() error, error) {
+// startServer starts srv and returns its address, its process (0 for one
+// in this process) and how to stop it.
+func (x Experiment) startServer(srv target, protocol server.Protocol) (string, int, func() error, error) {
+	s, gil := srv.strategy, srv.gil
+	if srv.runtime != "" {
+		return startPython(srv, protocol, x.Stderr)
+	}
 	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
 	if x.InProcess {
 		addr, stop, err := serveInProcess(s, cfg, discardLogger)

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -113,6 +114,38 @@ func TestCompareMeasuresIdleConnections(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, cmp.WriteJSON(&buf))
 	assert.Contains(t, buf.String(), `"idle_bytes_per_conn": `)
+}
+
+func TestCompareRunsTheLecturesServerUnderCPython(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3:", err)
+	}
+	cmp, err := Compare(context.Background(), Experiment{
+		Scenario:        shortScenario,
+		Strategies:      []string{"perconn", "loop+goroutines:2"},
+		SwitchIntervals: []time.Duration{0, 2 * time.Millisecond},
+		CPython:         true,
+	})
+	require.NoError(t, err)
+	var labels []string
+	for _, row := range cmp.Rows {
+		labels = append(labels, row.Label())
+		assert.True(t, row.LongAnswered, row.Label())
+		assert.Positive(t, row.Before, row.Label())
+		assert.Zero(t, row.Errors, row.Label())
+	}
+	assert.Equal(t, []string{
+		"perconn", "perconn gil=2ms", "perconn cpython si=2ms",
+		"loop+goroutines:2", "loop+goroutines:2 gil=2ms", "loop+goroutines:2 cpython si=2ms",
+	}, labels)
+	py := cmp.Rows[2]
+	assert.Equal(t, "cpython", py.Runtime)
+	n, err := strconv.Atoi(py.Long)
+	require.NoError(t, err, "the CPython rows' long request is scaled")
+	assert.Less(t, n, 1500, "CPython's prime is slower, so its n is smaller")
+	assert.Equal(t, "long request n="+py.Long+", as long as Go's 1500", py.Note)
+	assert.Contains(t, cmp.Python, "Python 3.")
+	assert.Empty(t, proctest.Children(), "every server process, and its workers, have exited")
 }
 
 func TestCompareRefusesBadInputBeforeRunning(t *testing.T) {

@@ -1,0 +1,201 @@
+// Package cpython runs the lecture's server under CPython
+// (lecture_server.py, embedded in the program), so that an experiment can
+// measure the real thing beside Python mode.
+package cpython
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primetime-lab/primetime/internal/reexec"
+)
+
+// Script is lecture_server.py, the lecture's server in Python.
+//
+//go:embed lecture_server.py
+var Script []byte
+
+// magic starts the line in which the script reports its address.
+const magic = "primetime-cpython/1 "
+
+// Timing of a server's life.
+const (
+	startTimeout = 10 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// Find returns the Python to run: path if it is not empty, python3 from
+// PATH otherwise, or an error that says how to get one.
+func Find(path string) (string, error) {
+	if path == "" {
+		path = "python3"
+	}
+	found, err := exec.LookPath(path)
+	if err != nil {
+		return "", fmt.Errorf("cpython: no Python to run the lecture's server (%v): install python3 (3.10 or later; apt-get install python3) or name one with -python", err)
+	}
+	return found, nil
+}
+
+// Version returns the Python's version, as "Python 3.11.2".
+func Version(python string) (string, error) {
+	out, err := exec.Command(python, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("cpython: %s --version: %w", python, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Shape returns the script's arguments that serve the lecture's
+// counterpart of a strategy's text form, and false for a strategy the
+// lecture has none of.
+func Shape(strategy string) ([]string, bool) {
+	sched, exec, _ := strings.Cut(strategy, "+")
+	name, size, _ := strings.Cut(sched, ":")
+	if exec != "" {
+		if name != "loop" {
+			return nil, false
+		}
+		name, size, _ = strings.Cut(exec, ":")
+		name = "loop+" + name
+	}
+	if size == "" {
+		size = strconv.Itoa(runtime.NumCPU())
+	}
+	switch name {
+	case "serial":
+		return []string{"serial"}, true
+	case "perconn":
+		return []string{"threads"}, true
+	case "pool":
+		return []string{"threadpool", size}, true
+	case "procpool":
+		return []string{"procpool", size}, true
+	case "loop":
+		return []string{"asyncio"}, true
+	case "loop+goroutines":
+		return []string{"asyncio-threads", size}, true
+	case "loop+procs":
+		return []string{"asyncio-procs", size}, true
+	}
+	return nil, false
+}
+
+// A Server is the lecture's server in a child process.
+type Server struct {
+	// Addr is the loopback address it serves on.
+	Addr  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	dir   string // holds the script
+	done  chan struct{}
+	err   error
+}
+
+// Start starts python serving the script in shape, with the switch
+// interval and protocol given, and waits until it listens. Its stderr goes
+// to stderr (os.Stderr if nil).
+func Start(python string, shape []string, switchInterval time.Duration, protocol string, stderr io.Writer) (*Server, error) {
+	dir, err := os.MkdirTemp("", "primetime-cpython-")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "lecture_server.py")
+	if err := os.WriteFile(path, Script, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	args := append([]string{path}, shape...)
+	args = append(args, "--switch-interval", strconv.FormatFloat(switchInterval.Seconds(), 'g', -1, 64))
+	if protocol != "" {
+		args = append(args, "--protocol", protocol)
+	}
+	cmd := exec.Command(python, args...)
+	cmd.Stderr = stderr
+	if stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	stdin, stdout, err := reexec.StartPiped(cmd)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("cpython: starting %s: %w", python, err)
+	}
+	defer stdout.Close()
+	s := &Server{cmd: cmd, stdin: stdin, dir: dir, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	stdout.SetReadDeadline(time.Now().Add(startTimeout))
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), strings.TrimSpace(magic))
+	if err != nil || !ok {
+		s.kill()
+		return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start: %q, %v", strings.Join(shape, " "), line, errors.Join(err, s.err))
+	}
+	s.Addr = strings.TrimSpace(addr)
+	return s, nil
+}
+
+// Pid returns the server process's id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Stop closes the server's stdin, which ends it, waits for it, and kills
+// it if it has not exited in time.
+func (s *Server) Stop() error {
+	defer os.RemoveAll(s.dir)
+	s.stdin.Close()
+	t := time.NewTimer(stopTimeout)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return s.err
+	case <-t.C:
+		s.kill()
+		return errors.New("cpython: the lecture's server did not stop in time; killed")
+	}
+}
+
+func (s *Server) kill() {
+	s.cmd.Process.Kill()
+	s.stdin.Close()
+	<-s.done
+	os.RemoveAll(s.dir)
+}
+
+// NthTime returns how long python takes to compute the nth prime with the
+// script's algorithm.
+func NthTime(python string, n int) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "primetime-cpython-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "lecture_server.py")
+	if err := os.WriteFile(path, Script, 0o644); err != nil {
+		return 0, err
+	}
+	out, err := exec.Command(python, path, "serial", "--nth", strconv.Itoa(n)).Output()
+	if err != nil {
+		return 0, fmt.Errorf("cpython: timing the %dth prime: %w", n, err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) != 2 {
+		return 0, fmt.Errorf("cpython: timing the %dth prime: got %q", n, out)
+	}
+	secs, err := strconv.ParseFloat(fields[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("cpython: timing the %dth prime: got %q", n, out)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}

@@ -1,0 +1,116 @@
+package cpython
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime/internal/proctest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+func python(t *testing.T) string {
+	t.Helper()
+	p, err := Find("")
+	if err != nil {
+		t.Skip(err)
+	}
+	return p
+}
+
+// ask sends line and returns the answer line.
+func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
+	t.Helper()
+	_, err := io.WriteString(c, line+"\n")
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(bound))
+	answer, err := br.ReadString('\n')
+	require.NoError(t, err)
+	return strings.TrimSuffix(answer, "\n")
+}
+
+func TestTheLecturesServerAnswersAsTheGoServerDoes(t *testing.T) {
+	py := python(t)
+	for _, strategy := range []string{"serial", "perconn", "pool:2", "procpool:2", "loop", "loop+goroutines:2", "loop+procs:2"} {
+		t.Run(strategy, func(t *testing.T) {
+			shape, ok := Shape(strategy)
+			require.True(t, ok)
+			s, err := Start(py, shape, 5*time.Millisecond, "", nil)
+			require.NoError(t, err)
+			defer func() {
+				require.NoError(t, s.Stop())
+				assert.Empty(t, proctest.Children(), "the server and its workers have exited")
+			}()
+			c, err := net.Dial("tcp", s.Addr)
+			require.NoError(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			assert.Equal(t, "29", ask(t, c, br, "10"))
+			assert.Equal(t, "541", ask(t, c, br, "100\r"), "a CRLF line ending is accepted")
+			for _, bad := range []string{"abc", "", "-3", "0", "1000001"} {
+				assert.True(t, strings.HasPrefix(ask(t, c, br, bad), "ERR bad request: "), "request %q", bad)
+			}
+			assert.Equal(t, "2", ask(t, c, br, "1"), "the connection is still usable")
+			assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", ask(t, c, br, strings.Repeat("1", 5000)))
+			_, err = br.ReadString('\n')
+			assert.Error(t, err, "the connection is closed after an over-long line")
+		})
+	}
+}
+
+func TestTheLecturesServerSpeaksRecv(t *testing.T) {
+	py := python(t)
+	for _, strategy := range []string{"perconn", "loop"} {
+		t.Run(strategy, func(t *testing.T) {
+			shape, _ := Shape(strategy)
+			s, err := Start(py, shape, 5*time.Millisecond, "recv", nil)
+			require.NoError(t, err)
+			defer s.Stop()
+			c, err := net.Dial("tcp", s.Addr)
+			require.NoError(t, err)
+			defer c.Close()
+			buf := make([]byte, 100)
+			for msg, want := range map[string]string{"10": "29\n", "100": "541\n", "abc": "ERR bad request: want a positive integer n, got \"abc\"\n"} {
+				_, err := io.WriteString(c, msg)
+				require.NoError(t, err)
+				c.SetReadDeadline(time.Now().Add(bound))
+				n, err := c.Read(buf)
+				require.NoError(t, err)
+				assert.Equal(t, want, string(buf[:n]))
+			}
+		})
+	}
+}
+
+func TestShapesMapTheLecturesCounterparts(t *testing.T) {
+	for strategy, want := range map[string]string{
+		"serial": "serial", "perconn": "threads", "pool:8": "threadpool 8", "procpool:2": "procpool 2",
+		"loop": "asyncio", "loop+goroutines:4": "asyncio-threads 4", "loop+procs:2": "asyncio-procs 2",
+	} {
+		shape, ok := Shape(strategy)
+		assert.True(t, ok, strategy)
+		assert.Equal(t, want, strings.Join(shape, " "), strategy)
+	}
+	for _, strategy := range []string{"pool:8+goroutines:2", "perconn+procs:2", "lifo:4"} {
+		_, ok := Shape(strategy)
+		assert.False(t, ok, "%s has no lecture counterpart", strategy)
+	}
+}
+
+func TestNthTimeTimesThePythonAlgorithm(t *testing.T) {
+	d, err := NthTime(python(t), 100)
+	require.NoError(t, err)
+	assert.Positive(t, d)
+}

@@ -1,0 +1,117 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/cpython"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// cpythonDefaultInterval is CPython's default switch interval, which the
+// CPython rows run at when the experiment names none.
+const cpythonDefaultInterval = 5 * time.Millisecond
+
+// pythonRows is what an Experiment's CPython rows share.
+type pythonRows struct {
+	python    string
+	version   string
+	long      string          // the long request, scaled for CPython
+	intervals []time.Duration // the switch intervals of the rows; 0 is the default
+}
+
+// pythonRows finds the Python and scales the long request for it.
+func (x Experiment) pythonRows(sc Scenario, intervals []time.Duration) (*pythonRows, error) {
+	if x.Task != "" && x.Task != primetime.Prime.Name() {
+		return nil, fmt.Errorf("loadtest: CPython rows serve the prime task only, not %q", x.Task)
+	}
+	if sc.Protocol == server.ProtocolHTTP {
+		return nil, errors.New("loadtest: CPython rows speak the line and recv protocols, not http")
+	}
+	python, err := cpython.Find(x.Python)
+	if err != nil {
+		return nil, err
+	}
+	version, err := cpython.Version(python)
+	if err != nil {
+		return nil, err
+	}
+	p := &pythonRows{python: python, version: version, long: sc.Long}
+	for _, d := range intervals {
+		if d > 0 {
+			p.intervals = append(p.intervals, d)
+		}
+	}
+	if len(p.intervals) == 0 {
+		p.intervals = []time.Duration{0}
+	}
+	if n, err := strconv.Atoi(sc.Long); err == nil && n > 0 && sc.SendsLong() {
+		scaled, err := scaleLong(python, n)
+		if err != nil {
+			return nil, err
+		}
+		p.long = strconv.Itoa(scaled)
+	}
+	return p, nil
+}
+
+// Calibration of the long request: both runtimes time the nth prime at a
+// small n, and the time grows about as n squared in both.
+const (
+	calibrateGo     = 2000
+	calibratePython = 1500
+)
+
+// scaleLong returns the n whose prime CPython computes in about the time
+// Go takes for the nth.
+func scaleLong(python string, n int) (int, error) {
+	start := time.Now()
+	if _, err := primetime.NthPrime(context.Background(), calibrateGo); err != nil {
+		return 0, err
+	}
+	goTime := time.Since(start)
+	pyTime, err := cpython.NthTime(python, calibratePython)
+	if err != nil {
+		return 0, err
+	}
+	perGo := goTime.Seconds() / (calibrateGo * calibrateGo)
+	perPy := pyTime.Seconds() / (calibratePython * calibratePython)
+	return max(1, int(math.Round(float64(n)*math.Sqrt(perGo/perPy)))), nil
+}
+
+// targets returns the CPython rows of s: none if the lecture has no
+// counterpart of it, or p is nil.
+func (p *pythonRows) targets(s strategy.Strategy) []target {
+	if p == nil {
+		return nil
+	}
+	if _, ok := cpython.Shape(s.String()); !ok {
+		return nil
+	}
+	var ts []target
+	for _, d := range p.intervals {
+		ts = append(ts, target{strategy: s, gil: d, runtime: "cpython", python: p.python})
+	}
+	return ts
+}
+
+// startPython starts the lecture's server for t under CPython.
+func startPython(t target, protocol server.Protocol, stderr io.Writer) (string, int, func() error, error) {
+	shape, _ := cpython.Shape(t.strategy.String())
+	interval := t.gil
+	if interval == 0 {
+		interval = cpythonDefaultInterval
+	}
+	srv, err := cpython.Start(t.python, shape, interval, string(protocol), stderr)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	return srv.Addr, srv.Pid(), srv.Stop, nil
+}
