@@ -38,6 +38,8 @@ type childConfig struct {
 	// GIL, if positive, runs the server in Python mode with this switch
 	// interval.
 	GIL time.Duration `json:"gil,omitempty"`
+	// PythonCosts are Python mode's costs; zero means the defaults.
+	PythonCosts strategy.PythonCosts `json:"python_costs,omitempty"`
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
 	Protocol server.Protocol `json:"protocol,omitempty"`
@@ -110,7 +112,7 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, Protocol: cfg.Protocol}
+	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, PythonCosts: cfg.PythonCosts, Protocol: cfg.Protocol}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	stop = func() error {

@@ -57,6 +57,9 @@ type Experiment struct {
 	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
 	// cannot be set for servers in this process.
 	MaxProcs int
+	// PythonCosts are the interpreter's costs of the Python-mode rows;
+	// zero means strategy.DefaultPythonCosts.
+	PythonCosts strategy.PythonCosts
 	// CPython adds, for each strategy the lecture has a counterpart of
 	// (serial, perconn, pool:N, procpool:N, loop, loop+goroutines:N,
 	// loop+procs:N), rows served by the lecture's own server under CPython:
@@ -310,7 +313,7 @@ func (x Experiment) startServer(srv target, protocol server.Protocol) (string, i
 	if srv.runtime != "" {
 		return startPython(srv, protocol, x.Stderr)
 	}
-	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, Protocol: protocol}
+	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol}
 	if x.InProcess {
 		addr, stop, err := serveInProcess(s, cfg, discardLogger)
 		return addr, 0, stop, err

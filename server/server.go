@@ -127,6 +127,9 @@ type Server struct {
 	// executor, and tasks yield it at their checkpoints. Worker processes
 	// are interpreters of their own. Zero means Go mode: no lock.
 	GIL time.Duration
+	// PythonCosts are the interpreter's costs Python mode charges (see
+	// strategy.PythonCosts); the zero value means the defaults.
+	PythonCosts strategy.PythonCosts
 
 	inShutdown atomic.Bool
 	stats      counters
@@ -269,7 +272,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	var python *strategy.Interpreter
 	if s.GIL > 0 {
-		python = strategy.NewInterpreter(s.GIL)
+		python = strategy.NewInterpreter(s.GIL, s.PythonCosts)
 	}
 	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task()})
 	if s.inShutdown.Load() {

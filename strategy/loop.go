@@ -18,7 +18,7 @@ func (loop) Schedule(l Listener, h Handler) error {
 // serveLoop serves l with an event loop: the epoll reactor, which owns every
 // connection's socket, where the system has it and l can hand its sockets
 // over (package server's listener can); the portable loop otherwise.
-func serveLoop(l Listener, run runner, lock *gil.GIL) error {
+func serveLoop(l Listener, run runner, lock *gil.GIL, costs PythonCosts) error {
 	rl, ok := l.(reactor.Listener)
 	if !ok || !reactor.Supported {
 		return servePortableLoop(l, run, lock)
@@ -27,5 +27,5 @@ func serveLoop(l Listener, run runner, lock *gil.GIL) error {
 	if _, inline := run.(inline); inline {
 		x = reactor.Executor{Run: runTask}
 	}
-	return reactor.Serve(rl, x, lock.NewThread())
+	return reactor.Serve(rl, x, lock.NewThread(), costs.LoopRequest)
 }

@@ -88,6 +88,10 @@ func (p processes) Start(env Env) (Runner, error) {
 	pool := &procPool{
 		free: make(chan struct{}, n),
 		opts: worker.Options{StartTimeout: workerStartTimeout},
+		hop:  env.Python.charges().PoolHop,
+	}
+	if lock := env.Python.lock(); lock != nil {
+		pool.feeder.th, pool.manager.th = lock.NewThread(), lock.NewThread()
 	}
 	procs := make([]*worker.Proc, n)
 	var g errgroup.Group
@@ -136,6 +140,30 @@ type procPool struct {
 
 	mu   sync.Mutex
 	idle []*worker.Proc
+
+	// In Python mode, the interpreter threads of CPython's pool that carry
+	// each task in (the feeder) and its answer out (the manager), each
+	// spending hop with the lock held.
+	feeder, manager hopThread
+	hop             time.Duration
+}
+
+// A hopThread is an interpreter thread that one goroutine at a time runs.
+type hopThread struct {
+	mu sync.Mutex
+	th *gil.Thread
+}
+
+// spend takes the lock, spends d and drops it; nothing in Go mode.
+func (h *hopThread) spend(d time.Duration) {
+	if h.th == nil || d <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.th.Take()
+	h.th.Spend(d)
+	h.th.Drop()
 }
 
 // get takes the idle worker that was returned last, or nil for a slot
@@ -187,7 +215,9 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		return nil, unregistered(name)
 	}
 	queued := time.Duration(time.Now().UnixNano()-p.lastWait.Load()) < loadMemory
+	p.feeder.spend(p.hop)
 	answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
+	p.manager.spend(p.hop)
 	if errors.Is(err, worker.ErrNotDelivered) {
 		// The worker died while idle: the task never ran, so run it on
 		// a new worker in its place rather than fail the request.

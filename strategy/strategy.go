@@ -220,7 +220,7 @@ func (s strategy) Serve(l Listener, env Env) error {
 	defer run.Stop()
 	lock := env.Python.lock()
 	if _, ok := s.sched.(loop); ok {
-		return serveLoop(l, run, lock)
+		return serveLoop(l, run, lock, env.Python.charges())
 	}
 	return s.sched.Schedule(l, handler{run: run, lock: lock})
 }

@@ -223,3 +223,21 @@ func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 		run.Stop()
 	}
 }
+
+func TestProcessPoolHopsTakeTheLockInPythonMode(t *testing.T) {
+	python := NewInterpreter(time.Millisecond, PythonCosts{PoolHop: time.Microsecond})
+	p := &procPool{hop: python.Costs().PoolHop}
+	p.feeder.th, p.manager.th = python.lock().NewThread(), python.lock().NewThread()
+	p.feeder.spend(p.hop)
+	p.manager.spend(p.hop)
+	assert.Equal(t, uint64(2), python.Switches(), "the feeder, then the manager, held the lock")
+
+	var goMode procPool
+	goMode.feeder.spend(time.Hour) // no lock: no cost
+}
+
+func TestPythonCostsDefaultsAndNone(t *testing.T) {
+	c := PythonCosts{PoolHop: -1, LoopRequest: 7 * time.Microsecond}.withDefaults()
+	assert.Equal(t, PythonCosts{Handover: DefaultPythonCosts.Handover, LoopRequest: 7 * time.Microsecond}, c)
+	assert.Equal(t, PythonCosts{}, (*Interpreter)(nil).charges(), "Go mode charges nothing")
+}

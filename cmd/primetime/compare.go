@@ -32,6 +32,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	gilList := fs.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
 	gilOnly := fs.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
 	maxProcs := fs.Int("maxprocs", 0, "GOMAXPROCS of each server process (0: leave it)")
+	costs := pythonCostFlags(fs)
 	withPython := fs.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := fs.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
 	idle := fs.Int("idle", 0, "before each run, open `N` idle connections to the server and report its memory per connection")
@@ -62,6 +63,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MaxProcs:              *maxProcs,
 		Idle:                  *idle,
 		CPython:               *withPython,
+		PythonCosts:           costs(),
 		Python:                *python,
 		Stderr:                stderr,
 		Progress:              &progress{w: stdout},

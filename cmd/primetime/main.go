@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
 	protocol := protocolFlag(fs)
 	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
+	costs := pythonCostFlags(fs)
 	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
 	if !parseNoArgs(fs, args, stderr) {
 		return 2
@@ -126,7 +127,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
-		RequestTimeout: *requestTimeout, MaxConns: *maxConns}
+		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs()}
 	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
 		"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 
@@ -218,4 +219,16 @@ func (v *protocolValue) Set(s string) error {
 	p, err := server.ParseProtocol(s)
 	*v = protocolValue(p)
 	return err
+}
+
+// pythonCostFlags defines the flags of Python mode's costs on fs and
+// returns a function that reads them.
+func pythonCostFlags(fs *flag.FlagSet) func() strategy.PythonCosts {
+	def := strategy.DefaultPythonCosts
+	handover := fs.Duration("gil-handover", def.Handover, "Python mode: how long a thread woken by the lock's release takes to run again (negative: none)")
+	loop := fs.Duration("gil-loop-cost", def.LoopRequest, "Python mode: CPU the event loop spends, holding the lock, on each request (asyncio's machinery; negative: none)")
+	pool := fs.Duration("gil-pool-cost", def.PoolHop, "Python mode: CPU a process pool's feeder and manager threads each spend, holding the lock, on each task (negative: none)")
+	return func() strategy.PythonCosts {
+		return strategy.PythonCosts{Handover: *handover, LoopRequest: *loop, PoolHop: *pool}
+	}
 }

@@ -34,6 +34,12 @@ const DefaultInterval = 5 * time.Millisecond
 // A GIL is one interpreter's lock.
 type GIL struct {
 	interval time.Duration
+	// wakeDelay is how long a waiter that a Drop woke takes to run again,
+	// as an OS thread woken on a condition variable does; the lock is
+	// free meanwhile, for a thread already running to take. afterWake
+	// passes it; tests replace it to decide when a woken thread runs.
+	wakeDelay time.Duration
+	afterWake func()
 	// startWait starts a waiter's timed wait of one interval; tests
 	// replace it to decide when an interval has passed.
 	startWait func(time.Duration) (expired <-chan time.Time, stop func() bool)
@@ -50,7 +56,9 @@ type GIL struct {
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
-	return &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer}
+	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer}
+	g.afterWake = g.spinWakeDelay
+	return g
 }
 
 func startTimer(d time.Duration) (<-chan time.Time, func() bool) {
@@ -60,6 +68,21 @@ func startTimer(d time.Duration) (<-chan time.Time, func() bool) {
 
 // Interval returns the switch interval.
 func (g *GIL) Interval() time.Duration { return g.interval }
+
+// SetWakeDelay sets how long a waiter that a Drop woke takes to run again;
+// call it before any thread uses g.
+func (g *GIL) SetWakeDelay(d time.Duration) { g.wakeDelay = max(d, 0) }
+
+// spinWakeDelay passes a woken thread's wake-up delay, on the CPU: a
+// sleep of a few hundred microseconds takes the runtime's timers about a
+// millisecond.
+func (g *GIL) spinWakeDelay() {
+	if g.wakeDelay <= 0 {
+		return
+	}
+	for end := time.Now().Add(g.wakeDelay); time.Now().Before(end); {
+	}
+}
 
 // Switches returns how many times the lock has changed holder.
 func (g *GIL) Switches() uint64 {
@@ -104,6 +127,7 @@ func (t *Thread) Take() {
 		timedOut := false
 		select {
 		case <-wake:
+			g.afterWake()
 		case <-expired:
 			timedOut = true
 		}
@@ -165,6 +189,7 @@ func (t *Thread) Drop() {
 			switched := g.switched
 			g.mu.Unlock()
 			<-switched
+			g.afterWake()
 			g.mu.Lock()
 		}
 	}
@@ -180,6 +205,28 @@ func (t *Thread) Checkpoint() {
 	}
 	t.Drop()
 	t.Take()
+}
+
+// spendCheck is how often Spend checkpoints, as CPython's eval loop checks
+// its drop request between bytecodes.
+const spendCheck = 20 * time.Microsecond
+
+// Spend runs on the CPU for d while t holds the lock, checkpointing as
+// it goes: the cost of interpreter work that a Go server does not do, such
+// as asyncio's machinery or a process pool's pickling. Without a lock
+// (Go mode, a nil t) it does nothing.
+func (t *Thread) Spend(d time.Duration) {
+	if t == nil || d <= 0 {
+		return
+	}
+	end := time.Now().Add(d)
+	next := time.Now().Add(spendCheck)
+	for now := time.Now(); now.Before(end); now = time.Now() {
+		if now.After(next) {
+			t.Checkpoint()
+			next = now.Add(spendCheck)
+		}
+	}
 }
 
 // Release drops the lock if t holds it, for a blocking wait, and returns a

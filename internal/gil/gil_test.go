@@ -213,3 +213,69 @@ func TestReleaseAndContext(t *testing.T) {
 	assert.PanicsWithValue(t, "gil: Drop by a thread that does not hold the lock", func() { g.NewThread().Drop() })
 	th.Drop()
 }
+
+func TestAWokenThreadLetsARunningOneTakeTheLockFirst(t *testing.T) {
+	g := New(DefaultInterval)
+	withManualIntervals(g)
+	waking := make(chan struct{})
+	woke := make(chan struct{})
+	g.afterWake = func() { // the woken thread's wake-up, held until the test says
+		waking <- struct{}{}
+		<-woke
+	}
+	holder, sleeper, runner := g.NewThread(), g.NewThread(), g.NewThread()
+	holder.Take()
+	took := make(chan struct{})
+	go func() {
+		sleeper.Take()
+		close(took)
+	}()
+	for deadline := time.Now().Add(bound); !g.hasWaiters(); {
+		require.True(t, time.Now().Before(deadline), "the sleeper never waited")
+		time.Sleep(time.Millisecond)
+	}
+	holder.Drop()
+	<-waking // the sleeper is being woken: the lock is free meanwhile
+	runner.Take()
+	assert.True(t, runner.Held(), "a thread already running takes the free lock first")
+	close(woke)
+	runner.Drop()
+	<-took
+	assert.True(t, sleeper.Held(), "then the woken one")
+	sleeper.Drop()
+}
+
+func TestSpendYieldsToADropRequest(t *testing.T) {
+	g := New(DefaultInterval)
+	m := withManualIntervals(g)
+	spender, waiter := g.NewThread(), g.NewThread()
+	spender.Take()
+	spent := make(chan struct{})
+	go func() {
+		spender.Spend(500 * time.Millisecond) // far longer than the hand-over takes
+		spender.Drop()
+		close(spent)
+	}()
+	took := make(chan struct{})
+	go func() {
+		waiter.Take()
+		close(took)
+	}()
+	m.nextWait(t) <- time.Now() // a whole interval with no switch: a drop request
+	<-took
+	select {
+	case <-spent:
+		t.Fatal("the spender finished before it dropped the lock")
+	default:
+	}
+	assert.True(t, waiter.Held(), "the spender dropped the lock at a checkpoint")
+	waiter.Drop()
+	<-spent
+}
+
+// hasWaiters reports whether a thread waits for the lock.
+func (g *GIL) hasWaiters() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.waiters) > 0
+}

@@ -47,14 +47,16 @@ const (
 // Serve runs the loop on the calling goroutine, locked to its OS thread,
 // until l's AcceptConn fails and every connection has closed; it returns
 // AcceptConn's error. th is the loop's interpreter thread in Python mode,
-// or nil: the loop holds the lock except while it waits for events.
-func Serve(l Listener, x Executor, th *gil.Thread) error {
+// or nil: the loop holds the lock except while it waits for events, and
+// spends requestCost on each request, as asyncio's machinery does.
+func Serve(l Listener, x Executor, th *gil.Thread, requestCost time.Duration) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	lp, err := newLoop(l, x, th)
 	if err != nil {
 		return err
 	}
+	lp.requestCost = requestCost
 	defer lp.release()
 	var acceptor sync.WaitGroup
 	acceptor.Go(func() {
@@ -80,14 +82,15 @@ func Serve(l Listener, x Executor, th *gil.Thread) error {
 // loop is the state of one event loop. Only the loop's goroutine touches
 // it, except posted and wakePending.
 type loop struct {
-	l      Listener
-	x      Executor
-	th     *gil.Thread
-	idle   time.Duration
-	write  time.Duration
-	epfd   int
-	wakefd int
-	now    time.Time
+	l           Listener
+	x           Executor
+	th          *gil.Thread
+	requestCost time.Duration // Python mode's charge per request
+	idle        time.Duration
+	write       time.Duration
+	epfd        int
+	wakefd      int
+	now         time.Time
 
 	conns    []*conn // by descriptor
 	open     int     // connections open
@@ -229,6 +232,7 @@ func (lp *loop) takePosted() {
 			lp.closeIfServerClosed()
 		case answered:
 			lp.inflight--
+			lp.asyncioStep()
 			lp.finish(ev.c, ev.answer, ev.err)
 		}
 	}
@@ -380,6 +384,7 @@ func (lp *loop) keep(c *conn, data []byte) {
 func (lp *loop) start(c *conn, payload []byte) {
 	ctx, task := c.sc.Start()
 	c.inFlight, c.started = true, lp.now
+	lp.asyncioStep()
 	if lp.x.Run != nil {
 		answer, err := lp.x.Run(gil.WithThread(ctx, lp.th), task, payload)
 		lp.now = time.Now()
@@ -405,6 +410,20 @@ func (lp *loop) finish(c *conn, answer []byte, err error) {
 	if !c.closed {
 		lp.process(c, c.in)
 	}
+}
+
+// asyncioStep charges, in Python mode, what one step of a request costs
+// asyncio: a turn of its loop, whose select releases the lock and must take
+// it back, and the machinery's CPU with the lock held. A request takes
+// asyncio a step when it is read, and one more when an executor's answer
+// comes back.
+func (lp *loop) asyncioStep() {
+	if lp.th == nil {
+		return
+	}
+	lp.th.Drop()
+	lp.th.Take()
+	lp.th.Spend(lp.requestCost)
 }
 
 // answer answers the request in flight.

@@ -4,6 +4,7 @@ package reactor
 
 import (
 	"errors"
+	"time"
 
 	"github.com/primetime-lab/primetime/internal/gil"
 )
@@ -13,6 +14,6 @@ const Supported = false
 
 // Serve returns an error: the event loop is built on epoll, which only
 // Linux has.
-func Serve(Listener, Executor, *gil.Thread) error {
+func Serve(Listener, Executor, *gil.Thread, time.Duration) error {
 	return errors.New("reactor: the event loop needs Linux")
 }
