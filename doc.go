@@ -40,29 +40,35 @@
 // processes are interpreters of their own. GOMAXPROCS is a knob too
 // ("-maxprocs").
 //
+// Python mode also charges what the interpreter costs where CPython
+// spends it (strategy.PythonCosts: a woken thread's wake-up, asyncio's
+// turns of the loop, a process pool's feeder and manager threads), and
+// "-cpython" runs the lecture's own server under CPython beside it, so the
+// emulation is checked against the real thing in the same run.
+//
 // Small requests kept while the long one runs, on a 2-core machine. The
-// Python column is the lecture's experiment in Python 3.11; the Go columns
-// are "primetime compare -gil 5ms" (Go 1.26, 4 clients, n=10000):
+// first column is the lecture's figures in Python 3.11; the others are one
+// run of "primetime compare -cpython -gil 5ms" (Go 1.26, CPython 3.11.7, 4
+// clients, n=10000 for Go and a CPython long request scaled to last as
+// long):
 //
-//	strategy             Python 3.11   Go, Python mode (5 ms)   Go
-//	serial               0             0.0%                     0.0%
-//	perconn              about 8%      0.6%                     56%
-//	pool:8               -             0.6%                     60%
-//	loop                 0             0.0%                     0.0%
-//	loop+goroutines:2    about 8%      0.3%                     52%
-//	procpool:2           about 100%    86%                      80%
-//	loop+procs:2         about 93%     104%                     96%
+//	strategy             lecture    CPython   Go, Python mode (5 ms)   Go
+//	serial               0          0.0%      0.0%                     0.0%
+//	perconn              about 8%   2.2%      1.3%                     54%
+//	pool:8               -          1.2%      1.5%                     56%
+//	loop                 0          0.0%      0.1%                     0.0%
+//	loop+goroutines:2    about 8%   1.0%      2.9%                     49%
+//	procpool:2           about 100% 99%       104%                     60%
+//	loop+procs:2         about 93%  108%      90%                      87%
 //
-// In Python mode the small requests during the long one come at the pace
-// of the switch interval: a few answers per 5 ms (539 per second for
-// perconn in that run), one per client each time the lock changes hands.
-// The share kept is smaller than Python's 8% because a Go server answers
-// far more small requests before the long one starts (97,000 per second
-// here). A switch interval of 2 ms keeps about twice as much, 1 s almost
-// nothing. In Go mode, what the goroutines lose is the core the long
-// request occupies. The process pools keep about as much as Python's,
-// since the long request takes one worker and the small ones the other;
-// every small request pays a round trip to a worker.
+// In CPython and in Python mode the small requests during the long one come
+// at the pace of the switch interval, a few per 5 ms; CPython on this
+// machine answers far more small requests before the long one starts than
+// the lecture's did, so it keeps a smaller share. A switch interval of 2 ms
+// keeps about twice as much, 1 s almost nothing. In Go mode, what the
+// goroutines lose is the core the long request occupies. The process pools
+// keep about everything, since the long request takes one worker and the
+// small ones the other, and pay for it in every small request's round trip.
 //
 // # The API at a glance
 //

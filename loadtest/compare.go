@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -247,9 +248,8 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 				row.GIL, row.Runtime, row.IdleBytes = srv.gil, srv.runtime, idle
 				if run.Long != sc.Long {
 					row.Long = run.Long
-					if row.Note == "" {
-						row.Note = fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)
-					}
+					scaled := fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)
+					row.Note = strings.TrimPrefix(row.Note+"; "+scaled, "; ")
 				}
 				cmp.Results = append(cmp.Results, res)
 				cmp.Rows = append(cmp.Rows, row)
