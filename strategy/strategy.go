@@ -21,9 +21,13 @@
 // hands the task over and goes on, and learns of its answer through a
 // wake-up descriptor. [ProcessPool] is PerConn with a process pool.
 //
-// In Python mode the server passes Serve an [Interpreter], the emulated
+// Both axes are open: a [Scheduler] or an [Executor] written elsewhere
+// becomes a Strategy with [New] and [Offload], and has a text form once
+// registered with [RegisterScheduler] or [RegisterExecutor].
+//
+// In Python mode the server's [Env] carries an [Interpreter], the emulated
 // lock: connection goroutines, the loop and goroutine-pool workers are its
-// threads.
+// threads, and it charges the interpreter's costs ([PythonCosts]).
 //
 // Strategies have a text form, returned by String and read by [Parse]:
 // "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", "procpool:2",
