@@ -130,10 +130,17 @@ type Server struct {
 	// PythonCosts are the interpreter's costs Python mode charges (see
 	// strategy.PythonCosts); the zero value means the defaults.
 	PythonCosts strategy.PythonCosts
+	// DebugAddr, if not empty, is a TCP address on which Serve also serves
+	// DebugHandler: /debug/vars and /debug/pprof/. It is closed when Serve
+	// returns. Give a loopback address, such as 127.0.0.1:6060, unless the
+	// counters and profiles are meant for other machines. Empty means no
+	// debug listener.
+	DebugAddr string
 
 	inShutdown atomic.Bool
 	stats      counters
-	buffers    sync.Pool // *[]byte input buffers of goroutine conns, reused across connections
+	metrics    strategy.Metrics // the executor's
+	buffers    sync.Pool        // *[]byte input buffers of goroutine conns, reused across connections
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -147,6 +154,7 @@ type Server struct {
 	baseCtx   context.Context     // parent of every request's context
 	cancel    context.CancelFunc
 	proto     Protocol
+	python    *strategy.Interpreter // in Python mode
 }
 
 // Stats is a snapshot of a Server's counters.
@@ -266,15 +274,22 @@ func (s *Server) Serve(l net.Listener) error {
 	defer watchdog.Wait()
 	defer close(watchDone)
 
-	strat := s.Strategy
-	if strat == nil {
-		strat = strategy.PerConn()
-	}
 	var python *strategy.Interpreter
 	if s.GIL > 0 {
 		python = strategy.NewInterpreter(s.GIL, s.PythonCosts)
+		s.mu.Lock()
+		s.python = python
+		s.mu.Unlock()
 	}
-	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task()})
+	if addr := s.debugAddr(); addr != "" {
+		stop, err := s.serveDebug(addr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	strat := s.strategy()
+	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task(), Metrics: &s.metrics})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}
@@ -394,6 +409,13 @@ func (s *Server) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
+}
+
+func (s *Server) strategy() strategy.Strategy {
+	if s.Strategy != nil {
+		return s.Strategy
+	}
+	return strategy.PerConn()
 }
 
 func (s *Server) task() primetime.Task {

@@ -86,9 +86,10 @@ func (p processes) size() int {
 func (p processes) Start(env Env) (Runner, error) {
 	n := p.size()
 	pool := &procPool{
-		free: make(chan struct{}, n),
-		opts: worker.Options{StartTimeout: workerStartTimeout},
-		hop:  env.Python.charges().PoolHop,
+		free:    make(chan struct{}, n),
+		opts:    worker.Options{StartTimeout: workerStartTimeout},
+		hop:     env.Python.charges().PoolHop,
+		metrics: env.Metrics,
 	}
 	if lock := env.Python.lock(); lock != nil {
 		pool.feeder.th, pool.manager.th = lock.NewThread(), lock.NewThread()
@@ -97,7 +98,7 @@ func (p processes) Start(env Env) (Runner, error) {
 	var g errgroup.Group
 	for i := range procs {
 		g.Go(func() (err error) {
-			procs[i], err = worker.Start(pool.opts)
+			procs[i], err = pool.start(false)
 			return err
 		})
 	}
@@ -109,7 +110,7 @@ func (p processes) Start(env Env) (Runner, error) {
 	}
 	for _, w := range procs {
 		if err != nil && w != nil {
-			w.Kill()
+			pool.kill(w)
 			continue
 		}
 		pool.put(w)
@@ -146,6 +147,8 @@ type procPool struct {
 	// spending hop with the lock held.
 	feeder, manager hopThread
 	hop             time.Duration
+
+	metrics *Metrics // nil if nobody counts
 }
 
 // A hopThread is an interpreter thread that one goroutine at a time runs.
@@ -204,7 +207,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 		return nil, err
 	}
 	if w == nil {
-		if w, err = worker.Start(p.opts); err != nil {
+		if w, err = p.start(true); err != nil {
 			p.put(nil)
 			return nil, fmt.Errorf("worker process could not start: %w", err)
 		}
@@ -221,8 +224,8 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 	if errors.Is(err, worker.ErrNotDelivered) {
 		// The worker died while idle: the task never ran, so run it on
 		// a new worker in its place rather than fail the request.
-		w.Kill()
-		if w, err = worker.Start(p.opts); err != nil {
+		p.kill(w)
+		if w, err = p.start(true); err != nil {
 			p.put(nil)
 			return nil, fmt.Errorf("worker process could not start: %w", err)
 		}
@@ -242,12 +245,27 @@ func (p *procPool) Submit(ctx context.Context, t primetime.Task, payload []byte,
 	p.wg.Go(func() { done(p.run(ctx, t, payload)) })
 }
 
+// start starts a worker, in place of one that ended if restart is set.
+func (p *procPool) start(restart bool) (*worker.Proc, error) {
+	w, err := worker.Start(p.opts)
+	if err == nil {
+		p.metrics.started(restart)
+	}
+	return w, err
+}
+
+// kill kills w.
+func (p *procPool) kill(w *worker.Proc) {
+	w.Kill()
+	p.metrics.ended()
+}
+
 // replace kills w and starts a worker in its place, in the background so
 // that the request that found w broken is answered at once.
 func (p *procPool) replace(w *worker.Proc) {
 	p.wg.Go(func() {
-		w.Kill()
-		nw, err := worker.Start(p.opts)
+		p.kill(w)
+		nw, err := p.start(true)
 		if err != nil {
 			nw = nil // started again on the slot's next use
 		}
@@ -263,7 +281,10 @@ func (p *procPool) Stop() {
 	}
 	for _, w := range p.idle {
 		if w != nil {
-			closing.Go(func() { w.Close(closeGrace) })
+			closing.Go(func() {
+				w.Close(closeGrace)
+				p.metrics.ended()
+			})
 		}
 	}
 	closing.Wait()

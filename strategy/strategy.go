@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
@@ -75,6 +76,39 @@ type Env struct {
 	// Task is what the server's requests run, so that an executor can
 	// check at start that it can run it; nil if unknown.
 	Task primetime.Task
+	// Metrics, if not nil, receives the counts of the executor's worker
+	// processes.
+	Metrics *Metrics
+}
+
+// Metrics are what a strategy's executor counts while it serves, for the
+// server to show; the zero value is ready to use.
+type Metrics struct {
+	workersAlive     atomic.Int64
+	workersRestarted atomic.Uint64
+}
+
+// WorkersAlive returns how many worker processes run now.
+func (m *Metrics) WorkersAlive() int64 { return m.workersAlive.Load() }
+
+// WorkersRestarted returns how many worker processes were started in place
+// of one that died or was killed.
+func (m *Metrics) WorkersRestarted() uint64 { return m.workersRestarted.Load() }
+
+func (m *Metrics) started(restart bool) {
+	if m == nil {
+		return
+	}
+	m.workersAlive.Add(1)
+	if restart {
+		m.workersRestarted.Add(1)
+	}
+}
+
+func (m *Metrics) ended() {
+	if m != nil {
+		m.workersAlive.Add(-1)
+	}
 }
 
 // Run runs t on payload on the calling goroutine, as a thread of the

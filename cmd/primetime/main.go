@@ -100,6 +100,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	protocol := protocolFlag(fs)
 	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
 	costs := pythonCostFlags(fs)
+	debugAddr := fs.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address` (off if empty; give a loopback one, such as 127.0.0.1:6060)")
 	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
 	if !parseNoArgs(fs, args, stderr) {
 		return 2
@@ -127,7 +128,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
-		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs()}
+		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
 	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
 		"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 
