@@ -1,139 +1,289 @@
 package main
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
-	"strings"
+	"math"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
-// The chart's geometry, in SVG units.
-const (
-	chartWidth  = 720
-	chartHeight = 90
+// uPlot, the charting library of the pages, is vendored in uplot/ and
+// written inline, so that a page is one file that works offline.
+var (
+	//go:embed uplot/uPlot.iife.min.js
+	uplotJS string
+	//go:embed uplot/uPlot.min.css
+	uplotCSS string
 )
+
+// pageRow is one row of a page's table.
+type pageRow struct {
+	Label, Before, During, After, Kept, Long, Idle, Note string
+	Errors                                               int
+	// Keys are the values the table sorts by, one per column.
+	Keys []float64
+	// Variant is true for a Python-mode or CPython row, shown under its
+	// Go row.
+	Variant bool
+}
+
+// pageGroup is a strategy's rows: Go, Python mode, CPython.
+type pageGroup struct{ Rows []pageRow }
+
+// pageSeries is one run's series, as the page's script charts them.
+type pageSeries struct {
+	Label string     `json:"label"`
+	Rate  []*float64 `json:"rate"`
+	P50   []*float64 `json:"p50"`
+	P99   []*float64 `json:"p99"`
+	// Long is when the long request was sent and answered, in seconds
+	// into the run; nil if it was not sent.
+	Long []float64 `json:"long,omitempty"`
+}
+
+// pageIdle is a bar of the memory per idle connection.
+type pageIdle struct {
+	Label, Bytes string
+	Width        float64 // percent of the largest
+}
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>primetime compare</title>
+<title>{{.Title}}</title>
+<style>{{.UplotCSS}}</style>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
 table { border-collapse: collapse; margin: 1em 0; }
-th, td { padding: .25em .75em; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: .25em .75em; text-align: right; }
+th { cursor: pointer; border-bottom: 2px solid #999; user-select: none; }
 th:first-child, td:first-child, th:last-child, td.note { text-align: left; }
-.chart { margin: .5em 0 1.5em; }
-.chart h3 { margin: 0; font-size: 14px; }
-svg { background: #fafafa; border: 1px solid #eee; }
-.long { fill: #f4b183; opacity: .45; }
-.rate { fill: none; stroke: #2f5597; stroke-width: 1.5; }
-.axis { font-size: 11px; fill: #666; }
+tbody { border-bottom: 1px solid #ccc; }
+tr.variant td:first-child { padding-left: 2em; color: #555; }
+.chart { margin: 1em 0 2em; }
+.bar { height: 1.1em; background: #5b8fd6; display: inline-block; vertical-align: middle; }
+.bars td { border: 0; }
 </style>
 </head>
 <body>
-<h1>primetime compare</h1>
+<h1>{{.Title}}</h1>
 <p>{{.Description}}</p>
-<table>
-<tr><th>strategy</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr>
-{{range .Rows}}<tr><td>{{.Strategy}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
+<h2>Answers per second</h2>
+<p>Every run on one time axis. Hover for each run's value; drag to zoom, double-click to zoom out; click a name to hide it. The short bars at the top are the long request in flight, in its run's colour.</p>
+<div id="answers" class="chart"></div>
+<h2>Latency of the small requests</h2>
+<p>p99 (solid) and p50 (dashed) per interval, log scale.</p>
+<div id="latency" class="chart"></div>
+<h2>Figures</h2>
+<p>Click a column to sort; a strategy's Python-mode and CPython rows stay under it.</p>
+<table id="figures">
+<thead><tr><th>strategy</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr></thead>
+{{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
+{{end}}</tbody>
 {{end}}</table>
-<p>Answers per second in each interval, each chart scaled to its own peak; the shaded span is the long request in flight.</p>
-{{range .Charts}}<div class="chart"><h3>{{.Strategy}} (peak {{.Peak}}/s)</h3>
-<svg width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="answers per second for {{.Strategy}}">
-{{if .LongWidth}}<rect class="long" x="{{.LongX}}" y="0" width="{{.LongWidth}}" height="{{.Height}}"/>{{end}}
-<polyline class="rate" points="{{.Points}}"/>
-<text class="axis" x="4" y="12">{{.Peak}}/s</text>
-<text class="axis" x="{{.Width}}" y="{{.Height}}" dx="-4" dy="-4" text-anchor="end">{{.Duration}}</text>
-</svg></div>
-{{end}}
+{{if .IdleBars}}<h2>Server memory per idle connection</h2>
+<table class="bars">{{range .IdleBars}}<tr><td>{{.Label}}</td><td style="width:600px;text-align:left"><span class="bar" style="width:{{.Width}}%"></span> {{.Bytes}}</td></tr>
+{{end}}</table>{{end}}
+<script>{{.UplotJS}}</script>
+<script id="data" type="application/json">{{.Data}}</script>
+<script>{{.PageJS}}</script>
 </body>
 </html>
 `))
 
-type htmlRow struct {
-	Strategy, Before, During, After, Kept, Long, Idle, Note string
-	Errors                                                  int
-}
+// pageJS draws the charts and sorts the table.
+const pageJS = `
+(function () {
+  const d = JSON.parse(document.getElementById("data").textContent);
+  const colors = ["#2f5597", "#c55a11", "#548235", "#7030a0", "#bf9000", "#c00000", "#00838f", "#6d4c41", "#d81b60", "#5e35b1", "#2e7d32", "#ef6c00"];
+  const color = i => colors[i % colors.length];
+  const width = Math.min(1100, document.body.clientWidth);
+  const num = (v, unit) => v == null ? "-" : v.toLocaleString(undefined, {maximumFractionDigits: v < 10 ? 2 : 0}) + unit;
 
-type htmlChart struct {
-	Strategy, Peak, Points, Duration string
-	Width, Height                    int
-	LongX, LongWidth                 float64
-}
+  function spans(u) {
+    const ctx = u.ctx, dpr = devicePixelRatio;
+    d.series.forEach((s, i) => {
+      if (!s.long || !u.series[i + 1].show) return;
+      const x0 = u.valToPos(s.long[0], "x", true), x1 = u.valToPos(s.long[1], "x", true);
+      ctx.fillStyle = color(i);
+      ctx.fillRect(x0, u.bbox.top + i * 4 * dpr, Math.max(x1 - x0, dpr), 3 * dpr);
+    });
+  }
 
-// writeHTML writes a self-contained page: the table, and a chart per
-// strategy drawn in inline SVG, with nothing fetched from the network.
+  new uPlot({
+    width: width, height: 360,
+    cursor: {drag: {x: true, y: false}},
+    scales: {x: {time: false}},
+    axes: [{label: "seconds into the run"}, {label: "answers/s", size: 80}],
+    series: [{label: "s", value: (u, v) => num(v, " s")}].concat(d.series.map((s, i) => ({
+      label: s.label, stroke: color(i), width: 1.5, value: (u, v) => num(v, "/s")}))),
+    hooks: {draw: [spans]},
+  }, [d.x].concat(d.series.map(s => s.rate)), document.getElementById("answers"));
+
+  const lat = [{label: "s", value: (u, v) => num(v, " s")}], latData = [d.x];
+  d.series.forEach((s, i) => {
+    lat.push({label: s.label + " p99", stroke: color(i), width: 1.5, value: (u, v) => num(v, " ms")});
+    lat.push({label: s.label + " p50", stroke: color(i), width: 1, dash: [4, 4], value: (u, v) => num(v, " ms")});
+    latData.push(s.p99, s.p50);
+  });
+  new uPlot({
+    width: width, height: 360,
+    cursor: {drag: {x: true, y: false}},
+    scales: {x: {time: false}, y: {distr: 3}},
+    axes: [{label: "seconds into the run"}, {label: "latency, ms", size: 80}],
+    series: lat,
+  }, latData, document.getElementById("latency"));
+
+  const table = document.getElementById("figures");
+  let sorted = -1, dir = 1;
+  table.querySelectorAll("th").forEach((th, col) => th.addEventListener("click", () => {
+    dir = sorted === col ? -dir : (col === 0 ? 1 : -1);
+    sorted = col;
+    const key = tb => {
+      const row = tb.rows[0];
+      if (col === 0) return row.cells[0].textContent;
+      const keys = row.dataset.keys.split(" ").map(Number);
+      return col - 1 < keys.length ? keys[col - 1] : row.cells[col].textContent;
+    };
+    const groups = Array.from(table.tBodies);
+    groups.sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * dir; });
+    groups.forEach(g => table.appendChild(g));
+  }));
+})();
+`
+
+// writeHTML writes a comparison as a self-contained page.
 func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 	sc := cmp.Scenario
-	data := struct {
-		Description string
-		Idle        bool
-		Rows        []htmlRow
-		Charts      []htmlChart
-	}{
-		Idle: cmp.Idle > 0,
-		Description: fmt.Sprintf("%d clients send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
-			sc.Clients, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval),
+	desc := fmt.Sprintf("%d clients send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
+		sc.Clients, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval)
+	if cmp.Python != "" {
+		desc += " CPython rows: " + cmp.Python + "."
 	}
-	for _, r := range cmp.Rows {
+	labels := make([]string, len(cmp.Rows))
+	var rows []pageRow
+	for i, r := range cmp.Rows {
+		labels[i] = r.Label()
 		long := "unanswered"
 		if r.LongAnswered {
 			long = short(r.LongLatency)
 		}
-		data.Rows = append(data.Rows, htmlRow{
-			Strategy: r.Label(), Before: count(r.Before), During: count(r.During), After: count(r.After),
+		keys := []float64{r.Before, r.During, r.After, r.Kept, r.LongLatency.Seconds(), float64(r.Errors)}
+		if cmp.Idle > 0 {
+			keys = append(keys, r.IdleBytes)
+		}
+		rows = append(rows, pageRow{
+			Label: labels[i], Before: count(r.Before), During: count(r.During), After: count(r.After),
 			Kept: kept(r.Kept, r.KeptMissing), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
+			Keys: keys, Variant: r.GIL > 0 || r.Runtime != "",
 		})
 	}
-	for i, res := range cmp.Results {
-		data.Charts = append(data.Charts, chartOf(cmp.Rows[i].Label(), res))
+	var idle []pageIdle
+	if cmp.Idle > 0 {
+		most := 0.0
+		for _, r := range cmp.Rows {
+			most = max(most, r.IdleBytes)
+		}
+		for i, r := range cmp.Rows {
+			if r.IdleBytes > 0 {
+				idle = append(idle, pageIdle{Label: labels[i], Bytes: idleCell(r), Width: math.Round(1000*r.IdleBytes/most) / 10})
+			}
+		}
 	}
-	return page.Execute(w, data)
+	return writePage(w, "primetime compare", desc, cmp.Idle > 0, groupRows(rows), labels, cmp.Results, idle)
 }
 
-func chartOf(name string, res *loadtest.Result) htmlChart {
-	total := res.End.Sub(res.Start)
-	if total <= 0 {
-		total = res.Scenario.Duration
+// writeLoadHTML writes a run of load as a self-contained page.
+func writeLoadHTML(w io.Writer, res *loadtest.Result) error {
+	sc, s := res.Scenario, res.Summary
+	long := "unanswered"
+	if s.LongAnswered {
+		long = short(s.LongLatency)
 	}
-	x := func(t time.Time) float64 {
-		return float64(chartWidth) * float64(t.Sub(res.Start)) / float64(total)
-	}
-	peak := 0.0
-	for _, iv := range res.Intervals {
-		peak = max(peak, iv.Rate())
-	}
-	var points strings.Builder
-	for _, iv := range res.Intervals {
-		y := float64(chartHeight)
-		if peak > 0 {
-			y = float64(chartHeight) - (float64(chartHeight)-16)*iv.Rate()/peak
+	label := sc.Addr
+	row := pageRow{Label: label, Before: count(s.Before), During: count(s.During), After: count(s.After),
+		Kept: kept(s.Kept, s.KeptMissing), Long: long, Errors: s.Errors, Note: s.KeptMissing,
+		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}}
+	desc := fmt.Sprintf("%d clients against %s send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
+		sc.Clients, sc.Addr, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval)
+	return writePage(w, "primetime load", desc, false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []*loadtest.Result{res}, nil)
+}
+
+// groupRows puts each Go row and the Python-mode and CPython rows that
+// follow it in a group.
+func groupRows(rows []pageRow) []pageGroup {
+	var groups []pageGroup
+	for _, r := range rows {
+		if !r.Variant || len(groups) == 0 {
+			groups = append(groups, pageGroup{})
 		}
-		mid := iv.Start.Add(iv.End.Sub(iv.Start) / 2)
-		fmt.Fprintf(&points, "%.1f,%.1f ", x(mid), y)
+		g := &groups[len(groups)-1]
+		g.Rows = append(g.Rows, r)
 	}
-	c := htmlChart{
-		Strategy: name, Peak: count(peak), Points: strings.TrimSpace(points.String()),
-		Duration: short(total), Width: chartWidth, Height: chartHeight,
+	return groups
+}
+
+func writePage(w io.Writer, title, desc string, idle bool, groups []pageGroup, labels []string, results []*loadtest.Result, bars []pageIdle) error {
+	data, err := json.Marshal(chartData(labels, results))
+	if err != nil {
+		return err
 	}
-	var sent, answered time.Time
-	for _, e := range res.Events {
-		switch e.Kind {
-		case loadtest.LongSent:
-			sent = e.Time
-		case loadtest.LongAnswered, loadtest.LongFailed:
-			answered = e.Time
+	return page.Execute(w, map[string]any{
+		"Title": title, "Description": desc, "Idle": idle, "Groups": groups, "IdleBars": bars,
+		"UplotCSS": template.CSS(uplotCSS), "UplotJS": template.JS(uplotJS), "PageJS": template.JS(pageJS),
+		"Data": template.JS(data),
+	})
+}
+
+// chartData lays the runs' intervals on one axis: seconds from each run's
+// start to the end of each interval.
+func chartData(labels []string, results []*loadtest.Result) map[string]any {
+	n := 0
+	var step time.Duration
+	for _, res := range results {
+		n = max(n, len(res.Intervals))
+		step = max(step, res.Scenario.Interval)
+	}
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = (time.Duration(i+1) * step).Seconds()
+	}
+	ms := func(d time.Duration) *float64 {
+		if d <= 0 {
+			return nil
 		}
+		v := float64(d) / float64(time.Millisecond)
+		return &v
 	}
-	if !sent.IsZero() {
-		if answered.IsZero() {
-			answered = res.End
+	series := make([]pageSeries, len(results))
+	for i, res := range results {
+		s := pageSeries{Label: labels[i], Rate: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n)}
+		for j, iv := range res.Intervals {
+			rate := iv.Rate()
+			s.Rate[j], s.P50[j], s.P99[j] = &rate, ms(iv.Latency.P50), ms(iv.Latency.P99)
 		}
-		c.LongX, c.LongWidth = x(sent), max(1, x(answered)-x(sent))
+		var sent, ended time.Time
+		for _, e := range res.Events {
+			switch e.Kind {
+			case loadtest.LongSent:
+				sent = e.Time
+			case loadtest.LongAnswered, loadtest.LongFailed:
+				ended = e.Time
+			}
+		}
+		if !sent.IsZero() {
+			if ended.IsZero() {
+				ended = res.End
+			}
+			s.Long = []float64{sent.Sub(res.Start).Seconds(), ended.Sub(res.Start).Seconds()}
+		}
+		series[i] = s
 	}
-	return c
+	return map[string]any{"x": x, "series": series}
 }

@@ -49,6 +49,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenario := scenarioFlags(fs, loadtest.DefaultDuration, loadtest.DefaultInterval)
 	jsonFile := fs.String("json", "", "write the result as JSON to `file`")
 	csvFile := fs.String("csv", "", "write the intervals as CSV to `file`")
+	htmlFile := fs.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
 	if !parseNoArgs(fs, args, stderr) {
 		return 2
 	}
@@ -66,7 +67,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	printSummary(stdout, res)
-	if err := writeFiles(res, *jsonFile, *csvFile); err != nil {
+	if err := writeFiles(res, *jsonFile, *csvFile, *htmlFile); err != nil {
 		fmt.Fprintf(stderr, "primetime load: %v\n", err)
 		return 1
 	}
@@ -144,13 +145,16 @@ func printSummary(w io.Writer, res *loadtest.Result) {
 	}
 }
 
-func writeFiles(res *loadtest.Result, jsonFile, csvFile string) error {
+func writeFiles(res *loadtest.Result, jsonFile, csvFile, htmlFile string) error {
 	var errs []error
 	if jsonFile != "" {
 		errs = append(errs, writeFile(jsonFile, res.WriteJSON))
 	}
 	if csvFile != "" {
 		errs = append(errs, writeFile(csvFile, res.WriteCSV))
+	}
+	if htmlFile != "" {
+		errs = append(errs, writeFile(htmlFile, func(w io.Writer) error { return writeLoadHTML(w, res) }))
 	}
 	return errors.Join(errs...)
 }
