@@ -107,6 +107,9 @@ type Progress interface {
 // strategy, in the Experiment's order.
 type Comparison struct {
 	Scenario Scenario `json:"scenario"`
+	// Conditions are what the comparison was measured under: the load
+	// generator's; each row's server ran in the conditions its row says.
+	Conditions Conditions `json:"conditions"`
 	// Python is the version of the Python that served the CPython rows.
 	Python string `json:"python,omitempty"`
 	// Idle is how many idle connections measured each row's IdleBytes,
@@ -126,6 +129,9 @@ type Row struct {
 	// Runtime is "cpython" for a row the lecture's server served under
 	// CPython, and empty for the Go server.
 	Runtime string `json:"runtime,omitempty"`
+	// MaxProcs is the server's GOMAXPROCS: Experiment.MaxProcs, or the
+	// machine's CPUs; 0 for a CPython row.
+	MaxProcs int `json:"gomaxprocs,omitempty"`
 	// Long is the long request of a row whose long request was not the
 	// scenario's: CPython's, scaled.
 	Long string `json:"long,omitempty"`
@@ -226,7 +232,7 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 			return nil, err
 		}
 	}
-	cmp := &Comparison{Scenario: sc, Idle: x.Idle}
+	cmp := &Comparison{Scenario: sc, Idle: x.Idle, Conditions: currentConditions()}
 	if py != nil {
 		cmp.Python = py.version
 	}
@@ -246,6 +252,12 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 			if res != nil {
 				row := rowOf(s, res)
 				row.GIL, row.Runtime, row.IdleBytes = srv.gil, srv.runtime, idle
+				if srv.runtime == "" {
+					row.MaxProcs = x.MaxProcs
+					if row.MaxProcs == 0 {
+						row.MaxProcs = runtime.NumCPU()
+					}
+				}
 				if run.Long != sc.Long {
 					row.Long = run.Long
 					scaled := fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)

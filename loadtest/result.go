@@ -18,6 +18,8 @@ type Result struct {
 	// Start and End bound the run.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Conditions are what the run was measured under.
+	Conditions Conditions `json:"conditions"`
 	// Intervals are the monitor's counts, in order.
 	Intervals []Interval `json:"intervals"`
 	// Events are what happened once: the long request sent and answered,

@@ -107,7 +107,7 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	if r.sc.SendsLong() {
 		wg.Go(func() { r.longClient(runCtx) })
 	}
-	res := &Result{Scenario: r.sc, Start: r.start}
+	res := &Result{Scenario: r.sc, Start: r.start, Conditions: currentConditions()}
 	total := newHistogram()
 	var phases [numPhases]int
 	errs := [numErrKinds]int{}

@@ -93,6 +93,10 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout)
 	writeTable(stdout, cmp)
+	fmt.Fprintf(stdout, "measured %s\n", cmp.Conditions)
+	if cmp.Python != "" {
+		fmt.Fprintf(stdout, "CPython rows: %s\n", cmp.Python)
+	}
 	fmt.Fprintln(stdout)
 	writeChart(stdout, cmp)
 	var errs []string

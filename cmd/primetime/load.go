@@ -111,6 +111,7 @@ func describeEvent(e loadtest.Event, start time.Time) string {
 
 func printSummary(w io.Writer, res *loadtest.Result) {
 	s := res.Summary
+	fmt.Fprintf(w, "\nmeasured %s", res.Conditions)
 	fmt.Fprintf(w, "\nsmall requests: %d answers, %d errors", s.Answers, s.Errors)
 	if len(s.ErrorsByKind) > 0 {
 		var kinds []string

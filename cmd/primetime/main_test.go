@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +162,8 @@ func TestLoadPrintsTheMonitorAndTheSummary(t *testing.T) {
 	res, err := loadtest.ReadJSON(f)
 	require.NoError(t, err)
 	assert.Equal(t, "17389", res.Summary.LongAnswer)
+	checkConditions(t, res.Conditions)
+	assert.Contains(t, out, "measured ")
 	csvData, err := os.ReadFile(dir + "/r.csv")
 	require.NoError(t, err)
 	assert.Equal(t, 5, strings.Count(string(csvData), "\n"))
@@ -182,11 +185,24 @@ func TestLoadReportsAnUnreachableServer(t *testing.T) {
 	assert.Contains(t, stderr.String(), "Interval is 1ms; it must be at least 10ms")
 }
 
+// checkConditions checks that a JSON's conditions are this machine's.
+func checkConditions(t *testing.T, c loadtest.Conditions) {
+	t.Helper()
+	assert.Equal(t, runtime.Version(), c.Go)
+	assert.Equal(t, runtime.NumCPU(), c.CPUs)
+	assert.Equal(t, runtime.GOMAXPROCS(0), c.GOMAXPROCS)
+	assert.Equal(t, runtime.GOOS, c.OS)
+	assert.NotEmpty(t, c.Command)
+	assert.NotEmpty(t, c.Module)
+	assert.WithinDuration(t, time.Now(), c.Start, time.Hour)
+}
+
 func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	html := t.TempDir() + "/compare.html"
+	jsonFile := t.TempDir() + "/compare.json"
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"compare", "-strategies", "serial, loop,perconn",
-		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-idle", "500", "-html", html}, &stdout, &stderr)
+		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-idle", "500", "-html", html, "-json", jsonFile}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
@@ -207,6 +223,19 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	require.NoError(t, err)
 	checkPage(t, string(page), "serial", "loop", "perconn")
 	assert.Contains(t, string(page), "<th>idle conn</th>")
+	f, err := os.Open(jsonFile)
+	require.NoError(t, err)
+	defer f.Close()
+	cmp, err := loadtest.ReadComparisonJSON(f)
+	require.NoError(t, err)
+	checkConditions(t, cmp.Conditions)
+	for _, res := range cmp.Results {
+		checkConditions(t, res.Conditions)
+	}
+	for _, row := range cmp.Rows {
+		assert.Equal(t, runtime.NumCPU(), row.MaxProcs, "each server's GOMAXPROCS")
+	}
+	assert.Contains(t, out, "measured ")
 }
 
 func TestCompareRefusesBadFlags(t *testing.T) {
