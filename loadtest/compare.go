@@ -73,6 +73,10 @@ type Experiment struct {
 	// Python is the Python of the CPython rows; empty means python3 from
 	// PATH.
 	Python string
+	// Count is how many times each row runs: every row once, then every
+	// row again, so that a drift of the machine hits them all alike. The
+	// rows then show medians and ranges; zero means once.
+	Count int
 	// Idle, if positive, is how many idle connections to open to each
 	// server before its run, each asking the small request once, to
 	// measure the server's resident memory per connection (Row.IdleBytes).
@@ -103,8 +107,9 @@ type Progress interface {
 	Done(label string, r *Result)
 }
 
-// A Comparison is an Experiment's outcome: one row and one result per
-// strategy, in the Experiment's order.
+// A Comparison is an Experiment's outcome: one row per strategy (and mode),
+// in the Experiment's order, and the result of every run, in the order
+// they ran.
 type Comparison struct {
 	Scenario Scenario `json:"scenario"`
 	// Conditions are what the comparison was measured under: the load
@@ -149,8 +154,17 @@ type Row struct {
 	// run ended, and LongLatency how long it took.
 	LongAnswered bool          `json:"long_answered"`
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
-	// Errors counts the small requests that failed.
+	// Errors counts the small requests that failed (in all its runs).
 	Errors int `json:"errors"`
+	// Runs is how many times the row ran (Experiment.Count), when more
+	// than once: its figures are then the runs' medians, BeforeRange and
+	// KeptRange their smallest and largest, Samples every run's, and
+	// Significance says whether they differ from another row's.
+	Runs         int           `json:"runs,omitempty"`
+	BeforeRange  []float64     `json:"before_range,omitempty"`
+	KeptRange    []float64     `json:"kept_range,omitempty"`
+	Samples      *Samples      `json:"samples,omitempty"`
+	Significance *Significance `json:"significance,omitempty"`
 	// IdleBytes is the server's resident memory per idle connection,
 	// measured with Experiment.Idle connections; 0 if not measured.
 	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
@@ -236,42 +250,71 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	if py != nil {
 		cmp.Python = py.version
 	}
+	var targets []target
 	for _, s := range strats {
-		targets := make([]target, 0, 2*len(intervals))
 		for _, gil := range intervals {
 			targets = append(targets, target{strategy: s, gil: gil})
 		}
 		targets = append(targets, py.targets(s)...)
-		for _, srv := range targets {
-			run := sc
-			run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
-			if srv.runtime != "" {
-				run.Long = py.long
+	}
+	if x.Count < 0 {
+		return nil, fmt.Errorf("loadtest: Count is %d; it must be at least 1, or 0 for once", x.Count)
+	}
+	runs := make([][]Row, len(targets))
+	finish := func() *Comparison {
+		for _, rows := range runs {
+			if len(rows) > 0 {
+				cmp.Rows = append(cmp.Rows, aggregate(rows))
 			}
-			res, idle, err := x.runOne(ctx, srv, run)
+		}
+		compareRows(cmp.Rows)
+		return cmp
+	}
+	for round := range max(x.Count, 1) {
+		for i, t := range targets {
+			row, res, err := x.runTarget(ctx, t, sc, py)
 			if res != nil {
-				row := rowOf(s, res)
-				row.GIL, row.Runtime, row.IdleBytes = srv.gil, srv.runtime, idle
-				if srv.runtime == "" {
-					row.MaxProcs = x.MaxProcs
-					if row.MaxProcs == 0 {
-						row.MaxProcs = runtime.NumCPU()
-					}
-				}
-				if run.Long != sc.Long {
-					row.Long = run.Long
-					scaled := fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)
-					row.Note = strings.TrimPrefix(row.Note+"; "+scaled, "; ")
+				res.Label = row.Label()
+				if x.Count > 1 {
+					res.Label += fmt.Sprintf(" #%d", round+1)
 				}
 				cmp.Results = append(cmp.Results, res)
-				cmp.Rows = append(cmp.Rows, row)
+				runs[i] = append(runs[i], row)
 			}
 			if err != nil {
-				return cmp, fmt.Errorf("loadtest: %s: %w", label(s.String(), srv.gil, srv.runtime), err)
+				return finish(), fmt.Errorf("loadtest: %s: %w", label(t.strategy.String(), t.gil, t.runtime), err)
 			}
 		}
 	}
-	return cmp, nil
+	return finish(), nil
+}
+
+// runTarget runs sc once against t and returns its row and result.
+func (x Experiment) runTarget(ctx context.Context, t target, sc Scenario, py *pythonRows) (Row, *Result, error) {
+	s := t.strategy
+	run := sc
+	run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
+	if t.runtime != "" {
+		run.Long = py.long
+	}
+	res, idle, err := x.runOne(ctx, t, run)
+	if res == nil {
+		return Row{}, nil, err
+	}
+	row := rowOf(s, res)
+	row.GIL, row.Runtime, row.IdleBytes = t.gil, t.runtime, idle
+	if t.runtime == "" {
+		row.MaxProcs = x.MaxProcs
+		if row.MaxProcs == 0 {
+			row.MaxProcs = runtime.NumCPU()
+		}
+	}
+	if run.Long != sc.Long {
+		row.Long = run.Long
+		scaled := fmt.Sprintf("long request n=%s, as long as Go's %s", run.Long, sc.Long)
+		row.Note = strings.TrimPrefix(row.Note+"; "+scaled, "; ")
+	}
+	return row, res, err
 }
 
 // A target is what one row of a Comparison runs against: a strategy in Go

@@ -13,6 +13,9 @@ import (
 // WriteJSON and back with ReadJSON, so results can be saved and compared;
 // durations are in nanoseconds.
 type Result struct {
+	// Label names the run in a Comparison: its row's label, and its
+	// number when the row ran more than once ("perconn #2").
+	Label string `json:"label,omitempty"`
 	// Scenario is the scenario that ran, with its defaults filled in.
 	Scenario Scenario `json:"scenario"`
 	// Start and End bound the run.

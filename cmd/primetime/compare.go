@@ -35,6 +35,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	costs := pythonCostFlags(fs)
 	withPython := fs.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := fs.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
+	repeat := fs.Int("count", 1, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
 	idle := fs.Int("idle", 0, "before each run, open `N` idle connections to the server and report its memory per connection")
 	if !parseNoArgs(fs, args, stderr) {
 		return 2
@@ -62,6 +63,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SwitchIntervals:       intervals,
 		MaxProcs:              *maxProcs,
 		Idle:                  *idle,
+		Count:                 *repeat,
 		CPython:               *withPython,
 		PythonCosts:           costs(),
 		Python:                *python,
@@ -69,7 +71,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Progress:              &progress{w: stdout},
 	}
 	sc := x.Scenario
-	fmt.Fprintf(stdout, "%d runs, %s each: %d clients send %q", len(list)*len(intervals), sc.Duration, sc.Clients, sc.Small)
+	fmt.Fprintf(stdout, "%d runs, %s each: %d clients send %q", len(list)*len(intervals)*max(*repeat, 1), sc.Duration, sc.Clients, sc.Small)
 	if sc.LongAfter >= 0 {
 		fmt.Fprintf(stdout, ", one sends %q after %s", sc.Long, sc.LongAfter)
 	}
@@ -146,7 +148,9 @@ func (p *progress) Done(_ string, r *loadtest.Result) {
 }
 
 // writeTable prints the comparison as a table; with idle connections
-// measured, a column says how much memory each took in the server.
+// measured, a column says how much memory each took in the server. A row
+// that ran more than once shows its medians, the range of before and kept,
+// and "~" where kept does not differ significantly from its reference row.
 func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	idle := ""
@@ -154,6 +158,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		idle = "idle conn\t"
 	}
 	fmt.Fprintf(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", idle)
+	repeated := false
 	for _, r := range cmp.Rows {
 		long := "unanswered"
 		if r.LongAnswered {
@@ -162,10 +167,25 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		if cmp.Idle > 0 {
 			idle = idleCell(r) + "\t"
 		}
+		before, keptCell := count(r.Before), kept(r.Kept, r.KeptMissing)
+		if r.Runs > 1 {
+			repeated = true
+			before += fmt.Sprintf(" (%s-%s)", count(r.BeforeRange[0]), count(r.BeforeRange[1]))
+			if len(r.KeptRange) == 2 {
+				keptCell += fmt.Sprintf(" (%.1f-%.1f%%)", 100*r.KeptRange[0], 100*r.KeptRange[1])
+			}
+			if sig := r.Significance; sig != nil && !sig.KeptDiffers() {
+				keptCell += " ~"
+			}
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), count(r.Before), count(r.During), count(r.After), kept(r.Kept, r.KeptMissing), long, r.Errors, idle, r.Note)
+			r.Label(), before, count(r.During), count(r.After), keptCell, long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
+	if repeated {
+		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
+			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
+	}
 }
 
 // idleCell formats a row's memory per idle connection; "-" for a strategy
@@ -184,10 +204,10 @@ var sparks = []rune("▁▂▃▄▅▆▇█")
 func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 	fmt.Fprintln(w, "answers per interval, each row scaled to its own peak; ━ marks the long request in flight")
 	width := 0
-	for _, r := range cmp.Rows {
-		width = max(width, len(r.Label()))
+	for _, res := range cmp.Results {
+		width = max(width, len(res.Label))
 	}
-	for i, res := range cmp.Results {
+	for _, res := range cmp.Results {
 		peak := 0
 		for _, iv := range res.Intervals {
 			peak = max(peak, iv.Answers)
@@ -210,7 +230,7 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 		if len(res.Intervals) > 0 {
 			peakRate = float64(peak) / res.Scenario.Interval.Seconds()
 		}
-		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, cmp.Rows[i].Label(), line.String(), count(peakRate))
+		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, res.Label, line.String(), count(peakRate))
 		fmt.Fprintf(w, "%-*s  %s\n", width, "", strings.TrimRight(span.String(), " "))
 	}
 }

@@ -196,7 +196,11 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 			}
 		}
 	}
-	return writePage(w, "primetime compare", desc, cmp.Idle > 0, groupRows(rows), labels, cmp.Results, idle)
+	runs := make([]string, len(cmp.Results))
+	for i, res := range cmp.Results {
+		runs[i] = res.Label
+	}
+	return writePage(w, "primetime compare", desc, cmp.Idle > 0, groupRows(rows), runs, cmp.Results, idle)
 }
 
 // writeLoadHTML writes a run of load as a self-contained page.

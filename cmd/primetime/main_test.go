@@ -276,8 +276,8 @@ func checkPage(t *testing.T, page string, labels ...string) {
 
 func TestThePageOfAStoredComparison(t *testing.T) {
 	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
-	result := func() *loadtest.Result {
-		r := &loadtest.Result{Scenario: loadtest.Scenario{Interval: time.Second, Duration: 3 * time.Second, Clients: 4, Small: "1", Long: "10000", LongAfter: time.Second}, Start: start, End: start.Add(3 * time.Second)}
+	result := func(label string) *loadtest.Result {
+		r := &loadtest.Result{Label: label, Scenario: loadtest.Scenario{Interval: time.Second, Duration: 3 * time.Second, Clients: 4, Small: "1", Long: "10000", LongAfter: time.Second}, Start: start, End: start.Add(3 * time.Second)}
 		for i := range 3 {
 			r.Intervals = append(r.Intervals, loadtest.Interval{Start: start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i+1) * time.Second), Answers: 1000 * (i + 1),
 				Latency: loadtest.Percentiles{P50: time.Millisecond, P99: 5 * time.Millisecond}})
@@ -286,14 +286,14 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 		return r
 	}
 	cmp := &loadtest.Comparison{
-		Scenario: result().Scenario, Idle: 100, Python: "Python 3.11.7",
+		Scenario: result("").Scenario, Idle: 100, Python: "Python 3.11.7",
 		Rows: []loadtest.Row{
 			{Strategy: "perconn", Before: 1000, IdleBytes: 10000, LongAnswered: true},
 			{Strategy: "perconn", GIL: 5 * time.Millisecond, Before: 900, IdleBytes: 10500},
 			{Strategy: "perconn", Runtime: "cpython", GIL: 5 * time.Millisecond, Before: 800, KeptMissing: "the long request failed"},
 			{Strategy: "loop", Before: 1200, IdleBytes: 1000},
 		},
-		Results: []*loadtest.Result{result(), result(), result(), result()},
+		Results: []*loadtest.Result{result("perconn"), result("perconn gil=5ms"), result("perconn cpython si=5ms"), result("loop")},
 	}
 	var buf bytes.Buffer
 	require.NoError(t, writeHTML(&buf, cmp))
@@ -306,6 +306,6 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	assert.Contains(t, page, `"long":[1,2]`, "the long request's span, in seconds into the run")
 
 	buf.Reset()
-	require.NoError(t, writeLoadHTML(&buf, result()))
+	require.NoError(t, writeLoadHTML(&buf, result("")))
 	assert.Equal(t, 1, strings.Count(buf.String(), "var uPlot="))
 }
