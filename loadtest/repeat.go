@@ -100,6 +100,10 @@ func compareRows(rows []Row) {
 	}
 }
 
+// CompareSamples tests whether two rows' samples differ, as Compare does
+// for a row and its reference (Against is left empty).
+func CompareSamples(a, b *Samples) Significance { return significance(a, b) }
+
 // significance tests two rows' samples.
 func significance(a, b *Samples) Significance {
 	th := &benchmath.DefaultThresholds

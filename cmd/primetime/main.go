@@ -4,6 +4,7 @@
 //
 //	primetime compare [-strategies serial,perconn,...] [load flags] [-html FILE] [-json FILE]
 //	primetime load [-addr 127.0.0.1:25000] [load flags] [-json FILE] [-csv FILE]
+//	primetime diff OLD.json NEW.json
 //	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn]
 //	primetime nth N
 //
@@ -54,6 +55,7 @@ const usage = `usage: primetime <command> [flags]
 commands:
   compare run the experiment against every strategy and print a table and a chart
   load    run the experiment against a server and print each interval as it closes
+  diff    compare two saved comparisons (or runs of load), row by row, with significance
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
 
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return load(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compare(ctx, args[1:], stdout, stderr)
+	case "diff":
+		return diff(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

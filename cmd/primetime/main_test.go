@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -308,4 +309,33 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	buf.Reset()
 	require.NoError(t, writeLoadHTML(&buf, result("")))
 	assert.Equal(t, 1, strings.Count(buf.String(), "var uPlot="))
+}
+
+func TestDiffComparesTwoSavedComparisons(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, befores, kepts []float64) string {
+		row := loadtest.Row{Strategy: "perconn", Runs: len(befores), Samples: &loadtest.Samples{Before: befores, Kept: kepts}}
+		row.Before, row.Kept = befores[len(befores)/2], kepts[len(kepts)/2]
+		same := loadtest.Row{Strategy: "loop", Runs: 5, Before: 3, Kept: .5,
+			Samples: &loadtest.Samples{Before: []float64{3, 3, 3, 3, 3}, Kept: []float64{.5, .5, .5, .5, .5}}}
+		cmp := &loadtest.Comparison{Rows: []loadtest.Row{row, same}, Conditions: loadtest.Conditions{Go: "go1.26"}}
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, cmp.WriteJSON(f))
+		require.NoError(t, f.Close())
+		return path
+	}
+	old := save("old.json", []float64{10, 11, 12, 13, 14}, []float64{.1, .11, .12, .13, .14})
+	cur := save("new.json", []float64{20, 21, 22, 23, 24}, []float64{.5, .51, .52, .53, .54})
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"diff", old, cur}, &stdout, &stderr), stderr.String())
+	out := stdout.String()
+	assert.Regexp(t, `(?m)^\s*perconn\s+12\s+22\s+\+83\.3%\s+12\.0%\s+52\.0%\s+\+40\.0 pts\s*$`, out, "disjoint runs differ")
+	assert.Regexp(t, `(?m)^\s*loop\s+3\s+3\s+~\s+50\.0%\s+50\.0%\s+~\s*$`, out, "identical runs do not")
+
+	assert.Equal(t, 2, run(context.Background(), []string{"diff", old}, io.Discard, &stderr))
+	stderr.Reset()
+	assert.Equal(t, 1, run(context.Background(), []string{"diff", old, filepath.Join(dir, "missing.json")}, io.Discard, &stderr))
+	assert.Contains(t, stderr.String(), "missing.json")
 }
