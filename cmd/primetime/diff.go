@@ -15,7 +15,9 @@ import (
 func diff(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: primetime diff OLD.json NEW.json (from compare -json or load -json)") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: primetime diff OLD.json NEW.json (from compare -json or load -json)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
