@@ -165,6 +165,9 @@ type Row struct {
 	KeptRange    []float64     `json:"kept_range,omitempty"`
 	Samples      *Samples      `json:"samples,omitempty"`
 	Significance *Significance `json:"significance,omitempty"`
+	// GeneratorBound says that the load generator may have set the pace
+	// (see Summary.GeneratorBound), in any of the row's runs.
+	GeneratorBound bool `json:"generator_bound,omitempty"`
 	// IdleBytes is the server's resident memory per idle connection,
 	// measured with Experiment.Idle connections; 0 if not measured.
 	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
@@ -340,7 +343,7 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc Scenario) (*Resul
 	if err != nil {
 		return nil, 0, err
 	}
-	sc.Addr = addr
+	sc.Addr, sc.ServerPID = addr, pid
 	var idle float64
 	if x.Idle > 0 && !isSerial(s) {
 		if idle, err = idleCost(ctx, sc, pid, x.Idle); err != nil {
@@ -407,6 +410,10 @@ func rowOf(s strategy.Strategy, r *Result) Row {
 		row.Note = "long request not answered before the run ended"
 	case r.Scenario.Reconnect:
 		row.Note = "a new connection per request"
+	}
+	if sum.GeneratorBound {
+		row.GeneratorBound = true
+		row.Note = strings.TrimPrefix(row.Note+"; the generator may be the limit ("+sum.GeneratorWhy+")", "; ")
 	}
 	return row
 }

@@ -56,6 +56,7 @@ func aggregate(rows []Row) Row {
 			idle = append(idle, r.IdleBytes)
 		}
 		errors += r.Errors
+		out.GeneratorBound = out.GeneratorBound || r.GeneratorBound
 		if r.Note != "" && out.Note == "" {
 			out.Note = r.Note
 		}

@@ -47,6 +47,11 @@ type Interval struct {
 	// Warmup is true for an interval that began during the warm-up; its
 	// answers are left out of the summary.
 	Warmup bool `json:"warmup,omitempty"`
+	// GeneratorCPU is how many cores the load generator used during the
+	// interval, and ServerCPU the server's process (with
+	// Scenario.ServerPID; -1 if unknown).
+	GeneratorCPU float64 `json:"generator_cpu"`
+	ServerCPU    float64 `json:"server_cpu"`
 	// LongInFlight is true if the long request was in flight during any
 	// part of the interval.
 	LongInFlight bool `json:"long_in_flight,omitempty"`
@@ -133,6 +138,13 @@ type Summary struct {
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	LongAnswer   string        `json:"long_answer,omitempty"`
 	LongError    string        `json:"long_error,omitempty"`
+	// GeneratorBound says that the load generator, rather than the server,
+	// may have set the pace before the long request: the machine's CPUs
+	// were nearly all busy and the generator took at least as much as the
+	// server (or, with the server's CPU unknown, nearly all of them).
+	// GeneratorWhy gives the figures.
+	GeneratorBound bool   `json:"generator_bound,omitempty"`
+	GeneratorWhy   string `json:"generator_why,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ type run struct {
 	// checked once the run is over, so that a check that computes the
 	// answer takes no CPU from the run.
 	smallCheck, longCheck *checker
+	cpu                   *cpuMeter
 	phase                 atomic.Int32
 	tallies               []*tally
 
@@ -108,6 +110,7 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 		wg.Go(func() { r.longClient(runCtx) })
 	}
 	res := &Result{Scenario: r.sc, Start: r.start, Conditions: currentConditions()}
+	r.cpu = newCPUMeter(r.sc.ServerPID)
 	total := newHistogram()
 	var phases [numPhases]int
 	errs := [numErrKinds]int{}
@@ -145,7 +148,29 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	long := r.long
 	r.mu.Unlock()
 	res.Summary = r.summarize(res.End, long, total, phases, errs)
+	res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
 	return res, ctx.Err()
+}
+
+// generatorBound says whether the generator may have set the pace in the
+// intervals that matter: those after the warm-up and before the long
+// request, or all after the warm-up if there is none.
+func (r *run) generatorBound(ivs []Interval, long longState) (bool, string) {
+	var gen, srv []float64
+	for _, iv := range ivs {
+		if iv.Warmup || (!long.sent.IsZero() && iv.End.After(long.sent)) {
+			continue
+		}
+		gen, srv = append(gen, iv.GeneratorCPU), append(srv, iv.ServerCPU)
+	}
+	if len(gen) == 0 {
+		for _, iv := range ivs {
+			if !iv.Warmup {
+				gen, srv = append(gen, iv.GeneratorCPU), append(srv, iv.ServerCPU)
+			}
+		}
+	}
+	return generatorBound(gen, srv, runtime.NumCPU())
 }
 
 // sleepUntil waits until t, or until ctx ends; it reports whether ctx
@@ -184,6 +209,7 @@ func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *
 		t.release(b)
 	}
 	iv.Latency = percentiles(hist)
+	iv.GeneratorCPU, iv.ServerCPU = r.cpu.read()
 	if !iv.Warmup {
 		total.Merge(hist)
 	}

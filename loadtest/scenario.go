@@ -76,6 +76,11 @@ type Scenario struct {
 	// when it could be sent, so a stalled server is not flattered
 	// (no coordinated omission).
 	Rate float64 `json:"rate,omitempty"`
+	// ServerPID, if positive, is the server's process on this machine,
+	// whose CPU each interval records beside the generator's (from /proc),
+	// to tell whether the generator or the server set the pace. Compare
+	// sets it for its child servers.
+	ServerPID int `json:"server_pid,omitempty"`
 	// Check, if not nil, checks each answer to a request (Small or Long)
 	// and returns an error if it is wrong; a wrong answer counts as an
 	// error of the kind bad-answer, never as an answer. Nil checks the

@@ -144,6 +144,9 @@ func (p *progress) Done(_ string, r *loadtest.Result) {
 	if s.LongAnswered {
 		fmt.Fprintf(p.w, ", long request %s", short(s.LongLatency))
 	}
+	if s.GeneratorBound {
+		fmt.Fprintf(p.w, "; the generator may be the limit")
+	}
 	fmt.Fprintln(p.w)
 }
 

@@ -46,6 +46,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:25000", "server `address`")
+	serverPid := fs.Int("server-pid", 0, "the server's `pid` on this machine, to record its CPU beside the generator's")
 	scenario := scenarioFlags(fs, loadtest.DefaultDuration, loadtest.DefaultInterval)
 	jsonFile := fs.String("json", "", "write the result as JSON to `file`")
 	csvFile := fs.String("csv", "", "write the intervals as CSV to `file`")
@@ -54,7 +55,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sc := scenario()
-	sc.Addr = *addr
+	sc.Addr, sc.ServerPID = *addr, *serverPid
 	var start time.Time // the first interval's start is the run's
 	res, err := loadtest.Run(ctx, sc, func(iv loadtest.Interval, events []loadtest.Event) {
 		if start.IsZero() {
@@ -91,9 +92,13 @@ func printInterval(w io.Writer, iv loadtest.Interval, events []loadtest.Event, s
 	if iv.Warmup {
 		mark += "  (warm-up)"
 	}
-	fmt.Fprintf(w, "%7.2fs %9.0f/s  answers %7d  errors %4d  p50 %8s  p99 %8s  max %8s%s\n",
+	cpu := fmt.Sprintf("cpu gen %.2f", iv.GeneratorCPU)
+	if iv.ServerCPU >= 0 {
+		cpu += fmt.Sprintf(" server %.2f", iv.ServerCPU)
+	}
+	fmt.Fprintf(w, "%7.2fs %9.0f/s  answers %7d  errors %4d  p50 %8s  p99 %8s  max %8s  %s%s\n",
 		iv.End.Sub(start).Seconds(), iv.Rate(), iv.Answers, iv.Errors,
-		short(iv.Latency.P50), short(iv.Latency.P99), short(iv.Latency.Max), mark)
+		short(iv.Latency.P50), short(iv.Latency.P99), short(iv.Latency.Max), cpu, mark)
 }
 
 func describeEvent(e loadtest.Event, start time.Time) string {
@@ -136,6 +141,9 @@ func printSummary(w io.Writer, res *loadtest.Result) {
 	default:
 		fmt.Fprintf(w, "throughput: before %s/s, during %s/s, after %s/s\n", count(s.Before), count(s.During), count(s.After))
 		fmt.Fprintf(w, "long request: %s in %s\n", s.LongAnswer, short(s.LongLatency))
+	}
+	if s.GeneratorBound {
+		fmt.Fprintf(w, "warning: the figures may be the load generator's limit, not the server's: %s\n", s.GeneratorWhy)
 	}
 	switch {
 	case !s.LongSent:

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package loadtest
+
+import (
+	"errors"
+	"time"
+)
+
+// selfCPU needs getrusage, which only Unix has.
+func selfCPU() (time.Duration, error) { return 0, errors.New("loadtest: no getrusage here") }
