@@ -170,25 +170,40 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		if cmp.Idle > 0 {
 			idle = idleCell(r) + "\t"
 		}
-		before, keptCell := count(r.Before), kept(r.Kept, r.KeptMissing)
-		if r.Runs > 1 {
-			repeated = true
-			before += fmt.Sprintf(" (%s-%s)", count(r.BeforeRange[0]), count(r.BeforeRange[1]))
-			if len(r.KeptRange) == 2 {
-				keptCell += fmt.Sprintf(" (%.1f-%.1f%%)", 100*r.KeptRange[0], 100*r.KeptRange[1])
-			}
-			if sig := r.Significance; sig != nil && !sig.KeptDiffers() {
-				keptCell += " ~"
-			}
-		}
+		repeated = repeated || r.Runs > 1
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), before, count(r.During), count(r.After), keptCell, long, r.Errors, idle, r.Note)
+			r.Label(), beforeCell(r), count(r.During), count(r.After), keptCell(r), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
 	if repeated {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
 			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
 	}
+}
+
+// beforeCell formats a row's before-rate: with the range of its runs when
+// it ran more than once.
+func beforeCell(r loadtest.Row) string {
+	if r.Runs > 1 {
+		return fmt.Sprintf("%s (%s-%s)", count(r.Before), count(r.BeforeRange[0]), count(r.BeforeRange[1]))
+	}
+	return count(r.Before)
+}
+
+// keptCell formats a row's kept: with the range of its runs and "~" when
+// it does not differ significantly from its reference, when it ran more
+// than once.
+func keptCell(r loadtest.Row) string {
+	cell := kept(r.Kept, r.KeptMissing)
+	if r.Runs > 1 {
+		if len(r.KeptRange) == 2 {
+			cell += fmt.Sprintf(" (%.1f-%.1f%%)", 100*r.KeptRange[0], 100*r.KeptRange[1])
+		}
+		if sig := r.Significance; sig != nil && !sig.KeptDiffers() {
+			cell += " ~"
+		}
+	}
+	return cell
 }
 
 // idleCell formats a row's memory per idle connection; "-" for a strategy

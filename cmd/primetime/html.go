@@ -179,8 +179,8 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 			keys = append(keys, r.IdleBytes)
 		}
 		rows = append(rows, pageRow{
-			Label: labels[i], Before: count(r.Before), During: count(r.During), After: count(r.After),
-			Kept: kept(r.Kept, r.KeptMissing), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
+			Label: labels[i], Before: beforeCell(r), During: count(r.During), After: count(r.After),
+			Kept: keptCell(r), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
 			Keys: keys, Variant: r.GIL > 0 || r.Runtime != "",
 		})
 	}
