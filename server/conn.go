@@ -117,9 +117,13 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		if c.eof {
 			return strategy.Request{}, io.EOF
 		}
-		if c.from == c.to {
+		switch {
+		case c.from == c.to:
 			c.from, c.to = 0, 0
-		} else if c.to == len(in) {
+		case c.from == 0 && c.to == len(in):
+			// A codec decides by its BufferSize; reading on would spin.
+			return strategy.Request{}, errors.New("server: the protocol's codec wants more than its buffer holds")
+		case c.to == len(in):
 			c.to = copy(in, in[c.from:c.to])
 			c.from = 0
 		}
