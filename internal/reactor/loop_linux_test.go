@@ -1,0 +1,173 @@
+package reactor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/wire"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+var errStopped = errors.New("listener stopped")
+
+// fakeListener hands the loop the connections sent on conns, and fails
+// once conns is closed.
+type fakeListener struct {
+	conns  chan Conn
+	ctx    context.Context
+	idle   time.Duration
+	closed chan *fakeConn // each connection, once the loop has closed it
+}
+
+func (l *fakeListener) AcceptConn() (Conn, error) {
+	c, ok := <-l.conns
+	if !ok {
+		return nil, errStopped
+	}
+	return c, nil
+}
+func (l *fakeListener) Closed() context.Context             { return l.ctx }
+func (l *fakeListener) Limits() (idle, write time.Duration) { return l.idle, 0 }
+func (l *fakeListener) Logger() *slog.Logger                { return slog.New(slog.DiscardHandler) }
+
+// fakeConn is the server side of a socket pair, answering with echo.
+type fakeConn struct {
+	l     *fakeListener
+	fd    int
+	codec wire.ServerCodec
+}
+
+var echo = primetime.TaskFunc("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil })
+
+func (c *fakeConn) Fd() int                 { return c.fd }
+func (c *fakeConn) Codec() wire.ServerCodec { return c.codec }
+func (c *fakeConn) Start() (context.Context, primetime.Task) {
+	return context.Background(), echo
+}
+func (c *fakeConn) AppendAnswer(dst, answer []byte, err error) []byte {
+	out, _ := c.codec.AppendAnswer(dst, answer)
+	return out
+}
+func (c *fakeConn) AppendRefusal(dst []byte, d wire.Decoded) []byte {
+	return c.codec.AppendError(dst, d.Status, d.Msg)
+}
+func (c *fakeConn) Gone()   {}
+func (c *fakeConn) Closed() { c.l.closed <- c }
+
+// loopOf serves a loop with x until the test ends, and returns its
+// listener.
+func loopOf(t *testing.T, x Executor, idle time.Duration) *fakeListener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &fakeListener{conns: make(chan Conn), ctx: ctx, idle: idle, closed: make(chan *fakeConn, 16)}
+	served := make(chan error, 1)
+	go func() { served <- Serve(l, x, nil, 0) }()
+	t.Cleanup(func() {
+		cancel()
+		close(l.conns)
+		select {
+		case err := <-served:
+			assert.ErrorIs(t, err, errStopped)
+		case <-time.After(bound):
+			t.Error("the loop did not return")
+		}
+	})
+	return l
+}
+
+// connect hands the loop one end of a socket pair, with first already
+// sent on it, and returns the other, as a client's connection.
+func connect(t *testing.T, l *fakeListener, first string) (net.Conn, *bufio.Reader) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	require.NoError(t, unix.SetNonblock(fds[0], true))
+	if first != "" {
+		_, err := unix.Write(fds[1], []byte(first))
+		require.NoError(t, err)
+	}
+	l.conns <- &fakeConn{l: l, fd: fds[0], codec: wire.NewLineCodec(64)}
+	f := os.NewFile(uintptr(fds[1]), "client")
+	c, err := net.FileConn(f)
+	f.Close()
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(bound))
+	return c, bufio.NewReader(c)
+}
+
+var inline = Executor{Run: func(ctx context.Context, t primetime.Task, p []byte) ([]byte, error) { return t.Run(ctx, p) }}
+
+func TestTheLoopAnswersPipelinedRequestsInOrder(t *testing.T) {
+	submitted := sync.WaitGroup{}
+	offload := Executor{Submit: func(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) {
+		submitted.Go(func() { done(t.Run(ctx, p)) })
+	}}
+	for name, x := range map[string]Executor{"inline": inline, "offloaded": offload} {
+		t.Run(name, func(t *testing.T) {
+			l := loopOf(t, x, 0)
+			c, br := connect(t, l, "a\n")
+			_, err := io.WriteString(c, "b\nc\n")
+			require.NoError(t, err)
+			for _, want := range []string{"a\n", "b\n", "c\n"} {
+				got, err := br.ReadString('\n')
+				require.NoError(t, err)
+				assert.Equal(t, want, got)
+			}
+		})
+	}
+	submitted.Wait()
+}
+
+func TestTheLoopClosesAConnectionIdleTooLong(t *testing.T) {
+	l := loopOf(t, inline, 20*time.Millisecond)
+	// The request is there before the loop has the connection, so only
+	// the wait for the next one can run out.
+	_, br := connect(t, l, "x\n")
+	got, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "x\n", got)
+	_, err = br.ReadString('\n')
+	assert.ErrorIs(t, err, io.EOF, "the idle deadline closes it")
+	select {
+	case <-l.closed:
+	case <-time.After(bound):
+		t.Fatal("the loop did not report the connection closed")
+	}
+}
+
+func TestTheLoopClosesEverythingWhenTheServerCloses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &fakeListener{conns: make(chan Conn), ctx: ctx, closed: make(chan *fakeConn, 16)}
+	served := make(chan error, 1)
+	go func() { served <- Serve(l, inline, nil, 0) }()
+	c, br := connect(t, l, "")
+	cancel() // the server's Close
+	_, err := br.ReadString('\n')
+	assert.ErrorIs(t, err, io.EOF, "closed at once")
+	c.Close()
+	close(l.conns)
+	select {
+	case err := <-served:
+		assert.ErrorIs(t, err, errStopped)
+	case <-time.After(bound):
+		t.Fatal("the loop did not return")
+	}
+}
