@@ -20,10 +20,10 @@ import (
 	"github.com/primetime-lab/primetime/internal/reexec"
 )
 
-// Script is lecture_server.py, the lecture's server in Python.
+// script is lecture_server.py, the lecture's server in Python.
 //
 //go:embed lecture_server.py
-var Script []byte
+var script []byte
 
 // magic starts the line in which the script reports its address.
 const magic = "primetime-cpython/1 "
@@ -111,7 +111,7 @@ func Start(python string, shape []string, switchInterval time.Duration, protocol
 		return nil, err
 	}
 	path := filepath.Join(dir, "lecture_server.py")
-	if err := os.WriteFile(path, Script, 0o644); err != nil {
+	if err := os.WriteFile(path, script, 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func NthTime(python string, n int) (time.Duration, error) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "lecture_server.py")
-	if err := os.WriteFile(path, Script, 0o644); err != nil {
+	if err := os.WriteFile(path, script, 0o644); err != nil {
 		return 0, err
 	}
 	out, err := exec.Command(python, path, "serial", "--nth", strconv.Itoa(n)).Output()
