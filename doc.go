@@ -54,12 +54,12 @@
 //
 //	strategy             lecture    CPython   Go, Python mode (5 ms)   Go
 //	serial               0          0.0%      0.0%                     0.0%
-//	perconn              about 8%   2.2%      1.3%                     54%
-//	pool:8               -          1.2%      1.5%                     56%
-//	loop                 0          0.0%      0.1%                     0.0%
-//	loop+goroutines:2    about 8%   1.0%      2.9%                     49%
-//	procpool:2           about 100% 99%       104%                     60%
-//	loop+procs:2         about 93%  108%      90%                      87%
+//	perconn              about 8%   2.4%      1.5%                     54%
+//	pool:8               -          1.7%      1.3%                     57%
+//	loop                 0          0.0%      0.0%                     0.0%
+//	loop+goroutines:2    about 8%   0.8%      3.0%                     46%
+//	procpool:2           about 100% 96%       106%                     67%
+//	loop+procs:2         about 93%  92%       118%                     95%
 //
 // In CPython and in Python mode the small requests during the long one come
 // at the pace of the switch interval, a few per 5 ms; CPython on this
