@@ -46,46 +46,31 @@ func (r *queueRunner) Stop() {
 	r.wg.Wait()
 }
 
-// Newest is a scheduler that serves at most N connections at once, the
-// newest waiting one first.
-type Newest struct{ N int }
+// Workers is a scheduler that serves connections on N goroutines, each
+// taking the next accepted connection when it is free; further clients
+// wait to be accepted.
+type Workers struct{ N int }
 
-func (s Newest) String() string { return fmt.Sprintf("newest:%d", s.N) }
+func (s Workers) String() string { return fmt.Sprintf("workers:%d", s.N) }
 
-func (s Newest) Schedule(l strategy.Listener, h strategy.Handler) error {
-	var (
-		mu      sync.Mutex
-		free    = s.N
-		waiting []strategy.Conn
-		wg      sync.WaitGroup
-	)
-	serve := func(c strategy.Conn) {
-		for c != nil {
-			h.ServeConn(c)
-			mu.Lock()
-			c = nil
-			if n := len(waiting); n > 0 {
-				c, waiting = waiting[n-1], waiting[:n-1]
-			} else {
-				free++
+func (s Workers) Schedule(l strategy.Listener, h strategy.Handler) error {
+	conns := make(chan strategy.Conn)
+	var wg sync.WaitGroup
+	for range s.N {
+		wg.Go(func() {
+			for c := range conns {
+				h.ServeConn(c)
 			}
-			mu.Unlock()
-		}
+		})
 	}
 	defer wg.Wait()
+	defer close(conns)
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		mu.Lock()
-		if free > 0 {
-			free--
-			wg.Go(func() { serve(c) })
-		} else {
-			waiting = append(waiting, c)
-		}
-		mu.Unlock()
+		conns <- c
 	}
 }
 

@@ -23,7 +23,7 @@ func TestCompareMyOwnStrategies(t *testing.T) {
 			Scenario: scenario,
 			// By name, registered: runs in child processes too.
 			Strategies: []string{"perconn+queue:2", "loop+queue:2"},
-			// As values: Newest is not registered, so in-process only.
+			// As values: Workers is not registered, so in-process only.
 			Values:    valuesFor(inProcess),
 			InProcess: inProcess,
 		})
@@ -43,5 +43,5 @@ func valuesFor(inProcess bool) []strategy.Strategy {
 	if !inProcess {
 		return nil
 	}
-	return []strategy.Strategy{strategy.New(Newest{N: 4}, Queue{N: 2}), strategy.Offload(strategy.Pool(4), Queue{N: 1})}
+	return []strategy.Strategy{strategy.New(Workers{N: 4}, Queue{N: 2}), strategy.Offload(strategy.Pool(4), Queue{N: 1})}
 }
