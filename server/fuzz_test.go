@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"testing"
@@ -42,7 +43,8 @@ var echo = primetime.TaskFunc("echo", func(_ context.Context, p []byte) ([]byte,
 // request it reads; it returns what the server wrote and how many requests
 // it counted, refused ones included: each is answered once.
 func serveBytes(t *testing.T, protocol Protocol, input []byte) ([]byte, int) {
-	s := &Server{Protocol: protocol, Task: echo, MaxLineBytes: 64, MaxHeaderBytes: 512, proto: protocol}
+	s := &Server{Protocol: protocol, Task: echo, MaxLineBytes: 64, MaxHeaderBytes: 512, proto: protocol,
+		Logger: slog.New(slog.DiscardHandler)}
 	s.initLocked()
 	pc := &pipeConn{in: bytes.NewReader(input)}
 	c := newConn(s, pc)
