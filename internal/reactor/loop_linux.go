@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -80,7 +79,7 @@ func Serve(l Listener, x Executor, th *gil.Thread, requestCost time.Duration) er
 }
 
 // loop is the state of one event loop. Only the loop's goroutine touches
-// it, except posted and wakePending.
+// it, except what mu guards.
 type loop struct {
 	l           Listener
 	x           Executor
@@ -108,7 +107,8 @@ type loop struct {
 	mu          sync.Mutex
 	posted      []event // from other goroutines, for the loop
 	taken       []event // the batch being handled
-	wakePending atomic.Bool
+	wakePending bool    // a wake-up is written and not yet read
+	released    bool    // the descriptors are closed: post must not write
 }
 
 // eventKind says what another goroutine posted to the loop.
@@ -151,8 +151,13 @@ func newLoop(l Listener, x Executor, th *gil.Thread) (*loop, error) {
 	return lp, nil
 }
 
-// release closes the loop's own descriptors.
+// release closes the loop's own descriptors. Under mu, so that a late
+// post cannot write to a closed descriptor whose number a new socket or
+// pipe has taken.
 func (lp *loop) release() {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	lp.released = true
 	for _, fd := range []int{lp.wakefd, lp.epfd} {
 		if fd >= 0 {
 			unix.Close(fd)
@@ -163,11 +168,16 @@ func (lp *loop) release() {
 // post hands ev to the loop from another goroutine, and wakes the loop
 // unless a wake-up is already pending, as asyncio's call_soon_threadsafe
 // writes to its self-pipe.
+// A post after the loop has ended is dropped: nothing waits for it.
 func (lp *loop) post(ev event) {
 	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if lp.released {
+		return
+	}
 	lp.posted = append(lp.posted, ev)
-	lp.mu.Unlock()
-	if !lp.wakePending.Swap(true) {
+	if !lp.wakePending {
+		lp.wakePending = true
 		var one [8]byte
 		binary.NativeEndian.PutUint64(one[:], 1)
 		unix.Write(lp.wakefd, one[:])
@@ -210,10 +220,10 @@ func (lp *loop) run() {
 func (lp *loop) takePosted() {
 	var buf [8]byte
 	unix.Read(lp.wakefd, buf[:])
-	// Cleared before the queue is taken: a post that comes after the
-	// take wakes the loop again.
-	lp.wakePending.Store(false)
+	// Cleared with the take: a post that comes after it wakes the loop
+	// again.
 	lp.mu.Lock()
+	lp.wakePending = false
 	lp.taken, lp.posted = lp.posted, lp.taken[:0]
 	lp.mu.Unlock()
 	// A task cancelled by the server's Close may have answered before

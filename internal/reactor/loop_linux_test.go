@@ -171,3 +171,28 @@ func TestTheLoopClosesEverythingWhenTheServerCloses(t *testing.T) {
 		t.Fatal("the loop did not return")
 	}
 }
+
+// TestAPostAfterTheLoopEndedWritesNothing checks that a task answering
+// after the loop has released its descriptors does not write its wake-up
+// to whatever now has the wake-up descriptor's number.
+func TestAPostAfterTheLoopEndedWritesNothing(t *testing.T) {
+	lp, err := newLoop(&fakeListener{ctx: context.Background()}, inline, nil)
+	require.NoError(t, err)
+	wakefd := lp.wakefd
+	lp.release()
+
+	// A pipe takes the released number, as a new socket would.
+	var p [2]int
+	require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK))
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	require.NotEqual(t, wakefd, p[0], "the read end is opened first, at a lower number")
+	if p[1] != wakefd {
+		require.NoError(t, unix.Dup3(p[1], wakefd, unix.O_CLOEXEC))
+		defer unix.Close(wakefd)
+	}
+
+	lp.post(event{kind: answered})
+	n, err := unix.Read(p[0], make([]byte, 8))
+	assert.ErrorIs(t, err, unix.EAGAIN, "read %d bytes", n)
+}
