@@ -279,6 +279,9 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 		t.Skip("needs /proc")
 	}
 	ts := startWith(t, "procpool:2", nil)
+	// Kills start once the pool is up: a worker killed before its first
+	// handshake fails Serve itself, as a program without MaybeWorker would.
+	require.Equal(t, "29", dial(t, ts.addr).ask("10"))
 	stop := make(chan struct{})
 	killed := make(chan int, 1)
 	go func() {
