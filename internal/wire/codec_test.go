@@ -153,3 +153,14 @@ func TestAppendAnswerAndError(t *testing.T) {
 	assert.Equal(t, "ERR two lines\n", string(appendErrorLine(nil, "two\nlines")))
 	assert.Equal(t, "x ERR a  b\n", string(appendErrorLine([]byte("x "), "a\r\nb")))
 }
+
+func TestHTTPCodecRefusesAMalformedRequestLineBeforeTheHeadEnds(t *testing.T) {
+	c := NewHTTPCodec(512)
+	n, d := c.Decode([]byte("GARBAGE\r\nHost: x\r\n"), false)
+	assert.Zero(t, n)
+	assert.Equal(t, Decoded{Kind: Refused, Status: http.StatusBadRequest, Close: true,
+		Msg: `malformed request: malformed HTTP request "GARBAGE"`}, d)
+	n, d = NewHTTPCodec(512).Decode([]byte("GET /prime/1 HTTP/1.1\r\nHost: x\r\n"), false)
+	assert.Equal(t, 0, n)
+	assert.Equal(t, NeedMore, d.Kind, "a well-formed request line waits for the rest of its head")
+}

@@ -27,11 +27,17 @@ func NewHTTPCodec(maxHeader int) ServerCodec {
 	return &httpCodec{maxHeader: maxHeader, major: 1, minor: 1}
 }
 
+// headScan is how far a request head in progress has been read: where its
+// line in progress starts, how far that line has been searched for its
+// end, and whether its request line has been checked.
+type headScan struct {
+	line, scanned int
+	lineChecked   bool
+}
+
 type httpCodec struct {
 	maxHeader int
-	// line is where the line in progress of the head in progress starts,
-	// and scanned how far it has been searched for its end.
-	line, scanned int
+	head      headScan // how far the head in progress has been read
 	// skip counts the body bytes still to drop, and pending is what the
 	// request decodes to once they are gone.
 	skip    int64
@@ -65,9 +71,6 @@ func (c *httpCodec) Decode(in []byte, eof bool) (int, Decoded) {
 			return 0, d
 		}
 		n = end
-		if d.Kind == Refused && d.Close {
-			return n, d
-		}
 		if c.skip == 0 {
 			return n, d
 		}
@@ -90,46 +93,48 @@ func (c *httpCodec) Decode(in []byte, eof bool) (int, Decoded) {
 // it asks for, with the length of its body in c.skip.
 func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 	c.major, c.minor, c.closeAfter = 1, 1, false
+	h := &c.head
 	end := 0
 	for end == 0 {
-		i := bytes.IndexByte(in[c.scanned:], '\n')
+		i := bytes.IndexByte(in[h.scanned:], '\n')
 		if i < 0 {
-			c.scanned = len(in)
+			h.scanned = len(in)
 			break
 		}
-		lineEnd := c.scanned + i
-		first := c.line == 0
-		if len(bytes.TrimSuffix(in[c.line:lineEnd], []byte("\r"))) == 0 {
+		lineEnd := h.scanned + i
+		if len(bytes.TrimSuffix(in[h.line:lineEnd], []byte("\r"))) == 0 {
 			// The blank line that ends the head, or a blank request
 			// line, which net/http refuses as malformed.
 			end = lineEnd + 1
 		}
-		c.line, c.scanned = lineEnd+1, lineEnd+1
-		if first && end == 0 {
-			// A malformed request line is refused at once, as net/http
-			// does, rather than once the head is complete.
-			if err := checkRequestLine(in[:lineEnd]); err != nil {
-				c.line, c.scanned = 0, 0
-				return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
-			}
-		}
-		if c.line > c.maxHeader {
+		h.line, h.scanned = lineEnd+1, lineEnd+1
+		if h.line > c.maxHeader {
 			end = 0
 			break
 		}
 	}
 	if end == 0 {
+		// A malformed request line is refused at once, as net/http does,
+		// rather than once the head is complete; a complete head has
+		// its request line checked by the parse below.
+		if h.line > 0 && !h.lineChecked {
+			h.lineChecked = true
+			if err := checkRequestLine(in[:bytes.IndexByte(in, '\n')]); err != nil {
+				*h = headScan{}
+				return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
+			}
+		}
 		switch {
-		case c.line > c.maxHeader || len(in) >= c.maxHeader:
-			c.line, c.scanned = 0, 0
+		case h.line > c.maxHeader || len(in) >= c.maxHeader:
+			*h = headScan{}
 			return 0, c.refuse(http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("request header over the limit of %d bytes", c.maxHeader))
 		case eof && len(in) > 0:
-			c.line, c.scanned = 0, 0
+			*h = headScan{}
 			return 0, c.refuse(http.StatusBadRequest, "malformed request: unexpected EOF")
 		}
 		return 0, Decoded{}
 	}
-	c.line, c.scanned = 0, 0
+	*h = headScan{}
 
 	hr := headReaders.Get().(*headReader)
 	hr.in.Reset(in[:end])
