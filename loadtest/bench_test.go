@@ -59,8 +59,8 @@ func BenchmarkGeneratorVersusHandLoop(b *testing.B) {
 	d := time.Second
 	var hand, gen float64
 	for b.Loop() {
-		hand += handLoop(b, child.addr, clients, d)
-		res, err := Run(context.Background(), Scenario{Addr: child.addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
+		hand += handLoop(b, child.Addr, clients, d)
+		res, err := Run(context.Background(), Scenario{Addr: child.Addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

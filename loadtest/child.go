@@ -7,7 +7,6 @@ package loadtest
 // stdin.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,9 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -143,14 +140,7 @@ func (cfg childConfig) task() (primetime.Task, error) {
 }
 
 // A child is a server running in a child process.
-type child struct {
-	// addr is the loopback address it serves on.
-	addr  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{} // closed once the process has been waited for
-	err   error
-}
+type child struct{ *reexec.Server }
 
 // startChild starts a child process that serves cfg on a loopback port
 // and waits until it listens. The child's log goes to stderr (os.Stderr if
@@ -170,59 +160,30 @@ func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	stdin, stdout, err := reexec.StartPiped(cmd)
-	if err != nil {
+	srv, err := reexec.StartServer(cmd, magic, startTimeout)
+	var se *reexec.StartError
+	switch {
+	case errors.As(err, &se) && errors.Is(se.Read, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, reexec.HookAdvice)
+	case errors.As(err, &se) && se.Read != nil:
+		return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, se.Exit, reexec.HookAdvice)
+	case errors.As(err, &se):
+		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, se.Line, reexec.HookAdvice)
+	case err != nil:
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}
-	defer stdout.Close()
-	c := &child{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-
-	stdout.SetReadDeadline(time.Now().Add(startTimeout))
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), magic+" ")
-	if err != nil || !ok {
-		c.kill()
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, reexec.HookAdvice)
-		case err != nil:
-			return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, c.err, reexec.HookAdvice)
-		}
-		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, line, reexec.HookAdvice)
-	}
-	c.addr = addr
-	return c, nil
+	return &child{srv}, nil
 }
-
-// pid returns the server process's id.
-func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // stop shuts the server down gracefully, waits for the process, and kills
 // it if it has not exited in time. It returns an error if the process did
 // not exit cleanly.
 func (c *child) stop() error {
-	c.stdin.Close()
-	t := time.NewTimer(shutdownTimeout + 2*time.Second)
-	defer t.Stop()
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return fmt.Errorf("server process: %w", c.err)
-		}
-		return nil
-	case <-t.C:
-		c.kill()
+	switch err := c.Stop(shutdownTimeout + 2*time.Second); {
+	case errors.Is(err, reexec.ErrKilled):
 		return errors.New("server process did not shut down in time; killed")
+	case err != nil:
+		return fmt.Errorf("server process: %w", err)
 	}
-}
-
-// kill kills the process and waits for it.
-func (c *child) kill() {
-	c.cmd.Process.Kill()
-	c.stdin.Close()
-	<-c.done
+	return nil
 }

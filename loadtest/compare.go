@@ -380,7 +380,7 @@ func (x Experiment) startServer(srv target, protocol server.Protocol) (string, i
 	if err != nil {
 		return "", 0, nil, err
 	}
-	return c.addr, c.pid(), c.stop, nil
+	return c.Addr, c.Pid(), c.stop, nil
 }
 
 func rowOf(s strategy.Strategy, r *Result) Row {

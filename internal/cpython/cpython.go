@@ -4,7 +4,6 @@
 package cpython
 
 import (
-	"bufio"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -26,7 +25,7 @@ import (
 var script []byte
 
 // magic starts the line in which the script reports its address.
-const magic = "primetime-cpython/1 "
+const magic = "primetime-cpython/1"
 
 // Timing of a server's life.
 const (
@@ -93,13 +92,8 @@ func Shape(strategy string) ([]string, bool) {
 
 // A Server is the lecture's server in a child process.
 type Server struct {
-	// Addr is the loopback address it serves on.
-	Addr  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	dir   string // holds the script
-	done  chan struct{}
-	err   error
+	*reexec.Server        // Addr is the loopback address it serves on
+	dir            string // holds the script
 }
 
 // Start starts python serving the script in shape, with the switch
@@ -125,52 +119,27 @@ func Start(python string, shape []string, switchInterval time.Duration, protocol
 	if stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	stdin, stdout, err := reexec.StartPiped(cmd)
+	srv, err := reexec.StartServer(cmd, magic, startTimeout)
 	if err != nil {
 		os.RemoveAll(dir)
+		var se *reexec.StartError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start: %q, %v", strings.Join(shape, " "), se.Line, errors.Join(se.Read, se.Exit))
+		}
 		return nil, fmt.Errorf("cpython: starting %s: %w", python, err)
 	}
-	defer stdout.Close()
-	s := &Server{cmd: cmd, stdin: stdin, dir: dir, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
-	stdout.SetReadDeadline(time.Now().Add(startTimeout))
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), strings.TrimSpace(magic))
-	if err != nil || !ok {
-		s.kill()
-		return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start: %q, %v", strings.Join(shape, " "), line, errors.Join(err, s.err))
-	}
-	s.Addr = strings.TrimSpace(addr)
-	return s, nil
+	return &Server{Server: srv, dir: dir}, nil
 }
-
-// Pid returns the server process's id.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Stop closes the server's stdin, which ends it, waits for it, and kills
 // it if it has not exited in time.
 func (s *Server) Stop() error {
 	defer os.RemoveAll(s.dir)
-	s.stdin.Close()
-	t := time.NewTimer(stopTimeout)
-	defer t.Stop()
-	select {
-	case <-s.done:
-		return s.err
-	case <-t.C:
-		s.kill()
+	err := s.Server.Stop(stopTimeout)
+	if errors.Is(err, reexec.ErrKilled) {
 		return errors.New("cpython: the lecture's server did not stop in time; killed")
 	}
-}
-
-func (s *Server) kill() {
-	s.cmd.Process.Kill()
-	s.stdin.Close()
-	<-s.done
-	os.RemoveAll(s.dir)
+	return err
 }
 
 // NthTime returns how long python takes to compute the nth prime with the

@@ -1,0 +1,88 @@
+package reexec
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// A Server is a server running in a child process: once it listens, it
+// writes a line of its own prefix and its address on stdout; it stops when
+// its stdin closes.
+type Server struct {
+	// Addr is the address it reported.
+	Addr  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{} // closed once the process has been waited for
+	err   error         // how it ended
+}
+
+// A StartError says why a server process did not report its address; the
+// process has been killed and waited for.
+type StartError struct {
+	Line string // what it wrote instead, if anything
+	Read error  // why its stdout gave no line: os.ErrDeadlineExceeded if none came in time
+	Exit error  // how the process ended
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("server process wrote %q instead of its address: %v", e.Line, errors.Join(e.Read, e.Exit))
+}
+
+// StartServer starts cmd and waits up to timeout for the line of prefix,
+// a space and its address.
+func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, error) {
+	stdin, stdout, err := StartPiped(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer stdout.Close()
+	s := &Server{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	stdout.SetReadDeadline(time.Now().Add(timeout))
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), prefix+" ")
+	if err != nil || !ok {
+		s.Kill()
+		return nil, &StartError{Line: line, Read: err, Exit: s.err}
+	}
+	s.Addr = strings.TrimSpace(addr)
+	return s, nil
+}
+
+// Pid returns the server process's id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// ErrKilled is the error of Stop for a process that did not end in time.
+var ErrKilled = errors.New("did not stop in time; killed")
+
+// Stop closes the server's stdin, which ends it, and waits for it; if it
+// has not ended within timeout, it kills it and returns ErrKilled.
+// Otherwise it returns how the process ended.
+func (s *Server) Stop(timeout time.Duration) error {
+	s.stdin.Close()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return s.err
+	case <-t.C:
+		s.Kill()
+		return ErrKilled
+	}
+}
+
+// Kill kills the server process and waits for it.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	s.stdin.Close()
+	<-s.done
+}
