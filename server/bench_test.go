@@ -334,7 +334,7 @@ func init() {
 			return err
 		}
 		stop := serveBaseline(l)
-		fmt.Println(l.Addr())
+		fmt.Println(childPrefix, l.Addr())
 		io.Copy(io.Discard, os.Stdin)
 		stop()
 		return nil
@@ -395,14 +395,14 @@ func startRole(role string, env ...string) (cmd *exec.Cmd, stdin io.WriteCloser,
 // request on each and reads the first answered answers, and returns the
 // growth of the child's resident memory per connection and the time the
 // connections took; then it asks each of those again, and stops the child.
-func childConnCost(b *testing.B, s childServer, conns, answered int) (float64, time.Duration) {
-	defer s.stop()
-	before := residentBytes(b, s.pid)
+func childConnCost(b *testing.B, s *reexec.Server, conns, answered int) (float64, time.Duration) {
+	defer s.Stop(bound)
+	before := residentBytes(b, s.Pid())
 	start := time.Now()
-	open, closeAll := openIdle(b, s.addr, conns, answered)
+	open, closeAll := openIdle(b, s.Addr, conns, answered)
 	took := time.Since(start)
 	defer closeAll()
-	grown := residentBytes(b, s.pid) - before
+	grown := residentBytes(b, s.Pid()) - before
 	// Every connection that was answered is answered again after its
 	// idle spell.
 	if err := ask(open, answered, "10\n", "29\n"); err != nil {

@@ -1,13 +1,11 @@
 package server_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
@@ -47,7 +45,7 @@ func init() {
 		srv := &server.Server{Strategy: st}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(l) }()
-		fmt.Println(l.Addr())
+		fmt.Println(childPrefix, l.Addr())
 		io.Copy(io.Discard, os.Stdin)
 		srv.Close()
 		<-served
@@ -55,35 +53,22 @@ func init() {
 	})
 }
 
-// childServer is a server in a child process.
-type childServer struct {
-	addr string
-	pid  int
-	stop func() error // closes its stdin and waits for it
-}
+// childPrefix starts the line in which a child server reports its address.
+const childPrefix = "test-server"
 
-// startChild starts this test program in role, a server that prints its
-// loopback address and serves until its stdin closes, with env added to
-// its environment and its stderr on stderr (os.Stderr if nil).
-func startChild(tb testing.TB, role string, stderr io.Writer, env ...string) childServer {
+// startChild starts this test program in role, a server that prints
+// childPrefix and its loopback address and serves until its stdin closes,
+// with env added to its environment and its stderr on stderr (os.Stderr if
+// nil).
+func startChild(tb testing.TB, role string, stderr io.Writer, env ...string) *reexec.Server {
 	tb.Helper()
 	cmd, err := reexec.Command("", nil, role, stderr, env...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	stdin, stdout, err := reexec.StartPiped(cmd)
+	s, err := reexec.StartServer(cmd, childPrefix, bound)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	defer stdout.Close()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
 		tb.Fatalf("the %s child did not start: %v", role, err)
 	}
-	return childServer{addr: strings.TrimSpace(addr), pid: cmd.Process.Pid, stop: func() error {
-		stdin.Close()
-		return cmd.Wait()
-	}}
+	return s
 }

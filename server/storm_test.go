@@ -72,7 +72,7 @@ func TestServerOutOfDescriptorsKeepsServingAndRecovers(t *testing.T) {
 func outOfDescriptors(t *testing.T, text string) {
 	var stderr syncBuffer
 	child := startChild(t, roleStrategyServer, &stderr, envStrategy+"="+text, envFileLimit+"=64")
-	addr := child.addr
+	addr := child.Addr
 
 	// Hold more connections open than the server has descriptors for.
 	var held []*client
@@ -87,7 +87,7 @@ func outOfDescriptors(t *testing.T, text string) {
 	}
 	// With the descriptors free again, a storm is served in full.
 	assert.Equal(t, 200, storm(t, addr, 200))
-	require.NoError(t, child.stop())
+	require.NoError(t, child.Stop(bound))
 	assert.Contains(t, stderr.String(), "failed; retrying")
 	assert.Contains(t, stderr.String(), "too many open files")
 	assert.NotContains(t, stderr.String(), "cannot serve", "no connection was dropped")
