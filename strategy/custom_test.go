@@ -20,8 +20,8 @@ import (
 )
 
 // serve serves s on a loopback port, in Python mode if gil is positive,
-// until the test ends.
-func serve(t *testing.T, s strategy.Strategy, task primetime.Task, gil time.Duration) *server.Server {
+// until the test ends, and returns the server and its address.
+func serve(t *testing.T, s strategy.Strategy, task primetime.Task, gil time.Duration) (*server.Server, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -32,10 +32,7 @@ func serve(t *testing.T, s strategy.Strategy, task primetime.Task, gil time.Dura
 		srv.Close()
 		assert.ErrorIs(t, <-served, server.ErrServerClosed)
 	})
-	for srv.Addr() == nil {
-		time.Sleep(time.Millisecond) // Serve has not recorded its listener yet
-	}
-	return srv
+	return srv, l.Addr().String()
 }
 
 // ask sends line on c and returns the answer line.
@@ -58,11 +55,11 @@ func TestCustomSchedulersAndExecutorsServeWithTheBuiltIns(t *testing.T) {
 				s, err := strategy.Parse(text)
 				require.NoError(t, err)
 				require.Equal(t, text, s.String())
-				srv := serve(t, s, nil, gil)
+				srv, addr := serve(t, s, nil, gil)
 				var wg sync.WaitGroup
 				for i := range 4 {
 					wg.Go(func() {
-						c, err := net.Dial("tcp", srv.Addr().String())
+						c, err := net.Dial("tcp", addr)
 						if !assert.NoError(t, err) {
 							return
 						}
@@ -86,8 +83,8 @@ func TestCustomSchedulersAndExecutorsServeWithTheBuiltIns(t *testing.T) {
 
 func TestCustomExecutorsGetTheirPanicsRecovered(t *testing.T) {
 	boom := primetime.TaskFunc("boom", func(context.Context, []byte) ([]byte, error) { panic("boom") })
-	srv := serve(t, strategy.Offload(strategy.PerConn(), spawn{}), boom, 0)
-	c, err := net.Dial("tcp", srv.Addr().String())
+	_, addr := serve(t, strategy.Offload(strategy.PerConn(), spawn{}), boom, 0)
+	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
 	answer, err := ask(c, bufio.NewReader(c), "1")
