@@ -50,9 +50,10 @@ const maxDeadlineSlack = time.Second
 // set, unless the one last set, *last, is within the slack of it. stale
 // forces the set, for a deadline that someone else has changed.
 func (c *conn) refresh(last *time.Time, limit, def time.Duration, set func(time.Time) error, stale bool) {
-	want := timeout(limit, def)
-	if limit == 0 {
-		limit = def
+	limit = limitOf(limit, def)
+	var want time.Time
+	if limit > 0 {
+		want = time.Now().Add(limit)
 	}
 	slack := min(limit/8, maxDeadlineSlack)
 	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < slack {

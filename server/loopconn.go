@@ -81,16 +81,7 @@ func (ln *listener) Closed() context.Context { return ln.s.baseCtx }
 
 // Limits implements reactor.Listener.
 func (ln *listener) Limits() (idle, write time.Duration) {
-	limit := func(d, def time.Duration) time.Duration {
-		switch {
-		case d == 0:
-			return def
-		case d < 0:
-			return 0
-		}
-		return d
-	}
-	return limit(ln.s.IdleTimeout, DefaultIdleTimeout), limit(ln.s.WriteTimeout, DefaultWriteTimeout)
+	return limitOf(ln.s.IdleTimeout, DefaultIdleTimeout), limitOf(ln.s.WriteTimeout, DefaultWriteTimeout)
 }
 
 // Logger implements reactor.Listener.

@@ -444,14 +444,14 @@ func (s *Server) maxLineBytes() int {
 	return DefaultMaxLineBytes
 }
 
-// timeout returns the deadline for a wait of limit d (zero: the default,
-// negative: none).
-func timeout(d, def time.Duration) time.Time {
-	if d == 0 {
-		d = def
+// limitOf resolves a time limit setting d: zero means def, and a negative
+// value no limit, returned as 0.
+func limitOf(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
 	}
-	if d < 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
+	return d
 }
