@@ -11,9 +11,12 @@
 //   - A holder that drops the lock because it was asked to waits until
 //     another goroutine has taken it before it competes again (CPython's
 //     FORCE_SWITCHING), so that it cannot take the lock straight back.
-//   - Releasing the lock wakes one waiter. A goroutine that finds the lock
-//     free takes it at once, which is why a thread that releases the lock
-//     around a quick system call usually gets it straight back.
+//   - Releasing the lock wakes one waiter, which runs again after a
+//     wake-up delay. Until then a goroutine that finds the lock free takes
+//     it, which is why a thread that releases the lock around a quick
+//     system call usually gets it straight back; from then on the free
+//     lock is the woken waiter's, as an OS thread that has woken takes it
+//     while the other is still in a slower system call.
 //
 // Each goroutine that runs "Python code" has a [Thread], the analogue of a
 // PyThreadState. Every method of a nil *Thread does nothing, so code can
@@ -37,9 +40,11 @@ type GIL struct {
 	// wakeDelay is how long a waiter that a Drop woke takes to run again,
 	// as an OS thread woken on a condition variable does; the lock is
 	// free meanwhile, for a thread already running to take. afterWake
-	// passes it; tests replace it to decide when a woken thread runs.
+	// waits until the time it is given; tests replace it, and now, to
+	// decide when a woken thread runs.
 	wakeDelay time.Duration
-	afterWake func()
+	afterWake func(until time.Time)
+	now       func() time.Time
 	// startWait starts a waiter's timed wait of one interval; tests
 	// replace it to decide when an interval has passed.
 	startWait func(time.Duration) (expired <-chan time.Time, stop func() bool)
@@ -48,16 +53,20 @@ type GIL struct {
 	locked     bool
 	holder     *Thread
 	lastHolder *Thread
-	switches   uint64          // switches of holder since the start
-	waiters    []chan struct{} // goroutines waiting for the lock, oldest first
-	switched   chan struct{}   // closed and replaced at each switch of holder
+	switches   uint64           // switches of holder since the start
+	waiters    []chan time.Time // goroutines waiting for the lock, oldest first; a Drop sends one when it wakes up
+	switched   chan struct{}    // closed and replaced at each switch of holder
+	// woken is the waiter the last Drop woke, until it takes the lock or
+	// finds it taken; from wokenAt on, the free lock is its.
+	woken   chan time.Time
+	wokenAt time.Time
 }
 
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
-	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer}
-	g.afterWake = g.spinWakeDelay
+	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer, now: time.Now}
+	g.afterWake = spinUntil
 	return g
 }
 
@@ -73,14 +82,11 @@ func (g *GIL) Interval() time.Duration { return g.interval }
 // call it before any thread uses g.
 func (g *GIL) SetWakeDelay(d time.Duration) { g.wakeDelay = max(d, 0) }
 
-// spinWakeDelay passes a woken thread's wake-up delay, on the CPU: a
-// sleep of a few hundred microseconds takes the runtime's timers about a
+// spinUntil passes a woken thread's wake-up delay, on the CPU: a sleep of
+// a few hundred microseconds takes the runtime's timers about a
 // millisecond.
-func (g *GIL) spinWakeDelay() {
-	if g.wakeDelay <= 0 {
-		return
-	}
-	for end := time.Now().Add(g.wakeDelay); time.Now().Before(end); {
+func spinUntil(end time.Time) {
+	for time.Now().Before(end) {
 	}
 }
 
@@ -118,26 +124,37 @@ func (t *Thread) Take() {
 	}
 	g := t.g
 	g.mu.Lock()
-	for g.locked {
+	var woken chan time.Time // t's last wait, if a Drop woke it
+	for g.locked || g.reservedLocked(woken) {
 		saved := g.switches
-		wake := make(chan struct{})
+		wake := make(chan time.Time, 1)
 		g.waiters = append(g.waiters, wake)
 		g.mu.Unlock()
 		expired, stop := g.startWait(g.interval)
 		timedOut := false
 		select {
-		case <-wake:
-			g.afterWake()
+		case until := <-wake:
+			g.afterWake(until)
 		case <-expired:
 			timedOut = true
 		}
 		stop()
 		g.mu.Lock()
 		g.removeWaiterLocked(wake)
+		woken = nil
+		if g.woken == wake {
+			woken = wake
+			if g.locked {
+				g.woken = nil // too late: it waits again
+			}
+		}
 		// A whole interval without a switch: ask the holder to drop.
 		if timedOut && g.locked && g.switches == saved {
 			g.holder.drop.Store(true)
 		}
+	}
+	if woken != nil {
+		g.woken = nil
 	}
 	g.locked = true
 	g.holder = t
@@ -152,7 +169,13 @@ func (t *Thread) Take() {
 	g.mu.Unlock()
 }
 
-func (g *GIL) removeWaiterLocked(wake chan struct{}) {
+// reservedLocked reports whether the free lock is a woken waiter's, one
+// other than the one woken has woken.
+func (g *GIL) reservedLocked(woken chan time.Time) bool {
+	return g.woken != nil && g.woken != woken && !g.now().Before(g.wokenAt)
+}
+
+func (g *GIL) removeWaiterLocked(wake chan time.Time) {
 	for i, w := range g.waiters {
 		if w == wake {
 			g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
@@ -178,7 +201,8 @@ func (t *Thread) Drop() {
 	g.locked = false
 	g.holder = nil
 	if len(g.waiters) > 0 {
-		close(g.waiters[0])
+		g.woken, g.wokenAt = g.waiters[0], g.now().Add(g.wakeDelay)
+		g.woken <- g.wokenAt
 		g.waiters = g.waiters[1:]
 	}
 	if t.drop.Load() {
@@ -189,7 +213,7 @@ func (t *Thread) Drop() {
 			switched := g.switched
 			g.mu.Unlock()
 			<-switched
-			g.afterWake()
+			g.afterWake(g.now().Add(g.wakeDelay))
 			g.mu.Lock()
 		}
 	}

@@ -214,35 +214,86 @@ func TestReleaseAndContext(t *testing.T) {
 	th.Drop()
 }
 
-func TestAWokenThreadLetsARunningOneTakeTheLockFirst(t *testing.T) {
-	g := New(DefaultInterval)
-	withManualIntervals(g)
-	waking := make(chan struct{})
-	woke := make(chan struct{})
-	g.afterWake = func() { // the woken thread's wake-up, held until the test says
-		waking <- struct{}{}
-		<-woke
+// wakingSleeper sets up a lock with a manual clock and a wake-up delay of
+// 100 µs: holder holds the lock and sleeper waits for it. afterWake
+// announces each wake-up on waking and holds it until woke is closed.
+type wakingSleeper struct {
+	g               *GIL
+	clock           atomic.Int64 // nanoseconds since the Unix epoch
+	waking, woke    chan struct{}
+	holder, sleeper *Thread
+	sleeperTook     chan struct{}
+}
+
+func newWakingSleeper(t *testing.T) *wakingSleeper {
+	w := &wakingSleeper{g: New(DefaultInterval), waking: make(chan struct{}), woke: make(chan struct{}), sleeperTook: make(chan struct{})}
+	withManualIntervals(w.g)
+	w.clock.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	w.g.now = func() time.Time { return time.Unix(0, w.clock.Load()) }
+	w.g.SetWakeDelay(100 * time.Microsecond)
+	w.g.afterWake = func(time.Time) {
+		select {
+		case w.waking <- struct{}{}:
+			<-w.woke
+		case <-w.woke: // the test no longer holds wake-ups
+		}
 	}
-	holder, sleeper, runner := g.NewThread(), g.NewThread(), g.NewThread()
-	holder.Take()
-	took := make(chan struct{})
+	w.holder, w.sleeper = w.g.NewThread(), w.g.NewThread()
+	w.holder.Take()
 	go func() {
-		sleeper.Take()
-		close(took)
+		w.sleeper.Take()
+		close(w.sleeperTook)
 	}()
+	waitForWaiters(t, w.g)
+	return w
+}
+
+// waitForWaiters returns once a goroutine waits for g's lock.
+func waitForWaiters(t *testing.T, g *GIL) {
+	t.Helper()
 	for deadline := time.Now().Add(bound); !g.hasWaiters(); {
-		require.True(t, time.Now().Before(deadline), "the sleeper never waited")
+		require.True(t, time.Now().Before(deadline), "no goroutine waited for the lock")
 		time.Sleep(time.Millisecond)
 	}
-	holder.Drop()
-	<-waking // the sleeper is being woken: the lock is free meanwhile
+}
+
+func TestAWokenThreadLetsARunningOneTakeTheLockFirst(t *testing.T) {
+	w := newWakingSleeper(t)
+	w.holder.Drop()
+	<-w.waking // the sleeper is being woken: the lock is free meanwhile
+	runner := w.g.NewThread()
 	runner.Take()
 	assert.True(t, runner.Held(), "a thread already running takes the free lock first")
-	close(woke)
+	close(w.woke)
 	runner.Drop()
-	<-took
-	assert.True(t, sleeper.Held(), "then the woken one")
-	sleeper.Drop()
+	<-w.sleeperTook
+	assert.True(t, w.sleeper.Held(), "then the woken one")
+	w.sleeper.Drop()
+}
+
+func TestAThreadThatHasWokenHasTheFreeLockBeforeOneThatComesLater(t *testing.T) {
+	w := newWakingSleeper(t)
+	w.holder.Drop() // as around a system call
+	<-w.waking
+	w.clock.Add(int64(100 * time.Microsecond)) // the sleeper's wake-up is over
+	back := make(chan struct{})
+	go func() {
+		w.holder.Take() // the system call returns
+		close(back)
+	}()
+	waitForWaiters(t, w.g)
+	select {
+	case <-back:
+		t.Fatal("the thread back from its system call took the lock its woken waiter has")
+	default:
+	}
+	close(w.woke)
+	<-w.sleeperTook
+	assert.True(t, w.sleeper.Held())
+	w.sleeper.Drop()
+	<-back
+	assert.True(t, w.holder.Held(), "then the other")
+	w.holder.Drop()
 }
 
 func TestSpendYieldsToADropRequest(t *testing.T) {
