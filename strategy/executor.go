@@ -225,20 +225,28 @@ func (p *goroutinePool) work(th *gil.Thread) {
 			p.queue, p.head = p.queue[:n], 0
 		}
 		p.mu.Unlock()
+		th.Take()
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // it ended while the job waited
 		} else {
-			th.Take()
 			j.answer, j.err = runTask(gil.WithThread(j.ctx, th), j.task, j.payload)
-			th.Drop()
 		}
 		if cb := j.callback; cb != nil {
 			answer, err := j.answer, j.err
 			j.recycle()
+			// A Python worker wakes an event loop with a send on its
+			// self-pipe, which releases the lock; it takes it back
+			// before its queue's wait releases it again.
+			th.Drop()
 			cb(answer, err)
+			th.Take()
+			th.Drop()
 			continue
 		}
+		// A Python thread waiting for the answer wakes while the worker
+		// still holds the lock.
 		j.done <- struct{}{}
+		th.Drop()
 	}
 }
 

@@ -277,7 +277,7 @@ func (h handler) ServeConn(c Conn) { serveConn(c, h.run, h.lock.NewThread()) }
 // In Python mode the goroutine is an interpreter thread: it holds the lock
 // from the moment a request has been read until its answer is ready, and
 // not while it reads or writes the connection, as a Python thread releases
-// the lock in recv and send.
+// the lock in recv and send; it takes it once more between the two.
 func serveConn(c Conn, run runner, th *gil.Thread) {
 	defer c.Close()
 	for {
@@ -291,6 +291,10 @@ func serveConn(c Conn, run runner, th *gil.Thread) {
 		if c.WriteAnswer(answer, err) != nil {
 			return
 		}
+		// CPython takes the lock back after send, before the next recv
+		// releases it: a second wait for it.
+		th.Take()
+		th.Drop()
 	}
 }
 

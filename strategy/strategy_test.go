@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 func TestMain(m *testing.M) {
@@ -240,4 +241,51 @@ func TestPythonCostsDefaultsAndNone(t *testing.T) {
 	c := PythonCosts{PoolHop: -1, LoopRequest: 7 * time.Microsecond}.withDefaults()
 	assert.Equal(t, PythonCosts{Handover: DefaultPythonCosts.Handover, LoopRequest: 7 * time.Microsecond}, c)
 	assert.Equal(t, PythonCosts{}, (*Interpreter)(nil).charges(), "Go mode charges nothing")
+}
+
+// writeWithAnotherThread is a connection whose writes let another
+// interpreter thread take the lock and drop it, as a waiting thread does
+// when a Python thread releases the lock in send.
+type writeWithAnotherThread struct {
+	*fakeConn
+	other, own  *gil.Thread
+	heldInWrite bool
+}
+
+func (c *writeWithAnotherThread) WriteAnswer(answer []byte, err error) error {
+	c.heldInWrite = c.heldInWrite || c.own.Held()
+	c.other.Take()
+	c.other.Drop()
+	return c.fakeConn.WriteAnswer(answer, err)
+}
+
+func TestAPythonThreadTakesTheLockAgainBetweenSendAndRecv(t *testing.T) {
+	python := NewInterpreter(time.Millisecond, PythonCosts{})
+	th := python.lock().NewThread()
+	c := &writeWithAnotherThread{fakeConn: &fakeConn{task: echo, requests: []string{"a", "b"}}, other: python.lock().NewThread(), own: th}
+	serveConn(c, inline{}, th)
+	assert.Equal(t, []string{"a", "b"}, c.answers)
+	assert.False(t, c.heldInWrite, "the lock is free while the answer is written")
+	// The thread for a, the writer, the thread again after send; the
+	// writer, the thread after send: b's read finds the lock its own.
+	assert.Equal(t, uint64(5), python.Switches())
+}
+
+func TestAPoolWorkerWakesTheLoopWithoutTheLockAndTakesItAgain(t *testing.T) {
+	python := NewInterpreter(time.Millisecond, PythonCosts{})
+	r, err := Goroutines(1).Start(Env{Python: python})
+	require.NoError(t, err)
+	other := python.lock().NewThread()
+	answered := make(chan string, 1)
+	r.Submit(context.Background(), echo, []byte("a"), func(answer []byte, err error) {
+		assert.NoError(t, err)
+		other.Take() // free: the worker called back without the lock
+		other.Drop()
+		answered <- string(answer)
+	})
+	assert.Equal(t, "a", <-answered)
+	r.Stop()
+	// The worker ran the task, the callback's thread took the lock, the
+	// worker took it again before it waited for its next job.
+	assert.Equal(t, uint64(3), python.Switches())
 }

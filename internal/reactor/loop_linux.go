@@ -46,8 +46,10 @@ const (
 // Serve runs the loop on the calling goroutine, locked to its OS thread,
 // until l's AcceptConn fails and every connection has closed; it returns
 // AcceptConn's error. th is the loop's interpreter thread in Python mode,
-// or nil: the loop holds the lock except while it waits for events, and
-// spends requestCost on each request, as asyncio's machinery does.
+// or nil: the loop holds the lock except while it waits for events or is
+// in a socket's system call, as CPython's selector and socket module
+// release it, and spends requestCost on each request, as asyncio's
+// machinery does.
 func Serve(l Listener, x Executor, th *gil.Thread, requestCost time.Duration) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -219,7 +221,9 @@ func (lp *loop) run() {
 // takePosted handles what other goroutines have posted.
 func (lp *loop) takePosted() {
 	var buf [8]byte
+	lp.th.Drop()
 	unix.Read(lp.wakefd, buf[:])
+	lp.th.Take()
 	// Cleared with the take: a post that comes after it wakes the loop
 	// again.
 	lp.mu.Lock()
@@ -314,7 +318,9 @@ func (lp *loop) ready(c *conn, events uint32) {
 
 // read reads what the client sent and handles it.
 func (lp *loop) read(c *conn) {
+	lp.th.Drop()
 	n, err := unix.Read(c.fd, lp.rbuf)
+	lp.th.Take()
 	switch {
 	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 		return
@@ -477,7 +483,7 @@ func (lp *loop) send(c *conn, b []byte) {
 		c.out = append(c.out, b...)
 		return
 	}
-	n, err := writeSome(c.fd, b)
+	n, err := lp.writeSome(c.fd, b)
 	if err != nil {
 		lp.close(c)
 		return
@@ -494,7 +500,9 @@ func (lp *loop) send(c *conn, b []byte) {
 }
 
 // writeSome writes what the socket takes of b without blocking.
-func writeSome(fd int, b []byte) (int, error) {
+func (lp *loop) writeSome(fd int, b []byte) (int, error) {
+	lp.th.Drop()
+	defer lp.th.Take()
 	for {
 		n, err := unix.Write(fd, b)
 		switch {
@@ -510,7 +518,7 @@ func writeSome(fd int, b []byte) (int, error) {
 // flush writes the connection's pending output, now that it is writable,
 // and goes on with its requests once it is all out.
 func (lp *loop) flush(c *conn) {
-	n, err := writeSome(c.fd, c.out)
+	n, err := lp.writeSome(c.fd, c.out)
 	if err != nil {
 		lp.close(c)
 		return
