@@ -45,34 +45,59 @@ type GIL struct {
 	wakeDelay time.Duration
 	afterWake func(until time.Time)
 	now       func() time.Time
-	// startWait starts a waiter's timed wait of one interval; tests
-	// replace it to decide when an interval has passed.
-	startWait func(time.Duration) (expired <-chan time.Time, stop func() bool)
+	// sleep waits until w is woken, and reports true, or until d has
+	// passed, and reports false; tests replace it to decide when an
+	// interval has passed.
+	sleep func(w *waiter, d time.Duration) (woken bool)
 
 	mu         sync.Mutex
 	locked     bool
 	holder     *Thread
 	lastHolder *Thread
-	switches   uint64           // switches of holder since the start
-	waiters    []chan time.Time // goroutines waiting for the lock, oldest first; a Drop sends one when it wakes up
-	switched   chan struct{}    // closed and replaced at each switch of holder
+	switches   uint64        // switches of holder since the start
+	waiters    []*waiter     // goroutines waiting for the lock, oldest first
+	switched   chan struct{} // closed and replaced at each switch of holder
 	// woken is the waiter the last Drop woke, until it takes the lock or
 	// finds it taken; from wokenAt on, the free lock is its.
-	woken   chan time.Time
+	woken   *waiter
 	wokenAt time.Time
+}
+
+// A waiter is one timed wait of a goroutine for the lock.
+type waiter struct {
+	state uint32 // 1 once a Drop has woken it; the futex word on Linux
+	until time.Time
+	wake  chan struct{} // closed by the Drop that wakes it
+}
+
+// wakeUp wakes w, whose wake-up is over at until.
+func (w *waiter) wakeUp(until time.Time) {
+	w.until = until
+	atomic.StoreUint32(&w.state, 1)
+	close(w.wake)
+	wakeThread(&w.state)
 }
 
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
-	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), startWait: startTimer, now: time.Now}
+	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, now: time.Now}
 	g.afterWake = spinUntil
 	return g
 }
 
-func startTimer(d time.Duration) (<-chan time.Time, func() bool) {
+// sleepOnTimer is the portable sleep, on the runtime's timers: they may
+// fire up to a millisecond late, as they wait for the network poller in
+// whole milliseconds.
+func sleepOnTimer(w *waiter, d time.Duration) bool {
 	t := time.NewTimer(d)
-	return t.C, t.Stop
+	defer t.Stop()
+	select {
+	case <-w.wake:
+		return true
+	case <-t.C:
+		return atomic.LoadUint32(&w.state) == 1
+	}
 }
 
 // Interval returns the switch interval.
@@ -124,26 +149,21 @@ func (t *Thread) Take() {
 	}
 	g := t.g
 	g.mu.Lock()
-	var woken chan time.Time // t's last wait, if a Drop woke it
+	var woken *waiter // t's last wait, if a Drop woke it
 	for g.locked || g.reservedLocked(woken) {
 		saved := g.switches
-		wake := make(chan time.Time, 1)
-		g.waiters = append(g.waiters, wake)
+		w := &waiter{wake: make(chan struct{})}
+		g.waiters = append(g.waiters, w)
 		g.mu.Unlock()
-		expired, stop := g.startWait(g.interval)
-		timedOut := false
-		select {
-		case until := <-wake:
-			g.afterWake(until)
-		case <-expired:
-			timedOut = true
+		timedOut := !g.sleep(w, g.interval)
+		if !timedOut {
+			g.afterWake(w.until)
 		}
-		stop()
 		g.mu.Lock()
-		g.removeWaiterLocked(wake)
+		g.removeWaiterLocked(w)
 		woken = nil
-		if g.woken == wake {
-			woken = wake
+		if g.woken == w {
+			woken = w
 			if g.locked {
 				g.woken = nil // too late: it waits again
 			}
@@ -171,13 +191,13 @@ func (t *Thread) Take() {
 
 // reservedLocked reports whether the free lock is a woken waiter's, one
 // other than the one woken has woken.
-func (g *GIL) reservedLocked(woken chan time.Time) bool {
+func (g *GIL) reservedLocked(woken *waiter) bool {
 	return g.woken != nil && g.woken != woken && !g.now().Before(g.wokenAt)
 }
 
-func (g *GIL) removeWaiterLocked(wake chan time.Time) {
-	for i, w := range g.waiters {
-		if w == wake {
+func (g *GIL) removeWaiterLocked(w *waiter) {
+	for i, x := range g.waiters {
+		if x == w {
 			g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
 			return
 		}
@@ -202,7 +222,7 @@ func (t *Thread) Drop() {
 	g.holder = nil
 	if len(g.waiters) > 0 {
 		g.woken, g.wokenAt = g.waiters[0], g.now().Add(g.wakeDelay)
-		g.woken <- g.wokenAt
+		g.woken.wakeUp(g.wokenAt)
 		g.waiters = g.waiters[1:]
 	}
 	if t.drop.Load() {

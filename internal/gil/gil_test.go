@@ -27,10 +27,15 @@ type manualIntervals struct {
 
 func withManualIntervals(g *GIL) *manualIntervals {
 	m := &manualIntervals{started: make(chan chan time.Time, 16)}
-	g.startWait = func(time.Duration) (<-chan time.Time, func() bool) {
+	g.sleep = func(w *waiter, _ time.Duration) bool {
 		c := make(chan time.Time, 1)
 		m.started <- c
-		return c, func() bool { return true }
+		select {
+		case <-w.wake:
+			return true
+		case <-c:
+			return false
+		}
 	}
 	return m
 }
@@ -329,4 +334,23 @@ func (g *GIL) hasWaiters() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.waiters) > 0
+}
+
+func TestAWaiterSleepsUntilWokenOrUntilItsIntervalHasPassed(t *testing.T) {
+	for name, sleep := range map[string]func(*waiter, time.Duration) bool{"thread": sleepThread, "timer": sleepOnTimer} {
+		w := &waiter{wake: make(chan struct{})}
+		assert.False(t, sleep(w, time.Millisecond), "%s: nobody woke it", name)
+
+		w = &waiter{wake: make(chan struct{})}
+		at := time.Now()
+		w.wakeUp(at)
+		assert.True(t, sleep(w, bound), "%s: woken before it slept", name)
+		assert.Equal(t, at, w.until)
+
+		w = &waiter{wake: make(chan struct{})}
+		woke := make(chan bool)
+		go func() { woke <- sleep(w, bound) }()
+		w.wakeUp(at)
+		assert.True(t, <-woke, "%s: woken while it slept", name)
+	}
 }
