@@ -40,7 +40,8 @@
 // processes are interpreters of their own. GOMAXPROCS is a knob too
 // ("-maxprocs").
 //
-// Python mode also charges what the interpreter costs where CPython
+// Python mode also releases the lock where CPython does, around every
+// socket call, and charges what the interpreter costs where CPython
 // spends it (strategy.PythonCosts: a woken thread's wake-up, asyncio's
 // turns of the loop, a process pool's feeder and manager threads), and
 // "-cpython" runs the lecture's own server under CPython beside it, so the
@@ -54,12 +55,12 @@
 //
 //	strategy             lecture    CPython   Go, Python mode (5 ms)   Go
 //	serial               0          0.0%      0.0%                     0.0%
-//	perconn              about 8%   2.4%      1.5%                     54%
-//	pool:8               -          1.7%      1.3%                     57%
-//	loop                 0          0.0%      0.0%                     0.0%
-//	loop+goroutines:2    about 8%   0.8%      3.0%                     46%
-//	procpool:2           about 100% 96%       106%                     67%
-//	loop+procs:2         about 93%  92%       118%                     95%
+//	perconn              about 8%   1.2%      0.9%                     60%
+//	pool:8               -          1.6%      1.1%                     69%
+//	loop                 0          0.0%      0.1%                     0.0%
+//	loop+goroutines:2    about 8%   0.6%      1.4%                     37%
+//	procpool:2           about 100% 100%      108%                     70%
+//	loop+procs:2         about 93%  94%       95%                      70%
 //
 // In CPython and in Python mode the small requests during the long one come
 // at the pace of the switch interval, a few per 5 ms; CPython on this

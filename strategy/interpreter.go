@@ -25,7 +25,8 @@ type Interpreter struct {
 type PythonCosts struct {
 	// Handover is how long a thread that the lock's release woke takes to
 	// run again: CPython's threads are OS threads, woken on a condition
-	// variable; the lock is free meanwhile.
+	// variable. Meanwhile a running thread may take the free lock, as one
+	// back from a quick system call does; after it, the woken thread has it.
 	Handover time.Duration
 	// LoopRequest is what the event loop spends on each request besides
 	// the task: asyncio's futures, callbacks and selector for a sock_recv
@@ -40,7 +41,7 @@ type PythonCosts struct {
 
 // DefaultPythonCosts are the costs Python mode charges unless told
 // otherwise.
-var DefaultPythonCosts = PythonCosts{Handover: 150 * time.Microsecond, LoopRequest: 13 * time.Microsecond, PoolHop: 28 * time.Microsecond}
+var DefaultPythonCosts = PythonCosts{Handover: 20 * time.Microsecond, LoopRequest: 13 * time.Microsecond, PoolHop: 28 * time.Microsecond}
 
 // withDefaults returns c with its zero fields set to the defaults and its
 // negative ones to none.
