@@ -125,9 +125,10 @@ func (g *GIL) Switches() uint64 {
 // A Thread is one goroutine's state with respect to the lock. A Thread must
 // be used by one goroutine at a time.
 type Thread struct {
-	g    *GIL
-	drop atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
-	held bool        // this thread holds the lock; only its goroutine reads it
+	g     *GIL
+	drop  atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
+	held  bool        // this thread holds the lock; only its goroutine reads it
+	drops uint64      // how many times it has dropped the lock; only its goroutine reads it
 }
 
 // NewThread returns a new thread of g, not holding the lock. It returns nil
@@ -137,6 +138,15 @@ func (g *GIL) NewThread() *Thread {
 		return nil
 	}
 	return &Thread{g: g}
+}
+
+// Drops returns how many times t has dropped the lock. Only t's goroutine
+// may call it.
+func (t *Thread) Drops() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.drops
 }
 
 // Held reports whether t holds the lock.
@@ -217,6 +227,7 @@ func (t *Thread) Drop() {
 		panic("gil: Drop by a thread that does not hold the lock")
 	}
 	t.held = false
+	t.drops++
 	g.lastHolder = t
 	g.locked = false
 	g.holder = nil

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -77,10 +78,15 @@ func (c *fakeConn) Closed() { c.l.closed <- c }
 // loopOf serves a loop with x until the test ends, and returns its
 // listener.
 func loopOf(t *testing.T, x Executor, idle time.Duration) *fakeListener {
+	return pythonLoopOf(t, x, idle, nil)
+}
+
+// pythonLoopOf is loopOf with th as the loop's interpreter thread.
+func pythonLoopOf(t *testing.T, x Executor, idle time.Duration, th *gil.Thread) *fakeListener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &fakeListener{conns: make(chan Conn), ctx: ctx, cancel: cancel, idle: idle, closed: make(chan *fakeConn, 16)}
 	served := make(chan error, 1)
-	go func() { served <- Serve(l, x, nil, 0) }()
+	go func() { served <- Serve(l, x, th, 0) }()
 	t.Cleanup(func() {
 		cancel()
 		close(l.conns)
@@ -185,4 +191,33 @@ func TestAPostAfterTheLoopEndedWritesNothing(t *testing.T) {
 	lp.post(event{kind: answered})
 	n, err := unix.Read(p[0], make([]byte, 8))
 	assert.ErrorIs(t, err, unix.EAGAIN, "read %d bytes", n)
+}
+
+func TestInPythonModeTheLoopReleasesTheLockAroundItsSocketCalls(t *testing.T) {
+	th := gil.New(gil.DefaultInterval).NewThread()
+	drops := make(chan uint64, 8)
+	x := Executor{Run: func(ctx context.Context, task primetime.Task, p []byte) ([]byte, error) {
+		assert.True(t, th.Held(), "a task runs on the loop with the lock held")
+		drops <- th.Drops() // on the loop's goroutine, as th requires
+		return task.Run(ctx, p)
+	}}
+	l := pythonLoopOf(t, x, 0, th)
+	c, br := connect(t, l, "a\n")
+	for _, next := range []string{"b", "c", "d", ""} {
+		_, err := br.ReadString('\n')
+		require.NoError(t, err)
+		if next != "" {
+			_, err = io.WriteString(c, next+"\n")
+			require.NoError(t, err)
+		}
+	}
+	last := <-drops
+	for range 3 {
+		d := <-drops
+		// Between two requests of a client that waits for each answer:
+		// the answer's write, an epoll_wait, the next request's read,
+		// and asyncio's turn of the loop for it.
+		assert.GreaterOrEqual(t, d-last, uint64(4))
+		last = d
+	}
 }
