@@ -49,6 +49,8 @@ type GIL struct {
 	// passed, and reports false; tests replace it to decide when an
 	// interval has passed.
 	sleep func(w *waiter, d time.Duration) (woken bool)
+	// sleepMany is sleep for the waiters beyond the first threadWaiters.
+	sleepMany func(w *waiter, d time.Duration) (woken bool)
 
 	mu         sync.Mutex
 	locked     bool
@@ -81,10 +83,15 @@ func (w *waiter) wakeUp(until time.Time) {
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
-	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, now: time.Now}
+	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, sleepMany: sleepOnTimer, now: time.Now}
 	g.afterWake = spinUntil
 	return g
 }
+
+// threadWaiters is how many waiters at once sleep with sleep, which on
+// Linux blocks an OS thread each; the others sleep on the runtime's
+// timers, so that thousands of waiting requests need no thread each.
+const threadWaiters = 64
 
 // sleepOnTimer is the portable sleep, on the runtime's timers: they may
 // fire up to a millisecond late, as they wait for the network poller in
@@ -163,9 +170,13 @@ func (t *Thread) Take() {
 	for g.locked || g.reservedLocked(woken) {
 		saved := g.switches
 		w := &waiter{wake: make(chan struct{})}
+		sleep := g.sleep
+		if len(g.waiters) >= threadWaiters {
+			sleep = g.sleepMany
+		}
 		g.waiters = append(g.waiters, w)
 		g.mu.Unlock()
-		timedOut := !g.sleep(w, g.interval)
+		timedOut := !sleep(w, g.interval)
 		if !timedOut {
 			g.afterWake(w.until)
 		}

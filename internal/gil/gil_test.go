@@ -27,17 +27,21 @@ type manualIntervals struct {
 
 func withManualIntervals(g *GIL) *manualIntervals {
 	m := &manualIntervals{started: make(chan chan time.Time, 16)}
-	g.sleep = func(w *waiter, _ time.Duration) bool {
-		c := make(chan time.Time, 1)
-		m.started <- c
-		select {
-		case <-w.wake:
-			return true
-		case <-c:
-			return false
-		}
-	}
+	g.sleep = func(w *waiter, d time.Duration) bool { return m.sleep(w, d) }
+	g.sleepMany = g.sleep
 	return m
+}
+
+// sleep is a waiter's sleep whose interval ends when the test says.
+func (m *manualIntervals) sleep(w *waiter, _ time.Duration) bool {
+	c := make(chan time.Time, 1)
+	m.started <- c
+	select {
+	case <-w.wake:
+		return true
+	case <-c:
+		return false
+	}
 }
 
 // nextWait waits until some waiter starts an interval and returns the
@@ -327,6 +331,13 @@ func TestSpendYieldsToADropRequest(t *testing.T) {
 	assert.True(t, waiter.Held(), "the spender dropped the lock at a checkpoint")
 	waiter.Drop()
 	<-spent
+}
+
+// waiting returns how many threads wait for the lock.
+func (g *GIL) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.waiters)
 }
 
 // hasWaiters reports whether a thread waits for the lock.
