@@ -49,8 +49,6 @@ type GIL struct {
 	// passed, and reports false; tests replace it to decide when an
 	// interval has passed.
 	sleep func(w *waiter, d time.Duration) (woken bool)
-	// sleepMany is sleep for the waiters beyond the first threadWaiters.
-	sleepMany func(w *waiter, d time.Duration) (woken bool)
 
 	mu         sync.Mutex
 	locked     bool
@@ -60,15 +58,14 @@ type GIL struct {
 	waiters    []*waiter     // goroutines waiting for the lock, oldest first
 	switched   chan struct{} // closed and replaced at each switch of holder
 	// woken is the waiter the last Drop woke, until it takes the lock or
-	// finds it taken; from wokenAt on, the free lock is its.
-	woken   *waiter
-	wokenAt time.Time
+	// finds it taken; once its wake-up is over, the free lock is its.
+	woken *waiter
 }
 
 // A waiter is one timed wait of a goroutine for the lock.
 type waiter struct {
-	state uint32 // 1 once a Drop has woken it; the futex word on Linux
-	until time.Time
+	state uint32        // 1 once a Drop has woken it; the futex word on Linux
+	until time.Time     // when its wake-up is over; set by that Drop
 	wake  chan struct{} // closed by the Drop that wakes it
 }
 
@@ -83,7 +80,7 @@ func (w *waiter) wakeUp(until time.Time) {
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
-	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, sleepMany: sleepOnTimer, now: time.Now}
+	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, now: time.Now}
 	g.afterWake = spinUntil
 	return g
 }
@@ -172,7 +169,7 @@ func (t *Thread) Take() {
 		w := &waiter{wake: make(chan struct{})}
 		sleep := g.sleep
 		if len(g.waiters) >= threadWaiters {
-			sleep = g.sleepMany
+			sleep = sleepOnTimer
 		}
 		g.waiters = append(g.waiters, w)
 		g.mu.Unlock()
@@ -213,7 +210,7 @@ func (t *Thread) Take() {
 // reservedLocked reports whether the free lock is a woken waiter's, one
 // other than the one woken has woken.
 func (g *GIL) reservedLocked(woken *waiter) bool {
-	return g.woken != nil && g.woken != woken && !g.now().Before(g.wokenAt)
+	return g.woken != nil && g.woken != woken && !g.now().Before(g.woken.until)
 }
 
 func (g *GIL) removeWaiterLocked(w *waiter) {
@@ -243,8 +240,8 @@ func (t *Thread) Drop() {
 	g.locked = false
 	g.holder = nil
 	if len(g.waiters) > 0 {
-		g.woken, g.wokenAt = g.waiters[0], g.now().Add(g.wakeDelay)
-		g.woken.wakeUp(g.wokenAt)
+		g.woken = g.waiters[0]
+		g.woken.wakeUp(g.now().Add(g.wakeDelay))
 		g.waiters = g.waiters[1:]
 	}
 	if t.drop.Load() {

@@ -28,7 +28,6 @@ type manualIntervals struct {
 func withManualIntervals(g *GIL) *manualIntervals {
 	m := &manualIntervals{started: make(chan chan time.Time, 16)}
 	g.sleep = func(w *waiter, d time.Duration) bool { return m.sleep(w, d) }
-	g.sleepMany = g.sleep
 	return m
 }
 
