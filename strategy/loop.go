@@ -1,31 +1,62 @@
 package strategy
 
 import (
+	"runtime"
+
 	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/reactor"
 )
 
-// loop is the Loop's scheduler. It is not one a Handler can carry out: a
-// strategy serves it with serveLoop, which needs the executor itself.
-type loop struct{}
-
-func (loop) String() string { return "loop" }
-
-func (loop) Schedule(l Listener, h Handler) error {
-	panic("strategy: the loop scheduler is served by its strategy, not through a Handler")
+// loops is the LoopScheduler of Loop (one loop) and Loops (n of them).
+type loops struct {
+	n    int  // how many, 0 for one per CPU; ignored for Loop
+	many bool // Loops rather than Loop, for the text form
 }
 
-// serveLoop serves l with an event loop: the epoll reactor, which owns every
-// connection's socket, where the system has it and l can hand its sockets
-// over (package server's listener can); the portable loop otherwise.
-func serveLoop(l Listener, run runner, lock *gil.GIL, costs PythonCosts) error {
+func (s loops) String() string {
+	if !s.many {
+		return partForm(LoopName, 0)
+	}
+	return partForm(LoopsName, s.n)
+}
+
+func (s loops) describe() Part {
+	if !s.many {
+		return Part{Name: LoopName}
+	}
+	return Part{Name: LoopsName, Size: s.n}
+}
+
+// count returns how many loops to run.
+func (s loops) count() int {
+	switch {
+	case !s.many:
+		return 1
+	case s.n == 0:
+		return runtime.NumCPU()
+	}
+	return s.n
+}
+
+// ServeLoop implements [LoopScheduler]: with the epoll reactor, which owns
+// every connection's socket, where the system has it and l can hand its
+// sockets over (package server's listener can); with the portable loop
+// otherwise.
+func (s loops) ServeLoop(l Listener, lp LoopEnv) error {
+	threads := make([]*Thread, s.count())
+	for i := range threads {
+		threads[i] = lp.LoopThread()
+	}
 	rl, ok := l.(reactor.Listener)
 	if !ok || !reactor.Supported {
-		return servePortableLoop(l, run, lock)
+		return servePortable(l, lp.Runner, threads)
 	}
-	x := reactor.Executor{Submit: run.Submit}
-	if _, inline := run.(inline); inline {
-		x = reactor.Executor{Run: runTask}
+	cfg := reactor.Config{Submit: lp.Runner.Submit, Threads: make([]*gil.Thread, len(threads))}
+	for i, th := range threads {
+		cfg.Threads[i] = th.gil()
 	}
-	return reactor.Serve(rl, x, lock.NewThread(), costs.LoopRequest)
+	if lp.Python != nil {
+		cfg.TurnCost = lp.Python.costs.LoopRequest
+	}
+	return reactor.Serve(rl, cfg)
 }

@@ -11,23 +11,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// queued returns how many events wait in lp's queue.
-func (lp *eventLoop) queued() int {
+// queued returns how many events wait for lp.
+func (lp *portableLoop) queued() int {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
-	return len(lp.queue) - lp.events
+	return len(lp.events)
 }
 
 func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
-	// More than the 64 handled events after which the queue is compacted.
 	const n = 100
 	g := &gate{started: make(chan string, n+1), release: make(chan struct{})}
-	lp := &eventLoop{run: inline{}, inline: true}
-	var readers sync.WaitGroup
+	lp := &portableLoop{run: inline{}, wake: make(chan struct{}, 1)}
+	var loop, readers sync.WaitGroup
+	loop.Go(lp.loop)
 	ask := func(payload string) {
 		readers.Go(func() {
-			r := &loopReader{lp: lp, reply: make(chan loopAnswer, 1)}
-			a := r.handle(Request{Context: context.Background(), Task: g, Payload: []byte(payload)})
+			r := &portableReader{lp: lp, reply: make(chan portableAnswer, 1)}
+			r.done = r.answered
+			lp.post(portableEvent{req: Request{Context: context.Background(), Task: g, Payload: []byte(payload)}, r: r})
+			a := <-r.reply
 			assert.Equal(t, payload, string(a.answer))
 		})
 	}
@@ -64,7 +66,6 @@ func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 	assert.Equal(t, want, g.events, "the loop ran them one at a time, in the order they came")
 	g.mu.Unlock()
 	assert.Zero(t, lp.queued())
-	lp.mu.Lock()
-	assert.False(t, lp.busy, "the loop is free again")
-	lp.mu.Unlock()
+	lp.post(portableEvent{stop: true})
+	loop.Wait()
 }

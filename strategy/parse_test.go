@@ -27,6 +27,10 @@ func TestParseRoundTripsThroughString(t *testing.T) {
 		"loop+procs:2":          "loop+procs:2",
 		"loop+procs":            "loop+procs",
 		"pool:4+procs:2":        "pool:4+procs:2",
+		"loops:2":               "loops:2",
+		"loops":                 "loops",
+		"loops:2+goroutines:4":  "loops:2+goroutines:4",
+		"loops+procs:2":         "loops+procs:2",
 	}
 	for text, want := range forms {
 		s, err := strategy.Parse(text)
@@ -49,13 +53,42 @@ func TestConstructorsMatchTheirTextForms(t *testing.T) {
 	assert.Equal(t, "procpool:2", strategy.ProcessPool(2).String())
 	assert.Equal(t, "procpool", strategy.ProcessPool(0).String())
 	assert.Equal(t, "loop+procs:2", strategy.LoopWithOffload(strategy.Processes(2)).String())
+	assert.Equal(t, "loops:3", strategy.Loops(3).String())
+	assert.Equal(t, "loops", strategy.Loops(0).String())
+	assert.Equal(t, "loops:2+goroutines:4", strategy.Offload(strategy.Loops(2), strategy.Goroutines(4)).String())
 }
+
+func TestDescribeSaysWhatAStrategyIsMadeOf(t *testing.T) {
+	cases := map[string]strategy.Description{
+		"serial":       {Scheduler: strategy.Part{Name: strategy.SerialName, MaxConns: 1}, Executor: strategy.Part{Name: strategy.InlineName}},
+		"pool:8":       {Scheduler: strategy.Part{Name: strategy.PoolName, Size: 8, MaxConns: 8}, Executor: strategy.Part{Name: strategy.InlineName}},
+		"procpool:2":   {Scheduler: strategy.Part{Name: strategy.PerConnName}, Executor: strategy.Part{Name: strategy.ProcsName, Size: 2}},
+		"procpool":     {Scheduler: strategy.Part{Name: strategy.PerConnName}, Executor: strategy.Part{Name: strategy.ProcsName}},
+		"loop+procs:2": {Scheduler: strategy.Part{Name: strategy.LoopName}, Executor: strategy.Part{Name: strategy.ProcsName, Size: 2}, Loop: true},
+		"loops:3+goroutines:4": {Scheduler: strategy.Part{Name: strategy.LoopsName, Size: 3},
+			Executor: strategy.Part{Name: strategy.GoroutinesName, Size: 4}, Loop: true},
+		// Parts from elsewhere are described by their text forms.
+		"lifo:4+spawn": {Scheduler: strategy.Part{Name: "lifo", Size: 4}, Executor: strategy.Part{Name: "spawn"}},
+	}
+	for text, want := range cases {
+		s, err := strategy.Parse(text)
+		require.NoError(t, err)
+		assert.Equal(t, want, strategy.Describe(s), text)
+	}
+	assert.Equal(t, strategy.Description{Scheduler: strategy.Part{Name: "mine"}}, strategy.Describe(named("mine")))
+}
+
+// named is a Strategy made elsewhere, with its text form only.
+type named string
+
+func (n named) String() string                              { return string(n) }
+func (n named) Serve(strategy.Listener, strategy.Env) error { return nil }
 
 func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 	cases := map[string]string{
 		"": "empty strategy name",
 		// The forms registered by this test binary's examples are listed too.
-		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop, lifo:N or procpool:N, optionally followed by +goroutines:N or +procs:N or +spawn)`,
+		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop, loops:N, lifo:N or procpool:N, optionally followed by +goroutines:N or +procs:N or +spawn)`,
 		"procpool:0":         `procpool size "0"`,
 		"procpool+procs:2":   "procpool already runs its tasks in processes",
 		"loop+procs:x":       `procs size "x"`,
@@ -88,12 +121,21 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 
 type foreign struct{ strategy.Strategy }
 
+// notAScheduler has a text form and nothing else.
+type notAScheduler struct{}
+
+func (notAScheduler) String() string { return "nothing" }
+
 func TestConstructorsRefuseMisuse(t *testing.T) {
 	assert.PanicsWithValue(t, "strategy: Pool size must be at least 1", func() { strategy.Pool(0) })
 	assert.PanicsWithValue(t, "strategy: Goroutines needs at least 1 worker", func() { strategy.Goroutines(0) })
 	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
 	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
 	assert.Panics(t, func() { strategy.Processes(-1) })
+	assert.Panics(t, func() { strategy.Loops(-1) })
+	assert.PanicsWithValue(t, "strategy: New with a strategy_test.notAScheduler, which is neither a ConnScheduler nor a LoopScheduler", func() {
+		strategy.New(notAScheduler{}, nil)
+	})
 	assert.PanicsWithValue(t, `strategy: scheduler "perconn" registered twice`, func() {
 		strategy.RegisterScheduler("perconn", func(string) (strategy.Scheduler, error) { return nil, nil })
 	})

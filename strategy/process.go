@@ -66,12 +66,9 @@ func ProcessPool(n int) Strategy { return Offload(PerConn(), Processes(n)) }
 
 type processes struct{ n int }
 
-func (p processes) String() string {
-	if p.n == 0 {
-		return "procs"
-	}
-	return fmt.Sprintf("procs:%d", p.n)
-}
+func (p processes) String() string { return partForm(ProcsName, p.n) }
+
+func (p processes) describe() Part { return Part{Name: ProcsName, Size: p.n} }
 
 func (p processes) size() int {
 	if p.n == 0 {
@@ -92,7 +89,7 @@ func (p processes) Start(env Env) (Runner, error) {
 		metrics: env.Metrics,
 	}
 	if lock := env.Python.lock(); lock != nil {
-		pool.feeder.th, pool.manager.th = lock.NewThread(), lock.NewThread()
+		pool.feeder.th, pool.manager.th = lock.NewThread(gil.Feeder), lock.NewThread(gil.Manager)
 	}
 	procs := make([]*worker.Proc, n)
 	var g errgroup.Group
@@ -164,9 +161,7 @@ func (h *hopThread) spend(d time.Duration) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.th.Take()
-	h.th.Spend(d)
-	h.th.Drop()
+	h.th.Run(func() { h.th.Spend(d) })
 }
 
 // get takes the idle worker that was returned last, or nil for a slot
@@ -197,11 +192,18 @@ func (p *procPool) put(w *worker.Proc) {
 	p.free <- struct{}{}
 }
 
-func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+// run runs the task as a thread waiting for a future does: the thread that
+// ctx carries, if any, waits without the lock.
+func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
+	gil.FromContext(ctx).Syscall(func() { answer, err = p.call(ctx, t, payload) })
+	return answer, err
+}
+
+// call runs the task in a worker process and waits for its answer.
+func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	if t == nil {
 		return nil, ErrNoTask
 	}
-	defer gil.FromContext(ctx).Release()()
 	w, err := p.get(ctx)
 	if err != nil {
 		return nil, err
@@ -240,9 +242,10 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) ([
 }
 
 // Submit runs the task on a goroutine of its own, which waits for the
-// worker process as run does; Stop waits for it.
+// worker process; Stop waits for it. That goroutine is no thread of the
+// caller's: ctx's thread, if any, is left alone.
 func (p *procPool) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
-	p.wg.Go(func() { done(p.run(ctx, t, payload)) })
+	p.wg.Go(func() { done(p.call(ctx, t, payload)) })
 }
 
 // start starts a worker, in place of one that ended if restart is set.

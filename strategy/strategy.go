@@ -2,16 +2,22 @@
 // serves connections, and where their tasks run.
 //
 // A Strategy is a point on two independent axes. The first is the connection
-// scheduler:
+// scheduler, of one of two kinds. A [ConnScheduler] serves each connection
+// on a goroutine:
 //
 //   - [Serial]: one connection at a time, on one goroutine; the next
 //     connection is accepted when the current one closes.
 //   - [PerConn]: a goroutine per connection.
 //   - [Pool]: at most n connections served at once; the others are accepted
 //     and wait their turn in a first-come, first-served queue.
+//
+// A [LoopScheduler] is an event loop, which handles the requests itself:
+//
 //   - [Loop]: an event loop, as asyncio's: on Linux one goroutine, locked to
 //     its OS thread, owns every connection's socket and runs every request,
 //     one at a time; a slow request stalls every connection.
+//   - [Loops]: n such loops, each with its share of the connections, as
+//     servers that run a loop per core do.
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
@@ -26,13 +32,16 @@
 // registered with [RegisterScheduler] or [RegisterExecutor].
 //
 // In Python mode the server's [Env] carries an [Interpreter], the emulated
-// lock: connection goroutines, the loop and goroutine-pool workers are its
-// threads, and it charges the interpreter's costs ([PythonCosts]).
+// lock: connection goroutines, the loops and goroutine-pool workers are its
+// threads, and it charges the interpreter's costs ([PythonCosts]). A
+// scheduler or an executor written elsewhere makes its goroutines threads
+// of it with [Env.LoopThread] and [Env.WorkerThread].
 //
 // Strategies have a text form, returned by String and read by [Parse]:
-// "serial", "perconn", "pool:8", "loop", "loop+goroutines:4", "procpool:2",
-// "loop+procs:2", and in general a scheduler and an optional executor joined
-// by "+" ("pool:8+goroutines:2").
+// "serial", "perconn", "pool:8", "loop", "loops:2", "loop+goroutines:4",
+// "procpool:2", "loop+procs:2", and in general a scheduler and an optional
+// executor joined by "+" ("pool:8+goroutines:2"). [Describe] says what a
+// strategy is made of, for programs that would otherwise read its text.
 //
 // A Strategy describes; it holds no running state. Each call of its Serve
 // method starts its own executor and stops it before returning, so one
@@ -43,11 +52,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // A Strategy serves the connections of a [Listener]: it decides which
@@ -111,17 +118,6 @@ func (m *Metrics) ended() {
 	}
 }
 
-// Run runs t on payload on the calling goroutine, as a thread of the
-// interpreter in Python mode (it holds the lock, and t's checkpoints yield
-// it), and turns a panic of t into a [*PanicError]: what an executor's
-// worker calls to run a task in this process.
-func (env Env) Run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
-	th := env.Python.lock().NewThread()
-	th.Take()
-	defer th.Drop()
-	return runTask(gil.WithThread(ctx, th), t, payload)
-}
-
 // A Listener yields connections for a [Strategy] to serve. Package server
 // implements it on top of a [net.Listener].
 type Listener interface {
@@ -168,10 +164,14 @@ type strategy struct {
 // their tasks with e (Inline() if nil). sched may come from anywhere: this
 // is how a scheduler written outside this package becomes a Strategy, which
 // [Offload] and [Parse] (once the scheduler is registered) combine with any
-// executor.
+// executor. New panics if sched is nil, or is neither a [ConnScheduler] nor
+// a [LoopScheduler].
 func New(sched Scheduler, e Executor) Strategy {
 	if sched == nil {
 		panic("strategy: New with a nil Scheduler")
+	}
+	if !isScheduler(sched) {
+		panic(fmt.Sprintf("strategy: New with a %T, which is neither a ConnScheduler nor a LoopScheduler", sched))
 	}
 	if e == nil {
 		e = Inline()
@@ -207,11 +207,24 @@ func Pool(n int) Strategy {
 // On Linux, with package server's listener, the loop is one goroutine
 // locked to its OS thread that owns an epoll instance and every
 // connection's non-blocking socket, buffers and timers: no goroutine per
-// connection, so an idle connection costs a few hundred bytes, and the loop
-// has one core. Elsewhere, or with another Listener, connections are read
-// on goroutines of their own and the loop is a role passed among them, with
-// the same order.
-func Loop() Strategy { return New(loop{}, nil) }
+// connection, so an idle connection costs little memory, and the loop has
+// one core. Elsewhere, or with another Listener, connections are read on
+// goroutines of their own and the loop is one goroutine that handles their
+// requests, in the same order.
+func Loop() Strategy { return New(loops{}, nil) }
+
+// Loops returns the strategy of n event loops, each as [Loop]'s, with the
+// connections spread over them as they are accepted (to the loop that has
+// the fewest open): one slow request stalls the connections of its loop
+// only, and the loops have a core each. n = 0 means one per CPU. In Python
+// mode each loop is a thread of the one interpreter, as several event-loop
+// threads of one CPython process would be. Loops panics if n < 0.
+func Loops(n int) Strategy {
+	if n < 0 {
+		panic("strategy: Loops needs a non-negative number of loops")
+	}
+	return New(loops{n: n, many: true}, nil)
+}
 
 // LoopWithOffload returns the [Loop] whose tasks run on e, as asyncio's
 // run_in_executor does: the loop hands each task to e and goes on with other
@@ -236,19 +249,10 @@ func Offload(s Strategy, e Executor) Strategy {
 // String returns the strategy's text form, which [Parse] reads back: the
 // scheduler's, and "+" and the executor's unless it is inline. PerConn with
 // processes is "procpool:N".
-func (s strategy) String() string {
-	if _, ok := s.exec.(inline); ok {
-		return s.sched.String()
-	}
-	if procs, ok := s.exec.(processes); ok {
-		if _, ok := s.sched.(perConn); ok {
-			return strings.Replace(procs.String(), "procs", "procpool", 1)
-		}
-	}
-	return s.sched.String() + "+" + s.exec.String()
-}
+func (s strategy) String() string { return strategyForm(s.sched.String(), s.exec.String()) }
 
-// Serve implements [Strategy].
+// Serve implements [Strategy]: it starts the executor, serves l with the
+// scheduler, whichever kind it is, and stops the executor.
 func (s strategy) Serve(l Listener, env Env) error {
 	r, err := s.exec.Start(env)
 	if err != nil {
@@ -256,46 +260,22 @@ func (s strategy) Serve(l Listener, env Env) error {
 	}
 	run := asRunner(r)
 	defer run.Stop()
-	lock := env.Python.lock()
-	if _, ok := s.sched.(loop); ok {
-		return serveLoop(l, run, lock, env.Python.charges())
+	switch sched := s.sched.(type) {
+	case LoopScheduler:
+		return sched.ServeLoop(l, LoopEnv{Env: env, Runner: run})
+	case ConnScheduler:
+		return sched.Schedule(l, handler{run: run, lock: env.Python.lock()})
 	}
-	return s.sched.Schedule(l, handler{run: run, lock: lock})
+	panic("strategy: a Scheduler of neither kind") // New refuses them
 }
 
-// handler is the Handler a strategy gives its scheduler.
-type handler struct {
-	run  runner
-	lock *gil.GIL
-}
-
-func (h handler) ServeConn(c Conn) { serveConn(c, h.run, h.lock.NewThread()) }
-
-// serveConn answers c's requests in order on the calling goroutine, running
-// each task with run, until the connection is done; then it closes c.
-//
-// In Python mode the goroutine is an interpreter thread: it holds the lock
-// from the moment a request has been read until its answer is ready, and
-// not while it reads or writes the connection, as a Python thread releases
-// the lock in recv and send; it takes it once more between the two.
-func serveConn(c Conn, run runner, th *gil.Thread) {
-	defer c.Close()
-	for {
-		req, err := c.ReadRequest()
-		if err != nil {
-			return
-		}
-		th.Take()
-		answer, err := run.run(gil.WithThread(req.Context, th), req.Task, req.Payload)
-		th.Drop()
-		if c.WriteAnswer(answer, err) != nil {
-			return
-		}
-		// CPython takes the lock back after send, before the next recv
-		// releases it: a second wait for it.
-		th.Take()
-		th.Drop()
+// isScheduler reports whether sched is of one of the two kinds.
+func isScheduler(sched Scheduler) bool {
+	switch sched.(type) {
+	case ConnScheduler, LoopScheduler:
+		return true
 	}
+	return false
 }
 
 // ErrNoTask is the error a Strategy answers a request with when the request

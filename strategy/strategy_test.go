@@ -228,7 +228,7 @@ func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 func TestProcessPoolHopsTakeTheLockInPythonMode(t *testing.T) {
 	python := NewInterpreter(time.Millisecond, PythonCosts{PoolHop: time.Microsecond})
 	p := &procPool{hop: python.Costs().PoolHop}
-	p.feeder.th, p.manager.th = python.lock().NewThread(), python.lock().NewThread()
+	p.feeder.th, p.manager.th = python.lock().NewThread(gil.Feeder), python.lock().NewThread(gil.Manager)
 	p.feeder.spend(p.hop)
 	p.manager.spend(p.hop)
 	assert.Equal(t, uint64(2), python.Switches(), "the feeder, then the manager, held the lock")
@@ -254,15 +254,14 @@ type writeWithAnotherThread struct {
 
 func (c *writeWithAnotherThread) WriteAnswer(answer []byte, err error) error {
 	c.heldInWrite = c.heldInWrite || c.own.Held()
-	c.other.Take()
-	c.other.Drop()
+	c.other.Run(func() {})
 	return c.fakeConn.WriteAnswer(answer, err)
 }
 
 func TestAPythonThreadTakesTheLockAgainBetweenSendAndRecv(t *testing.T) {
 	python := NewInterpreter(time.Millisecond, PythonCosts{})
-	th := python.lock().NewThread()
-	c := &writeWithAnotherThread{fakeConn: &fakeConn{task: echo, requests: []string{"a", "b"}}, other: python.lock().NewThread(), own: th}
+	th := python.lock().NewThread(gil.Connection)
+	c := &writeWithAnotherThread{fakeConn: &fakeConn{task: echo, requests: []string{"a", "b"}}, other: python.lock().NewThread(gil.Connection), own: th}
 	serveConn(c, inline{}, th)
 	assert.Equal(t, []string{"a", "b"}, c.answers)
 	assert.False(t, c.heldInWrite, "the lock is free while the answer is written")
@@ -275,12 +274,11 @@ func TestAPoolWorkerWakesTheLoopWithoutTheLockAndTakesItAgain(t *testing.T) {
 	python := NewInterpreter(time.Millisecond, PythonCosts{})
 	r, err := Goroutines(1).Start(Env{Python: python})
 	require.NoError(t, err)
-	other := python.lock().NewThread()
+	other := python.lock().NewThread(gil.Loop)
 	answered := make(chan string, 1)
 	r.Submit(context.Background(), echo, []byte("a"), func(answer []byte, err error) {
 		assert.NoError(t, err)
-		other.Take() // free: the worker called back without the lock
-		other.Drop()
+		other.Run(func() {}) // free: the worker called back without the lock
 		answered <- string(answer)
 	})
 	assert.Equal(t, "a", <-answered)

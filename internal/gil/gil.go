@@ -19,9 +19,12 @@
 //     while the other is still in a slower system call.
 //
 // Each goroutine that runs "Python code" has a [Thread], the analogue of a
-// PyThreadState. Every method of a nil *Thread does nothing, so code can
-// call them unconditionally and pay almost nothing when the emulation is
-// off.
+// PyThreadState, with the role it plays. Code takes and drops the lock only
+// through the steps of steps.go, each named after what CPython does there
+// (running code, a system call, the second acquisition after a send, a
+// turn of an event loop). Every method of a nil *Thread just runs what it
+// is given, so code can call them unconditionally and pay almost nothing
+// when the emulation is off.
 package gil
 
 import (
@@ -37,7 +40,7 @@ const DefaultInterval = 5 * time.Millisecond
 // A GIL is one interpreter's lock.
 type GIL struct {
 	interval time.Duration
-	// wakeDelay is how long a waiter that a Drop woke takes to run again,
+	// wakeDelay is how long a waiter that a drop woke takes to run again,
 	// as an OS thread woken on a condition variable does; the lock is
 	// free meanwhile, for a thread already running to take. afterWake
 	// waits until the time it is given; tests replace it, and now, to
@@ -57,16 +60,16 @@ type GIL struct {
 	switches   uint64        // switches of holder since the start
 	waiters    []*waiter     // goroutines waiting for the lock, oldest first
 	switched   chan struct{} // closed and replaced at each switch of holder
-	// woken is the waiter the last Drop woke, until it takes the lock or
+	// woken is the waiter the last drop woke, until it takes the lock or
 	// finds it taken; once its wake-up is over, the free lock is its.
 	woken *waiter
 }
 
 // A waiter is one timed wait of a goroutine for the lock.
 type waiter struct {
-	state uint32        // 1 once a Drop has woken it; the futex word on Linux
-	until time.Time     // when its wake-up is over; set by that Drop
-	wake  chan struct{} // closed by the Drop that wakes it
+	state uint32        // 1 once a drop has woken it; the futex word on Linux
+	until time.Time     // when its wake-up is over; set by that drop
+	wake  chan struct{} // closed by the drop that wakes it
 }
 
 // wakeUp wakes w, whose wake-up is over at until.
@@ -107,7 +110,7 @@ func sleepOnTimer(w *waiter, d time.Duration) bool {
 // Interval returns the switch interval.
 func (g *GIL) Interval() time.Duration { return g.interval }
 
-// SetWakeDelay sets how long a waiter that a Drop woke takes to run again;
+// SetWakeDelay sets how long a waiter that a drop woke takes to run again;
 // call it before any thread uses g.
 func (g *GIL) SetWakeDelay(d time.Duration) { g.wakeDelay = max(d, 0) }
 
@@ -129,20 +132,24 @@ func (g *GIL) Switches() uint64 {
 // A Thread is one goroutine's state with respect to the lock. A Thread must
 // be used by one goroutine at a time.
 type Thread struct {
-	g     *GIL
-	drop  atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
-	held  bool        // this thread holds the lock; only its goroutine reads it
-	drops uint64      // how many times it has dropped the lock; only its goroutine reads it
+	g           *GIL
+	role        Role
+	dropRequest atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
+	held        bool        // this thread holds the lock; only its goroutine reads it
+	drops       uint64      // how many times it has dropped the lock; only its goroutine reads it
 }
 
-// NewThread returns a new thread of g, not holding the lock. It returns nil
-// for a nil g.
-func (g *GIL) NewThread() *Thread {
+// NewThread returns a new thread of g in the given role, not holding the
+// lock. It returns nil for a nil g.
+func (g *GIL) NewThread(role Role) *Thread {
 	if g == nil {
 		return nil
 	}
-	return &Thread{g: g}
+	return &Thread{g: g, role: role}
 }
+
+// Role returns the role t was made for.
+func (t *Thread) Role() Role { return t.role }
 
 // Drops returns how many times t has dropped the lock. Only t's goroutine
 // may call it.
@@ -156,14 +163,11 @@ func (t *Thread) Drops() uint64 {
 // Held reports whether t holds the lock.
 func (t *Thread) Held() bool { return t != nil && t.held }
 
-// Take waits for the lock and takes it.
-func (t *Thread) Take() {
-	if t == nil {
-		return
-	}
+// take waits for the lock and takes it.
+func (t *Thread) take() {
 	g := t.g
 	g.mu.Lock()
-	var woken *waiter // t's last wait, if a Drop woke it
+	var woken *waiter // t's last wait, if a drop woke it
 	for g.locked || g.reservedLocked(woken) {
 		saved := g.switches
 		w := &waiter{wake: make(chan struct{})}
@@ -188,7 +192,7 @@ func (t *Thread) Take() {
 		}
 		// A whole interval without a switch: ask the holder to drop.
 		if timedOut && g.locked && g.switches == saved {
-			g.holder.drop.Store(true)
+			g.holder.dropRequest.Store(true)
 		}
 	}
 	if woken != nil {
@@ -202,7 +206,7 @@ func (t *Thread) Take() {
 		close(g.switched)
 		g.switched = make(chan struct{})
 	}
-	t.drop.Store(false)
+	t.dropRequest.Store(false)
 	t.held = true
 	g.mu.Unlock()
 }
@@ -222,18 +226,16 @@ func (g *GIL) removeWaiterLocked(w *waiter) {
 	}
 }
 
-// Drop releases the lock and wakes one waiter. If t was asked to drop it,
-// Drop returns only once another thread has taken it.
-func (t *Thread) Drop() {
-	if t == nil {
-		return
-	}
+// drop releases the lock, for the reason given, and wakes one waiter. If t
+// was asked to drop it, drop returns only once another thread has taken it.
+func (t *Thread) drop(why Reason) {
 	g := t.g
 	g.mu.Lock()
 	if !t.held || g.holder != t {
 		g.mu.Unlock()
-		panic("gil: Drop by a thread that does not hold the lock")
+		panic("gil: a thread that does not hold the lock dropped it")
 	}
+	_ = why // the reason is what a recorder of the lock's events shows
 	t.held = false
 	t.drops++
 	g.lastHolder = t
@@ -244,10 +246,10 @@ func (t *Thread) Drop() {
 		g.woken.wakeUp(g.now().Add(g.wakeDelay))
 		g.waiters = g.waiters[1:]
 	}
-	if t.drop.Load() {
+	if t.dropRequest.Load() {
 		// Forced switching: do not compete again until someone else
 		// has had the lock.
-		t.drop.Store(false)
+		t.dropRequest.Store(false)
 		for g.lastHolder == t {
 			switched := g.switched
 			g.mu.Unlock()
@@ -263,44 +265,11 @@ func (t *Thread) Drop() {
 // lock for a whole interval, t drops it, waits for the switch, and takes it
 // back. Without a drop request it costs one atomic load.
 func (t *Thread) Checkpoint() {
-	if t == nil || !t.drop.Load() || !t.held {
+	if t == nil || !t.dropRequest.Load() || !t.held {
 		return
 	}
-	t.Drop()
-	t.Take()
-}
-
-// spendCheck is how often Spend checkpoints, as CPython's eval loop checks
-// its drop request between bytecodes.
-const spendCheck = 20 * time.Microsecond
-
-// Spend runs on the CPU for d while t holds the lock, checkpointing as
-// it goes: the cost of interpreter work that a Go server does not do, such
-// as asyncio's machinery or a process pool's pickling. Without a lock
-// (Go mode, a nil t) it does nothing.
-func (t *Thread) Spend(d time.Duration) {
-	if t == nil || d <= 0 {
-		return
-	}
-	end := time.Now().Add(d)
-	next := time.Now().Add(spendCheck)
-	for now := time.Now(); now.Before(end); now = time.Now() {
-		if now.After(next) {
-			t.Checkpoint()
-			next = now.Add(spendCheck)
-		}
-	}
-}
-
-// Release drops the lock if t holds it, for a blocking wait, and returns a
-// function that takes it back: the analogue of Py_BEGIN_ALLOW_THREADS and
-// Py_END_ALLOW_THREADS around a system call.
-func (t *Thread) Release() (reacquire func()) {
-	if !t.Held() {
-		return func() {}
-	}
-	t.Drop()
-	return t.Take
+	t.drop(DropRequest)
+	t.take()
 }
 
 type contextKey struct{}
@@ -312,6 +281,15 @@ func WithThread(ctx context.Context, t *Thread) context.Context {
 		return ctx
 	}
 	return context.WithValue(ctx, contextKey{}, t)
+}
+
+// WithoutThread returns a context that carries no thread, for work that
+// ctx's thread's goroutine hands to another goroutine.
+func WithoutThread(ctx context.Context) context.Context {
+	if FromContext(ctx) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, contextKey{}, (*Thread)(nil))
 }
 
 // FromContext returns the thread ctx carries, or nil.

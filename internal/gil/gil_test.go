@@ -59,60 +59,60 @@ func (m *manualIntervals) nextWait(t *testing.T) chan time.Time {
 func TestDropRequestOnlyAfterAFullInterval(t *testing.T) {
 	g := New(DefaultInterval)
 	m := withManualIntervals(g)
-	holder, waiter := g.NewThread(), g.NewThread()
-	holder.Take()
+	holder, waiter := g.NewThread(Connection), g.NewThread(Connection)
+	holder.take()
 
 	took := make(chan struct{})
 	go func() {
-		waiter.Take()
+		waiter.take()
 		close(took)
 	}()
 	first := m.nextWait(t)
-	assert.False(t, holder.drop.Load(), "no drop request while the first interval runs")
+	assert.False(t, holder.dropRequest.Load(), "no drop request while the first interval runs")
 
 	first <- time.Now() // the interval passes with no switch
 	m.nextWait(t)       // the waiter has set the request and waits again
-	assert.True(t, holder.drop.Load(), "a drop request after a whole interval")
+	assert.True(t, holder.dropRequest.Load(), "a drop request after a whole interval")
 
-	holder.Drop()
+	holder.drop(Done)
 	<-took
 	assert.True(t, waiter.Held())
-	waiter.Drop()
+	waiter.drop(Done)
 }
 
 func TestNoDropRequestIfTheLockChangedHandsDuringTheInterval(t *testing.T) {
 	g := New(DefaultInterval)
 	m := withManualIntervals(g)
-	holder, first, second := g.NewThread(), g.NewThread(), g.NewThread()
-	holder.Take()
+	holder, first, second := g.NewThread(Connection), g.NewThread(Connection), g.NewThread(Connection)
+	holder.take()
 	tookFirst, tookSecond := make(chan struct{}), make(chan struct{})
 	go func() {
-		first.Take()
+		first.take()
 		close(tookFirst)
 	}()
 	m.nextWait(t)
 	go func() {
-		second.Take()
+		second.take()
 		close(tookSecond)
 	}()
 	secondWait := m.nextWait(t)
 
-	holder.Drop() // wakes the oldest waiter, first, which takes the lock
+	holder.drop(Done) // wakes the oldest waiter, first, which takes the lock
 	<-tookFirst
 	secondWait <- time.Now() // second's interval ends, but the holder changed
 	m.nextWait(t)            // second waits again
-	assert.False(t, first.drop.Load(), "first held the lock for less than an interval")
+	assert.False(t, first.dropRequest.Load(), "first held the lock for less than an interval")
 
-	first.Drop()
+	first.drop(Done)
 	<-tookSecond
-	second.Drop()
+	second.drop(Done)
 }
 
 func TestForcedSwitchingHandsTheLockToTheWaiter(t *testing.T) {
 	g := New(DefaultInterval)
 	m := withManualIntervals(g)
-	holder, waiter := g.NewThread(), g.NewThread()
-	holder.Take()
+	holder, waiter := g.NewThread(Connection), g.NewThread(Connection)
+	holder.take()
 
 	var mu sync.Mutex
 	var events []string
@@ -120,15 +120,15 @@ func TestForcedSwitchingHandsTheLockToTheWaiter(t *testing.T) {
 
 	release := make(chan struct{})
 	go func() {
-		waiter.Take()
+		waiter.take()
 		log("waiter took")
 		<-release
 		log("waiter drops")
-		waiter.Drop()
+		waiter.drop(Done)
 	}()
 	m.nextWait(t) <- time.Now()
 	m.nextWait(t)
-	require.True(t, holder.drop.Load())
+	require.True(t, holder.dropRequest.Load())
 
 	back := make(chan struct{})
 	go func() {
@@ -146,7 +146,7 @@ func TestForcedSwitchingHandsTheLockToTheWaiter(t *testing.T) {
 	<-back
 	assert.Equal(t, []string{"waiter took", "waiter drops", "holder back"}, events)
 	assert.True(t, holder.Held())
-	holder.Drop()
+	holder.drop(Done)
 }
 
 // waitFor returns a channel closed once cond holds; it checks at each
@@ -171,10 +171,10 @@ func TestNeitherSideStarves(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range 2 {
-		th := g.NewThread()
+		th := g.NewThread(Connection)
 		wg.Go(func() {
-			th.Take()
-			defer th.Drop()
+			th.take()
+			defer th.drop(Done)
 			last := g.Switches()
 			for {
 				select {
@@ -197,29 +197,56 @@ func TestNeitherSideStarves(t *testing.T) {
 	assert.GreaterOrEqual(t, turns[1].Load(), int64(5))
 }
 
-func TestNilThreadDoesNothing(t *testing.T) {
+func TestANilThreadRunsWhatItIsGiven(t *testing.T) {
 	var g *GIL
-	th := g.NewThread()
+	th := g.NewThread(Connection)
 	assert.Nil(t, th)
-	th.Take()
+	ran := 0
+	th.Run(func() { ran++ })
+	th.Syscall(func() { ran++ })
+	th.AfterSend()
+	th.LoopTurn(time.Hour)
+	th.Spend(time.Hour)
 	th.Checkpoint()
-	th.Release()()
-	th.Drop()
+	assert.Equal(t, 2, ran)
 	assert.False(t, th.Held())
 	assert.Nil(t, FromContext(WithThread(context.Background(), th)))
 }
 
-func TestReleaseAndContext(t *testing.T) {
+func TestTheStepsTakeAndDropTheLockAsCPythonDoes(t *testing.T) {
 	g := New(time.Millisecond)
-	th := g.NewThread()
-	th.Take()
-	back := th.Release()
+	th, other := g.NewThread(Connection), g.NewThread(Worker)
+	assert.Equal(t, "worker", other.Role().String())
+	th.Run(func() {
+		assert.True(t, th.Held(), "Run runs Python code with the lock")
+		assert.Same(t, th, FromContext(WithThread(context.Background(), th)))
+		th.Syscall(func() {
+			assert.False(t, th.Held(), "a system call releases it")
+			other.Run(func() {}) // another thread takes the free lock meanwhile
+		})
+		assert.True(t, th.Held(), "and takes it back after")
+		th.LoopTurn(0)
+		assert.True(t, th.Held(), "a turn of the loop ends with the lock held")
+		assert.PanicsWithValue(t, "gil: Run by a thread that holds the lock", func() { th.Run(func() {}) })
+	})
+	assert.False(t, th.Held(), "Run drops the lock when its code returns")
+	// th, the other thread, th again after the system call.
+	assert.Equal(t, uint64(3), g.Switches())
+	other.Run(func() {})
+	th.AfterSend()
 	assert.False(t, th.Held())
-	back()
-	assert.True(t, th.Held())
-	assert.Same(t, th, FromContext(WithThread(context.Background(), th)))
-	assert.PanicsWithValue(t, "gil: Drop by a thread that does not hold the lock", func() { g.NewThread().Drop() })
-	th.Drop()
+	assert.Equal(t, uint64(5), g.Switches(), "AfterSend takes the lock once more")
+	assert.PanicsWithValue(t, "gil: a thread that does not hold the lock dropped it", func() { g.NewThread(Loop).drop(Done) })
+	th.Syscall(func() {}) // without the lock, just a call
+	assert.False(t, th.Held())
+}
+
+func TestRunDropsTheLockWhenItsCodePanics(t *testing.T) {
+	g := New(time.Millisecond)
+	th := g.NewThread(Loop)
+	assert.Panics(t, func() { th.Run(func() { th.Syscall(func() { panic("boom") }) }) })
+	assert.False(t, th.Held())
+	g.NewThread(Worker).Run(func() {}) // the lock is free
 }
 
 // wakingSleeper sets up a lock with a manual clock and a wake-up delay of
@@ -246,10 +273,10 @@ func newWakingSleeper(t *testing.T) *wakingSleeper {
 		case <-w.woke: // the test no longer holds wake-ups
 		}
 	}
-	w.holder, w.sleeper = w.g.NewThread(), w.g.NewThread()
-	w.holder.Take()
+	w.holder, w.sleeper = w.g.NewThread(Connection), w.g.NewThread(Connection)
+	w.holder.take()
 	go func() {
-		w.sleeper.Take()
+		w.sleeper.take()
 		close(w.sleeperTook)
 	}()
 	waitForWaiters(t, w.g)
@@ -267,26 +294,26 @@ func waitForWaiters(t *testing.T, g *GIL) {
 
 func TestAWokenThreadLetsARunningOneTakeTheLockFirst(t *testing.T) {
 	w := newWakingSleeper(t)
-	w.holder.Drop()
+	w.holder.drop(Done)
 	<-w.waking // the sleeper is being woken: the lock is free meanwhile
-	runner := w.g.NewThread()
-	runner.Take()
+	runner := w.g.NewThread(Connection)
+	runner.take()
 	assert.True(t, runner.Held(), "a thread already running takes the free lock first")
 	close(w.woke)
-	runner.Drop()
+	runner.drop(Done)
 	<-w.sleeperTook
 	assert.True(t, w.sleeper.Held(), "then the woken one")
-	w.sleeper.Drop()
+	w.sleeper.drop(Done)
 }
 
 func TestAThreadThatHasWokenHasTheFreeLockBeforeOneThatComesLater(t *testing.T) {
 	w := newWakingSleeper(t)
-	w.holder.Drop() // as around a system call
+	w.holder.drop(Done) // as around a system call
 	<-w.waking
 	w.clock.Add(int64(100 * time.Microsecond)) // the sleeper's wake-up is over
 	back := make(chan struct{})
 	go func() {
-		w.holder.Take() // the system call returns
+		w.holder.take() // the system call returns
 		close(back)
 	}()
 	waitForWaiters(t, w.g)
@@ -298,26 +325,26 @@ func TestAThreadThatHasWokenHasTheFreeLockBeforeOneThatComesLater(t *testing.T) 
 	close(w.woke)
 	<-w.sleeperTook
 	assert.True(t, w.sleeper.Held())
-	w.sleeper.Drop()
+	w.sleeper.drop(Done)
 	<-back
 	assert.True(t, w.holder.Held(), "then the other")
-	w.holder.Drop()
+	w.holder.drop(Done)
 }
 
 func TestSpendYieldsToADropRequest(t *testing.T) {
 	g := New(DefaultInterval)
 	m := withManualIntervals(g)
-	spender, waiter := g.NewThread(), g.NewThread()
-	spender.Take()
+	spender, waiter := g.NewThread(Connection), g.NewThread(Connection)
+	spender.take()
 	spent := make(chan struct{})
 	go func() {
 		spender.Spend(500 * time.Millisecond) // far longer than the hand-over takes
-		spender.Drop()
+		spender.drop(Done)
 		close(spent)
 	}()
 	took := make(chan struct{})
 	go func() {
-		waiter.Take()
+		waiter.take()
 		close(took)
 	}()
 	m.nextWait(t) <- time.Now() // a whole interval with no switch: a drop request
@@ -328,7 +355,7 @@ func TestSpendYieldsToADropRequest(t *testing.T) {
 	default:
 	}
 	assert.True(t, waiter.Held(), "the spender dropped the lock at a checkpoint")
-	waiter.Drop()
+	waiter.drop(Done)
 	<-spent
 }
 

@@ -31,14 +31,14 @@ func osThreads(t *testing.T) int {
 func TestThousandsOfWaitersDoNotNeedAThreadEach(t *testing.T) {
 	const waiters = 2000
 	g := New(time.Second)
-	holder := g.NewThread()
-	holder.Take()
+	holder := g.NewThread(Connection)
+	holder.take()
 	var wg sync.WaitGroup
 	for range waiters {
 		wg.Go(func() {
-			th := g.NewThread()
-			th.Take()
-			th.Drop()
+			th := g.NewThread(Connection)
+			th.take()
+			th.drop(Done)
 		})
 	}
 	for deadline := time.Now().Add(bound); g.waiting() < waiters; {
@@ -47,6 +47,6 @@ func TestThousandsOfWaitersDoNotNeedAThreadEach(t *testing.T) {
 	}
 	// Waiters past the first threadWaiters sleep without a thread.
 	assert.Less(t, osThreads(t), waiters/4, "a thread for each waiter")
-	holder.Drop()
+	holder.drop(Done)
 	wg.Wait()
 }

@@ -75,18 +75,21 @@ func (c *fakeConn) AppendRefusal(dst []byte, d wire.Decoded) []byte {
 func (c *fakeConn) Gone()   {}
 func (c *fakeConn) Closed() { c.l.closed <- c }
 
+// submitFunc is how a loop hands a task to its executor.
+type submitFunc = func(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error))
+
 // loopOf serves a loop with x until the test ends, and returns its
 // listener.
-func loopOf(t *testing.T, x Executor, idle time.Duration) *fakeListener {
+func loopOf(t *testing.T, x submitFunc, idle time.Duration) *fakeListener {
 	return pythonLoopOf(t, x, idle, nil)
 }
 
 // pythonLoopOf is loopOf with th as the loop's interpreter thread.
-func pythonLoopOf(t *testing.T, x Executor, idle time.Duration, th *gil.Thread) *fakeListener {
+func pythonLoopOf(t *testing.T, x submitFunc, idle time.Duration, th *gil.Thread) *fakeListener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &fakeListener{conns: make(chan Conn), ctx: ctx, cancel: cancel, idle: idle, closed: make(chan *fakeConn, 16)}
 	served := make(chan error, 1)
-	go func() { served <- Serve(l, x, th, 0) }()
+	go func() { served <- Serve(l, Config{Submit: x, Threads: []*gil.Thread{th}}) }()
 	t.Cleanup(func() {
 		cancel()
 		close(l.conns)
@@ -120,14 +123,16 @@ func connect(t *testing.T, l *fakeListener, first string) (net.Conn, *bufio.Read
 	return c, bufio.NewReader(c)
 }
 
-var inline = Executor{Run: func(ctx context.Context, t primetime.Task, p []byte) ([]byte, error) { return t.Run(ctx, p) }}
+// inline runs each task on the loop, before Submit returns, as the inline
+// executor does.
+func inline(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) { done(t.Run(ctx, p)) }
 
 func TestTheLoopAnswersPipelinedRequestsInOrder(t *testing.T) {
 	submitted := sync.WaitGroup{}
-	offload := Executor{Submit: func(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) {
+	offload := func(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) {
 		submitted.Go(func() { done(t.Run(ctx, p)) })
-	}}
-	for name, x := range map[string]Executor{"inline": inline, "offloaded": offload} {
+	}
+	for name, x := range map[string]submitFunc{"inline": inline, "offloaded": offload} {
 		t.Run(name, func(t *testing.T) {
 			l := loopOf(t, x, 0)
 			c, br := connect(t, l, "a\n")
@@ -172,9 +177,9 @@ func TestTheLoopClosesEverythingWhenTheServerCloses(t *testing.T) {
 // after the loop has released its descriptors does not write its wake-up
 // to whatever now has the wake-up descriptor's number.
 func TestAPostAfterTheLoopEndedWritesNothing(t *testing.T) {
-	lp, err := newLoop(&fakeListener{ctx: context.Background()}, inline, nil)
+	lp, err := newLoop(&fakeListener{ctx: context.Background()}, Config{Submit: inline}, nil)
 	require.NoError(t, err)
-	wakefd := lp.wakefd
+	wakefd := lp.waker.fd
 	lp.release()
 
 	// A pipe takes the released number, as a new socket would.
@@ -188,19 +193,20 @@ func TestAPostAfterTheLoopEndedWritesNothing(t *testing.T) {
 		defer unix.Close(wakefd)
 	}
 
-	lp.post(event{kind: answered})
+	lp.waker.post(event{kind: answered})
 	n, err := unix.Read(p[0], make([]byte, 8))
 	assert.ErrorIs(t, err, unix.EAGAIN, "read %d bytes", n)
 }
 
 func TestInPythonModeTheLoopReleasesTheLockAroundItsSocketCalls(t *testing.T) {
-	th := gil.New(gil.DefaultInterval).NewThread()
+	th := gil.New(gil.DefaultInterval).NewThread(gil.Loop)
 	drops := make(chan uint64, 8)
-	x := Executor{Run: func(ctx context.Context, task primetime.Task, p []byte) ([]byte, error) {
+	x := func(ctx context.Context, task primetime.Task, p []byte, done func([]byte, error)) {
 		assert.True(t, th.Held(), "a task runs on the loop with the lock held")
+		assert.Same(t, th, gil.FromContext(ctx), "under the loop's thread")
 		drops <- th.Drops() // on the loop's goroutine, as th requires
-		return task.Run(ctx, p)
-	}}
+		done(task.Run(ctx, p))
+	}
 	l := pythonLoopOf(t, x, 0, th)
 	c, br := connect(t, l, "a\n")
 	for _, next := range []string{"b", "c", "d", ""} {

@@ -3,11 +3,14 @@
 // buffers and timers, as asyncio's selector loop does. It reads, decodes,
 // runs inline tasks or hands them to an executor, encodes and writes, and
 // learns of the executor's answers through a wake-up descriptor. No
-// goroutine serves a connection, so an idle connection costs a few hundred
-// bytes; one slow inline task stalls every connection.
+// goroutine serves a connection, so an idle connection costs little
+// memory; one slow inline task stalls every connection of its loop. A
+// server may run several loops, each with its share of the connections.
 //
 // It is built on epoll, on Linux only ([Supported]); elsewhere the Loop
-// strategies keep a portable loop of their own.
+// strategies keep a portable loop of their own. One idea a file: the
+// poller and the waker, a connection and its states, the timers, the
+// loops' life cycle.
 package reactor
 
 import (
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -61,13 +65,18 @@ type Conn interface {
 	Closed()
 }
 
-// An Executor is where the loop's tasks run: on the loop itself with Run
-// (the inline executor), or, if Run is nil, handed over with Submit.
-type Executor struct {
-	// Run runs t on payload and returns its answer.
-	Run func(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error)
-	// Submit starts t on payload elsewhere and returns at once; done is
-	// called once with the answer, on any goroutine, perhaps before
-	// Submit returns. payload stays valid until then.
+// Config is what the loops run their tasks with.
+type Config struct {
+	// Submit hands a task to the executor and returns; done is called
+	// once with the answer, on any goroutine, perhaps before Submit
+	// returns: the inline executor runs the task on the loop then, under
+	// a context that carries the loop's interpreter thread.
 	Submit func(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
+	// Threads has an entry per loop: the loop's interpreter thread in
+	// Python mode, nil in Go mode. There is at least one.
+	Threads []*gil.Thread
+	// TurnCost is what Python mode charges, with the lock held, for each
+	// turn of asyncio's machinery: one when a request is read, one more
+	// when an executor's answer comes back.
+	TurnCost time.Duration
 }
