@@ -125,7 +125,9 @@ func connect(t *testing.T, l *fakeListener, first string) (net.Conn, *bufio.Read
 
 // inline runs each task on the loop, before Submit returns, as the inline
 // executor does.
-func inline(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) { done(t.Run(ctx, p)) }
+func inline(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error)) {
+	done(t.Run(ctx, p))
+}
 
 func TestTheLoopAnswersPipelinedRequestsInOrder(t *testing.T) {
 	submitted := sync.WaitGroup{}
