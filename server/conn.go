@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -39,23 +40,16 @@ type conn struct {
 	closeErr  error
 }
 
-// maxDeadlineSlack is how far short of its full length refresh lets a
-// deadline fall, at most, before it sets it again; a short timeout gets an
-// eighth of its length. Setting a deadline modifies a runtime timer, which
-// can wake the network poller: once a second is plenty for timeouts of
-// seconds or minutes.
-const maxDeadlineSlack = time.Second
-
-// refresh sets a deadline limit from now (zero: def; negative: none) with
-// set, unless the one last set, *last, is within the slack of it. stale
-// forces the set, for a deadline that someone else has changed.
-func (c *conn) refresh(last *time.Time, limit, def time.Duration, set func(time.Time) error, stale bool) {
-	limit = limitOf(limit, def)
+// refresh sets a deadline limit from now (0: none) with set, unless the
+// one last set, *last, is within the policy's slack of it: setting a
+// deadline modifies a runtime timer, which can wake the network poller.
+// stale forces the set, for a deadline that someone else has changed.
+func (c *conn) refresh(last *time.Time, limit time.Duration, set func(time.Time) error, stale bool) {
 	var want time.Time
 	if limit > 0 {
 		want = time.Now().Add(limit)
 	}
-	slack := min(limit/8, maxDeadlineSlack)
+	slack := policy.Slack(limit)
 	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < slack {
 		return
 	}
@@ -89,7 +83,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		// Set the deadline before the connection is marked idle:
 		// Shutdown wakes idle connections with a deadline of its own,
 		// which must win.
-		c.refresh(&c.readDeadline, c.s.IdleTimeout, DefaultIdleTimeout, c.nc.SetReadDeadline, c.cr.takeTouched())
+		c.refresh(&c.readDeadline, c.s.pol.IdleTimeout, c.nc.SetReadDeadline, c.cr.takeTouched())
 		if !c.s.setIdle(c, true) {
 			return strategy.Request{}, ErrServerClosed
 		}
@@ -154,17 +148,10 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 }
 
 func (c *conn) write(b []byte) error {
-	c.refresh(&c.writeDeadline, c.s.WriteTimeout, DefaultWriteTimeout, c.nc.SetWriteDeadline, false)
+	c.refresh(&c.writeDeadline, c.s.pol.WriteTimeout, c.nc.SetWriteDeadline, false)
 	_, err := c.nc.Write(b)
 	return err
 }
-
-// lingerTimeout bounds how long Close drains a connection it closes after
-// an error answer, and lingerBytes how much it reads.
-const (
-	lingerTimeout = 500 * time.Millisecond
-	lingerBytes   = 64 << 10
-)
 
 // Close implements strategy.Conn.
 func (c *conn) Close() error {
@@ -194,8 +181,8 @@ func (c *conn) drain() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.CopyN(io.Discard, c.nc, lingerBytes)
+	c.nc.SetReadDeadline(time.Now().Add(policy.LingerTimeout))
+	io.CopyN(io.Discard, c.nc, policy.LingerBytes)
 }
 
 // connReader reads a connection for its bufio.Reader and, once a request

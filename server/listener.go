@@ -6,23 +6,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/strategy"
-)
-
-// Accept retry delays, as net/http's: a temporary error is retried after
-// 5 ms, doubling up to 1 s; a success resets the delay.
-const (
-	acceptDelayMin = 5 * time.Millisecond
-	acceptDelayMax = time.Second
 )
 
 // listener presents a net.Listener to a strategy: it retries temporary
 // errors, tracks the connections it accepts, and reports ErrServerClosed
 // once the server is closing.
 type listener struct {
-	s     *Server
-	l     net.Listener
-	delay time.Duration
+	s       *Server
+	l       net.Listener
+	backoff policy.Backoff
 }
 
 // Accept implements strategy.Listener.
@@ -69,9 +63,9 @@ func (ln *listener) accept() (net.Conn, error) {
 				s.closeAll()
 				return nil, err
 			}
-			ln.delay = min(max(2*ln.delay, acceptDelayMin), acceptDelayMax)
-			s.logger().Warn("accept failed; retrying", "err", err, "delay", ln.delay)
-			t := time.NewTimer(ln.delay)
+			delay := ln.backoff.Next()
+			s.logger().Warn("accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
 			case <-s.done:
@@ -79,7 +73,7 @@ func (ln *listener) accept() (net.Conn, error) {
 			}
 			continue
 		}
-		ln.delay = 0
+		ln.backoff.Reset()
 		return nc, nil
 	}
 }
@@ -141,26 +135,16 @@ func (s *Server) setIdle(c *conn, idle bool) bool {
 	return true
 }
 
-// watchDelay is how long a request runs before the watchdog starts reading
-// its connection, to notice a client that goes away. A client that leaves
-// during a shorter request costs at most this much work. A shorter delay
-// also watches the requests that merely wait for their turn under load
-// (at 64 clients, most requests to a process pool of two): each such
-// background read costs a goroutine, a read and two deadline changes: at
-// 1 ms, with 64 clients on a pool of two processes, they were a sixth of
-// the CPU profile of the server and its clients.
-const watchDelay = 10 * time.Millisecond
-
 // watchdogRest is how many idle ticks (200 ms) the watchdog waits before it
 // stops ticking until the next request.
 const watchdogRest = 20
 
 // watch is the server's watchdog: while requests are in flight, it ticks
-// every watchDelay and starts the background read of each connection whose
+// every policy.WatchDelay and starts the background read of each connection whose
 // request has run that long. One ticker for the server costs far less than
 // a timer per request, whose resets wake the runtime's network poller.
 func (s *Server) watch(done <-chan struct{}) {
-	t := time.NewTicker(watchDelay)
+	t := time.NewTicker(policy.WatchDelay)
 	t.Stop()
 	defer t.Stop()
 	var due []*conn
@@ -170,7 +154,7 @@ func (s *Server) watch(done <-chan struct{}) {
 			return
 		case <-s.wake:
 		}
-		t.Reset(watchDelay)
+		t.Reset(policy.WatchDelay)
 		for rest := 0; rest < watchdogRest; {
 			select {
 			case <-done:
@@ -179,7 +163,7 @@ func (s *Server) watch(done <-chan struct{}) {
 				due = due[:0]
 				s.mu.Lock()
 				for c, started := range s.active {
-					if now.Sub(started) >= watchDelay {
+					if now.Sub(started) >= policy.WatchDelay {
 						due = append(due, c)
 					}
 				}

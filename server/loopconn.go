@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/reactor"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
@@ -58,12 +59,13 @@ func (ln *listener) AcceptConn() (reactor.Conn, error) {
 // nc. A temporary failure is retried with the accept delays.
 func (ln *listener) handOver(nc net.Conn) (int, error) {
 	defer nc.Close()
-	for delay := time.Duration(0); ; {
+	var backoff policy.Backoff
+	for {
 		fd, err := dupFD(nc)
 		if err == nil || !isTemporary(err) {
 			return fd, err
 		}
-		delay = min(max(2*delay, acceptDelayMin), acceptDelayMax)
+		delay := backoff.Next()
 		ln.s.logger().Warn("handing a connection to the event loop failed; retrying", "err", err, "delay", delay)
 		t := time.NewTimer(delay)
 		select {
@@ -79,10 +81,8 @@ func (ln *listener) handOver(nc net.Conn) (int, error) {
 // Shutdown runs out of time.
 func (ln *listener) Closed() context.Context { return ln.s.baseCtx }
 
-// Limits implements reactor.Listener.
-func (ln *listener) Limits() (idle, write time.Duration) {
-	return limitOf(ln.s.IdleTimeout, DefaultIdleTimeout), limitOf(ln.s.WriteTimeout, DefaultWriteTimeout)
-}
+// Policy implements reactor.Listener.
+func (ln *listener) Policy() policy.Policy { return ln.s.pol }
 
 // Logger implements reactor.Listener.
 func (ln *listener) Logger() *slog.Logger { return ln.s.logger() }

@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -154,6 +155,7 @@ type Server struct {
 	baseCtx   context.Context     // parent of every request's context
 	cancel    context.CancelFunc
 	proto     Protocol
+	pol       policy.Policy         // set by Serve, before any connection
 	python    *strategy.Interpreter // in Python mode
 }
 
@@ -263,6 +265,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.serving = true
 	s.listener = l
 	s.proto = proto
+	s.pol = s.resolvePolicy()
 	serveDone := make(chan struct{})
 	s.serveDone = serveDone
 	s.mu.Unlock()
@@ -444,14 +447,10 @@ func (s *Server) maxLineBytes() int {
 	return DefaultMaxLineBytes
 }
 
-// limitOf resolves a time limit setting d: zero means def, and a negative
-// value no limit, returned as 0.
-func limitOf(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < 0:
-		return 0
+// resolvePolicy returns the connection policy of the server's settings.
+func (s *Server) resolvePolicy() policy.Policy {
+	return policy.Policy{
+		IdleTimeout:  policy.Limit(s.IdleTimeout, DefaultIdleTimeout),
+		WriteTimeout: policy.Limit(s.WriteTimeout, DefaultWriteTimeout),
 	}
-	return d
 }

@@ -12,13 +12,14 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
 // Supported reports whether this system has the event loop.
 const Supported = true
 
-// Sizes and times of the loop.
+// Sizes of the loop; its times are the connection policy's.
 const (
 	// readSize is the loop's one read buffer; a connection keeps only
 	// the bytes it has not decoded yet, in a buffer of its own.
@@ -27,19 +28,6 @@ const (
 	// the loop stops reading and decoding its requests until the client
 	// reads (asyncio's pause_reading).
 	highWater = 64 << 10
-	// watchDelay is how long a request must have run before the client's
-	// EOF counts as the client going away and cancels it; the goroutine
-	// servers wait as long before they watch. A half-closed client's
-	// quicker requests are answered.
-	watchDelay = 10 * time.Millisecond
-	// lingerTimeout and lingerBytes bound the draining of a connection
-	// closed after an error answer, as the goroutine servers do.
-	lingerTimeout = 500 * time.Millisecond
-	lingerBytes   = 64 << 10
-	// idleSlack is how far an idle deadline may fall short of its full
-	// length before it is moved, so that a busy connection moves it once
-	// a second rather than on every request.
-	idleSlack = time.Second
 )
 
 // Serve runs one loop per entry of cfg.Threads, each on a goroutine of its
@@ -146,8 +134,8 @@ type event struct {
 }
 
 func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
-	idle, write := l.Limits()
-	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: idle, write: write, accepting: true,
+	pol := l.Policy()
+	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, write: pol.WriteTimeout, accepting: true,
 		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256)}
 	var err error
 	if lp.poller, err = newPoller(); err != nil {
@@ -300,14 +288,14 @@ func (lp *loop) read(c *conn) {
 		return
 	case c.state == lingering:
 		c.lingered += n
-		if n == 0 || c.lingered >= lingerBytes {
+		if n == 0 || c.lingered >= policy.LingerBytes {
 			lp.close(c)
 		}
 		return
 	case n == 0:
 		c.eof = true
 		if c.state == running {
-			c.watchAt = c.started.Add(watchDelay)
+			c.watchAt = c.started.Add(policy.WatchDelay)
 			lp.timers.arm(c, c.watchAt)
 		}
 		lp.process(c, c.in)
@@ -421,7 +409,7 @@ func (lp *loop) waitForRequest(c *conn) {
 		return
 	}
 	at := lp.now.Add(lp.idle)
-	if c.idleAt.IsZero() || at.Sub(c.idleAt) >= min(lp.idle/8, idleSlack) {
+	if c.idleAt.IsZero() || at.Sub(c.idleAt) >= policy.Slack(lp.idle) {
 		c.idleAt = at
 		lp.timers.arm(c, at)
 	}
@@ -500,7 +488,7 @@ func (lp *loop) closeIfDone(c *conn) {
 	// answer before the client reads it.
 	unix.Shutdown(c.fd, unix.SHUT_WR)
 	c.state = lingering
-	c.lingerAt = lp.now.Add(lingerTimeout)
+	c.lingerAt = lp.now.Add(policy.LingerTimeout)
 	lp.timers.arm(c, c.lingerAt)
 }
 

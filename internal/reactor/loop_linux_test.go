@@ -19,6 +19,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -47,9 +48,9 @@ func (l *fakeListener) AcceptConn() (Conn, error) {
 	}
 	return c, nil
 }
-func (l *fakeListener) Closed() context.Context             { return l.ctx }
-func (l *fakeListener) Limits() (idle, write time.Duration) { return l.idle, 0 }
-func (l *fakeListener) Logger() *slog.Logger                { return slog.New(slog.DiscardHandler) }
+func (l *fakeListener) Closed() context.Context { return l.ctx }
+func (l *fakeListener) Policy() policy.Policy   { return policy.Policy{IdleTimeout: l.idle} }
+func (l *fakeListener) Logger() *slog.Logger    { return slog.New(slog.DiscardHandler) }
 
 // fakeConn is the server side of a socket pair, answering with echo.
 type fakeConn struct {

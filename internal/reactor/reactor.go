@@ -20,6 +20,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -34,9 +35,9 @@ type Listener interface {
 	// Closed is done when the server closes: the loop closes every
 	// connection now.
 	Closed() context.Context
-	// Limits returns how long a connection may wait for its next request
-	// and how long writing an answer may take; zero means no limit.
-	Limits() (idle, write time.Duration)
+	// Policy returns the connection policy: the limits every connection
+	// keeps.
+	Policy() policy.Policy
 	// Logger receives what the loop has to say about a connection it
 	// could not serve.
 	Logger() *slog.Logger
