@@ -13,7 +13,7 @@ import (
 // TestAModuleOutsideTheRepositoryPlugsInItsOwnStrategies runs the tests of
 // testdata/outside, a module of its own that depends on this one: it
 // writes an executor and a scheduler, combines them with the built-in
-// ones, registers the executor, and compares them with loadtest.Compare,
+// ones, registers the executor, and compares them with compare.Run,
 // in child processes and in-process. Only the exported API is in reach of
 // such a module. The module is copied out with this module's go.sum, and
 // its replace directive pointed here, so that it always builds against

@@ -32,9 +32,9 @@ type Conditions struct {
 	GOMAXPROCS int `json:"gomaxprocs"`
 }
 
-// currentConditions returns the conditions of a measurement that starts
+// CurrentConditions returns the conditions of a measurement that starts
 // now.
-func currentConditions() Conditions {
+func CurrentConditions() Conditions {
 	c := Conditions{
 		Start: time.Now(), Command: os.Args, Module: "unknown",
 		Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,

@@ -47,24 +47,3 @@ func ExampleRun() {
 	// long request answered: true 7919
 	// small requests answered: true errors: 0
 }
-
-// Compare strategies, each server in this process here; by default each
-// runs in a child process of its own, which needs primetime.MaybeWorker at
-// the top of main.
-func ExampleCompare() {
-	cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
-		Scenario:   loadtest.Scenario{Clients: 2, Long: "1000", LongAfter: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Interval: 100 * time.Millisecond},
-		Strategies: []string{"serial", "loop"},
-		InProcess:  true,
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, row := range cmp.Rows {
-		fmt.Printf("%s: long request answered %v; %q\n", row.Label(), row.LongAnswered, row.Note)
-	}
-	// Output:
-	// serial: long request answered true; "a new connection per request"
-	// loop: long request answered true; ""
-}

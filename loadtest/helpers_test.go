@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -14,10 +15,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// Compare runs servers in child processes: this test binary.
+	// The servers' worker processes are this test binary.
 	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
 }
+
+// discardLogger is the log of servers whose log no test reads.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // bound is a safety net against a hang; no test waits for it to pass.
 const bound = 10 * time.Second

@@ -204,11 +204,3 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	cw.Flush()
 	return cw.Error()
 }
-
-// WriteJSON writes c as indented JSON.
-func (c *Comparison) WriteJSON(w io.Writer) error { return writeJSON(w, c) }
-
-// ReadComparisonJSON reads a Comparison written by its WriteJSON.
-func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
-	return readJSON[Comparison](rd, "a comparison")
-}

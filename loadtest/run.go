@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -30,7 +29,7 @@ type Monitor func(iv Interval, events []Event)
 // ends first, Run stops early and returns the partial result with ctx's
 // error. Otherwise the error is non-nil only for a Scenario out of range.
 func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
-	sc, err := sc.withDefaults()
+	sc, err := sc.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +71,7 @@ type run struct {
 }
 
 func newRun(sc Scenario) *run {
-	codec, _ := newClientCodec(sc.Protocol) // checked by withDefaults
+	codec, _ := newClientCodec(sc.Protocol) // checked by WithDefaults
 	r := &run{sc: sc, small: codec.AppendRequest(nil, sc.Small), longReq: codec.AppendRequest(nil, sc.Long),
 		smallCheck: newChecker(sc, sc.Small, false), longCheck: newChecker(sc, sc.Long, true)}
 	r.phase.Store(int32(before))
@@ -109,7 +108,7 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	if r.sc.SendsLong() {
 		wg.Go(func() { r.longClient(runCtx) })
 	}
-	res := &Result{Scenario: r.sc, Start: r.start, Conditions: currentConditions()}
+	res := &Result{Scenario: r.sc, Start: r.start, Conditions: CurrentConditions()}
 	r.cpu = newCPUMeter(r.sc.ServerPID)
 	total := newHistogram()
 	var phases [numPhases]int
@@ -360,8 +359,6 @@ func (r *run) client(ctx context.Context, i int, t *tally) {
 	}
 }
 
-var discardLogger = slog.New(slog.DiscardHandler)
-
 // phaseAt returns the phase of an answer that arrived now.
 func (r *run) phaseAt() phase { return phase(r.phase.Load()) }
 
@@ -449,7 +446,7 @@ const (
 )
 
 func (r *run) newConn() *conn {
-	codec, _ := newClientCodec(r.sc.Protocol) // checked by withDefaults
+	codec, _ := newClientCodec(r.sc.Protocol) // checked by WithDefaults
 	return &conn{addr: r.sc.Addr, end: r.end, codec: codec, in: make([]byte, answerBuffer)}
 }
 

@@ -287,15 +287,15 @@ func TestScenarioIsChecked(t *testing.T) {
 }
 
 func TestScenarioDefaultsScaleWithAShortRun(t *testing.T) {
-	sc, err := Scenario{Addr: "x", Duration: time.Second}.withDefaults()
+	sc, err := Scenario{Addr: "x", Duration: time.Second}.WithDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, time.Second/3, sc.LongAfter, "the long request a third of the way in")
 	assert.Equal(t, 100*time.Millisecond, sc.Interval)
-	sc, err = Scenario{Addr: "x"}.withDefaults()
+	sc, err = Scenario{Addr: "x"}.WithDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, DefaultLongAfter, sc.LongAfter)
 	assert.Equal(t, DefaultInterval, sc.Interval)
-	sc, err = Scenario{Addr: "x", Duration: 20 * time.Millisecond}.withDefaults()
+	sc, err = Scenario{Addr: "x", Duration: 20 * time.Millisecond}.WithDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, MinInterval, sc.Interval)
 }

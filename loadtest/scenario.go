@@ -10,8 +10,12 @@
 // before, during and after the long request, and Kept, the share of the
 // small requests' throughput that survived while the long one ran.
 //
-// [Compare] runs one scenario against several strategies, each server in a
-// child process of its own by default, and returns one table.
+// A [Comparison] is what an experiment of several strategies measured: its
+// rows and every run's Result. Package loadtest/compare runs experiments
+// (each server in a child process of its own, the CPython rows, idle
+// connections), package loadtest/report shows results and comparisons as
+// the command does; this package links neither, so a program that drives
+// its own server with Run takes the load generator alone.
 package loadtest
 
 import (
@@ -19,8 +23,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/primetime-lab/primetime/server"
 )
 
 // Defaults of a Scenario.
@@ -40,10 +42,10 @@ const (
 type Scenario struct {
 	// Addr is the server's TCP address: host:port.
 	Addr string `json:"addr"`
-	// Protocol is the wire protocol the server speaks:
-	// server.ProtocolLine (the default, also ""), server.ProtocolHTTP or
-	// server.ProtocolRecv.
-	Protocol server.Protocol `json:"protocol,omitempty"`
+	// Protocol is the wire protocol the server speaks: "line" (the
+	// default, also ""), "http" or "recv" (server.ProtocolLine,
+	// server.ProtocolHTTP, server.ProtocolRecv).
+	Protocol Protocol `json:"protocol,omitempty"`
 	// Clients is the number of clients sending small requests, each on a
 	// connection of its own. Zero means DefaultClients.
 	Clients int `json:"clients"`
@@ -91,9 +93,9 @@ type Scenario struct {
 	Check func(request, answer []byte) error `json:"-"`
 }
 
-// withDefaults returns sc with its zero fields set to their defaults, or an
-// error that says which field is out of range.
-func (sc Scenario) withDefaults() (Scenario, error) {
+// WithDefaults returns sc with its zero fields set to their defaults, or
+// an error that says which field is out of range: the scenario Run plays.
+func (sc Scenario) WithDefaults() (Scenario, error) {
 	if sc.Addr == "" {
 		return sc, errors.New("loadtest: Scenario.Addr is empty: set it to the server's host:port")
 	}

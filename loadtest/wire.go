@@ -2,20 +2,18 @@ package loadtest
 
 import (
 	"github.com/primetime-lab/primetime/internal/wire"
-	"github.com/primetime-lab/primetime/server"
 )
 
+// A Protocol is a wire protocol the load generator speaks: "line" (the
+// default), "http" or "recv". It is the same type as server.Protocol, whose
+// constants name them.
+type Protocol = wire.Protocol
+
 // newClientCodec returns a client codec of protocol p, for one connection.
-func newClientCodec(p server.Protocol) (wire.ClientCodec, error) {
-	p, err := server.ParseProtocol(string(p))
+func newClientCodec(p Protocol) (wire.ClientCodec, error) {
+	p, err := wire.Parse(string(p))
 	if err != nil {
 		return nil, err
 	}
-	switch p {
-	case server.ProtocolHTTP:
-		return wire.NewHTTPClient(), nil
-	case server.ProtocolRecv:
-		return wire.NewRecvClient(), nil
-	}
-	return wire.NewLineClient(), nil
+	return p.ClientCodec(), nil
 }

@@ -53,6 +53,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -66,7 +67,7 @@ const (
 	DefaultAddr = "127.0.0.1:25000"
 	// DefaultMaxLineBytes is the longest request line, not counting its
 	// line ending.
-	DefaultMaxLineBytes = 4096
+	DefaultMaxLineBytes = wire.DefaultMaxLine
 	// DefaultIdleTimeout is how long a connection may wait for its next
 	// request before the server closes it.
 	DefaultIdleTimeout = 2 * time.Minute
@@ -75,7 +76,7 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 	// DefaultMaxHeaderBytes is the largest HTTP request head: request
 	// line and header fields.
-	DefaultMaxHeaderBytes = 8 << 10
+	DefaultMaxHeaderBytes = wire.DefaultMaxHeader
 )
 
 // A Server serves a task with a strategy. Its exported fields configure it
@@ -438,13 +439,6 @@ func (s *Server) buffer(n int) *[]byte {
 	}
 	b := make([]byte, n)
 	return &b
-}
-
-func (s *Server) maxLineBytes() int {
-	if s.MaxLineBytes > 0 {
-		return s.MaxLineBytes
-	}
-	return DefaultMaxLineBytes
 }
 
 // resolvePolicy returns the connection policy of the server's settings.

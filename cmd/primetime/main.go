@@ -5,6 +5,7 @@
 //	primetime compare [-strategies serial,perconn,...] [load flags] [-html FILE] [-json FILE]
 //	primetime load [-addr 127.0.0.1:25000] [load flags] [-json FILE] [-csv FILE]
 //	primetime diff OLD.json NEW.json
+//	primetime report [-html FILE] SAVED.json
 //	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn]
 //	primetime nth N
 //
@@ -13,6 +14,9 @@
 // it against a running server and prints each interval as it closes, like
 // the lecture's monitor. The load flags are -clients, -request, -long,
 // -after, -duration, -interval, -warmup, -reconnect and -rate.
+//
+// report shows a comparison or a run saved with -json as compare or load
+// showed it, and with -html writes its page.
 //
 // serve answers the line protocol (send "10\n", read "29\n"), or with
 // -protocol http or recv the other two, with the chosen strategy until
@@ -56,6 +60,7 @@ commands:
   compare run the experiment against every strategy and print a table and a chart
   load    run the experiment against a server and print each interval as it closes
   diff    compare two saved comparisons (or runs of load), row by row, with significance
+  report  show a saved comparison (or run of load) again: its table and chart, or an HTML page
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
 
@@ -75,11 +80,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "nth":
 		return nth(ctx, args[1:], stdout, stderr)
 	case "load":
-		return load(ctx, args[1:], stdout, stderr)
+		return runLoad(ctx, args[1:], stdout, stderr)
 	case "compare":
-		return compare(ctx, args[1:], stdout, stderr)
+		return runCompare(ctx, args[1:], stdout, stderr)
 	case "diff":
-		return diff(args[1:], stdout, stderr)
+		return runDiff(args[1:], stdout, stderr)
+	case "report":
+		return runReport(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

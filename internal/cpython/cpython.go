@@ -13,10 +13,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // script is lecture_server.py, the lecture's server in Python.
@@ -56,39 +59,43 @@ func Version(python string) (string, error) {
 }
 
 // Shape returns the script's arguments that serve the lecture's
-// counterpart of a strategy's text form, and false for a strategy the
-// lecture has none of.
-func Shape(strategy string) ([]string, bool) {
-	sched, exec, _ := strings.Cut(strategy, "+")
-	name, size, _ := strings.Cut(sched, ":")
-	if exec != "" {
-		if name != "loop" {
-			return nil, false
+// counterpart of a strategy, and false for a strategy the lecture has none
+// of. A size left out (procs) means one per CPU, as in Go.
+func Shape(d strategy.Description) ([]string, bool) {
+	sched, exec := d.Scheduler, d.Executor
+	size := func(p strategy.Part) string {
+		if p.Size == 0 {
+			return strconv.Itoa(runtime.NumCPU())
 		}
-		name, size, _ = strings.Cut(exec, ":")
-		name = "loop+" + name
+		return strconv.Itoa(p.Size)
 	}
-	if size == "" {
-		size = strconv.Itoa(runtime.NumCPU())
-	}
-	switch name {
-	case "serial":
-		return []string{"serial"}, true
-	case "perconn":
-		return []string{"threads"}, true
-	case "pool":
-		return []string{"threadpool", size}, true
-	case "procpool":
-		return []string{"procpool", size}, true
-	case "loop":
-		return []string{"asyncio"}, true
-	case "loop+goroutines":
-		return []string{"asyncio-threads", size}, true
-	case "loop+procs":
-		return []string{"asyncio-procs", size}, true
+	switch {
+	case exec.Name == strategy.InlineName:
+		switch sched.Name {
+		case strategy.SerialName:
+			return []string{"serial"}, true
+		case strategy.PerConnName:
+			return []string{"threads"}, true
+		case strategy.PoolName:
+			return []string{"threadpool", size(sched)}, true
+		case strategy.LoopName:
+			return []string{"asyncio"}, true
+		}
+	case sched.Name == strategy.PerConnName && exec.Name == strategy.ProcsName:
+		return []string{"procpool", size(exec)}, true
+	case sched.Name == strategy.LoopName && exec.Name == strategy.GoroutinesName:
+		return []string{"asyncio-threads", size(exec)}, true
+	case sched.Name == strategy.LoopName && exec.Name == strategy.ProcsName:
+		return []string{"asyncio-procs", size(exec)}, true
 	}
 	return nil, false
 }
+
+// protocols are the wire protocols the script speaks.
+var protocols = []wire.Protocol{wire.Line, wire.Recv}
+
+// Speaks reports whether the lecture's server speaks protocol p.
+func Speaks(p wire.Protocol) bool { return p == "" || slices.Contains(protocols, p) }
 
 // A Server is the lecture's server in a child process.
 type Server struct {

@@ -4,6 +4,11 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 func TestMain(m *testing.M) {
@@ -30,6 +37,21 @@ func python(t *testing.T) string {
 	return p
 }
 
+// describe returns what the strategy named text is made of.
+func describe(t *testing.T, text string) strategy.Description {
+	s, err := strategy.Parse(text)
+	require.NoError(t, err)
+	return strategy.Describe(s)
+}
+
+// writeScript writes the embedded script to a file of the test's, and
+// returns its path.
+func writeScript(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "lecture_server.py")
+	require.NoError(t, os.WriteFile(path, script, 0o644))
+	return path
+}
+
 // ask sends line and returns the answer line.
 func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
 	t.Helper()
@@ -43,9 +65,9 @@ func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
 
 func TestTheLecturesServerAnswersAsTheGoServerDoes(t *testing.T) {
 	py := python(t)
-	for _, strategy := range []string{"serial", "perconn", "pool:2", "procpool:2", "loop", "loop+goroutines:2", "loop+procs:2"} {
-		t.Run(strategy, func(t *testing.T) {
-			shape, ok := Shape(strategy)
+	for _, text := range []string{"serial", "perconn", "pool:2", "procpool:2", "loop", "loop+goroutines:2", "loop+procs:2"} {
+		t.Run(text, func(t *testing.T) {
+			shape, ok := Shape(describe(t, text))
 			require.True(t, ok)
 			s, err := Start(py, shape, 5*time.Millisecond, "", nil)
 			require.NoError(t, err)
@@ -72,9 +94,9 @@ func TestTheLecturesServerAnswersAsTheGoServerDoes(t *testing.T) {
 
 func TestTheLecturesServerSpeaksRecv(t *testing.T) {
 	py := python(t)
-	for _, strategy := range []string{"perconn", "loop"} {
-		t.Run(strategy, func(t *testing.T) {
-			shape, _ := Shape(strategy)
+	for _, text := range []string{"perconn", "loop"} {
+		t.Run(text, func(t *testing.T) {
+			shape, _ := Shape(describe(t, text))
 			s, err := Start(py, shape, 5*time.Millisecond, "recv", nil)
 			require.NoError(t, err)
 			defer s.Stop()
@@ -95,18 +117,28 @@ func TestTheLecturesServerSpeaksRecv(t *testing.T) {
 }
 
 func TestShapesMapTheLecturesCounterparts(t *testing.T) {
-	for strategy, want := range map[string]string{
+	for text, want := range map[string]string{
 		"serial": "serial", "perconn": "threads", "pool:8": "threadpool 8", "procpool:2": "procpool 2",
-		"loop": "asyncio", "loop+goroutines:4": "asyncio-threads 4", "loop+procs:2": "asyncio-procs 2",
+		"perconn+procs:2": "procpool 2", "loop": "asyncio", "loop+goroutines:4": "asyncio-threads 4", "loop+procs:2": "asyncio-procs 2",
+		"procpool": "procpool " + strconv.Itoa(runtime.NumCPU()),
 	} {
-		shape, ok := Shape(strategy)
-		assert.True(t, ok, strategy)
-		assert.Equal(t, want, strings.Join(shape, " "), strategy)
+		shape, ok := Shape(describe(t, text))
+		assert.True(t, ok, text)
+		assert.Equal(t, want, strings.Join(shape, " "), text)
 	}
-	for _, strategy := range []string{"pool:8+goroutines:2", "perconn+procs:2", "lifo:4"} {
-		_, ok := Shape(strategy)
-		assert.False(t, ok, "%s has no lecture counterpart", strategy)
+	for _, text := range []string{"pool:8+goroutines:2", "loops:2", "serial+goroutines:2"} {
+		_, ok := Shape(describe(t, text))
+		assert.False(t, ok, "%s has no lecture counterpart", text)
 	}
+}
+
+func TestSpeaksTheProtocolsTheScriptTakes(t *testing.T) {
+	out, err := exec.Command(python(t), writeScript(t), "--help").Output()
+	require.NoError(t, err)
+	for _, p := range wire.Protocols() {
+		assert.Equal(t, strings.Contains(string(out), string(p)), Speaks(p), "%s: the script's --help says\n%s", p, out)
+	}
+	assert.True(t, Speaks(""), "the default, line")
 }
 
 func TestNthTimeTimesThePythonAlgorithm(t *testing.T) {

@@ -10,16 +10,12 @@ import (
 	"sync"
 )
 
-// maxBodyBytes bounds a request body the http codec skips; GET requests
-// have none, but a client may send one.
-const maxBodyBytes = 64 << 10
-
 // NewHTTPCodec returns the server codec of HTTP/1.1 with keep-alive (and
 // HTTP/1.0): GET /?n=10 and GET /prime/10 ask for payload "10". Once a
 // request head is complete, net/http parses it (http.ReadRequest) and
 // writes the response (http.Response.Write): no HTTP is parsed by hand
 // here, only the end of the head found. A head over maxHeader bytes gets
-// 431, a body over maxBodyBytes or of unknown (chunked) length 413, and a
+// 431, a body over MaxBody or of unknown (chunked) length 413, and a
 // malformed request 400: each closes the connection. An unknown path gets
 // 404, a missing n 400 and a method other than GET 405; the connection
 // goes on.
@@ -147,8 +143,8 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 		return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
 	}
 	c.major, c.minor, c.closeAfter = req.ProtoMajor, req.ProtoMinor, req.Close
-	if req.ContentLength > maxBodyBytes || (req.ContentLength < 0 && len(req.TransferEncoding) > 0) {
-		return 0, c.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", maxBodyBytes))
+	if req.ContentLength > MaxBody || (req.ContentLength < 0 && len(req.TransferEncoding) > 0) {
+		return 0, c.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", MaxBody))
 	}
 	c.skip = max(req.ContentLength, 0)
 	return end, c.route(req)

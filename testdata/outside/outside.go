@@ -1,6 +1,6 @@
 // Package outside is a module of someone else's that plugs a scheduler and
 // an executor of its own into primetime, as its documentation says a user
-// can; the module's tests compare them with loadtest.Compare.
+// can; the module's tests compare them with compare.Run.
 package outside
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/loadtest/compare"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -19,7 +20,7 @@ var scenario = loadtest.Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time
 
 func TestCompareMyOwnStrategies(t *testing.T) {
 	for _, inProcess := range []bool{false, true} {
-		cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+		cmp, err := compare.Run(context.Background(), compare.Experiment{
 			Scenario: scenario,
 			// By name, registered: runs in child processes too.
 			Strategies: []string{"perconn+queue:2", "loop+queue:2"},

@@ -1,11 +1,9 @@
 package loadtest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func TestAggregateTakesMediansAndRanges(t *testing.T) {
@@ -14,7 +12,7 @@ func TestAggregateTakesMediansAndRanges(t *testing.T) {
 		{Strategy: "perconn", Before: 30, During: 3, KeptMissing: "the long request failed", Errors: 2, Note: "long request failed: x"},
 		{Strategy: "perconn", Before: 20, During: 2, Kept: 0.3, LongAnswered: true, LongLatency: 1},
 	}
-	r := aggregate(rows)
+	r := Aggregate(rows)
 	assert.Equal(t, 3, r.Runs)
 	assert.Equal(t, 20.0, r.Before)
 	assert.Equal(t, []float64{10, 30}, r.BeforeRange)
@@ -27,7 +25,7 @@ func TestAggregateTakesMediansAndRanges(t *testing.T) {
 	assert.Equal(t, "long request failed: x", r.Note)
 	assert.Equal(t, &Samples{Before: []float64{10, 30, 20}, Kept: []float64{0.1, 0.3}}, r.Samples, "every run, in order")
 
-	one := aggregate(rows[:1])
+	one := Aggregate(rows[:1])
 	assert.Zero(t, one.Runs, "a row that ran once is that run")
 	assert.Nil(t, one.Samples)
 }
@@ -50,40 +48,10 @@ func TestSignificanceAgainstKnownAnswers(t *testing.T) {
 		{Strategy: "perconn", GIL: 5, Samples: high},
 		{Strategy: "loop", Samples: low},
 	}
-	compareRows(rows)
+	(&Comparison{Rows: rows}).SetSignificance()
 	assert.Nil(t, rows[0].Significance, "the first row is the reference")
 	assert.Equal(t, "perconn", rows[1].Significance.Against, "a Python-mode row against its Go row")
 	assert.True(t, rows[1].Significance.KeptDiffers())
 	assert.Equal(t, "perconn", rows[2].Significance.Against, "a Go row against the first row")
 	assert.False(t, rows[2].Significance.KeptDiffers())
-}
-
-func TestCompareRunsEveryRowOnceThenAgain(t *testing.T) {
-	rec := &recorder{}
-	cmp, err := Compare(context.Background(), Experiment{
-		Scenario:   shortScenario,
-		Strategies: []string{"perconn", "loop"},
-		InProcess:  true,
-		Count:      2,
-		Progress:   rec,
-	})
-	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"start perconn reconnect=false", "done perconn", "start loop reconnect=false", "done loop",
-		"start perconn reconnect=false", "done perconn", "start loop reconnect=false", "done loop",
-	}, rec.log)
-	require.Len(t, cmp.Rows, 2)
-	require.Len(t, cmp.Results, 4, "every run is kept")
-	assert.Equal(t, []string{"perconn #1", "loop #1", "perconn #2", "loop #2"},
-		[]string{cmp.Results[0].Label, cmp.Results[1].Label, cmp.Results[2].Label, cmp.Results[3].Label})
-	for _, row := range cmp.Rows {
-		assert.Equal(t, 2, row.Runs)
-		assert.Len(t, row.Samples.Before, 2)
-		assert.LessOrEqual(t, row.BeforeRange[0], row.Before)
-		assert.GreaterOrEqual(t, row.BeforeRange[1], row.Before)
-	}
-	require.NotNil(t, cmp.Rows[1].Significance)
-	assert.Equal(t, "perconn", cmp.Rows[1].Significance.Against)
-	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, Count: -1})
-	assert.ErrorContains(t, err, "Count is -1")
 }

@@ -1,4 +1,4 @@
-package loadtest
+package compare
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/primetime-lab/primetime/loadtest"
 )
 
 // idleAnswerWait is how long the idle probe waits for an answer that has
@@ -20,7 +22,7 @@ const idleAnswerWait = time.Second
 // which asks the small request once, and returns the growth of the
 // server's resident memory per connection. The connections are closed
 // before it returns.
-func idleCost(ctx context.Context, sc Scenario, pid, n int) (float64, error) {
+func idleCost(ctx context.Context, sc loadtest.Scenario, pid, n int) (float64, error) {
 	before, err := residentBytes(pid)
 	if err != nil {
 		return 0, err
@@ -31,7 +33,7 @@ func idleCost(ctx context.Context, sc Scenario, pid, n int) (float64, error) {
 			c.Close()
 		}
 	}()
-	codec, _ := newClientCodec(sc.Protocol) // checked by withDefaults
+	codec := sc.Protocol.ClientCodec() // checked by WithDefaults
 	request := codec.AppendRequest(nil, sc.Small)
 	var d net.Dialer
 	for len(conns) < n {
@@ -92,16 +94,16 @@ func fileLimitAdvice(err error) string {
 func residentBytes(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("loadtest: measuring a server's memory needs /proc: %w", err)
+		return 0, fmt.Errorf("compare: measuring a server's memory needs /proc: %w", err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("loadtest: reading VmRSS of process %d: %w", pid, err)
+				return 0, fmt.Errorf("compare: reading VmRSS of process %d: %w", pid, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("loadtest: no VmRSS for process %d", pid)
+	return 0, fmt.Errorf("compare: no VmRSS for process %d", pid)
 }

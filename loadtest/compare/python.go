@@ -1,8 +1,7 @@
-package loadtest
+package compare
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/cpython"
-	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -28,12 +27,12 @@ type pythonRows struct {
 }
 
 // pythonRows finds the Python and scales the long request for it.
-func (x Experiment) pythonRows(sc Scenario, intervals []time.Duration) (*pythonRows, error) {
+func (x Experiment) pythonRows(sc loadtest.Scenario, intervals []time.Duration) (*pythonRows, error) {
 	if x.Task != "" && x.Task != primetime.Prime.Name() {
-		return nil, fmt.Errorf("loadtest: CPython rows serve the prime task only, not %q", x.Task)
+		return nil, fmt.Errorf("compare: CPython rows serve the prime task only, not %q", x.Task)
 	}
-	if sc.Protocol == server.ProtocolHTTP {
-		return nil, errors.New("loadtest: CPython rows speak the line and recv protocols, not http")
+	if !cpython.Speaks(sc.Protocol) {
+		return nil, fmt.Errorf("compare: the lecture's server under CPython does not speak %s", sc.Protocol)
 	}
 	python, err := cpython.Find(x.Python)
 	if err != nil {
@@ -92,7 +91,7 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 	if p == nil {
 		return nil
 	}
-	if _, ok := cpython.Shape(s.String()); !ok {
+	if _, ok := cpython.Shape(strategy.Describe(s)); !ok {
 		return nil
 	}
 	var ts []target
@@ -103,8 +102,8 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 }
 
 // startPython starts the lecture's server for t under CPython.
-func startPython(t target, protocol server.Protocol, stderr io.Writer) (string, int, func() error, error) {
-	shape, _ := cpython.Shape(t.strategy.String())
+func startPython(t target, protocol loadtest.Protocol, stderr io.Writer) (string, int, func() error, error) {
+	shape, _ := cpython.Shape(strategy.Describe(t.strategy))
 	interval := t.gil
 	if interval == 0 {
 		interval = cpythonDefaultInterval

@@ -1,4 +1,4 @@
-package loadtest
+package compare
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/primetime-lab/primetime/loadtest"
 )
 
 // handLoop is the minimal closed-loop client: clients connections, each
@@ -60,7 +62,7 @@ func BenchmarkGeneratorVersusHandLoop(b *testing.B) {
 	var hand, gen float64
 	for b.Loop() {
 		hand += handLoop(b, child.Addr, clients, d)
-		res, err := Run(context.Background(), Scenario{Addr: child.Addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
+		res, err := loadtest.Run(context.Background(), loadtest.Scenario{Addr: child.Addr, Clients: clients, LongAfter: -1, Duration: d, Interval: d}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package loadtest_test
+package compare_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/loadtest/compare"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -61,11 +62,11 @@ func init() {
 
 var customScenario = loadtest.Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Interval: 50 * time.Millisecond}
 
-func TestCompareRunsRegisteredStrategiesInChildProcesses(t *testing.T) {
+func TestRunRunsRegisteredStrategiesInChildProcesses(t *testing.T) {
 	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
-	cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+	cmp, err := compare.Run(context.Background(), compare.Experiment{
 		Scenario:   customScenario,
 		Strategies: []string{"perconn+direct"},
 		Values:     []strategy.Strategy{strategy.Offload(strategy.Pool(4), direct{})},
@@ -81,12 +82,12 @@ func TestCompareRunsRegisteredStrategiesInChildProcesses(t *testing.T) {
 	}
 }
 
-func TestCompareRunsAnyStrategyValueInProcess(t *testing.T) {
+func TestRunRunsAnyStrategyValueInProcess(t *testing.T) {
 	mine := strategy.New(everyOther{}, direct{})
-	_, err := loadtest.Compare(context.Background(), loadtest.Experiment{Scenario: customScenario, Values: []strategy.Strategy{mine}})
+	_, err := compare.Run(context.Background(), compare.Experiment{Scenario: customScenario, Values: []strategy.Strategy{mine}})
 	assert.ErrorContains(t, err, "cannot be named in a child process", "a scheduler nobody registered cannot cross to a child")
 
-	cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+	cmp, err := compare.Run(context.Background(), compare.Experiment{
 		Scenario:  customScenario,
 		Values:    []strategy.Strategy{mine},
 		InProcess: true,
@@ -98,8 +99,8 @@ func TestCompareRunsAnyStrategyValueInProcess(t *testing.T) {
 	assert.Positive(t, cmp.Rows[0].Before)
 }
 
-func TestCompareTakesTheAnswersOfATaskOfOnesOwn(t *testing.T) {
-	cmp, err := loadtest.Compare(context.Background(), loadtest.Experiment{
+func TestRunTakesTheAnswersOfATaskOfOnesOwn(t *testing.T) {
+	cmp, err := compare.Run(context.Background(), compare.Experiment{
 		Scenario:   customScenario,
 		Strategies: []string{"perconn"},
 		Task:       "double",

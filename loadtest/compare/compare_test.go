@@ -1,4 +1,4 @@
-package loadtest
+package compare
 
 import (
 	"bytes"
@@ -12,24 +12,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // shortScenario is the lecture's scenario, shrunk for tests: a long request
 // of a few milliseconds in a run of half a second.
-var shortScenario = Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 500 * time.Millisecond, Interval: 50 * time.Millisecond}
+var shortScenario = loadtest.Scenario{Clients: 2, Long: "1500", LongAfter: 100 * time.Millisecond, Duration: 500 * time.Millisecond, Interval: 50 * time.Millisecond}
 
 // recorder is a Progress that remembers what it was told.
 type recorder struct{ log []string }
 
-func (r *recorder) Start(s string, sc Scenario) {
+func (r *recorder) Start(s string, sc loadtest.Scenario) {
 	r.log = append(r.log, "start "+s+" reconnect="+strconv.FormatBool(sc.Reconnect))
 }
-func (r *recorder) Interval(s string, iv Interval, _ []Event) {}
-func (r *recorder) Done(s string, res *Result)                { r.log = append(r.log, "done "+s) }
+func (r *recorder) Interval(s string, iv loadtest.Interval, _ []loadtest.Event) {}
+func (r *recorder) Done(s string, res *loadtest.Result)                         { r.log = append(r.log, "done "+s) }
 
-func TestCompareInProcess(t *testing.T) {
+func TestRunInProcess(t *testing.T) {
 	rec := &recorder{}
-	cmp, err := Compare(context.Background(), Experiment{
+	cmp, err := Run(context.Background(), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"serial", "perconn", "loop+goroutines:2"},
 		InProcess:  true,
@@ -53,13 +55,13 @@ func TestCompareInProcess(t *testing.T) {
 
 	var buf bytes.Buffer
 	require.NoError(t, cmp.WriteJSON(&buf))
-	back, err := ReadComparisonJSON(&buf)
+	back, err := loadtest.ReadComparisonJSON(&buf)
 	require.NoError(t, err)
 	assert.Equal(t, cmp.Rows, back.Rows)
 }
 
-func TestCompareSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
-	cmp, err := Compare(context.Background(), Experiment{
+func TestRunSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
+	cmp, err := Run(context.Background(), Experiment{
 		Scenario:              shortScenario,
 		Strategies:            []string{"serial"},
 		InProcess:             true,
@@ -71,12 +73,12 @@ func TestCompareSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
 	assert.Equal(t, "long request never answered: with persistent connections Serial never accepts its connection", row.Note)
 }
 
-func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
+func TestRunRunsEachServerInAChildProcess(t *testing.T) {
 	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
 	var stderr bytes.Buffer
-	cmp, err := Compare(context.Background(), Experiment{
+	cmp, err := Run(context.Background(), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"loop", "procpool:1"},
 		Stderr:     &stderr,
@@ -91,11 +93,11 @@ func TestCompareRunsEachServerInAChildProcess(t *testing.T) {
 	assert.Empty(t, stderr.String())
 }
 
-func TestCompareMeasuresIdleConnections(t *testing.T) {
+func TestRunMeasuresIdleConnections(t *testing.T) {
 	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
-	cmp, err := Compare(context.Background(), Experiment{
+	cmp, err := Run(context.Background(), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"perconn", "loop", "pool:8", "serial"},
 		Idle:       1000,
@@ -116,11 +118,11 @@ func TestCompareMeasuresIdleConnections(t *testing.T) {
 	assert.Contains(t, buf.String(), `"idle_bytes_per_conn": `)
 }
 
-func TestCompareRunsTheLecturesServerUnderCPython(t *testing.T) {
+func TestRunRunsTheLecturesServerUnderCPython(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("needs python3:", err)
 	}
-	cmp, err := Compare(context.Background(), Experiment{
+	cmp, err := Run(context.Background(), Experiment{
 		Scenario:        shortScenario,
 		Strategies:      []string{"perconn", "loop+goroutines:2"},
 		SwitchIntervals: []time.Duration{0, 2 * time.Millisecond},
@@ -148,16 +150,54 @@ func TestCompareRunsTheLecturesServerUnderCPython(t *testing.T) {
 	assert.Empty(t, proctest.Children(), "every server process, and its workers, have exited")
 }
 
-func TestCompareRefusesBadInputBeforeRunning(t *testing.T) {
-	_, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
+func TestRunRefusesBadInputBeforeRunning(t *testing.T) {
+	_, err := Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
 	assert.ErrorContains(t, err, `unknown scheduler "threads"`)
-	_, err = Compare(context.Background(), Experiment{Scenario: Scenario{Clients: -2}})
+	_, err = Run(context.Background(), Experiment{Scenario: loadtest.Scenario{Clients: -2}})
 	assert.ErrorContains(t, err, "Clients is -2")
-	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
 	assert.ErrorContains(t, err, "MaxProcs needs servers in child processes")
-	_, err = Compare(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
 	assert.ErrorContains(t, err, "Idle must be positive, or 0, and needs servers in child processes")
-	cmp, err := Compare(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
+	cmp, err := Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
 	assert.ErrorContains(t, err, `task "no-such-task" is not registered`)
 	assert.Empty(t, cmp.Rows)
+}
+
+func TestRunRunsEveryRowOnceThenAgain(t *testing.T) {
+	rec := &recorder{}
+	cmp, err := Run(context.Background(), Experiment{
+		Scenario:   shortScenario,
+		Strategies: []string{"perconn", "loop"},
+		InProcess:  true,
+		Count:      2,
+		Progress:   rec,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"start perconn reconnect=false", "done perconn", "start loop reconnect=false", "done loop",
+		"start perconn reconnect=false", "done perconn", "start loop reconnect=false", "done loop",
+	}, rec.log)
+	require.Len(t, cmp.Rows, 2)
+	require.Len(t, cmp.Results, 4, "every run is kept")
+	assert.Equal(t, []string{"perconn #1", "loop #1", "perconn #2", "loop #2"},
+		[]string{cmp.Results[0].Label, cmp.Results[1].Label, cmp.Results[2].Label, cmp.Results[3].Label})
+	for _, row := range cmp.Rows {
+		assert.Equal(t, 2, row.Runs)
+		assert.Len(t, row.Samples.Before, 2)
+		assert.LessOrEqual(t, row.BeforeRange[0], row.Before)
+		assert.GreaterOrEqual(t, row.BeforeRange[1], row.Before)
+	}
+	require.NotNil(t, cmp.Rows[1].Significance)
+	assert.Equal(t, "perconn", cmp.Rows[1].Significance.Against)
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Count: -1})
+	assert.ErrorContains(t, err, "Count is -1")
+}
+
+func TestARowSaysWhyItHasNoKept(t *testing.T) {
+	res := &loadtest.Result{Scenario: shortScenario, Summary: loadtest.Summary{LongSent: true, LongRefused: true,
+		LongAnswer: "ERR bad request", KeptMissing: "the long request was refused"}}
+	row := rowOf(strategy.PerConn(), res)
+	assert.Equal(t, "long request refused: ERR bad request", row.Note)
+	assert.Equal(t, "the long request was refused", row.KeptMissing)
 }

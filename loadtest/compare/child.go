@@ -1,4 +1,4 @@
-package loadtest
+package compare
 
 // A Compare runs each server in a child process of its own, so that the
 // load generator and the server share no scheduler: the parent starts the
@@ -20,6 +20,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -39,7 +40,7 @@ type childConfig struct {
 	PythonCosts strategy.PythonCosts `json:"python_costs,omitempty"`
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
-	Protocol server.Protocol `json:"protocol,omitempty"`
+	Protocol loadtest.Protocol `json:"protocol,omitempty"`
 }
 
 // envConfig carries the childConfig to the child.
@@ -134,7 +135,7 @@ func (cfg childConfig) task() (primetime.Task, error) {
 	}
 	task, ok := primetime.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("loadtest: task %q is not registered: register it with primetime.Register in an init function", name)
+		return nil, fmt.Errorf("compare: task %q is not registered: register it with primetime.Register in an init function", name)
 	}
 	return task, nil
 }

@@ -1,20 +1,21 @@
-package loadtest
+package compare
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
-// DefaultStrategies returns the strategies Compare runs when given none:
+// DefaultStrategies returns the strategies Run runs when given none:
 // the lecture's shapes, with pools sized for this machine.
 func DefaultStrategies() []string {
 	n := runtime.NumCPU()
@@ -33,7 +34,7 @@ func DefaultStrategies() []string {
 type Experiment struct {
 	// Scenario is the load; its Addr is ignored, since each strategy gets
 	// a server of its own, which speaks the Scenario's Protocol.
-	Scenario Scenario
+	Scenario loadtest.Scenario
 	// Strategies are the strategies' text forms; nil, with no Values,
 	// means DefaultStrategies().
 	Strategies []string
@@ -100,105 +101,19 @@ type Experiment struct {
 // Progress reports an Experiment's progress.
 type Progress interface {
 	// Start is called before each run; label is its row's Label.
-	Start(label string, sc Scenario)
+	Start(label string, sc loadtest.Scenario)
 	// Interval is called as each of its intervals closes.
-	Interval(label string, iv Interval, events []Event)
+	Interval(label string, iv loadtest.Interval, events []loadtest.Event)
 	// Done is called with the run's result.
-	Done(label string, r *Result)
+	Done(label string, r *loadtest.Result)
 }
 
-// A Comparison is an Experiment's outcome: one row per strategy (and mode),
-// in the Experiment's order, and the result of every run, in the order
-// they ran.
-type Comparison struct {
-	Scenario Scenario `json:"scenario"`
-	// Conditions are what the comparison was measured under: the load
-	// generator's; each row's server ran in the conditions its row says.
-	Conditions Conditions `json:"conditions"`
-	// Python is the version of the Python that served the CPython rows.
-	Python string `json:"python,omitempty"`
-	// Idle is how many idle connections measured each row's IdleBytes,
-	// or 0.
-	Idle    int       `json:"idle,omitempty"`
-	Rows    []Row     `json:"rows"`
-	Results []*Result `json:"results"`
-}
-
-// A Row is one run's line in a Comparison: a strategy, in Go mode or in
-// Python mode.
-type Row struct {
-	Strategy string `json:"strategy"`
-	// GIL is the switch interval of Python mode, or 0 for Go mode; for a
-	// CPython row, its switch interval (0: CPython's default, 5 ms).
-	GIL time.Duration `json:"gil,omitempty"`
-	// Runtime is "cpython" for a row the lecture's server served under
-	// CPython, and empty for the Go server.
-	Runtime string `json:"runtime,omitempty"`
-	// MaxProcs is the server's GOMAXPROCS: Experiment.MaxProcs, or the
-	// machine's CPUs; 0 for a CPython row.
-	MaxProcs int `json:"gomaxprocs,omitempty"`
-	// Long is the long request of a row whose long request was not the
-	// scenario's: CPython's, scaled.
-	Long string `json:"long,omitempty"`
-	// Reconnect says the small requests used a new connection each.
-	Reconnect bool `json:"reconnect,omitempty"`
-	// Before, During and After are the small requests' answers per
-	// second; Kept is During / Before, reported only when the long
-	// request was answered (otherwise KeptMissing says why).
-	Before      float64 `json:"before"`
-	During      float64 `json:"during"`
-	After       float64 `json:"after"`
-	Kept        float64 `json:"kept"`
-	KeptMissing string  `json:"kept_missing,omitempty"`
-	// LongAnswered says whether the long request was answered before the
-	// run ended, and LongLatency how long it took.
-	LongAnswered bool          `json:"long_answered"`
-	LongLatency  time.Duration `json:"long_latency,omitempty"`
-	// Errors counts the small requests that failed (in all its runs).
-	Errors int `json:"errors"`
-	// Runs is how many times the row ran (Experiment.Count), when more
-	// than once: its figures are then the runs' medians, BeforeRange and
-	// KeptRange their smallest and largest, Samples every run's, and
-	// Significance says whether they differ from another row's.
-	Runs         int           `json:"runs,omitempty"`
-	BeforeRange  []float64     `json:"before_range,omitempty"`
-	KeptRange    []float64     `json:"kept_range,omitempty"`
-	Samples      *Samples      `json:"samples,omitempty"`
-	Significance *Significance `json:"significance,omitempty"`
-	// GeneratorBound says that the load generator may have set the pace
-	// (see Summary.GeneratorBound), in any of the row's runs.
-	GeneratorBound bool `json:"generator_bound,omitempty"`
-	// IdleBytes is the server's resident memory per idle connection,
-	// measured with Experiment.Idle connections; 0 if not measured.
-	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
-	// Note explains a figure that would mislead on its own.
-	Note string `json:"note,omitempty"`
-}
-
-// Label names the row: the strategy's text form, followed by " gil=5ms"
-// in Python mode, or by " cpython" (and " si=2ms" for a switch interval
-// of its own) for CPython.
-func (r Row) Label() string { return label(r.Strategy, r.GIL, r.Runtime) }
-
-func label(strategy string, gil time.Duration, runtime string) string {
-	switch {
-	case runtime != "" && gil > 0:
-		return strategy + " " + runtime + " si=" + gil.String()
-	case runtime != "":
-		return strategy + " " + runtime
-	case gil > 0:
-		return strategy + " gil=" + gil.String()
-	}
-	return strategy
-}
-
-// Compare runs the experiment's scenario against each strategy in turn,
-// each with a fresh server, and returns the comparison. It stops at the
-// first strategy whose server cannot start, or when ctx ends, and returns
-// what it has with the error. A program that runs servers in child
-// processes (the default) must call primetime.MaybeWorker first thing in
-// main.
-func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
+// Run runs the experiment's scenario against each strategy in turn, each
+// with a fresh server, and returns the comparison. It stops at the first
+// strategy whose server cannot start, or when ctx ends, and returns what it
+// has with the error. A program that runs servers in child processes (the
+// default) must call primetime.MaybeWorker first thing in main.
+func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 	texts := x.Strategies
 	if texts == nil && x.Values == nil {
 		texts = DefaultStrategies()
@@ -214,25 +129,25 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	}
 	for _, s := range x.Values {
 		if _, err := strategy.Parse(s.String()); err != nil && !x.InProcess {
-			return nil, fmt.Errorf("loadtest: strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set InProcess", s, err)
+			return nil, fmt.Errorf("compare: strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set InProcess", s, err)
 		}
 		strats = append(strats, s)
 	}
 	sc := x.Scenario
-	sc.Addr = "127.0.0.1:0" // a placeholder, for withDefaults
-	sc, err := sc.withDefaults()
+	sc.Addr = "127.0.0.1:0" // a placeholder, for WithDefaults
+	sc, err := sc.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if sc.Check == nil && x.Task != "" && x.Task != primetime.Prime.Name() {
 		// The default check knows the prime task's answers only.
-		sc.Check = AnyAnswer
+		sc.Check = loadtest.AnyAnswer
 	}
 	if x.InProcess && x.MaxProcs > 0 {
-		return nil, errors.New("loadtest: MaxProcs needs servers in child processes")
+		return nil, errors.New("compare: MaxProcs needs servers in child processes")
 	}
 	if x.Idle < 0 || (x.InProcess && x.Idle > 0) {
-		return nil, errors.New("loadtest: Idle must be positive, or 0, and needs servers in child processes")
+		return nil, errors.New("compare: Idle must be positive, or 0, and needs servers in child processes")
 	}
 	intervals := x.SwitchIntervals
 	if intervals == nil {
@@ -240,7 +155,7 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 	}
 	for _, d := range intervals {
 		if d < 0 {
-			return nil, fmt.Errorf("loadtest: switch interval %v is negative", d)
+			return nil, fmt.Errorf("compare: switch interval %v is negative", d)
 		}
 	}
 	var py *pythonRows
@@ -249,7 +164,7 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 			return nil, err
 		}
 	}
-	cmp := &Comparison{Scenario: sc, Idle: x.Idle, Conditions: currentConditions()}
+	cmp := &loadtest.Comparison{Scenario: sc, Idle: x.Idle, Conditions: loadtest.CurrentConditions()}
 	if py != nil {
 		cmp.Python = py.version
 	}
@@ -261,16 +176,16 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 		targets = append(targets, py.targets(s)...)
 	}
 	if x.Count < 0 {
-		return nil, fmt.Errorf("loadtest: Count is %d; it must be at least 1, or 0 for once", x.Count)
+		return nil, fmt.Errorf("compare: Count is %d; it must be at least 1, or 0 for once", x.Count)
 	}
-	runs := make([][]Row, len(targets))
-	finish := func() *Comparison {
+	runs := make([][]loadtest.Row, len(targets))
+	finish := func() *loadtest.Comparison {
 		for _, rows := range runs {
 			if len(rows) > 0 {
-				cmp.Rows = append(cmp.Rows, aggregate(rows))
+				cmp.Rows = append(cmp.Rows, loadtest.Aggregate(rows))
 			}
 		}
-		compareRows(cmp.Rows)
+		cmp.SetSignificance()
 		return cmp
 	}
 	for round := range max(x.Count, 1) {
@@ -285,7 +200,7 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 				runs[i] = append(runs[i], row)
 			}
 			if err != nil {
-				return finish(), fmt.Errorf("loadtest: %s: %w", label(t.strategy.String(), t.gil, t.runtime), err)
+				return finish(), fmt.Errorf("compare: %s: %w", t.label(), err)
 			}
 		}
 	}
@@ -293,16 +208,16 @@ func Compare(ctx context.Context, x Experiment) (*Comparison, error) {
 }
 
 // runTarget runs sc once against t and returns its row and result.
-func (x Experiment) runTarget(ctx context.Context, t target, sc Scenario, py *pythonRows) (Row, *Result, error) {
+func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenario, py *pythonRows) (loadtest.Row, *loadtest.Result, error) {
 	s := t.strategy
 	run := sc
-	run.Reconnect = sc.Reconnect || (isSerial(s) && !x.KeepSerialConnections)
+	run.Reconnect = sc.Reconnect || (oneAtATime(s) && !x.KeepSerialConnections)
 	if t.runtime != "" {
 		run.Long = py.long
 	}
 	res, idle, err := x.runOne(ctx, t, run)
 	if res == nil {
-		return Row{}, nil, err
+		return loadtest.Row{}, nil, err
 	}
 	row := rowOf(s, res)
 	row.GIL, row.Runtime, row.IdleBytes = t.gil, t.runtime, idle
@@ -329,15 +244,18 @@ type target struct {
 	python   string // the Python that runs it, for CPython
 }
 
-// isSerial reports whether s serves one connection at a time.
-func isSerial(s strategy.Strategy) bool {
-	text := s.String()
-	return text == "serial" || len(text) > 7 && text[:7] == "serial+"
+// label returns the label of t's row.
+func (t target) label() string {
+	return loadtest.Row{Strategy: t.strategy.String(), GIL: t.gil, Runtime: t.runtime}.Label()
 }
+
+// oneAtATime reports whether s serves one connection at a time, as Serial
+// does: with persistent connections, it never serves the long request's.
+func oneAtATime(s strategy.Strategy) bool { return strategy.Describe(s).Scheduler.MaxConns == 1 }
 
 // runOne starts srv, measures its idle connections if asked, runs sc
 // against it and stops it.
-func (x Experiment) runOne(ctx context.Context, srv target, sc Scenario) (*Result, float64, error) {
+func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario) (*loadtest.Result, float64, error) {
 	s := srv.strategy
 	addr, pid, stop, err := x.startServer(srv, sc.Protocol)
 	if err != nil {
@@ -345,18 +263,18 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc Scenario) (*Resul
 	}
 	sc.Addr, sc.ServerPID = addr, pid
 	var idle float64
-	if x.Idle > 0 && !isSerial(s) {
+	if x.Idle > 0 && !oneAtATime(s) {
 		if idle, err = idleCost(ctx, sc, pid, x.Idle); err != nil {
 			return nil, 0, errors.Join(err, stop())
 		}
 	}
-	name := label(s.String(), srv.gil, srv.runtime)
-	var monitor Monitor
+	name := srv.label()
+	var monitor loadtest.Monitor
 	if x.Progress != nil {
 		x.Progress.Start(name, sc)
-		monitor = func(iv Interval, events []Event) { x.Progress.Interval(name, iv, events) }
+		monitor = func(iv loadtest.Interval, events []loadtest.Event) { x.Progress.Interval(name, iv, events) }
 	}
-	res, runErr := Run(ctx, sc, monitor)
+	res, runErr := loadtest.Run(ctx, sc, monitor)
 	stopErr := stop()
 	if res != nil && x.Progress != nil {
 		x.Progress.Done(name, res)
@@ -366,14 +284,14 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc Scenario) (*Resul
 
 // startServer starts srv and returns its address, its process (0 for one
 // in this process) and how to stop it.
-func (x Experiment) startServer(srv target, protocol server.Protocol) (string, int, func() error, error) {
+func (x Experiment) startServer(srv target, protocol loadtest.Protocol) (string, int, func() error, error) {
 	s, gil := srv.strategy, srv.gil
 	if srv.runtime != "" {
 		return startPython(srv, protocol, x.Stderr)
 	}
 	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol}
 	if x.InProcess {
-		addr, stop, err := serveInProcess(s, cfg, discardLogger)
+		addr, stop, err := serveInProcess(s, cfg, slog.New(slog.DiscardHandler))
 		return addr, 0, stop, err
 	}
 	c, err := startChild(cfg, x.Stderr)
@@ -383,9 +301,9 @@ func (x Experiment) startServer(srv target, protocol server.Protocol) (string, i
 	return c.Addr, c.Pid(), c.stop, nil
 }
 
-func rowOf(s strategy.Strategy, r *Result) Row {
+func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 	sum := r.Summary
-	row := Row{
+	row := loadtest.Row{
 		Strategy:     s.String(),
 		Reconnect:    r.Scenario.Reconnect,
 		Before:       sum.Before,
@@ -404,8 +322,11 @@ func rowOf(s strategy.Strategy, r *Result) Row {
 		row.Note = "long request refused: " + sum.LongAnswer
 	case sum.LongError != "":
 		row.Note = "long request failed: " + sum.LongError
-	case sum.LongSent && !sum.LongAnswered && isSerial(s) && !r.Scenario.Reconnect:
-		row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
+	case sum.LongSent && !sum.LongAnswered && oneAtATime(s) && !r.Scenario.Reconnect:
+		row.Note = "long request never answered: with persistent connections a strategy that serves one connection at a time never serves its connection"
+		if strategy.Describe(s).Scheduler.Name == strategy.SerialName {
+			row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
+		}
 	case sum.LongSent && !sum.LongAnswered:
 		row.Note = "long request not answered before the run ended"
 	case r.Scenario.Reconnect:

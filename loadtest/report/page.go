@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	_ "embed"
@@ -158,8 +158,11 @@ const pageJS = `
 })();
 `
 
-// writeHTML writes a comparison as a self-contained page.
-func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
+// HTML writes cmp as a self-contained page that works offline: every run's
+// answers per second and latency on one time axis, with hover and zoom,
+// and the table, sortable, each strategy's Python-mode and CPython rows
+// under it.
+func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	sc := cmp.Scenario
 	desc := fmt.Sprintf("%d clients send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
 		sc.Clients, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval)
@@ -203,8 +206,9 @@ func writeHTML(w io.Writer, cmp *loadtest.Comparison) error {
 	return writePage(w, "primetime compare", desc, cmp.Idle > 0, groupRows(rows), runs, cmp.Results, idle)
 }
 
-// writeLoadHTML writes a run of load as a self-contained page.
-func writeLoadHTML(w io.Writer, res *loadtest.Result) error {
+// RunHTML writes one run as a self-contained page, as HTML does a
+// comparison.
+func RunHTML(w io.Writer, res *loadtest.Result) error {
 	sc, s := res.Scenario, res.Summary
 	long := "unanswered"
 	if s.LongAnswered {

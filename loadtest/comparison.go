@@ -1,0 +1,233 @@
+package loadtest
+
+import (
+	"io"
+	"slices"
+	"time"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// A Comparison is what an experiment measured (package loadtest/compare
+// runs them): one row per strategy (and mode), in the experiment's order,
+// and the result of every run, in the order they ran. It encodes to JSON
+// with WriteJSON and back with ReadComparisonJSON.
+type Comparison struct {
+	Scenario Scenario `json:"scenario"`
+	// Conditions are what the comparison was measured under: the load
+	// generator's; each row's server ran in the conditions its row says.
+	Conditions Conditions `json:"conditions"`
+	// Python is the version of the Python that served the CPython rows.
+	Python string `json:"python,omitempty"`
+	// Idle is how many idle connections measured each row's IdleBytes,
+	// or 0.
+	Idle    int       `json:"idle,omitempty"`
+	Rows    []Row     `json:"rows"`
+	Results []*Result `json:"results"`
+}
+
+// A Row is one run's line in a Comparison: a strategy, in Go mode or in
+// Python mode.
+type Row struct {
+	Strategy string `json:"strategy"`
+	// GIL is the switch interval of Python mode, or 0 for Go mode; for a
+	// CPython row, its switch interval (0: CPython's default, 5 ms).
+	GIL time.Duration `json:"gil,omitempty"`
+	// Runtime is "cpython" for a row the lecture's server served under
+	// CPython, and empty for the Go server.
+	Runtime string `json:"runtime,omitempty"`
+	// MaxProcs is the server's GOMAXPROCS: Experiment.MaxProcs, or the
+	// machine's CPUs; 0 for a CPython row.
+	MaxProcs int `json:"gomaxprocs,omitempty"`
+	// Long is the long request of a row whose long request was not the
+	// scenario's: CPython's, scaled.
+	Long string `json:"long,omitempty"`
+	// Reconnect says the small requests used a new connection each.
+	Reconnect bool `json:"reconnect,omitempty"`
+	// Before, During and After are the small requests' answers per
+	// second; Kept is During / Before, reported only when the long
+	// request was answered (otherwise KeptMissing says why).
+	Before      float64 `json:"before"`
+	During      float64 `json:"during"`
+	After       float64 `json:"after"`
+	Kept        float64 `json:"kept"`
+	KeptMissing string  `json:"kept_missing,omitempty"`
+	// LongAnswered says whether the long request was answered before the
+	// run ended, and LongLatency how long it took.
+	LongAnswered bool          `json:"long_answered"`
+	LongLatency  time.Duration `json:"long_latency,omitempty"`
+	// Errors counts the small requests that failed (in all its runs).
+	Errors int `json:"errors"`
+	// Runs is how many times the row ran (Experiment.Count), when more
+	// than once: its figures are then the runs' medians, BeforeRange and
+	// KeptRange their smallest and largest, Samples every run's, and
+	// Significance says whether they differ from another row's.
+	Runs         int           `json:"runs,omitempty"`
+	BeforeRange  []float64     `json:"before_range,omitempty"`
+	KeptRange    []float64     `json:"kept_range,omitempty"`
+	Samples      *Samples      `json:"samples,omitempty"`
+	Significance *Significance `json:"significance,omitempty"`
+	// GeneratorBound says that the load generator may have set the pace
+	// (see Summary.GeneratorBound), in any of the row's runs.
+	GeneratorBound bool `json:"generator_bound,omitempty"`
+	// IdleBytes is the server's resident memory per idle connection,
+	// measured with Experiment.Idle connections; 0 if not measured.
+	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
+	// Note explains a figure that would mislead on its own.
+	Note string `json:"note,omitempty"`
+}
+
+// Label names the row: the strategy's text form, followed by " gil=5ms"
+// in Python mode, or by " cpython" (and " si=2ms" for a switch interval
+// of its own) for CPython.
+func (r Row) Label() string { return label(r.Strategy, r.GIL, r.Runtime) }
+
+func label(strategy string, gil time.Duration, runtime string) string {
+	switch {
+	case runtime != "" && gil > 0:
+		return strategy + " " + runtime + " si=" + gil.String()
+	case runtime != "":
+		return strategy + " " + runtime
+	case gil > 0:
+		return strategy + " gil=" + gil.String()
+	}
+	return strategy
+}
+
+// Samples are a row's figures in each of its runs, in the order they ran.
+type Samples struct {
+	Before []float64 `json:"before"`
+	Kept   []float64 `json:"kept,omitempty"`
+}
+
+// Significance says whether a row's figures differ from another row's
+// more than their runs' spread allows, as benchstat says it: a
+// Mann-Whitney U test, significant below Alpha.
+type Significance struct {
+	// Against is the label of the row compared with: a Python-mode or
+	// CPython row's Go row, or for a Go row the first row of the table.
+	Against string `json:"against"`
+	// BeforeP and KeptP are the tests' p-values for the before-rate and
+	// for kept (1 if either row lacks kept figures).
+	BeforeP float64 `json:"before_p"`
+	KeptP   float64 `json:"kept_p"`
+	Alpha   float64 `json:"alpha"`
+}
+
+// BeforeDiffers and KeptDiffers report whether the difference is
+// significant.
+func (s Significance) BeforeDiffers() bool { return s.BeforeP < s.Alpha }
+
+// KeptDiffers reports whether the difference in kept is significant.
+func (s Significance) KeptDiffers() bool { return s.KeptP < s.Alpha }
+
+// Aggregate makes one row of a row's runs, in the order they ran: the
+// median of each figure, the ranges of before and kept, and every run's
+// figures in Samples. One run is its own row.
+func Aggregate(rows []Row) Row {
+	if len(rows) == 1 {
+		return rows[0]
+	}
+	out := rows[0]
+	out.Runs = len(rows)
+	var before, during, after, kept, idle, long []float64
+	errors := 0
+	for _, r := range rows {
+		before, during, after = append(before, r.Before), append(during, r.During), append(after, r.After)
+		if r.KeptMissing == "" {
+			kept = append(kept, r.Kept)
+		}
+		if r.LongAnswered {
+			long = append(long, float64(r.LongLatency))
+		}
+		if r.IdleBytes > 0 {
+			idle = append(idle, r.IdleBytes)
+		}
+		errors += r.Errors
+		out.GeneratorBound = out.GeneratorBound || r.GeneratorBound
+		if r.Note != "" && out.Note == "" {
+			out.Note = r.Note
+		}
+	}
+	out.Samples = &Samples{Before: before, Kept: kept}
+	out.Before, out.During, out.After = median(before), median(during), median(after)
+	out.BeforeRange = spread(before)
+	out.Errors = errors
+	out.IdleBytes = median(idle)
+	out.LongAnswered = len(long) == len(rows)
+	out.LongLatency = time.Duration(median(long))
+	out.Kept, out.KeptRange, out.KeptMissing = 0, nil, ""
+	if len(kept) > 0 {
+		out.Kept, out.KeptRange = median(kept), spread(kept)
+	} else {
+		out.KeptMissing = rows[0].KeptMissing
+	}
+	return out
+}
+
+// SetSignificance sets the Significance of each row that ran more than
+// once against its reference: a Python-mode or CPython row's Go row (the
+// row before it of its strategy without either), a Go row's the table's
+// first row.
+func (c *Comparison) SetSignificance() {
+	rows := c.Rows
+	head := -1
+	for i := range rows {
+		r := &rows[i]
+		variant := r.GIL > 0 || r.Runtime != ""
+		if !variant {
+			head = i
+		}
+		ref := 0
+		if variant && head >= 0 && rows[head].Strategy == r.Strategy {
+			ref = head
+		}
+		if ref == i || r.Samples == nil || rows[ref].Samples == nil {
+			continue
+		}
+		sig := significance(r.Samples, rows[ref].Samples)
+		sig.Against = rows[ref].Label()
+		r.Significance = &sig
+	}
+}
+
+// CompareSamples tests whether two rows' samples differ, as Compare does
+// for a row and its reference (Against is left empty).
+func CompareSamples(a, b *Samples) Significance { return significance(a, b) }
+
+// significance tests two rows' samples.
+func significance(a, b *Samples) Significance {
+	th := &benchmath.DefaultThresholds
+	test := func(x, y []float64) float64 {
+		if len(x) == 0 || len(y) == 0 {
+			return 1
+		}
+		return benchmath.AssumeNothing.Compare(benchmath.NewSample(x, th), benchmath.NewSample(y, th)).P
+	}
+	return Significance{BeforeP: test(a.Before, b.Before), KeptP: test(a.Kept, b.Kept), Alpha: th.CompareAlpha}
+}
+
+// median returns the median of xs, or 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread returns the smallest and the largest of xs.
+func spread(xs []float64) []float64 {
+	return []float64{slices.Min(xs), slices.Max(xs)}
+}
+
+// WriteJSON writes c as indented JSON.
+func (c *Comparison) WriteJSON(w io.Writer) error { return writeJSON(w, c) }
+
+// ReadComparisonJSON reads a Comparison written by its WriteJSON.
+func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
+	return readJSON[Comparison](rd, "a comparison")
+}

@@ -1,0 +1,83 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/loadtest/report"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// checkPage checks a page's structure: uPlot inline once, every label in
+// the charts' data and in the table, nothing loaded from the network.
+func checkPage(t *testing.T, page string, labels ...string) {
+	t.Helper()
+	assert.Equal(t, 1, strings.Count(page, "var uPlot="), "the charting library, inline, once")
+	start := strings.Index(page, `<script id="data" type="application/json">`)
+	require.Positive(t, start)
+	end := strings.Index(page[start:], "</script>")
+	var data struct {
+		X      []float64 `json:"x"`
+		Series []struct {
+			Label string     `json:"label"`
+			Rate  []*float64 `json:"rate"`
+		} `json:"series"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(page[start+len(`<script id="data" type="application/json">`):start+end]), &data))
+	require.Len(t, data.Series, len(labels))
+	for i, label := range labels {
+		assert.Equal(t, label, data.Series[i].Label)
+		assert.Len(t, data.Series[i].Rate, len(data.X))
+		assert.Contains(t, page, "<td>"+label+"</td>")
+	}
+	for _, load := range []string{`src="http`, `href="http`, `url(http`, `src="//`, `href="//`, "@import"} {
+		assert.NotContains(t, page, load, "the page loads nothing from the network")
+	}
+}
+
+func TestThePageOfAStoredComparison(t *testing.T) {
+	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	result := func(label string) *loadtest.Result {
+		r := &loadtest.Result{Label: label, Scenario: loadtest.Scenario{Interval: time.Second, Duration: 3 * time.Second, Clients: 4, Small: "1", Long: "10000", LongAfter: time.Second}, Start: start, End: start.Add(3 * time.Second)}
+		for i := range 3 {
+			r.Intervals = append(r.Intervals, loadtest.Interval{Start: start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i+1) * time.Second), Answers: 1000 * (i + 1),
+				Latency: loadtest.Percentiles{P50: time.Millisecond, P99: 5 * time.Millisecond}})
+		}
+		r.Events = []loadtest.Event{{Time: start.Add(time.Second), Kind: loadtest.LongSent}, {Time: start.Add(2 * time.Second), Kind: loadtest.LongAnswered}}
+		return r
+	}
+	cmp := &loadtest.Comparison{
+		Scenario: result("").Scenario, Idle: 100, Python: "Python 3.11.7",
+		Rows: []loadtest.Row{
+			{Strategy: "perconn", Before: 1000, IdleBytes: 10000, LongAnswered: true},
+			{Strategy: "perconn", GIL: 5 * time.Millisecond, Before: 900, IdleBytes: 10500},
+			{Strategy: "perconn", Runtime: "cpython", GIL: 5 * time.Millisecond, Before: 800, KeptMissing: "the long request failed"},
+			{Strategy: "loop", Before: 1200, IdleBytes: 1000},
+		},
+		Results: []*loadtest.Result{result("perconn"), result("perconn gil=5ms"), result("perconn cpython si=5ms"), result("loop")},
+	}
+	var buf bytes.Buffer
+	require.NoError(t, report.HTML(&buf, cmp))
+	page := buf.String()
+	checkPage(t, page, "perconn", "perconn gil=5ms", "perconn cpython si=5ms", "loop")
+	assert.Equal(t, 2, strings.Count(page, "<tbody>"), "perconn's three rows in one group, loop's in another")
+	assert.Equal(t, 2, strings.Count(page, `<tr class="variant"`), "the Python-mode and CPython rows under their Go row")
+	assert.Contains(t, page, `<span class="bar" style="width:100%"></span> 10,500 B`, "the largest idle bar")
+	assert.Contains(t, page, "CPython rows: Python 3.11.7")
+	assert.Contains(t, page, `"long":[1,2]`, "the long request's span, in seconds into the run")
+
+	buf.Reset()
+	require.NoError(t, report.RunHTML(&buf, result("")))
+	assert.Equal(t, 1, strings.Count(buf.String(), "var uPlot="))
+}

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/primetime-lab/primetime/loadtest"
+)
+
+// Table writes cmp as the command's table, one line per row, then the
+// conditions it was measured under; with idle connections measured, a
+// column says how much memory each took in the server. A row that ran more
+// than once shows its medians, the range of before and kept, and "~" where
+// kept does not differ significantly from its reference row.
+func Table(w io.Writer, cmp *loadtest.Comparison) error {
+	ew := &errWriter{w: w}
+	writeTable(ew, cmp)
+	fmt.Fprintf(ew, "measured %s\n", cmp.Conditions)
+	if cmp.Python != "" {
+		fmt.Fprintf(ew, "CPython rows: %s\n", cmp.Python)
+	}
+	return ew.err
+}
+
+func writeTable(w io.Writer, cmp *loadtest.Comparison) {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
+	idle := ""
+	if cmp.Idle > 0 {
+		idle = "idle conn\t"
+	}
+	fmt.Fprintf(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", idle)
+	repeated := false
+	for _, r := range cmp.Rows {
+		long := "unanswered"
+		if r.LongAnswered {
+			long = short(r.LongLatency)
+		}
+		if cmp.Idle > 0 {
+			idle = idleCell(r) + "\t"
+		}
+		repeated = repeated || r.Runs > 1
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.Label(), beforeCell(r), count(r.During), count(r.After), keptCell(r), long, r.Errors, idle, r.Note)
+	}
+	tw.Flush()
+	writeTrimmed(w, buf.Bytes())
+	if repeated {
+		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
+			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
+	}
+}
+
+// beforeCell formats a row's before-rate: with the range of its runs when
+// it ran more than once.
+func beforeCell(r loadtest.Row) string {
+	if r.Runs > 1 {
+		return fmt.Sprintf("%s (%s-%s)", count(r.Before), count(r.BeforeRange[0]), count(r.BeforeRange[1]))
+	}
+	return count(r.Before)
+}
+
+// keptCell formats a row's kept: with the range of its runs and "~" when
+// it does not differ significantly from its reference, when it ran more
+// than once.
+func keptCell(r loadtest.Row) string {
+	cell := kept(r.Kept, r.KeptMissing)
+	if r.Runs > 1 {
+		if len(r.KeptRange) == 2 {
+			cell += fmt.Sprintf(" (%.1f-%.1f%%)", 100*r.KeptRange[0], 100*r.KeptRange[1])
+		}
+		if sig := r.Significance; sig != nil && !sig.KeptDiffers() {
+			cell += " ~"
+		}
+	}
+	return cell
+}
+
+// idleCell formats a row's memory per idle connection; "-" for a strategy
+// that cannot hold idle connections.
+func idleCell(r loadtest.Row) string {
+	if r.IdleBytes <= 0 {
+		return "-"
+	}
+	return count(r.IdleBytes) + " B"
+}
+
+// writeTrimmed writes the lines of b without their trailing spaces: the
+// padding of empty cells at the end of a table's lines.
+func writeTrimmed(w io.Writer, b []byte) {
+	for line := range bytes.Lines(b) {
+		w.Write(append(bytes.TrimRight(line, " \n"), '\n'))
+	}
+}
+
+// errWriter keeps the first error of its writes, so that a report can be
+// written with fmt and checked once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
