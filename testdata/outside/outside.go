@@ -1,6 +1,7 @@
-// Package outside is a module of someone else's that plugs a scheduler and
-// an executor of its own into primetime, as its documentation says a user
-// can; the module's tests compare them with compare.Run.
+// Package outside is a module of someone else's that plugs schedulers (one
+// of each kind) and an executor of its own into primetime, as its
+// documentation says a user can; the module's tests run the conformance
+// suite on them and compare them with compare.Run.
 package outside
 
 import (
@@ -79,4 +80,96 @@ func init() {
 		n, err := strategy.Size("queue", arg)
 		return Queue{N: n}, err
 	})
+}
+
+// Loop is an event loop of this module's own: one goroutine handles, one
+// at a time, what the connections' readers post to it, hands each task to
+// the executor, and gets each answer back as one more event; in Python mode
+// it is an interpreter thread that waits for events without the lock.
+type Loop struct{}
+
+func (Loop) String() string { return "myloop" }
+
+func (Loop) ServeLoop(l strategy.Listener, lp strategy.LoopEnv) error {
+	q := &queue{ready: make(chan struct{}, 1)}
+	th := lp.LoopThread()
+	var loop, readers sync.WaitGroup
+	stopped := false
+	loop.Go(func() {
+		th.Run(func() {
+			for !stopped {
+				var events []func()
+				th.Syscall(func() { events = q.take() })
+				for _, handle := range events {
+					th.LoopTurn()
+					handle()
+				}
+			}
+		})
+	})
+	defer func() {
+		readers.Wait() // each waits for its answers: nothing is in flight
+		q.post(func() { stopped = true })
+		loop.Wait()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		readers.Go(func() {
+			defer c.Close()
+			type answer struct {
+				b   []byte
+				err error
+			}
+			answers := make(chan answer, 1)
+			for {
+				req, err := c.ReadRequest()
+				if err != nil {
+					return
+				}
+				q.post(func() {
+					lp.Runner.Submit(th.Context(req.Context), req.Task, req.Payload, func(b []byte, err error) {
+						q.post(func() { answers <- answer{b, err} })
+					})
+				})
+				a := <-answers
+				if c.WriteAnswer(a.b, a.err) != nil {
+					return
+				}
+			}
+		})
+	}
+}
+
+// queue is the loop's events, posted from any goroutine.
+type queue struct {
+	mu     sync.Mutex
+	events []func()
+	ready  chan struct{}
+}
+
+func (q *queue) post(f func()) {
+	q.mu.Lock()
+	q.events = append(q.events, f)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for events and returns them, oldest first.
+func (q *queue) take() []func() {
+	for {
+		q.mu.Lock()
+		if events := q.events; len(events) > 0 {
+			q.events = nil
+			q.mu.Unlock()
+			return events
+		}
+		q.mu.Unlock()
+		<-q.ready
+	}
 }

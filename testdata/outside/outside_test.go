@@ -9,6 +9,7 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/compare"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/strategytest"
 )
 
 func TestMain(m *testing.M) {
@@ -45,4 +46,12 @@ func valuesFor(inProcess bool) []strategy.Strategy {
 		return nil
 	}
 	return []strategy.Strategy{strategy.New(Workers{N: 4}, Queue{N: 2}), strategy.Offload(strategy.Pool(4), Queue{N: 1})}
+}
+
+// TestMyStrategiesConform runs the conformance suite for the scheduler and
+// the executor of this module's own, with the built-in ones.
+func TestMyStrategiesConform(t *testing.T) {
+	strategytest.RunScheduler(t, Workers{N: 4})
+	strategytest.RunScheduler(t, Loop{})
+	strategytest.RunExecutor(t, Queue{N: 2})
 }

@@ -1,0 +1,147 @@
+package strategytest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/primetime-lab/primetime"
+)
+
+// task is what the suite's servers run: a gate request ("gate ADDR ID")
+// holds until the test releases it or its context ends; any other request
+// is the prime task's. It is registered, so that worker processes run it
+// too.
+var task = primetime.TaskFunc("strategytest", func(ctx context.Context, payload []byte) ([]byte, error) {
+	if f := strings.Fields(string(payload)); len(f) == 3 && f[0] == "gate" {
+		return holdAtGate(ctx, f[1], f[2])
+	}
+	return primetime.Prime.Run(ctx, payload)
+})
+
+func init() { primetime.Register(task) }
+
+// holdAtGate tells the gate at addr that task id has started, and waits
+// until the gate releases it, or its context ends, which it tells the gate
+// too. The gate is a loopback connection, so that a task held in a worker
+// process is held as one in this process is.
+func holdAtGate(ctx context.Context, addr, id string) ([]byte, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "started %s\n", id); err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_, err = bufio.NewReader(c).ReadString('\n')
+	if ctx.Err() != nil {
+		fmt.Fprintf(c, "cancelled %s\n", id)
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte("released " + id), nil
+}
+
+// A gate holds the suite's gate tasks: it learns when each starts, can
+// release each, and learns when one sees its context end.
+type gate struct {
+	l      net.Listener
+	wg     sync.WaitGroup
+	events chan string // "started ID", "cancelled ID"
+
+	mu    sync.Mutex
+	conns []net.Conn          // every task's, to close at the end
+	tasks map[string]net.Conn // by id, once started
+}
+
+func newGate(t *testing.T) *gate {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{l: l, events: make(chan string, 64), tasks: map[string]net.Conn{}}
+	g.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			g.mu.Lock()
+			g.conns = append(g.conns, c)
+			g.mu.Unlock()
+			g.wg.Go(func() { g.follow(c) })
+		}
+	})
+	t.Cleanup(g.close)
+	return g
+}
+
+// follow reads what one held task tells the gate.
+func (g *gate) follow(c net.Conn) {
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimSpace(line)
+		if id, ok := strings.CutPrefix(line, "started "); ok {
+			g.mu.Lock()
+			g.tasks[id] = c
+			g.mu.Unlock()
+		}
+		g.events <- line
+	}
+}
+
+// request returns the request that holds task id at the gate.
+func (g *gate) request(id string) string { return "gate " + g.l.Addr().String() + " " + id }
+
+// wait waits for the event want, and fails the test if another comes
+// first or none comes in time.
+func (g *gate) wait(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-g.events:
+		if got != want {
+			t.Fatalf("gate: got %q, want %q", got, want)
+		}
+	case <-time.After(bound):
+		t.Fatalf("gate: no %q within %v", want, bound)
+	}
+}
+
+// release lets task id finish.
+func (g *gate) release(t *testing.T, id string) {
+	t.Helper()
+	g.mu.Lock()
+	c := g.tasks[id]
+	g.mu.Unlock()
+	if c == nil {
+		t.Fatalf("gate: task %s has not started", id)
+	}
+	if _, err := fmt.Fprintln(c, "go"); err != nil {
+		t.Fatalf("gate: releasing task %s: %v", id, err)
+	}
+}
+
+func (g *gate) close() {
+	g.l.Close()
+	g.mu.Lock()
+	for _, c := range g.conns {
+		c.Close()
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}

@@ -1,0 +1,336 @@
+// Package strategytest checks a strategy against the contract that every
+// strategy keeps, as golang.org/x/net/nettest checks a net.Conn and
+// testing/fstest an fs.FS: a scheduler or an executor written elsewhere
+// runs the suite and knows that it conforms. The built-in strategies pass
+// it.
+//
+// The suite serves each check with a server.Server of its own on a
+// loopback port, and runs a task of its own, registered under the name
+// "strategytest" by this package's init function: a test binary whose
+// strategy runs tasks in worker processes calls primetime.MaybeWorker first
+// thing in its TestMain, as every program with a process pool does. The
+// checks run one after another, never in parallel, and the last counts the
+// process's goroutines, descriptors and child processes: run no other test
+// in parallel with the suite.
+package strategytest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// bound is how long a check waits for what must happen: a safety net
+// against a hang, never a wait for something to happen by itself.
+const bound = 10 * time.Second
+
+// Run checks s, in subtests:
+//
+//   - AnswersInOrder: concurrent clients each get their answers in the
+//     order they asked, and every request read is answered;
+//   - Pipelined: requests sent at once are answered in order;
+//   - Refusals: a bad request gets an error answer and the connection goes
+//     on; a line over the limit gets one and the connection closes;
+//   - IdleTimeout: a connection that sends nothing is closed;
+//   - ShutdownFinishesInFlight: Shutdown lets a request in flight finish and
+//     be answered, then returns nil;
+//   - ResetCancelsTheTask: a client that resets its connection while its
+//     request runs has the task's context ended (not for an event loop
+//     that runs its tasks itself: it reads nothing while one runs);
+//   - PythonMode: AnswersInOrder again under the emulated interpreter lock;
+//   - NoLeaks: once the server has closed, no goroutine, descriptor or
+//     child process is left.
+func Run(t *testing.T, s strategy.Strategy) {
+	t.Helper()
+	d := strategy.Describe(s)
+	t.Run("AnswersInOrder", func(t *testing.T) { answersInOrder(t, s, 0) })
+	t.Run("Pipelined", func(t *testing.T) { pipelined(t, s) })
+	t.Run("Refusals", func(t *testing.T) { refusals(t, s) })
+	t.Run("IdleTimeout", func(t *testing.T) { idleTimeout(t, s) })
+	t.Run("ShutdownFinishesInFlight", func(t *testing.T) { shutdownFinishesInFlight(t, s) })
+	t.Run("ResetCancelsTheTask", func(t *testing.T) {
+		if d.Loop && d.Executor.Name == strategy.InlineName {
+			t.Skip("an event loop that runs its tasks itself reads no connection while one runs")
+		}
+		resetCancelsTheTask(t, s)
+	})
+	t.Run("PythonMode", func(t *testing.T) { answersInOrder(t, s, time.Millisecond) })
+	t.Run("NoLeaks", func(t *testing.T) { noLeaks(t, s) })
+}
+
+// RunScheduler runs the suite for sched with the inline executor and with
+// a pool of two worker goroutines.
+func RunScheduler(t *testing.T, sched strategy.Scheduler) {
+	t.Helper()
+	for _, e := range []strategy.Executor{strategy.Inline(), strategy.Goroutines(2)} {
+		s := strategy.New(sched, e)
+		t.Run(s.String(), func(t *testing.T) { Run(t, s) })
+	}
+}
+
+// RunExecutor runs the suite for e under a goroutine per connection and
+// under an event loop.
+func RunExecutor(t *testing.T, e strategy.Executor) {
+	t.Helper()
+	for _, s := range []strategy.Strategy{strategy.Offload(strategy.PerConn(), e), strategy.LoopWithOffload(e)} {
+		t.Run(s.String(), func(t *testing.T) { Run(t, s) })
+	}
+}
+
+// A testServer is a server of the suite's, on a loopback port.
+type testServer struct {
+	*server.Server
+	addr   string
+	served chan error
+}
+
+// serve serves srv, whose strategy, task and logger it sets, until the
+// check ends; then it closes it and checks what Serve returned.
+func serve(t *testing.T, s strategy.Strategy, srv *server.Server) *testServer {
+	t.Helper()
+	srv.Strategy, srv.Task = s, task
+	if srv.Logger == nil {
+		srv.Logger = slog.New(slog.DiscardHandler)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: srv, addr: l.Addr().String(), served: make(chan error, 1)}
+	go func() { ts.served <- srv.Serve(l) }()
+	t.Cleanup(func() { ts.close(t) })
+	return ts
+}
+
+// close closes the server, once, and checks that Serve returned
+// ErrServerClosed.
+func (ts *testServer) close(t *testing.T) {
+	if ts.served == nil {
+		return
+	}
+	ts.Close()
+	select {
+	case err := <-ts.served:
+		if !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Serve returned %v, want server.ErrServerClosed", err)
+		}
+	case <-time.After(bound):
+		t.Errorf("Serve did not return within %v of Close", bound)
+	}
+	ts.served = nil
+}
+
+// A client is one connection to a server of the suite's.
+type client struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(bound))
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (c *client) send(line string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.c, line+"\n"); err != nil {
+		c.t.Fatalf("sending %q: %v", line, err)
+	}
+}
+
+// read reads an answer line, without its newline.
+func (c *client) read() (string, error) {
+	line, err := c.br.ReadString('\n')
+	return strings.TrimSuffix(line, "\n"), err
+}
+
+func (c *client) ask(line string) string {
+	c.t.Helper()
+	c.send(line)
+	answer, err := c.read()
+	if err != nil {
+		c.t.Fatalf("the answer to %q: %v", line, err)
+	}
+	return answer
+}
+
+// prime returns the nth prime, as the task answers it.
+func prime(n int) string {
+	p, _ := primetime.NthPrime(context.Background(), n)
+	return strconv.Itoa(p)
+}
+
+func answersInOrder(t *testing.T, s strategy.Strategy, gil time.Duration) {
+	const clients, requests = 4, 25
+	ts := serve(t, s, &server.Server{GIL: gil})
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := dial(t, ts.addr)
+		wg.Go(func() {
+			defer c.c.Close()
+			for k := 1; k <= requests; k++ {
+				n := i*requests + k
+				c.send(strconv.Itoa(n))
+				answer, err := c.read()
+				if err != nil || answer != prime(n) {
+					t.Errorf("client %d, request %d: got %q (%v), want %s", i, n, answer, err, prime(n))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ts.close(t)
+	if st := ts.Stats(); st.Requests != clients*requests || st.Answered != clients*requests {
+		t.Errorf("the server read %d requests and answered %d, want %d of each", st.Requests, st.Answered, clients*requests)
+	}
+}
+
+func pipelined(t *testing.T, s strategy.Strategy) {
+	const requests = 30
+	ts := serve(t, s, &server.Server{})
+	c := dial(t, ts.addr)
+	var all strings.Builder
+	for n := 1; n <= requests; n++ {
+		fmt.Fprintf(&all, "%d\n", n)
+	}
+	if _, err := io.WriteString(c.c, all.String()); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= requests; n++ {
+		answer, err := c.read()
+		if err != nil || answer != prime(n) {
+			t.Fatalf("pipelined request %d: got %q (%v), want %s", n, answer, err, prime(n))
+		}
+	}
+}
+
+func refusals(t *testing.T, s strategy.Strategy) {
+	ts := serve(t, s, &server.Server{MaxLineBytes: 8})
+	c := dial(t, ts.addr)
+	if answer := c.ask("ten"); !strings.HasPrefix(answer, "ERR ") {
+		t.Errorf("a bad request got %q, want an error answer", answer)
+	}
+	if answer := c.ask("10"); answer != "29" {
+		t.Errorf("after a bad request, 10 got %q, want 29: the connection goes on", answer)
+	}
+	c.send("1234567890123")
+	answer, err := c.read()
+	if err != nil || !strings.HasPrefix(answer, "ERR ") || !strings.Contains(answer, "limit") {
+		t.Errorf("a line over the limit got %q (%v), want an error answer that names the limit", answer, err)
+	}
+	if extra, err := c.read(); err != io.EOF {
+		t.Errorf("after a line over the limit, got %q (%v), want the connection closed", extra, err)
+	}
+}
+
+func idleTimeout(t *testing.T, s strategy.Strategy) {
+	ts := serve(t, s, &server.Server{IdleTimeout: 50 * time.Millisecond})
+	c := dial(t, ts.addr)
+	if answer := c.ask("10"); answer != "29" {
+		t.Fatalf("10 got %q, want 29", answer)
+	}
+	if extra, err := c.read(); err != io.EOF {
+		t.Errorf("an idle connection read %q (%v), want it closed by the server", extra, err)
+	}
+}
+
+func shutdownFinishesInFlight(t *testing.T, s strategy.Strategy) {
+	g := newGate(t)
+	ts := serve(t, s, &server.Server{})
+	c := dial(t, ts.addr)
+	c.send(g.request("held"))
+	g.wait(t, "started held")
+	shut := make(chan error, 1)
+	go func() { shut <- ts.Shutdown(context.Background()) }()
+	g.release(t, "held")
+	if answer, err := c.read(); err != nil || answer != "released held" {
+		t.Fatalf("the request in flight at Shutdown got %q (%v), want its answer", answer, err)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Errorf("Shutdown returned %v, want nil", err)
+		}
+	case <-time.After(bound):
+		t.Fatal("Shutdown did not return once the request in flight was answered")
+	}
+}
+
+func resetCancelsTheTask(t *testing.T, s strategy.Strategy) {
+	g := newGate(t)
+	ts := serve(t, s, &server.Server{})
+	c := dial(t, ts.addr)
+	c.send(g.request("abandoned"))
+	g.wait(t, "started abandoned")
+	if tc, ok := c.c.(*net.TCPConn); ok {
+		tc.SetLinger(0) // a reset, not a FIN
+	}
+	c.c.Close()
+	g.wait(t, "cancelled abandoned")
+	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
+		t.Errorf("after a client reset, 10 got %q, want 29", answer)
+	}
+}
+
+func noLeaks(t *testing.T, s strategy.Strategy) {
+	fds := openDescriptors()
+	ignore := goleak.IgnoreCurrent()
+	g := newGate(t)
+	ts := serve(t, s, &server.Server{})
+	c := dial(t, ts.addr)
+	if answer := c.ask("10"); answer != "29" {
+		t.Fatalf("10 got %q, want 29", answer)
+	}
+	c.c.Close() // a server of one connection at a time serves the next
+	held := dial(t, ts.addr)
+	held.send(g.request("closed"))
+	g.wait(t, "started closed")
+	ts.close(t) // Close cancels the task in flight
+	g.wait(t, "cancelled closed")
+	held.c.Close()
+	g.close()
+	if err := goleak.Find(ignore); err != nil {
+		t.Errorf("goroutines left once the server closed: %v", err)
+	}
+	if now := openDescriptors(); fds >= 0 && now > fds {
+		t.Errorf("%d descriptors open once the server closed, %d before", now, fds)
+	}
+	if kids := proctest.Children(); len(kids) > 0 {
+		t.Errorf("child processes left once the server closed: %v", kids)
+	}
+}
+
+// openDescriptors returns how many descriptors this process has open, or
+// -1 where /proc cannot tell.
+func openDescriptors() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
