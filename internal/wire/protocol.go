@@ -107,7 +107,9 @@ func (p Protocol) entry() int {
 
 // ServerCodec returns a new server codec of p, for one connection, with
 // the limits given.
-func (p Protocol) ServerCodec(l Limits) ServerCodec { return protocols[p.entry()].server(l.withDefaults()) }
+func (p Protocol) ServerCodec(l Limits) ServerCodec {
+	return protocols[p.entry()].server(l.withDefaults())
+}
 
 // ClientCodec returns a new client codec of p, for one connection.
 func (p Protocol) ClientCodec() ClientCodec { return protocols[p.entry()].client() }
