@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/policy"
@@ -32,39 +33,20 @@ type conn struct {
 	// reset.
 	linger bool
 
-	// readDeadline and writeDeadline are the deadlines last set by
-	// refresh.
-	readDeadline, writeDeadline time.Time
+	// mark is the conn's phase (waiting, running, watchable, writing), and
+	// since when, for the watchdog; see markAt.
+	mark atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// refresh sets a deadline limit from now (0: none) with set, unless the
-// one last set, *last, is within the policy's slack of it: setting a
-// deadline modifies a runtime timer, which can wake the network poller.
-// stale forces the set, for a deadline that someone else has changed.
-func (c *conn) refresh(last *time.Time, limit time.Duration, set func(time.Time) error, stale bool) {
-	var want time.Time
-	if limit > 0 {
-		want = time.Now().Add(limit)
-	}
-	slack := policy.Slack(limit)
-	if !stale && !last.IsZero() && !want.IsZero() && want.Sub(*last) < slack {
-		return
-	}
-	if !stale && last.IsZero() && want.IsZero() {
-		return
-	}
-	set(want)
-	*last = want
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{}
 	c.session.init(s, nc.RemoteAddr())
 	c.nc = nc
-	c.cr = newConnReader(nc, c.cancel)
+	c.mark.Store(markAt(waiting, s.now()))
+	c.cr = newConnReader(nc, c.cancel, &c.mark)
 	c.in = s.buffer(c.codec.BufferSize())
 	return c
 }
@@ -79,14 +61,20 @@ var errCloseAfter = errors.New("server: connection closes after the answer")
 
 // ReadRequest implements strategy.Conn.
 func (c *conn) ReadRequest() (strategy.Request, error) {
-	for {
-		// Set the deadline before the connection is marked idle:
-		// Shutdown wakes idle connections with a deadline of its own,
-		// which must win.
-		c.refresh(&c.readDeadline, c.s.pol.IdleTimeout, c.nc.SetReadDeadline, c.cr.takeTouched())
-		if !c.s.setIdle(c, true) {
-			return strategy.Request{}, ErrServerClosed
+	// Clear the deadline a background read left before the connection is
+	// marked as waiting: Shutdown, and the idle sweep, end a wait with a
+	// deadline of their own, which must win. The request must come whole
+	// within the idle timeout of the wait's start, however it trickles.
+	if c.cr.takeTouched() {
+		c.nc.SetReadDeadline(time.Time{})
+		if c.mark.Load() == ended {
+			return strategy.Request{}, errIdle
 		}
+	}
+	if c.s.inShutdown.Load() {
+		return strategy.Request{}, ErrServerClosed
+	}
+	for {
 		in := *c.in
 		n, d := c.codec.Decode(in[c.from:c.to], c.eof)
 		c.from += n
@@ -95,8 +83,15 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			// With more bytes already buffered the client has pipelined
 			// its next request, and reading the connection would tell
 			// nothing.
-			c.cr.requestStarted(c.from == c.to)
-			c.s.setIdle(c, false)
+			phase := int64(running)
+			if c.from == c.to {
+				phase = watchable
+			}
+			if c.s.mark(c, phase) == ended {
+				// The idle sweep ended the wait as the request came: it
+				// came in time.
+				c.nc.SetReadDeadline(time.Time{})
+			}
 			return c.request(d.Payload), nil
 		case wire.Refused:
 			c.out = c.appendRefusal(c.out[:0], d)
@@ -106,6 +101,10 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			if d.Close || c.codec.CloseAfter() {
 				c.linger = d.Close
 				return strategy.Request{}, errRefusedClose
+			}
+			// An answer, if an error one: the wait starts again.
+			if c.s.inShutdown.Load() {
+				return strategy.Request{}, ErrServerClosed
 			}
 			continue
 		}
@@ -125,6 +124,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		k, err := c.cr.Read(in[c.to:])
 		c.to += k
 		switch {
+		case err == nil:
 		case errors.Is(err, io.EOF):
 			c.eof = true
 		case err != nil:
@@ -135,7 +135,6 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 
 // WriteAnswer implements strategy.Conn.
 func (c *conn) WriteAnswer(answer []byte, err error) error {
-	c.cr.requestDone()
 	c.out = c.appendAnswer(c.out[:0], answer, err)
 	if werr := c.write(c.out); werr != nil {
 		return werr
@@ -147,11 +146,23 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 	return c.cr.gone()
 }
 
+// write writes b, an answer: the request in flight, if any, is done, and
+// the wait for the next begins once it is written. The watchdog bounds how
+// long the write takes, so that no deadline is set per answer: a write it
+// ends fails, and so does one that it ends as it completes, whose
+// connection the past deadline has made unusable.
 func (c *conn) write(b []byte) error {
-	c.refresh(&c.writeDeadline, c.s.pol.WriteTimeout, c.nc.SetWriteDeadline, false)
+	c.s.mark(c, writing)
+	c.cr.requestDone()
 	_, err := c.nc.Write(b)
+	if c.s.mark(c, waiting) == ended && err == nil {
+		err = c.s.errWriteTimeout()
+	}
 	return err
 }
+
+// errIdle ends a connection that waited longer than the idle timeout.
+var errIdle = errors.New("server: the connection waited longer than the idle timeout")
 
 // Close implements strategy.Conn.
 func (c *conn) Close() error {
@@ -162,10 +173,8 @@ func (c *conn) Close() error {
 		c.closeErr = c.nc.Close()
 		// The background read, if any, fails now that the connection is
 		// closed; wait for it so that no goroutine outlives the conn.
+		c.mark.Store(ended)
 		c.cr.requestDone()
-		c.s.mu.Lock()
-		delete(c.s.active, c)
-		c.s.mu.Unlock()
 		c.end()
 		c.s.buffers.Put(c.in)
 		c.in = nil
@@ -185,34 +194,44 @@ func (c *conn) drain() {
 	io.CopyN(io.Discard, c.nc, policy.LingerBytes)
 }
 
-// connReader reads a connection for its bufio.Reader and, once a request
-// has been in flight for a while, reads it in the background to notice the
-// client going away, as net/http does. The server's watchdog starts that
-// read (see Server.watch), so that a request answered quickly, as most
-// are, costs no goroutine, no deadline and no timer.
+// connReader reads a connection for its conn and, once a request has been
+// in flight for a while, reads it in the background to notice the client
+// going away, as net/http does. The server's watchdog starts that read
+// (see Server.watch), so that a request answered quickly, as most are,
+// costs no goroutine, no deadline and no timer, and takes no lock: while
+// busy is clear, nothing of the background read's is left to look at.
 type connReader struct {
 	nc     net.Conn
 	onGone context.CancelFunc // ends the connection's context
 
-	mu        sync.Mutex
-	cond      sync.Cond
-	inFlight  bool // a request is in flight
-	watchable bool // and the client has sent nothing more yet
-	inRead    bool // a background read is in progress
-	touched   bool // the read deadline was changed here since takeTouched
-	aborted   bool // the background read was stopped on purpose
-	hasByte   bool // the background read got a byte, held in b
-	b         [1]byte
-	err       error // the background read's error: the client is gone
+	// mark is the conn's: its phase says whether a request is in flight
+	// and the client has sent nothing more yet.
+	mark *atomic.Int64
+	// busy is set before a background read may start, and cleared once
+	// it has ended and left nothing for the conn: a byte, an error, a
+	// read deadline moved.
+	busy atomic.Bool
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	inRead  bool // a background read is in progress
+	touched bool // the read deadline was changed here since takeTouched
+	aborted bool // the background read was stopped on purpose
+	hasByte bool // the background read got a byte, held in b
+	b       [1]byte
+	err     error // the background read's error: the client is gone
 }
 
-func newConnReader(nc net.Conn, onGone context.CancelFunc) *connReader {
-	cr := &connReader{nc: nc, onGone: onGone}
+func newConnReader(nc net.Conn, onGone context.CancelFunc, mark *atomic.Int64) *connReader {
+	cr := &connReader{nc: nc, onGone: onGone, mark: mark}
 	cr.cond.L = &cr.mu
 	return cr
 }
 
 func (cr *connReader) Read(p []byte) (int, error) {
+	if !cr.busy.Load() {
+		return cr.nc.Read(p)
+	}
 	cr.mu.Lock()
 	if cr.inRead {
 		cr.mu.Unlock()
@@ -221,6 +240,7 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	if cr.hasByte && len(p) > 0 {
 		p[0] = cr.b[0]
 		cr.hasByte = false
+		cr.settleLocked()
 		cr.mu.Unlock()
 		return 1, nil
 	}
@@ -232,21 +252,22 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	return cr.nc.Read(p)
 }
 
-// requestStarted records that a request has just been read; watchable is
-// false when the client has already sent more.
-func (cr *connReader) requestStarted(watchable bool) {
-	cr.mu.Lock()
-	cr.inFlight, cr.watchable = true, watchable
-	cr.mu.Unlock()
+// settleLocked clears busy once the background read has left nothing.
+func (cr *connReader) settleLocked() {
+	if !cr.inRead && !cr.touched && !cr.hasByte && cr.err == nil {
+		cr.busy.Store(false)
+	}
 }
 
-// requestDone records that the request is answered, and stops the
-// background read, if any.
+// requestDone stops the background read, if any, once the conn's mark
+// says that no request is in flight. With startBackgroundRead's, the order
+// of the mark's store and busy's load means that either the watchdog sees
+// the request done and starts nothing, or this sees busy set and waits for
+// the read.
 func (cr *connReader) requestDone() {
-	cr.mu.Lock()
-	cr.inFlight = false
-	cr.mu.Unlock()
-	cr.abortPendingRead()
+	if cr.busy.Load() {
+		cr.abortPendingRead()
+	}
 }
 
 // startBackgroundRead starts reading the connection while its request is
@@ -254,7 +275,12 @@ func (cr *connReader) requestDone() {
 func (cr *connReader) startBackgroundRead() {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
-	if !cr.inFlight || !cr.watchable || cr.inRead || cr.err != nil || cr.hasByte {
+	if cr.inRead || cr.err != nil || cr.hasByte {
+		return
+	}
+	cr.busy.Store(true)
+	if cr.mark.Load()&3 != watchable {
+		cr.settleLocked()
 		return
 	}
 	cr.inRead = true
@@ -288,6 +314,7 @@ func (cr *connReader) abortPendingRead() {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	if !cr.inRead {
+		cr.settleLocked()
 		return
 	}
 	cr.aborted = true
@@ -302,15 +329,22 @@ func (cr *connReader) abortPendingRead() {
 // takeTouched reports whether the read deadline was changed here since the
 // last call.
 func (cr *connReader) takeTouched() bool {
+	if !cr.busy.Load() {
+		return false
+	}
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	t := cr.touched
 	cr.touched = false
+	cr.settleLocked()
 	return t
 }
 
 // gone returns the error with which the client went away, if it has.
 func (cr *connReader) gone() error {
+	if !cr.busy.Load() {
+		return nil
+	}
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	return cr.err

@@ -48,7 +48,7 @@ func serveBytes(t *testing.T, protocol Protocol, input []byte) ([]byte, int) {
 	s.initLocked()
 	pc := &pipeConn{in: bytes.NewReader(input)}
 	c := newConn(s, pc)
-	s.track(&c.session)
+	s.track(&c.session, c)
 	for range len(input) + 1 {
 		req, err := c.ReadRequest()
 		if err != nil {

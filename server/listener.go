@@ -26,7 +26,7 @@ func (ln *listener) Accept() (strategy.Conn, error) {
 		return nil, err
 	}
 	c := newConn(ln.s, nc)
-	if !ln.s.track(&c.session) {
+	if !ln.s.track(&c.session, c) {
 		c.Close()
 		return nil, ErrServerClosed
 	}
@@ -91,16 +91,17 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// track registers a new connection's session, whose place accept has
-// taken, and reports whether it may be served: not once the server is
-// closing. A session that is not tracked is ended all the same: end gives
-// its place back.
-func (s *Server) track(ss *session) bool {
+// track registers a new connection's session, and its goroutine conn if
+// it has one (nil for the event loop's), whose place accept has taken, and
+// reports whether it may be served: not once the server is closing. A
+// session that is not tracked is ended all the same: end gives its place
+// back.
+func (s *Server) track(ss *session, c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.accepted.Add(1)
 	s.stats.open.Add(1)
-	s.conns[ss] = struct{}{}
+	s.conns[ss] = c
 	return !s.inShutdown.Load()
 }
 
@@ -113,72 +114,5 @@ func (s *Server) untrack(ss *session) {
 		if s.slots != nil {
 			<-s.slots
 		}
-	}
-}
-
-// setIdle records whether c waits for a request. Marking it idle fails, and
-// setIdle returns false, once the server is shutting down. A connection
-// that is not idle has a request in flight, which the watchdog watches.
-func (s *Server) setIdle(c *conn, idle bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.idle = idle
-	if idle {
-		delete(s.active, c)
-		return !s.inShutdown.Load()
-	}
-	s.active[c] = time.Now()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-// watchdogRest is how many idle ticks (200 ms) the watchdog waits before it
-// stops ticking until the next request.
-const watchdogRest = 20
-
-// watch is the server's watchdog: while requests are in flight, it ticks
-// every policy.WatchDelay and starts the background read of each connection whose
-// request has run that long. One ticker for the server costs far less than
-// a timer per request, whose resets wake the runtime's network poller.
-func (s *Server) watch(done <-chan struct{}) {
-	t := time.NewTicker(policy.WatchDelay)
-	t.Stop()
-	defer t.Stop()
-	var due []*conn
-	for {
-		select {
-		case <-done:
-			return
-		case <-s.wake:
-		}
-		t.Reset(policy.WatchDelay)
-		for rest := 0; rest < watchdogRest; {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				due = due[:0]
-				s.mu.Lock()
-				for c, started := range s.active {
-					if now.Sub(started) >= policy.WatchDelay {
-						due = append(due, c)
-					}
-				}
-				active := len(s.active)
-				s.mu.Unlock()
-				for _, c := range due {
-					c.cr.startBackgroundRead()
-				}
-				if active == 0 {
-					rest++
-				} else {
-					rest = 0
-				}
-			}
-		}
-		t.Stop()
 	}
 }

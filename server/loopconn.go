@@ -46,7 +46,7 @@ func (ln *listener) AcceptConn() (reactor.Conn, error) {
 		}
 		c := &loopConn{fd: fd}
 		c.session.init(s, nc.RemoteAddr())
-		if !s.track(&c.session) {
+		if !s.track(&c.session, nil) {
 			closeFD(fd)
 			c.end()
 			return nil, ErrServerClosed

@@ -147,13 +147,15 @@ type Server struct {
 	mu        sync.Mutex
 	listener  net.Listener
 	serving   bool
-	serveDone chan struct{} // closed when Serve's strategy has returned
-	done      chan struct{} // closed when shutting down or closing
-	conns     map[*session]struct{}
-	active    map[*conn]time.Time // goroutine conns with a request in flight, since when
-	wake      chan struct{}       // tells the watchdog a request has started
-	slots     chan struct{}       // one per open connection, when MaxConns is set
-	baseCtx   context.Context     // parent of every request's context
+	serveDone chan struct{}      // closed when Serve's strategy has returned
+	done      chan struct{}      // closed when shutting down or closing
+	conns     map[*session]*conn // open connections; the event loop's have no *conn
+	wake      chan struct{}      // tells the watchdog a request has started
+	epoch     time.Time          // when Serve began: the clock's zero
+	clock     atomic.Int64       // the watchdog's clock, ms since epoch
+	watching  atomic.Bool        // the watchdog ticks
+	slots     chan struct{}      // one per open connection, when MaxConns is set
+	baseCtx   context.Context    // parent of every request's context
 	cancel    context.CancelFunc
 	proto     Protocol
 	pol       policy.Policy         // set by Serve, before any connection
@@ -201,8 +203,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) initLocked() {
 	if s.done == nil {
 		s.done = make(chan struct{})
-		s.conns = make(map[*session]struct{})
-		s.active = make(map[*conn]time.Time)
+		s.conns = make(map[*session]*conn)
 		s.wake = make(chan struct{}, 1)
 		if s.MaxConns > 0 {
 			s.slots = make(chan struct{}, s.MaxConns)
@@ -267,6 +268,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.listener = l
 	s.proto = proto
 	s.pol = s.resolvePolicy()
+	s.epoch = time.Now()
 	serveDone := make(chan struct{})
 	s.serveDone = serveDone
 	s.mu.Unlock()
@@ -398,9 +400,9 @@ func (s *Server) closeListenerLocked() error {
 func (s *Server) wakeIdleConns() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for ss := range s.conns {
-		if ss.idle && ss.nc != nil {
-			ss.nc.SetReadDeadline(aLongTimeAgo)
+	for _, c := range s.conns {
+		if c != nil && c.mark.Load()&3 == waiting {
+			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	}
 }

@@ -28,8 +28,6 @@ type session struct {
 	// nc is the connection for a goroutine's I/O, which Close and
 	// Shutdown reach through it; nil for the event loop's connections.
 	nc net.Conn
-	// idle is true while nc waits for a request; guarded by s.mu.
-	idle bool
 }
 
 func (ss *session) init(s *Server, remote net.Addr) {

@@ -89,7 +89,12 @@ func serveConn(c Conn, run runner, th *gil.Thread) {
 			return
 		}
 		var answer []byte
-		th.Run(func() { answer, err = run.run(gil.WithThread(req.Context, th), req.Task, req.Payload) })
+		if th == nil {
+			// Go mode: no lock to take, and no closure to make for it.
+			answer, err = run.run(req.Context, req.Task, req.Payload)
+		} else {
+			th.Run(func() { answer, err = run.run(gil.WithThread(req.Context, th), req.Task, req.Payload) })
+		}
 		if c.WriteAnswer(answer, err) != nil {
 			return
 		}

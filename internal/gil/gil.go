@@ -80,9 +80,14 @@ func (w *waiter) wakeUp(until time.Time) {
 	wakeThread(&w.state)
 }
 
+// made is set once a lock has been made in this process: until then no
+// context can carry a thread, and FromContext need not look.
+var made atomic.Bool
+
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
+	made.Store(true)
 	g := &GIL{interval: max(interval, time.Microsecond), switched: make(chan struct{}), sleep: sleepThread, now: time.Now}
 	g.afterWake = spinUntil
 	return g
@@ -292,8 +297,13 @@ func WithoutThread(ctx context.Context) context.Context {
 	return context.WithValue(ctx, contextKey{}, (*Thread)(nil))
 }
 
-// FromContext returns the thread ctx carries, or nil.
+// FromContext returns the thread ctx carries, or nil. In a process that has
+// made no lock it costs an atomic load, not a context lookup: what every
+// task's checkpoint costs in Go mode.
 func FromContext(ctx context.Context) *Thread {
+	if !made.Load() {
+		return nil
+	}
 	t, _ := ctx.Value(contextKey{}).(*Thread)
 	return t
 }

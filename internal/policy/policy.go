@@ -53,6 +53,12 @@ func Limit(d, def time.Duration) time.Duration {
 // connection moves it about once a second rather than on every request.
 func Slack(limit time.Duration) time.Duration { return min(limit/8, maxSlack) }
 
+// SweepPeriod is how often a server looks for connections that have
+// waited longer than the idle timeout given: its slack, and at least a
+// millisecond. A connection is closed after waiting at least the idle
+// timeout, and at most two periods more.
+func SweepPeriod(idle time.Duration) time.Duration { return max(Slack(idle), time.Millisecond) }
+
 // Accept retry delays, as net/http's: a temporary error is retried after
 // BackoffMin, doubling up to BackoffMax; a success resets the delay.
 const (

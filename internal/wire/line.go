@@ -47,8 +47,10 @@ func (c *lineCodec) tooLong() Decoded {
 }
 
 func (c *lineCodec) AppendAnswer(dst, answer []byte) ([]byte, error) {
-	if bytes.ContainsAny(answer, "\r\n") {
-		return dst, errAnswerNotALine
+	for _, b := range answer {
+		if b == '\n' || b == '\r' {
+			return dst, errAnswerNotALine
+		}
 	}
 	return appendAnswerLine(dst, answer), nil
 }
