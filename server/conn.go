@@ -76,6 +76,14 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	}
 	for {
 		in := *c.in
+		if c.from == c.to && !c.eof {
+			// Nothing to decode: what codecs say of no input is NeedMore.
+			c.from, c.to = 0, 0
+			if err := c.fill(in); err != nil {
+				return strategy.Request{}, err
+			}
+			continue
+		}
 		n, d := c.codec.Decode(in[c.from:c.to], c.eof)
 		c.from += n
 		switch d.Kind {
@@ -121,16 +129,24 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			c.to = copy(in, in[c.from:c.to])
 			c.from = 0
 		}
-		k, err := c.cr.Read(in[c.to:])
-		c.to += k
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF):
-			c.eof = true
-		case err != nil:
+		if err := c.fill(in); err != nil {
 			return strategy.Request{}, err
 		}
 	}
+}
+
+// fill reads into in after what c holds; EOF is kept in c.eof.
+func (c *conn) fill(in []byte) error {
+	k, err := c.cr.Read(in[c.to:])
+	c.to += k
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		c.eof = true
+	default:
+		return err
+	}
+	return nil
 }
 
 // WriteAnswer implements strategy.Conn.
@@ -232,6 +248,12 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	if !cr.busy.Load() {
 		return cr.nc.Read(p)
 	}
+	return cr.readAfterBackground(p)
+}
+
+// readAfterBackground is Read once a background read has been: it gives
+// the byte that read got, or its error, before reading on.
+func (cr *connReader) readAfterBackground(p []byte) (int, error) {
 	cr.mu.Lock()
 	if cr.inRead {
 		cr.mu.Unlock()
@@ -329,9 +351,10 @@ func (cr *connReader) abortPendingRead() {
 // takeTouched reports whether the read deadline was changed here since the
 // last call.
 func (cr *connReader) takeTouched() bool {
-	if !cr.busy.Load() {
-		return false
-	}
+	return cr.busy.Load() && cr.takeTouchedLocking()
+}
+
+func (cr *connReader) takeTouchedLocking() bool {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	t := cr.touched
@@ -345,6 +368,10 @@ func (cr *connReader) gone() error {
 	if !cr.busy.Load() {
 		return nil
 	}
+	return cr.goneLocking()
+}
+
+func (cr *connReader) goneLocking() error {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	return cr.err

@@ -182,20 +182,25 @@ type Stats struct {
 type counters struct {
 	accepted atomic.Uint64
 	open     atomic.Int64
-	requests atomic.Uint64
-	answered atomic.Uint64
-	errors   atomic.Uint64
+	ended    tally // the counts of the connections that have closed
 }
 
 // Stats returns the server's counters. It is safe to call while the server
 // runs.
 func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all tally
+	s.stats.ended.addTo(&all)
+	for ss := range s.conns {
+		ss.counts.addTo(&all)
+	}
 	return Stats{
 		Accepted: s.stats.accepted.Load(),
 		Open:     s.stats.open.Load(),
-		Requests: s.stats.requests.Load(),
-		Answered: s.stats.answered.Load(),
-		Errors:   s.stats.errors.Load(),
+		Requests: all.requests.Load(),
+		Answered: all.answered.Load(),
+		Errors:   all.errors.Load(),
 	}
 }
 

@@ -47,7 +47,8 @@ type ServerCodec interface {
 	// consumed and what they held. eof says that the client will send
 	// nothing more. Decode never consumes more than it decides about:
 	// with NeedMore, the caller keeps the unconsumed bytes and calls
-	// again once more have come.
+	// again once more have come. Of no input before EOF it says
+	// NeedMore, so a caller may skip that call.
 	Decode(in []byte, eof bool) (n int, d Decoded)
 	// AppendAnswer appends the answer to the request last decoded, or
 	// returns an error, and dst as it was, for an answer the protocol

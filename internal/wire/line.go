@@ -33,7 +33,9 @@ func (c *lineCodec) Decode(in []byte, eof bool) (int, Decoded) {
 	default:
 		return 0, Decoded{}
 	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
 	if len(line) > c.max {
 		return 0, c.tooLong()
 	}

@@ -48,3 +48,20 @@ func TestLimitsDefaultAndApply(t *testing.T) {
 	assert.Equal(t, DefaultMaxHeader, HTTP.ServerCodec(Limits{}).BufferSize())
 	assert.Equal(t, 9, Recv.ServerCodec(Limits{MaxLine: 8}).BufferSize())
 }
+
+func TestNoInputBeforeEOFIsNeedMore(t *testing.T) {
+	for _, p := range Protocols() {
+		c := p.ServerCodec(Limits{})
+		_, d := c.Decode(nil, false)
+		assert.Equal(t, NeedMore, d.Kind, "%s, at the start", p)
+		req := p.ClientCodec().AppendRequest(nil, "1")
+		n, d := c.Decode(req, false)
+		require.Equal(t, Request, d.Kind, p)
+		_, d = c.Decode(req[n:], false)
+		assert.Equal(t, NeedMore, d.Kind, "%s, after a request", p)
+	}
+	c := HTTP.ServerCodec(Limits{})
+	n, _ := c.Decode([]byte("GET /prime/1 HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"), false)
+	_, d := c.Decode(nil, false)
+	assert.Equal(t, NeedMore, d.Kind, "http, in the middle of a body it skips (%d bytes taken)", n)
+}
