@@ -22,8 +22,7 @@ const (
 	// connection to notice the client going: a client that leaves during
 	// a shorter request costs at most this much work. Watching sooner
 	// costs the requests that merely wait for their turn under load a
-	// read each (at 1 ms, with 64 clients on a pool of two processes, a
-	// sixth of the CPU profile of the server and its clients).
+	// read each (BENCHMARKS.md says how much, at 1 ms).
 	WatchDelay = 10 * time.Millisecond
 	// LingerTimeout and LingerBytes bound the draining of a connection
 	// closed after an error answer: its write side is shut and what the

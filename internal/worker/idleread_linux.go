@@ -32,7 +32,7 @@ const rawWait = 5 * time.Millisecond
 //
 // The raw wait is a trade: its thread sleeps deeper, and on a virtual
 // machine with idle CPUs a lone request then takes longer to wake the
-// worker (a round trip of 58-88 µs instead of 22-41 µs here). Under load,
+// worker (BENCHMARKS.md has the round trips). Under load,
 // when the CPUs are the limit and the wait is short, it saves the most;
 // so a worker waits raw only when its last request came while requests had
 // lately had to wait for a worker.
