@@ -96,18 +96,24 @@ func serveLines(c net.Conn, br *bufio.Reader, answer func(line []byte) ([]byte, 
 // clients and returns the elapsed time. With reconnect, each request uses a
 // new connection.
 func load(b *testing.B, addr string, clients, requests int, reconnect bool) time.Duration {
+	return loadOf(b, addr, clients, requests, reconnect, "1", "2")
+}
+
+// loadOf is load with the request n and its answer given.
+func loadOf(b *testing.B, addr string, clients, requests int, reconnect bool, n, answer string) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range clients {
-		n := requests / clients
+		per := requests / clients
 		if i < requests%clients {
-			n++
+			per++
 		}
 		wg.Go(func() {
 			var c net.Conn
 			var br *bufio.Reader
-			req := []byte("1\n")
-			for range n {
+			req := []byte(n + "\n")
+			want := answer + "\n"
+			for range per {
 				if c == nil {
 					var err error
 					if c, err = net.Dial("tcp", addr); err != nil {
@@ -120,7 +126,7 @@ func load(b *testing.B, addr string, clients, requests int, reconnect bool) time
 					b.Error(err)
 					return
 				}
-				if line, err := br.ReadSlice('\n'); err != nil || string(line) != "2\n" {
+				if line, err := br.ReadSlice('\n'); err != nil || string(line) != want {
 					b.Errorf("answer %q, %v", line, err)
 					return
 				}
@@ -190,6 +196,41 @@ func BenchmarkThroughput(b *testing.B) {
 				b.ReportMetric(n/base.Seconds(), "base-req/s")
 				b.ReportMetric(n/strat.Seconds(), "req/s")
 				b.ReportMetric(base.Seconds()/strat.Seconds(), "ratio")
+			})
+		}
+	}
+}
+
+// BenchmarkLoops measures loops:2 beside loop and perconn, each server in a
+// child process of its own, with requests of real work (n=100, about 60 µs
+// each, where one loop's one core is the limit) and of none (n=1), at 4,
+// 16 and 64 clients: each iteration sends a batch to each, rotating which
+// goes first. It reports each one's rate and loops:2's over the other two's.
+func BenchmarkLoops(b *testing.B) {
+	const batch = 2000
+	for _, req := range []struct{ n, answer string }{{"100", "541"}, {"1", "2"}} {
+		for _, clients := range []int{4, 16, 64} {
+			b.Run(fmt.Sprintf("n=%s/clients=%d", req.n, clients), func(b *testing.B) {
+				texts := []string{"loops:2", "loop", "perconn"}
+				addrs := make([]string, len(texts))
+				for i, text := range texts {
+					child := startChild(b, roleStrategyServer, nil, envStrategy+"="+text)
+					defer child.Stop(bound)
+					addrs[i] = child.Addr
+				}
+				took := make([]time.Duration, len(texts))
+				for i := 0; b.Loop(); i++ {
+					for j := range texts {
+						k := (i + j) % len(texts)
+						took[k] += loadOf(b, addrs[k], clients, batch, false, req.n, req.answer)
+					}
+				}
+				n := float64(b.N * batch)
+				for k, text := range texts {
+					b.ReportMetric(n/took[k].Seconds(), text+"-req/s")
+				}
+				b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "loops:2/loop")
+				b.ReportMetric(took[2].Seconds()/took[0].Seconds(), "loops:2/perconn")
 			})
 		}
 	}
@@ -350,7 +391,7 @@ func init() {
 func BenchmarkIdleConnectionsServerSide(b *testing.B) {
 	raiseFileLimit(b, 16000)
 	const conns = 15000
-	for _, text := range []string{"perconn", "pool:64", "loop", "loop+goroutines:2", "procpool:2"} {
+	for _, text := range []string{"perconn", "pool:64", "loop", "loops:2", "loop+goroutines:2", "procpool:2"} {
 		b.Run(fmt.Sprintf("%s/conns=%d", text, conns), func(b *testing.B) {
 			answered := conns
 			if text == "pool:64" {

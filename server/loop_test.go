@@ -18,8 +18,8 @@ import (
 	"github.com/primetime-lab/primetime/internal/reactor"
 )
 
-// loopStrategies are the strategies served by the event loop.
-var loopStrategies = []string{"loop", "loop+goroutines:2"}
+// loopStrategies are the strategies served by event loops.
+var loopStrategies = []string{"loop", "loop+goroutines:2", "loops:2"}
 
 // openAsking opens n connections to addr, asks one request on each and
 // reads its answer, and leaves them open.
@@ -170,4 +170,19 @@ func TestResetInTheMiddleOfARequest(t *testing.T) {
 			assert.Zero(t, ts.Stats().Errors)
 		})
 	}
+}
+
+func TestLoopsStallOnlyTheConnectionsOfTheLoopThatRunsATask(t *testing.T) {
+	if !reactor.Supported {
+		t.Skip("the portable loops take connections as they come to a reader")
+	}
+	g := newGate()
+	ts := startWith(t, "loops:2", g)
+	held := dial(t, ts.addr)
+	held.send("hold")
+	g.waitStarted(t) // the first loop runs it, and reads nothing meanwhile
+	other := dial(t, ts.addr)
+	assert.Equal(t, "x", other.ask("x"), "the second connection goes to the other loop, which answers it")
+	g.releaseOne(t)
+	assert.Equal(t, "released hold", held.read())
 }

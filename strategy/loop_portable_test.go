@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -66,6 +67,39 @@ func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 	assert.Equal(t, want, g.events, "the loop ran them one at a time, in the order they came")
 	g.mu.Unlock()
 	assert.Zero(t, lp.queued())
+	lp.post(portableEvent{stop: true})
+	loop.Wait()
+}
+
+// TestInPythonModeThePortableLoopChargesAsTheReactorDoes checks that the
+// portable loop, like the reactor, drops the lock while it waits for
+// events and takes a turn of asyncio's machinery for each request: two
+// drops of its thread between two requests of a client that waits for
+// each answer.
+func TestInPythonModeThePortableLoopChargesAsTheReactorDoes(t *testing.T) {
+	python := NewInterpreter(time.Millisecond, PythonCosts{LoopRequest: time.Microsecond})
+	th := Env{Python: python}.LoopThread()
+	drops := make(chan uint64, 8)
+	task := primetime.TaskFunc("drops", func(ctx context.Context, p []byte) ([]byte, error) {
+		assert.True(t, th.th.Held(), "an inline task runs on the loop with the lock held")
+		drops <- th.th.Drops() // on the loop's goroutine, as a thread requires
+		return p, nil
+	})
+	lp := &portableLoop{run: inline{}, th: th, wake: make(chan struct{}, 1)}
+	var loop sync.WaitGroup
+	loop.Go(lp.loop)
+	r := &portableReader{lp: lp, reply: make(chan portableAnswer, 1)}
+	r.done = r.answered
+	var last uint64
+	for i := range 4 {
+		lp.post(portableEvent{req: Request{Context: context.Background(), Task: task, Payload: []byte("x")}, r: r})
+		require.Equal(t, "x", string((<-r.reply).answer))
+		d := <-drops
+		if i > 0 {
+			assert.GreaterOrEqual(t, d-last, uint64(2), "the wait for the request, and asyncio's turn for it")
+		}
+		last = d
+	}
 	lp.post(portableEvent{stop: true})
 	loop.Wait()
 }

@@ -1,8 +1,6 @@
 package reactor
 
 import (
-	"time"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/primetime-lab/primetime/internal/wire"
@@ -43,17 +41,17 @@ type conn struct {
 	// payload the payload of a task handed to the executor. Empty
 	// buffers are nil: an idle connection holds none.
 	in, out, payload []byte
-	interest         uint32    // the events epoll reports for it
-	started          time.Time // when the request in flight started
-	lingered         int       // bytes read while lingering
+	interest         uint32  // the events epoll reports for it
+	started          instant // when the request in flight started
+	lingered         int     // bytes read while lingering
 	sub              Submission
 	done             func([]byte, error) // the done of its tasks, made once
 
 	// Deadlines: for the next request, the output, the lingering close,
 	// and the client's EOF during a request.
-	idleAt, writeAt, lingerAt, watchAt time.Time
-	timerAt                            time.Time // when its timer fires
-	heapIdx                            int       // its place in the timer heap, or -1
+	idleAt, writeAt, lingerAt, watchAt instant
+	timerAt                            instant // when its timer fires
+	heapIdx                            int     // its place in the timer heap, or -1
 }
 
 // decodes reports whether the loop decodes the connection's next request
@@ -80,11 +78,11 @@ func (c *conn) wants() uint32 {
 }
 
 // nextDeadline returns the earliest of the connection's deadlines still
-// ahead of now, or the zero time.
-func (c *conn) nextDeadline(now time.Time) time.Time {
-	var next time.Time
-	for _, t := range []time.Time{c.lingerAt, c.writeAt, c.idleAt, c.watchAt} {
-		if t.After(now) && (next.IsZero() || t.Before(next)) {
+// ahead of now, or 0.
+func (c *conn) nextDeadline(now instant) instant {
+	var next instant
+	for _, t := range [...]instant{c.lingerAt, c.writeAt, c.idleAt, c.watchAt} {
+		if t > now && (next == 0 || t < next) {
 			next = t
 		}
 	}

@@ -96,7 +96,8 @@ type loop struct {
 	write    time.Duration
 	poller   poller
 	waker    *waker
-	now      time.Time
+	epoch    time.Time // the loop clock's zero
+	now      instant   // when the events in hand came
 
 	conns    []*conn // by descriptor
 	open     int     // connections open
@@ -135,7 +136,7 @@ type event struct {
 
 func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
 	pol := l.Policy()
-	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, write: pol.WriteTimeout, accepting: true,
+	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, write: pol.WriteTimeout, accepting: true, epoch: time.Now(),
 		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256)}
 	var err error
 	if lp.poller, err = newPoller(); err != nil {
@@ -159,10 +160,10 @@ func (lp *loop) release() {
 // select(), as here around epoll_wait.
 func (lp *loop) run() {
 	for lp.accepting || lp.open > 0 || lp.inflight > 0 {
-		timeout := lp.timers.timeout()
+		timeout := lp.timers.timeout(lp.clock())
 		var n int
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.events, timeout) })
-		lp.now = time.Now()
+		lp.now = lp.clock()
 		for _, ev := range lp.events[:n] {
 			fd := int(ev.Fd)
 			if fd == lp.waker.fd {
@@ -295,7 +296,7 @@ func (lp *loop) read(c *conn) {
 	case n == 0:
 		c.eof = true
 		if c.state == running {
-			c.watchAt = c.started.Add(policy.WatchDelay)
+			c.watchAt = c.started.add(policy.WatchDelay)
 			lp.timers.arm(c, c.watchAt)
 		}
 		lp.process(c, c.in)
@@ -366,7 +367,7 @@ func (lp *loop) start(c *conn, payload []byte) {
 	lp.submit(gil.WithThread(ctx, lp.th), task, c.payload, c.done)
 	if answer, err, early := c.sub.Returned(); early {
 		lp.inflight--
-		lp.now = time.Now()
+		lp.now = lp.clock()
 		lp.answer(c, answer, err)
 		lp.closeIfServerClosed()
 	}
@@ -383,7 +384,7 @@ func (lp *loop) finish(c *conn, answer []byte, err error) {
 
 // answer answers the request in flight.
 func (lp *loop) answer(c *conn, answer []byte, err error) {
-	c.watchAt = time.Time{}
+	c.watchAt = 0
 	// Counted even when the client has gone, so that every request the
 	// server read is answered or failed in its figures.
 	out := c.sc.AppendAnswer(lp.wbuf[:0], answer, err)
@@ -408,8 +409,8 @@ func (lp *loop) waitForRequest(c *conn) {
 	if lp.idle <= 0 {
 		return
 	}
-	at := lp.now.Add(lp.idle)
-	if c.idleAt.IsZero() || at.Sub(c.idleAt) >= policy.Slack(lp.idle) {
+	at := lp.now.add(lp.idle)
+	if c.idleAt == 0 || time.Duration(at-c.idleAt) >= policy.Slack(lp.idle) {
 		c.idleAt = at
 		lp.timers.arm(c, at)
 	}
@@ -432,7 +433,7 @@ func (lp *loop) send(c *conn, b []byte) {
 	}
 	c.out = append(c.out, b[n:]...)
 	if lp.write > 0 {
-		c.writeAt = lp.now.Add(lp.write)
+		c.writeAt = lp.now.add(lp.write)
 		lp.timers.arm(c, c.writeAt)
 	}
 	lp.watch(c)
@@ -468,7 +469,7 @@ func (lp *loop) flush(c *conn) {
 		c.out = c.out[:copy(c.out, c.out[n:])]
 		return
 	}
-	c.out, c.writeAt = nil, time.Time{}
+	c.out, c.writeAt = nil, 0
 	lp.process(c, c.in)
 }
 
@@ -488,7 +489,7 @@ func (lp *loop) closeIfDone(c *conn) {
 	// answer before the client reads it.
 	unix.Shutdown(c.fd, unix.SHUT_WR)
 	c.state = lingering
-	c.lingerAt = lp.now.Add(policy.LingerTimeout)
+	c.lingerAt = lp.now.add(policy.LingerTimeout)
 	lp.timers.arm(c, c.lingerAt)
 }
 
@@ -525,7 +526,7 @@ func (lp *loop) close(c *conn) {
 // timer again for the connection's next deadline.
 func (lp *loop) fireTimers() {
 	now := lp.now
-	due := func(t time.Time) bool { return !t.IsZero() && !t.After(now) }
+	due := func(t instant) bool { return t != 0 && t <= now }
 	for c := lp.timers.due(now); c != nil; c = lp.timers.due(now) {
 		switch {
 		case c.state == lingering && due(c.lingerAt):
@@ -535,13 +536,13 @@ func (lp *loop) fireTimers() {
 		case c.state == waiting && len(c.out) == 0 && due(c.idleAt):
 			lp.close(c) // idle, or trickling a request, too long
 		case c.state == running && c.eof && due(c.watchAt):
-			c.watchAt = time.Time{}
+			c.watchAt = 0
 			c.sc.Gone()
 		}
 		if c.state == closed {
 			continue
 		}
-		if next := c.nextDeadline(now); !next.IsZero() {
+		if next := c.nextDeadline(now); next != 0 {
 			lp.timers.arm(c, next)
 		}
 	}

@@ -5,6 +5,17 @@ import (
 	"time"
 )
 
+// An instant is a time on a loop's clock: nanoseconds since the loop
+// began, and 0 for none. It takes eight bytes where a time.Time takes
+// twenty-four, for each of a connection's deadlines.
+type instant int64
+
+// clock returns the loop's time now, never 0.
+func (lp *loop) clock() instant { return instant(time.Since(lp.epoch)) + 1 }
+
+// add returns the instant d after t.
+func (t instant) add(d time.Duration) instant { return t + instant(d) }
+
 // A loop's timers are one heap of connections ordered by when their timer
 // fires. A connection has one timer for all of its deadlines, which are
 // moved lazily: the timer fires at the earliest deadline the connection
@@ -12,7 +23,7 @@ import (
 type timerHeap []*conn
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].timerAt.Before(h[j].timerAt) }
+func (h timerHeap) Less(i, j int) bool { return h[i].timerAt < h[j].timerAt }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].heapIdx, h[j].heapIdx = i, j
@@ -32,12 +43,12 @@ func (h *timerHeap) Pop() any {
 }
 
 // arm makes sure c's timer fires by at.
-func (h *timerHeap) arm(c *conn, at time.Time) {
+func (h *timerHeap) arm(c *conn, at instant) {
 	switch {
 	case c.heapIdx < 0:
 		c.timerAt = at
 		heap.Push(h, c)
-	case at.Before(c.timerAt):
+	case at < c.timerAt:
 		c.timerAt = at
 		heap.Fix(h, c.heapIdx)
 	}
@@ -51,19 +62,19 @@ func (h *timerHeap) remove(c *conn) {
 }
 
 // due pops the connection whose timer fires first, if it is due by now.
-func (h *timerHeap) due(now time.Time) *conn {
-	if len(*h) == 0 || (*h)[0].timerAt.After(now) {
+func (h *timerHeap) due(now instant) *conn {
+	if len(*h) == 0 || (*h)[0].timerAt > now {
 		return nil
 	}
 	return heap.Pop(h).(*conn)
 }
 
-// timeout returns how long until the first timer fires, in whole
+// timeout returns how long after now the first timer fires, in whole
 // milliseconds rounded up, for epoll_wait: -1 with no timer.
-func (h timerHeap) timeout() int {
+func (h timerHeap) timeout(now instant) int {
 	if len(h) == 0 {
 		return -1
 	}
-	wait := time.Until(h[0].timerAt)
+	wait := time.Duration(h[0].timerAt - now)
 	return int(min(max((wait+time.Millisecond-1)/time.Millisecond, 0), time.Hour/time.Millisecond))
 }
