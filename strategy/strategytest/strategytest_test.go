@@ -38,23 +38,29 @@ func TestRunSchedulerAndRunExecutorCombineWithTheBuiltIns(t *testing.T) {
 		t.Skip("runs the suite four more times")
 	}
 	strategytest.RunExecutor(t, strategy.Goroutines(1))
-	strategytest.RunScheduler(t, oneByOne{})
+	strategytest.RunScheduler(t, twoAtATime{})
 }
 
-// oneByOne is a scheduler of the test's own: it serves each connection on a
-// goroutine of its own, as PerConn does, and waits for them.
-type oneByOne struct{}
+// twoAtATime is a scheduler of the test's own: it serves at most two
+// connections at once, each on a goroutine of its own, and takes the next
+// connection only when one of them is done.
+type twoAtATime struct{}
 
-func (oneByOne) String() string { return "one-by-one" }
+func (twoAtATime) String() string { return "two-at-a-time" }
 
-func (oneByOne) Schedule(l strategy.Listener, h strategy.Handler) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
+func (twoAtATime) Schedule(l strategy.Listener, h strategy.Handler) error {
+	places := make(chan struct{}, 2)
+	var serving sync.WaitGroup
+	defer serving.Wait()
 	for {
+		places <- struct{}{}
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
-		wg.Go(func() { h.ServeConn(c) })
+		serving.Go(func() {
+			defer func() { <-places }()
+			h.ServeConn(c)
+		})
 	}
 }
