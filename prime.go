@@ -75,9 +75,7 @@ func NthPrime(ctx context.Context, n int) (int, error) {
 // emulated lock. In a program that has never been in Python mode it costs
 // an atomic load and ctx.Err.
 func Checkpoint(ctx context.Context) error {
-	if th := gil.FromContext(ctx); th != nil {
-		th.Checkpoint()
-	}
+	gil.Checkpoint(ctx)
 	return ctx.Err()
 }
 

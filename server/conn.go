@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -46,7 +45,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.session.init(s, nc.RemoteAddr())
 	c.nc = nc
 	c.mark.Store(markAt(waiting, s.now()))
-	c.cr = newConnReader(nc, c.cancel, &c.mark)
+	c.cr = newConnReader(nc, c.clientLeft, &c.mark)
 	c.in = s.buffer(c.codec.BufferSize())
 	return c
 }
@@ -218,7 +217,7 @@ func (c *conn) drain() {
 // busy is clear, nothing of the background read's is left to look at.
 type connReader struct {
 	nc     net.Conn
-	onGone context.CancelFunc // ends the connection's context
+	onGone func() // ends the connection's context: the client has left
 
 	// mark is the conn's: its phase says whether a request is in flight
 	// and the client has sent nothing more yet.
@@ -238,7 +237,7 @@ type connReader struct {
 	err     error // the background read's error: the client is gone
 }
 
-func newConnReader(nc net.Conn, onGone context.CancelFunc, mark *atomic.Int64) *connReader {
+func newConnReader(nc net.Conn, onGone func(), mark *atomic.Int64) *connReader {
 	cr := &connReader{nc: nc, onGone: onGone, mark: mark}
 	cr.cond.L = &cr.mu
 	return cr

@@ -63,7 +63,7 @@ func serveBytes(t *testing.T, protocol Protocol, input []byte) ([]byte, int) {
 		t.Fatalf("%d requests from %d bytes", n, len(input))
 	}
 	c.Close()
-	s.cancel()
+	s.cancel(ErrServerClosed)
 	return pc.out.Bytes(), int(s.Stats().Requests)
 }
 

@@ -109,7 +109,8 @@ func (s *Server) untrack(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.conns[ss]; ok {
-		ss.counts.addTo(&s.stats.ended)
+		ss.own.addTo(&s.stats.ended)
+		ss.counts = &s.stats.ended
 		delete(s.conns, ss)
 		s.stats.open.Add(-1)
 		if s.slots != nil {

@@ -103,5 +103,5 @@ func (c *loopConn) AppendRefusal(dst []byte, d wire.Decoded) []byte {
 	return c.appendRefusal(dst, d)
 }
 
-func (c *loopConn) Gone()   { c.cancel() }
+func (c *loopConn) Gone()   { c.clientLeft() }
 func (c *loopConn) Closed() { c.end() }

@@ -20,20 +20,26 @@
 // request, answered with a line. It relies on one read per message, as the
 // lecture's code did.
 //
-// A request whose client goes away is cancelled: as net/http does, the
-// server reads the connection while the request runs, and a read that
-// finds the connection closed cancels the request's context. It starts
-// that read once the request has run 10 ms, so that the many requests
-// answered sooner cost nothing for it; a client that shuts its side
-// earlier still gets its answers.
+// A client that leaves has its work stopped. EOF, whether from a close or
+// from a half-close (the server cannot tell the two apart), and a reset
+// mean that the client has left, as net/http takes them. Once a request
+// has run the watch delay (10 ms), the server looks at its connection, and
+// a request whose client has left is cancelled: a task that calls
+// primetime.Checkpoint stops, the request is answered with an error that
+// says why ("ERR cancelled: the connection was closed before the answer;
+// keep it open until the answer arrives", or 503 with the same reason over
+// http), which a client that only shut its sending side still reads, and
+// no further request of the connection starts. A request answered sooner
+// is answered, whatever its client did meanwhile.
 //
 // Under the Loop strategies on Linux the server accepts as usual and hands
 // each connection's socket over to the strategy's event loop, which does
 // all of its I/O with the same protocols, limits and timeouts; answers
 // wait in a connection's buffer while the client does not read, and past
 // 64 KiB the loop stops reading that client until it does. A loop that runs
-// a task itself watches no socket meanwhile, as asyncio's does: it learns
-// that a client has gone once the task has returned.
+// a task itself reads no socket meanwhile, as asyncio's does; the task's
+// checkpoints look at its own connection, so that a task whose client has
+// left stops, and the loop goes back to the others.
 //
 // A Server's life cycle follows net/http's: [Server.Serve] or
 // [Server.ListenAndServe] serves until [Server.Shutdown] (stop accepting,
@@ -156,7 +162,7 @@ type Server struct {
 	watching  atomic.Bool        // the watchdog ticks
 	slots     chan struct{}      // one per open connection, when MaxConns is set
 	baseCtx   context.Context    // parent of every request's context
-	cancel    context.CancelFunc
+	cancel    context.CancelCauseFunc // ends baseCtx, with ErrServerClosed
 	proto     Protocol
 	pol       policy.Policy         // set by Serve, before any connection
 	python    *strategy.Interpreter // in Python mode
@@ -193,7 +199,7 @@ func (s *Server) Stats() Stats {
 	var all tally
 	s.stats.ended.addTo(&all)
 	for ss := range s.conns {
-		ss.counts.addTo(&all)
+		ss.own.addTo(&all)
 	}
 	return Stats{
 		Accepted: s.stats.accepted.Load(),
@@ -213,7 +219,7 @@ func (s *Server) initLocked() {
 		if s.MaxConns > 0 {
 			s.slots = make(chan struct{}, s.MaxConns)
 		}
-		s.baseCtx, s.cancel = context.WithCancel(context.Background())
+		s.baseCtx, s.cancel = context.WithCancelCause(context.Background())
 	}
 }
 
@@ -353,7 +359,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-serveDone:
 			return err
 		case <-ctx.Done():
-			s.cancel()
+			s.cancel(ErrServerClosed)
 			return ctx.Err()
 		case <-timer.C:
 			interval = min(2*interval, shutdownPollMax)
@@ -382,7 +388,7 @@ func (s *Server) closeAll() error {
 		}
 	}
 	// The event loop closes its connections once their contexts end.
-	s.cancel()
+	s.cancel(ErrServerClosed)
 	return err
 }
 

@@ -244,7 +244,7 @@ func TestShutdownPastItsDeadlineCancelsTasks(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
 	assert.Equal(t, "hold", g.waitCancelled(t))
-	assert.Equal(t, "ERR context canceled", c.read())
+	assert.Equal(t, "ERR cancelled: the server is closing", c.read())
 	assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
 }
 

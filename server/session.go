@@ -21,8 +21,8 @@ type session struct {
 	codec  wire.ServerCodec
 	remote net.Addr
 
-	ctx    context.Context // done when the connection closes
-	cancel context.CancelFunc
+	ctx    context.Context // done when the connection closes, or its client leaves
+	cancel context.CancelCauseFunc
 	// reqCancel ends the request's own context, when it has one.
 	reqCancel context.CancelFunc
 
@@ -30,11 +30,15 @@ type session struct {
 	// Shutdown reach through it; nil for the event loop's connections.
 	nc net.Conn
 
-	// counts are the connection's requests and answers, added to the
-	// server's when it ends: a counter of its own is written by one core,
-	// where one server-wide counter would pass a cache line between cores
-	// on every request.
-	counts tally
+	// counts are the connection's requests and answers: its own tally,
+	// added to the server's when it ends, and the server's from then on,
+	// for an answer the event loop counts after the connection closed. A
+	// tally of its own is written by one core, where one server-wide one
+	// would pass a cache line between cores on every request. Only the
+	// connection's goroutine, or loop, and Stats, under the server's
+	// mutex, use it.
+	counts *tally
+	own    tally
 }
 
 // A tally counts requests, answers and error answers.
@@ -49,7 +53,8 @@ func (t *tally) addTo(total *tally) {
 
 func (ss *session) init(s *Server, remote net.Addr) {
 	ss.s, ss.codec, ss.remote = s, s.newCodec(), remote
-	ss.ctx, ss.cancel = context.WithCancel(s.baseCtx)
+	ss.counts = &ss.own
+	ss.ctx, ss.cancel = context.WithCancelCause(s.baseCtx)
 }
 
 // request counts a request just decoded and returns it.
@@ -94,14 +99,16 @@ func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
 	ss.logTaskError(err)
 	ss.counts.errors.Add(1)
 	// A failed or panicking task is the server's fault.
-	status := http.StatusInternalServerError
+	status, msg := http.StatusInternalServerError, err.Error()
 	switch {
 	case errors.Is(err, primetime.ErrBadRequest):
 		status = http.StatusBadRequest
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
+		status, msg = http.StatusServiceUnavailable, "cancelled: "+whyCancelled(context.Cause(ss.ctx))
+	case errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
 	}
-	return ss.codec.AppendError(dst, status, err.Error())
+	return ss.codec.AppendError(dst, status, msg)
 }
 
 func (ss *session) logTaskError(err error) {
@@ -116,12 +123,38 @@ func (ss *session) logTaskError(err error) {
 	}
 }
 
+// The causes of a connection's end, which its cancelled requests answer
+// with.
+var (
+	errClientLeft = errors.New("the connection was closed before the answer; keep it open until the answer arrives")
+	errConnClosed = errors.New("the connection was closed")
+)
+
+// clientLeft ends the connection's requests: its client has gone, by a
+// reset or a FIN (the server cannot tell a half-close from a close, and
+// takes either as the client leaving, as net/http does).
+func (ss *session) clientLeft() { ss.cancel(errClientLeft) }
+
+// whyCancelled says why a request was cancelled, from its connection's
+// cause.
+func whyCancelled(cause error) string {
+	switch {
+	case errors.Is(cause, errClientLeft):
+		return errClientLeft.Error()
+	case errors.Is(cause, ErrServerClosed):
+		return "the server is closing"
+	case cause == nil || errors.Is(cause, context.Canceled):
+		return "the request's context was cancelled"
+	}
+	return cause.Error()
+}
+
 // end releases the session once its connection is closed: it cancels what
 // is in flight and frees the connection's place.
 func (ss *session) end() {
 	if ss.reqCancel != nil {
 		ss.reqCancel()
 	}
-	ss.cancel()
+	ss.cancel(errConnClosed)
 	ss.s.untrack(ss)
 }

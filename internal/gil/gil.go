@@ -80,10 +80,6 @@ func (w *waiter) wakeUp(until time.Time) {
 	wakeThread(&w.state)
 }
 
-// made is set once a lock has been made in this process: until then no
-// context can carry a thread, and FromContext need not look.
-var made atomic.Bool
-
 // New returns a lock with the given switch interval; an interval under a
 // microsecond is taken as a microsecond, as CPython does.
 func New(interval time.Duration) *GIL {
@@ -139,6 +135,7 @@ func (g *GIL) Switches() uint64 {
 type Thread struct {
 	g           *GIL
 	role        Role
+	running     Running     // {Thread: this thread}, for contexts to carry
 	dropRequest atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
 	held        bool        // this thread holds the lock; only its goroutine reads it
 	drops       uint64      // how many times it has dropped the lock; only its goroutine reads it
@@ -150,7 +147,9 @@ func (g *GIL) NewThread(role Role) *Thread {
 	if g == nil {
 		return nil
 	}
-	return &Thread{g: g, role: role}
+	t := &Thread{g: g, role: role}
+	t.running.Thread = t
+	return t
 }
 
 // Role returns the role t was made for.
@@ -277,33 +276,80 @@ func (t *Thread) Checkpoint() {
 	t.take()
 }
 
+// Running is what a task's checkpoints do on the goroutine that runs it,
+// besides looking at the task's context: yield the lock of the
+// interpreter thread it runs as, in Python mode, and look at its
+// connection, for a task that an event loop runs itself and so cannot
+// watch otherwise. A context carries one Running, so that a task that a
+// goroutine hands to another, which runs it under a Running of its own (or
+// none), takes neither the thread nor the watch with it.
+type Running struct {
+	// Thread is the interpreter thread, or nil in Go mode.
+	Thread *Thread
+	// Watch, if not nil, looks at the task's connection, and ends the
+	// task's context if the client has left.
+	Watch func()
+}
+
 type contextKey struct{}
 
+// made is set once a lock or a watch has been made in this process: until
+// then no context can carry a Running, and a checkpoint need not look.
+var made atomic.Bool
+
+// WithRunning returns a context that carries r, for a task that runs on
+// the goroutine r describes.
+func WithRunning(ctx context.Context, r *Running) context.Context {
+	made.Store(true)
+	return context.WithValue(ctx, contextKey{}, r)
+}
+
 // WithThread returns a context that carries t, so that a task running
-// under it checkpoints t. It returns ctx itself for a nil t.
+// under it checkpoints t, and no watch. It returns ctx itself for a nil t
+// that has nothing to replace.
 func WithThread(ctx context.Context, t *Thread) context.Context {
 	if t == nil {
-		return ctx
+		return WithoutThread(ctx)
 	}
-	return context.WithValue(ctx, contextKey{}, t)
+	return context.WithValue(ctx, contextKey{}, &t.running)
 }
 
-// WithoutThread returns a context that carries no thread, for work that
-// ctx's thread's goroutine hands to another goroutine.
+// WithoutThread returns a context that carries no Running, for work that
+// ctx's goroutine hands to another goroutine.
 func WithoutThread(ctx context.Context) context.Context {
-	if FromContext(ctx) == nil {
+	if running(ctx) == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, contextKey{}, (*Thread)(nil))
+	return context.WithValue(ctx, contextKey{}, (*Running)(nil))
 }
 
-// FromContext returns the thread ctx carries, or nil. In a process that has
-// made no lock it costs an atomic load, not a context lookup: what every
-// task's checkpoint costs in Go mode.
-func FromContext(ctx context.Context) *Thread {
+// running returns the Running ctx carries, or nil. In a process that has
+// made no lock and no watch it costs an atomic load, not a context lookup:
+// what every task's checkpoint costs in Go mode.
+func running(ctx context.Context) *Running {
 	if !made.Load() {
 		return nil
 	}
-	t, _ := ctx.Value(contextKey{}).(*Thread)
-	return t
+	r, _ := ctx.Value(contextKey{}).(*Running)
+	return r
+}
+
+// FromContext returns the thread ctx carries, or nil.
+func FromContext(ctx context.Context) *Thread {
+	if r := running(ctx); r != nil {
+		return r.Thread
+	}
+	return nil
+}
+
+// Checkpoint is what a task's checkpoint does besides looking at ctx: it
+// yields the lock of the thread ctx carries if another thread has asked
+// for it, and looks at the task's connection if ctx carries a watch.
+func Checkpoint(ctx context.Context) {
+	if r := running(ctx); r != nil {
+		r.Thread.Checkpoint()
+		if r.Watch != nil {
+			r.Watch()
+		}
+	}
 }

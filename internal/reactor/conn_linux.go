@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"context"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/primetime-lab/primetime/internal/wire"
@@ -33,7 +35,9 @@ type conn struct {
 	codec wire.ServerCodec
 	state connState
 	// eof says that the client has shut its side: it sends nothing more.
-	eof bool
+	// left says that it has left, as far as the loop is concerned: its
+	// request in flight was cancelled, and no other starts.
+	eof, left bool
 	// linger says that closing lingers once the output is out, after an
 	// error answer.
 	linger bool
@@ -46,6 +50,10 @@ type conn struct {
 	lingered         int     // bytes read while lingering
 	sub              Submission
 	done             func([]byte, error) // the done of its tasks, made once
+	// runCtx is the context its tasks run under: ctxFor, the request's,
+	// with the loop's Running, made again only when ctxFor changes.
+	ctxFor, runCtx context.Context
+	nextWatch      instant // when an inline task's checkpoint may next look at the socket
 
 	// Deadlines: for the next request, the output, the lingering close,
 	// and the client's EOF during a request.

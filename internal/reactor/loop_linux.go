@@ -91,6 +91,11 @@ type loop struct {
 	l        Listener
 	submit   func(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
 	th       *gil.Thread
+	// running is what the checkpoints of the tasks it runs itself do:
+	// yield th, and look at current's socket, the connection whose task
+	// runs on the loop now, if any.
+	running gil.Running
+	current *conn
 	turnCost time.Duration // Python mode's charge per step of a request
 	idle     time.Duration
 	write    time.Duration
@@ -146,6 +151,7 @@ func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
 		unix.Close(lp.poller.fd)
 		return nil, err
 	}
+	lp.running = gil.Running{Thread: th, Watch: lp.watchCurrent}
 	return lp, nil
 }
 
@@ -362,9 +368,15 @@ func (lp *loop) start(c *conn, payload []byte) {
 	lp.th.LoopTurn(lp.turnCost)
 	// The task may outlive this read: it gets a copy of its payload.
 	c.payload = append(c.payload[:0], payload...)
+	if ctx != c.ctxFor {
+		c.ctxFor, c.runCtx = ctx, gil.WithRunning(ctx, &lp.running)
+	}
+	c.nextWatch = c.started.add(policy.WatchDelay)
 	c.sub.Start()
 	lp.inflight++
-	lp.submit(gil.WithThread(ctx, lp.th), task, c.payload, c.done)
+	lp.current = c
+	lp.submit(c.runCtx, task, c.payload, c.done)
+	lp.current = nil
 	if answer, err, early := c.sub.Returned(); early {
 		lp.inflight--
 		lp.now = lp.clock()
@@ -397,7 +409,7 @@ func (lp *loop) answer(c *conn, answer []byte, err error) {
 	if c.state == closed {
 		return
 	}
-	if c.codec.CloseAfter() || lp.draining {
+	if c.codec.CloseAfter() || lp.draining || c.left {
 		c.state = closing
 	}
 	lp.waitForRequest(c)
@@ -522,6 +534,36 @@ func (lp *loop) close(c *conn) {
 	c.sc.Closed()
 }
 
+// gone cancels the connection's request in flight: its client has left.
+func (lp *loop) gone(c *conn) {
+	c.left = true
+	c.sc.Gone()
+}
+
+// watchCurrent is a checkpoint of a task that the loop runs itself, which
+// reads no socket meanwhile: once the task has run the watch delay, and
+// no more often than that, it looks at the task's connection, and cancels
+// the task if its client has shut its side or reset it, so that the loop
+// goes back to the others and Shutdown is never held by work nobody waits
+// for. Only the loop's goroutine calls it: a task handed to another
+// goroutine runs under a Running of its own.
+func (lp *loop) watchCurrent() {
+	c := lp.current
+	if c == nil || c.left {
+		return
+	}
+	now := lp.clock()
+	if now < c.nextWatch {
+		return
+	}
+	c.nextWatch = now.add(policy.WatchDelay)
+	fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0 {
+		c.eof = true
+		lp.gone(c)
+	}
+}
+
 // fireTimers handles every connection whose timer is due, and sets each
 // timer again for the connection's next deadline.
 func (lp *loop) fireTimers() {
@@ -537,7 +579,7 @@ func (lp *loop) fireTimers() {
 			lp.close(c) // idle, or trickling a request, too long
 		case c.state == running && c.eof && due(c.watchAt):
 			c.watchAt = 0
-			c.sc.Gone()
+			lp.gone(c)
 		}
 		if c.state == closed {
 			continue

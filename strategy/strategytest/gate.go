@@ -3,6 +3,7 @@ package strategytest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -29,7 +30,10 @@ func init() { primetime.Register(task) }
 // holdAtGate tells the gate at addr that task id has started, and waits
 // until the gate releases it, or its context ends, which it tells the gate
 // too. The gate is a loopback connection, so that a task held in a worker
-// process is held as one in this process is.
+// process is held as one in this process is. It waits as a CPU-bound task
+// works, in slices, with a checkpoint between them: the checkpoint is
+// where a server that runs the task on its event loop looks at the task's
+// connection.
 func holdAtGate(ctx context.Context, addr, id string) ([]byte, error) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -39,17 +43,22 @@ func holdAtGate(ctx context.Context, addr, id string) ([]byte, error) {
 	if _, err := fmt.Fprintf(c, "started %s\n", id); err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	_, err = bufio.NewReader(c).ReadString('\n')
-	if ctx.Err() != nil {
-		fmt.Fprintf(c, "cancelled %s\n", id)
-		return nil, ctx.Err()
+	br := bufio.NewReader(c)
+	for {
+		if err := primetime.Checkpoint(ctx); err != nil {
+			fmt.Fprintf(c, "cancelled %s\n", id)
+			return nil, err
+		}
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		_, err := br.ReadString('\n')
+		var ne net.Error
+		switch {
+		case err == nil:
+			return []byte("released " + id), nil
+		case !errors.As(err, &ne) || !ne.Timeout():
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return []byte("released " + id), nil
 }
 
 // A gate holds the suite's gate tasks: it learns when each starts, can

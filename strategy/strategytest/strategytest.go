@@ -51,25 +51,23 @@ const bound = 10 * time.Second
 //   - IdleTimeout: a connection that sends nothing is closed;
 //   - ShutdownFinishesInFlight: Shutdown lets a request in flight finish and
 //     be answered, then returns nil;
-//   - ResetCancelsTheTask: a client that resets its connection while its
-//     request runs has the task's context ended (not for an event loop
-//     that runs its tasks itself: it reads nothing while one runs);
+//   - LeavingCancelsTheTask: a client that leaves while its request runs,
+//     by a FIN (which a server cannot tell from a close) or a reset, has
+//     the task's context ended, and after a FIN reads an answer that says
+//     why it gets no other;
 //   - PythonMode: AnswersInOrder again under the emulated interpreter lock;
 //   - NoLeaks: once the server has closed, no goroutine, descriptor or
 //     child process is left.
 func Run(t *testing.T, s strategy.Strategy) {
 	t.Helper()
-	d := strategy.Describe(s)
 	t.Run("AnswersInOrder", func(t *testing.T) { answersInOrder(t, s, 0) })
 	t.Run("Pipelined", func(t *testing.T) { pipelined(t, s) })
 	t.Run("Refusals", func(t *testing.T) { refusals(t, s) })
 	t.Run("IdleTimeout", func(t *testing.T) { idleTimeout(t, s) })
 	t.Run("ShutdownFinishesInFlight", func(t *testing.T) { shutdownFinishesInFlight(t, s) })
-	t.Run("ResetCancelsTheTask", func(t *testing.T) {
-		if d.Loop && d.Executor.Name == strategy.InlineName {
-			t.Skip("an event loop that runs its tasks itself reads no connection while one runs")
-		}
-		resetCancelsTheTask(t, s)
+	t.Run("LeavingCancelsTheTask", func(t *testing.T) {
+		leavingCancelsTheTask(t, s, "fin")
+		leavingCancelsTheTask(t, s, "rst")
 	})
 	t.Run("PythonMode", func(t *testing.T) { answersInOrder(t, s, time.Millisecond) })
 	t.Run("NoLeaks", func(t *testing.T) { noLeaks(t, s) })
@@ -281,17 +279,27 @@ func shutdownFinishesInFlight(t *testing.T, s strategy.Strategy) {
 	}
 }
 
-func resetCancelsTheTask(t *testing.T, s strategy.Strategy) {
+func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
 	c := dial(t, ts.addr)
 	c.send(g.request("abandoned"))
 	g.wait(t, "started abandoned")
-	if tc, ok := c.c.(*net.TCPConn); ok {
-		tc.SetLinger(0) // a reset, not a FIN
+	tc, _ := c.c.(*net.TCPConn)
+	if how == "fin" && tc != nil {
+		tc.CloseWrite()
+		g.wait(t, "cancelled abandoned")
+		if answer, err := c.read(); err != nil || !strings.HasPrefix(answer, "ERR cancelled: the connection was closed before the answer") {
+			t.Errorf("a half-closed client's cancelled request got %q (%v), want the answer that says why", answer, err)
+		}
+		c.c.Close()
+	} else {
+		if tc != nil {
+			tc.SetLinger(0) // a reset, not a FIN
+		}
+		c.c.Close()
+		g.wait(t, "cancelled abandoned")
 	}
-	c.c.Close()
-	g.wait(t, "cancelled abandoned")
 	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
 		t.Errorf("after a client reset, 10 got %q, want 29", answer)
 	}

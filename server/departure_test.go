@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/server"
+)
+
+// cancelledAnswer is what a request gets whose client has left.
+const cancelledAnswer = "ERR cancelled: the connection was closed before the answer; keep it open until the answer arrives"
+
+// TestAClientThatLeavesHasItsWorkStopped sends a request that would run for
+// hours, then leaves: by a FIN (a half-close, which the server cannot tell
+// from a close), after which the client still reads the answer that says
+// why it got none, or by a reset. On every strategy the request is
+// cancelled and answered with an error, and the server, its loop and its
+// workers go on serving.
+func TestAClientThatLeavesHasItsWorkStopped(t *testing.T) {
+	for _, text := range append(append([]string(nil), allStrategies...), append(processStrategies, "loops:2")...) {
+		for _, how := range []string{"fin", "rst"} {
+			t.Run(text+"/"+how, func(t *testing.T) {
+				ts := startWith(t, text, nil)
+				c := dial(t, ts.addr)
+				c.send("1000000")
+				<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
+				require.Equal(t, uint64(1), ts.Stats().Requests, "the long request is in flight")
+				tc := c.c.(*net.TCPConn)
+				if how == "fin" {
+					require.NoError(t, tc.CloseWrite())
+					assert.Equal(t, cancelledAnswer, c.read(), "the answer says why there is none")
+					_, err := c.readErr()
+					assert.ErrorIs(t, err, io.EOF, "and the server closes the connection")
+				} else {
+					tc.SetLinger(0)
+					tc.Close()
+				}
+				<-waitUntil(func() bool { return ts.Stats().Errors == 1 })
+				assert.Equal(t, uint64(1), ts.Stats().Errors, "the long request was stopped")
+				assert.Equal(t, "29", dial(t, ts.addr).ask("10"), "and the server serves on")
+			})
+		}
+	}
+}
+
+func TestAnHTTPClientThatLeavesGetsTheReasonIn503(t *testing.T) {
+	for _, text := range []string{"perconn", "loop", "loop+goroutines:2"} {
+		t.Run(text, func(t *testing.T) {
+			ts := start(t, &server.Server{Strategy: parse(t, text), Protocol: server.ProtocolHTTP})
+			c := dial(t, ts.addr)
+			_, err := io.WriteString(c.c, "GET /prime/1000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+			require.NoError(t, err)
+			<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
+			require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
+			all, err := io.ReadAll(c.c)
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(all), "HTTP/1.1 503 "), "%q", all)
+			assert.Contains(t, string(all), "cancelled: the connection was closed before the answer")
+		})
+	}
+}
