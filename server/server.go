@@ -153,15 +153,15 @@ type Server struct {
 	mu        sync.Mutex
 	listener  net.Listener
 	serving   bool
-	serveDone chan struct{}      // closed when Serve's strategy has returned
-	done      chan struct{}      // closed when shutting down or closing
-	conns     map[*session]*conn // open connections; the event loop's have no *conn
-	wake      chan struct{}      // tells the watchdog a request has started
-	epoch     time.Time          // when Serve began: the clock's zero
-	clock     atomic.Int64       // the watchdog's clock, ms since epoch
-	watching  atomic.Bool        // the watchdog ticks
-	slots     chan struct{}      // one per open connection, when MaxConns is set
-	baseCtx   context.Context    // parent of every request's context
+	serveDone chan struct{}           // closed when Serve's strategy has returned
+	done      chan struct{}           // closed when shutting down or closing
+	conns     map[*session]*conn      // open connections; the event loop's have no *conn
+	wake      chan struct{}           // tells the watchdog a request has started
+	epoch     time.Time               // when Serve began: the clock's zero
+	clock     atomic.Int64            // the watchdog's clock, ms since epoch
+	watching  atomic.Bool             // the watchdog ticks
+	slots     chan struct{}           // one per open connection, when MaxConns is set
+	baseCtx   context.Context         // parent of every request's context
 	cancel    context.CancelCauseFunc // ends baseCtx, with ErrServerClosed
 	proto     Protocol
 	pol       policy.Policy         // set by Serve, before any connection

@@ -88,14 +88,14 @@ func Serve(l Listener, cfg Config) error {
 // loop is the state of one event loop. Only the loop's goroutine touches
 // it, but for assigned and its waker.
 type loop struct {
-	l        Listener
-	submit   func(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
-	th       *gil.Thread
+	l      Listener
+	submit func(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error))
+	th     *gil.Thread
 	// running is what the checkpoints of the tasks it runs itself do:
 	// yield th, and look at current's socket, the connection whose task
 	// runs on the loop now, if any.
-	running gil.Running
-	current *conn
+	running  gil.Running
+	current  *conn
 	turnCost time.Duration // Python mode's charge per step of a request
 	idle     time.Duration
 	write    time.Duration
