@@ -73,6 +73,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	if c.s.inShutdown.Load() {
 		return strategy.Request{}, ErrServerClosed
 	}
+	begun := false // the request's first bytes have come
 	for {
 		in := *c.in
 		if c.from == c.to && !c.eof {
@@ -113,7 +114,16 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			if c.s.inShutdown.Load() {
 				return strategy.Request{}, ErrServerClosed
 			}
+			begun = false
 			continue
+		}
+		if c.from < c.to && !begun {
+			// The request has begun to arrive: from now on the read
+			// timeout bounds it, not the idle timeout.
+			begun = true
+			if c.s.mark(c, reading) == ended {
+				c.nc.SetReadDeadline(time.Time{}) // it began in time
+			}
 		}
 		if c.eof {
 			return strategy.Request{}, io.EOF
@@ -300,7 +310,7 @@ func (cr *connReader) startBackgroundRead() {
 		return
 	}
 	cr.busy.Store(true)
-	if cr.mark.Load()&3 != watchable {
+	if cr.mark.Load()&phaseMask != watchable {
 		cr.settleLocked()
 		return
 	}

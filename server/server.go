@@ -107,9 +107,16 @@ type Server struct {
 	// one gets 431 and the connection is closed. Zero means
 	// DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
-	// IdleTimeout is how long a connection may wait for its next request.
-	// Zero means DefaultIdleTimeout; a negative value means no limit.
+	// IdleTimeout is how long a connection may wait for its next request
+	// to begin. Zero means DefaultIdleTimeout; a negative value means no
+	// limit.
 	IdleTimeout time.Duration
+	// ReadTimeout is how long a request may take to arrive whole, from its
+	// first byte, however slowly it trickles in (as net/http's
+	// ReadTimeout): a connection whose request has not come whole in time
+	// is closed. Zero means the idle timeout; a negative value means no
+	// limit.
+	ReadTimeout time.Duration
 	// WriteTimeout is how long writing one answer may take. Zero means
 	// DefaultWriteTimeout; a negative value means no limit.
 	WriteTimeout time.Duration
@@ -412,7 +419,7 @@ func (s *Server) wakeIdleConns() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.conns {
-		if c != nil && c.mark.Load()&3 == waiting {
+		if c != nil && c.mark.Load()&phaseMask <= reading {
 			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	}
@@ -456,8 +463,10 @@ func (s *Server) buffer(n int) *[]byte {
 
 // resolvePolicy returns the connection policy of the server's settings.
 func (s *Server) resolvePolicy() policy.Policy {
+	idle := policy.Limit(s.IdleTimeout, DefaultIdleTimeout)
 	return policy.Policy{
-		IdleTimeout:  policy.Limit(s.IdleTimeout, DefaultIdleTimeout),
+		IdleTimeout:  idle,
+		ReadTimeout:  policy.Limit(s.ReadTimeout, idle),
 		WriteTimeout: policy.Limit(s.WriteTimeout, DefaultWriteTimeout),
 	}
 }

@@ -21,18 +21,21 @@ import (
 
 // The phases of a conn's mark.
 const (
-	waiting   = iota // for a request
+	waiting   = iota // for a request to begin
+	reading          // a request has begun to arrive, and is not whole yet
 	running          // a request is in flight; the client has sent more
 	watchable        // a request is in flight; the client has sent nothing more
 	writing          // an answer
+	phaseBits = 3
+	phaseMask = 1<<phaseBits - 1
 )
 
-// ended is the mark the watchdog leaves on a conn whose wait or write it
-// ended, with a past deadline.
+// ended is the mark the watchdog leaves on a conn whose wait, read or
+// write it ended, with a past deadline.
 const ended = -1
 
 // markAt makes a mark of phase at clock milliseconds.
-func markAt(phase, at int64) int64 { return at<<2 | phase }
+func markAt(phase, at int64) int64 { return at<<phaseBits | phase }
 
 // watchdogRest is how many ticks without a request in flight the watchdog
 // waits before it stops ticking until the next request.
@@ -56,7 +59,7 @@ func (s *Server) mark(c *conn, phase int64) int64 {
 		return c.mark.Swap(markAt(phase, s.clock.Load()))
 	}
 	old := c.mark.Swap(markAt(phase, int64(time.Since(s.epoch)/time.Millisecond)))
-	if phase != waiting {
+	if phase >= running {
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -78,8 +81,8 @@ func (s *Server) watch(done <-chan struct{}) {
 	tick.Stop()
 	defer tick.Stop()
 	var sweep <-chan time.Time
-	if idle := s.pol.IdleTimeout; idle > 0 {
-		t := time.NewTicker(policy.SweepPeriod(idle))
+	if limit := sweptLimit(s.pol); limit > 0 {
+		t := time.NewTicker(policy.SweepPeriod(limit))
 		defer t.Stop()
 		sweep = t.C
 	}
@@ -126,6 +129,18 @@ func (s *Server) watch(done <-chan struct{}) {
 	}
 }
 
+// sweptLimit is the shorter of the idle and read timeouts that are set,
+// whose slack the sweep keeps; 0 if neither is.
+func sweptLimit(p policy.Policy) time.Duration {
+	switch {
+	case p.IdleTimeout <= 0:
+		return p.ReadTimeout
+	case p.ReadTimeout <= 0:
+		return p.IdleTimeout
+	}
+	return min(p.IdleTimeout, p.ReadTimeout)
+}
+
 // scan reads every goroutine conn's mark by the clock: it ends the writes
 // that have taken longer than the write timeout, with sweep the waits that
 // have lasted longer than the idle timeout, and appends to due the conns
@@ -134,7 +149,9 @@ func (s *Server) watch(done <-chan struct{}) {
 func (s *Server) scan(sweep bool, due []*conn) ([]*conn, int) {
 	now := s.clock.Load()
 	tick := int64(policy.WatchDelay / time.Millisecond)
-	idle := int64(s.pol.IdleTimeout/time.Millisecond) + int64(policy.SweepPeriod(s.pol.IdleTimeout)/time.Millisecond) + tick
+	period := int64(policy.SweepPeriod(sweptLimit(s.pol))/time.Millisecond) + tick
+	idle := int64(s.pol.IdleTimeout/time.Millisecond) + period
+	read := int64(s.pol.ReadTimeout/time.Millisecond) + period
 	write := int64(s.pol.WriteTimeout/time.Millisecond) + tick
 	active := 0
 	s.mu.Lock()
@@ -147,7 +164,7 @@ func (s *Server) scan(sweep bool, due []*conn) ([]*conn, int) {
 		if m == ended {
 			continue
 		}
-		phase, elapsed := m&3, now-m>>2
+		phase, elapsed := m&phaseMask, now-m>>phaseBits
 		switch {
 		case phase == watchable || phase == running:
 			active++
@@ -159,7 +176,9 @@ func (s *Server) scan(sweep bool, due []*conn) ([]*conn, int) {
 			if s.pol.WriteTimeout > 0 && elapsed >= write && c.mark.CompareAndSwap(m, ended) {
 				c.nc.SetWriteDeadline(aLongTimeAgo)
 			}
-		case sweep && s.pol.IdleTimeout > 0 && elapsed >= idle && c.mark.CompareAndSwap(m, ended):
+		case phase == waiting && sweep && s.pol.IdleTimeout > 0 && elapsed >= idle && c.mark.CompareAndSwap(m, ended):
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		case phase == reading && sweep && s.pol.ReadTimeout > 0 && elapsed >= read && c.mark.CompareAndSwap(m, ended):
 			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	}

@@ -9,9 +9,12 @@ import "time"
 
 // Policy is what the server promises each connection.
 type Policy struct {
-	// IdleTimeout is how long a connection may wait for its next request;
-	// 0 means no limit.
+	// IdleTimeout is how long a connection may wait for the first byte of
+	// its next request; 0 means no limit.
 	IdleTimeout time.Duration
+	// ReadTimeout is how long a request may take to arrive whole, from its
+	// first byte, however it trickles; 0 means no limit.
+	ReadTimeout time.Duration
 	// WriteTimeout is how long writing one answer may take; 0 means no
 	// limit.
 	WriteTimeout time.Duration

@@ -55,11 +55,12 @@ type conn struct {
 	ctxFor, runCtx context.Context
 	nextWatch      instant // when an inline task's checkpoint may next look at the socket
 
-	// Deadlines: for the next request, the output, the lingering close,
-	// and the client's EOF during a request.
-	idleAt, writeAt, lingerAt, watchAt instant
-	timerAt                            instant // when its timer fires
-	heapIdx                            int     // its place in the timer heap, or -1
+	// Deadlines: for the next request to begin, for one that has begun to
+	// arrive whole, the output, the lingering close, and the client's EOF
+	// during a request.
+	idleAt, readAt, writeAt, lingerAt, watchAt instant
+	timerAt                                    instant // when its timer fires
+	heapIdx                                    int     // its place in the timer heap, or -1
 }
 
 // decodes reports whether the loop decodes the connection's next request
@@ -89,7 +90,7 @@ func (c *conn) wants() uint32 {
 // ahead of now, or 0.
 func (c *conn) nextDeadline(now instant) instant {
 	var next instant
-	for _, t := range [...]instant{c.lingerAt, c.writeAt, c.idleAt, c.watchAt} {
+	for _, t := range [...]instant{c.lingerAt, c.writeAt, c.idleAt, c.readAt, c.watchAt} {
 		if t > now && (next == 0 || t < next) {
 			next = t
 		}

@@ -98,6 +98,7 @@ type loop struct {
 	current  *conn
 	turnCost time.Duration // Python mode's charge per step of a request
 	idle     time.Duration
+	readT    time.Duration // how long a request may take to arrive whole
 	write    time.Duration
 	poller   poller
 	waker    *waker
@@ -141,7 +142,7 @@ type event struct {
 
 func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
 	pol := l.Policy()
-	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, write: pol.WriteTimeout, accepting: true, epoch: time.Now(),
+	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, readT: pol.ReadTimeout, write: pol.WriteTimeout, accepting: true, epoch: time.Now(),
 		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256)}
 	var err error
 	if lp.poller, err = newPoller(); err != nil {
@@ -338,6 +339,15 @@ func (lp *loop) process(c *conn, data []byte) {
 		lp.start(c, d.Payload)
 	}
 	lp.keep(c, data)
+	if c.state == waiting && len(c.in) > 0 && c.readAt == 0 {
+		// A request has begun to arrive: from now on the read timeout
+		// bounds it, not the idle timeout.
+		c.idleAt = 0
+		if lp.readT > 0 {
+			c.readAt = lp.now.add(lp.readT)
+			lp.timers.arm(c, c.readAt)
+		}
+	}
 	if c.state != closed {
 		lp.closeIfDone(c)
 	}
@@ -364,7 +374,7 @@ func (lp *loop) keep(c *conn, data []byte) {
 // executor), or runs it elsewhere while the loop goes on.
 func (lp *loop) start(c *conn, payload []byte) {
 	ctx, task := c.sc.Start()
-	c.state, c.started = running, lp.now
+	c.state, c.started, c.readAt = running, lp.now, 0
 	lp.th.LoopTurn(lp.turnCost)
 	// The task may outlive this read: it gets a copy of its payload.
 	c.payload = append(c.payload[:0], payload...)
@@ -576,7 +586,9 @@ func (lp *loop) fireTimers() {
 		case len(c.out) > 0 && due(c.writeAt):
 			lp.close(c) // the client does not read its answers
 		case c.state == waiting && len(c.out) == 0 && due(c.idleAt):
-			lp.close(c) // idle, or trickling a request, too long
+			lp.close(c) // idle too long
+		case c.state == waiting && due(c.readAt):
+			lp.close(c) // trickling a request too long
 		case c.state == running && c.eof && due(c.watchAt):
 			c.watchAt = 0
 			lp.gone(c)

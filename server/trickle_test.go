@@ -1,0 +1,49 @@
+package server_test
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/primetime-lab/primetime/server"
+)
+
+// TestATricklingClientIsClosed sends a request one byte at a time, every
+// 10 ms, and never ends it: on every strategy and protocol, the server
+// closes the connection once the read timeout (here the idle timeout, 100
+// ms) has passed since its first byte, however often bytes come.
+func TestATricklingClientIsClosed(t *testing.T) {
+	for _, protocol := range []server.Protocol{server.ProtocolLine, server.ProtocolHTTP} {
+		for _, text := range []string{"serial", "perconn", "pool:2", "loop", "loops:2", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
+			t.Run(string(protocol)+"/"+text, func(t *testing.T) {
+				ts := start(t, &server.Server{Strategy: parse(t, text), Protocol: protocol, IdleTimeout: 100 * time.Millisecond})
+				c := dial(t, ts.addr)
+				closed := make(chan error, 1)
+				go func() {
+					_, err := io.ReadAll(c.c) // until the server closes
+					closed <- err
+				}()
+				tick := time.NewTicker(10 * time.Millisecond)
+				defer tick.Stop()
+				start := "GET /prime/"
+				if protocol == server.ProtocolLine {
+					start = "1"
+				}
+				c.c.Write([]byte(start))
+				for deadline := time.After(bound); ; {
+					select {
+					case err := <-closed:
+						assert.NoError(t, err, "closed by the server, at EOF")
+						return
+					case <-deadline:
+						t.Fatal("the server kept a trickling client past the read timeout")
+					case <-tick.C:
+						c.c.Write([]byte("0")) // the request never ends
+					}
+				}
+			})
+		}
+	}
+}
