@@ -38,6 +38,9 @@ type conn struct {
 	// left says that it has left, as far as the loop is concerned: its
 	// request in flight was cancelled, and no other starts.
 	eof, left bool
+	// again says that it waits in the loop's list of connections to go
+	// on with, past its budget of requests.
+	again bool
 	// linger says that closing lingers once the output is out, after an
 	// error answer.
 	linger bool

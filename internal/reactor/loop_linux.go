@@ -28,6 +28,13 @@ const (
 	// the loop stops reading and decoding its requests until the client
 	// reads (asyncio's pause_reading).
 	highWater = 64 << 10
+	// turnBudget is how many requests a connection may start in one turn
+	// of the loop: the rest of what it has sent waits until the other
+	// connections' events of the turn have been handled, so that a client
+	// that pipelines a megabyte of requests cannot take a turn from the
+	// others (as Tokio's cooperative budget, and asyncio's bounded reads,
+	// keep one task or transport from starving the rest).
+	turnBudget = 16
 )
 
 // Serve runs one loop per entry of cfg.Threads, each on a goroutine of its
@@ -106,6 +113,7 @@ type loop struct {
 	now      instant   // when the events in hand came
 
 	conns    []*conn // by descriptor
+	again    []*conn // connections with requests past their budget, to go on with
 	open     int     // connections open
 	inflight int     // tasks handed to the executor and not yet back
 	timers   timerHeap
@@ -168,6 +176,12 @@ func (lp *loop) release() {
 func (lp *loop) run() {
 	for lp.accepting || lp.open > 0 || lp.inflight > 0 {
 		timeout := lp.timers.timeout(lp.clock())
+		// Those past their budget go on once the others' events are in.
+		pending := lp.again
+		lp.again = nil
+		if len(pending) > 0 {
+			timeout = 0
+		}
 		var n int
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.events, timeout) })
 		lp.now = lp.clock()
@@ -182,6 +196,22 @@ func (lp *loop) run() {
 			}
 		}
 		lp.fireTimers()
+		lp.goOn(pending)
+	}
+}
+
+// goOn goes on with the connections that used their budget of requests in
+// the turn before, each with a new budget.
+func (lp *loop) goOn(pending []*conn) {
+	for i, c := range pending {
+		pending[i] = nil
+		c.again = false
+		if c.state != closed {
+			lp.process(c, c.in)
+		}
+	}
+	if lp.again == nil {
+		lp.again = pending[:0] // the slice is reused
 	}
 }
 
@@ -320,7 +350,14 @@ func (lp *loop) read(c *conn) {
 // process decodes and handles the requests in data, the connection's
 // unconsumed input, as long as it decodes, and keeps the rest.
 func (lp *loop) process(c *conn, data []byte) {
-	for c.decodes() {
+	for started := 0; c.decodes(); {
+		if started == turnBudget {
+			if !c.again {
+				c.again = true
+				lp.again = append(lp.again, c)
+			}
+			break
+		}
 		n, d := c.codec.Decode(data, c.eof)
 		data = data[n:]
 		if d.Kind == wire.NeedMore {
@@ -337,6 +374,7 @@ func (lp *loop) process(c *conn, data []byte) {
 			continue
 		}
 		lp.start(c, d.Payload)
+		started++
 	}
 	lp.keep(c, data)
 	if c.state == waiting && len(c.in) > 0 && c.readAt == 0 {

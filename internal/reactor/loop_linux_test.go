@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -229,4 +232,42 @@ func TestInPythonModeTheLoopReleasesTheLockAroundItsSocketCalls(t *testing.T) {
 		assert.GreaterOrEqual(t, d-last, uint64(4))
 		last = d
 	}
+}
+
+// TestOneConnectionsPipelinedRequestsCannotTakeATurnFromTheOthers has one
+// connection pipeline 100 requests, holds the first of them until another
+// connection, open before, has sent its one request, and checks the order
+// the loop ran them in: the other's comes right after the first
+// connection's budget for the turn, not after all of its requests.
+func TestOneConnectionsPipelinedRequestsCannotTakeATurnFromTheOthers(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var order []string // the loop's goroutine only, until the answers are read
+	x := func(ctx context.Context, task primetime.Task, p []byte, done func([]byte, error)) {
+		if string(p) == "a0" {
+			close(held)
+			<-release
+		}
+		order = append(order, string(p))
+		done(p, nil)
+	}
+	l := loopOf(t, x, 0)
+	other, obr := connect(t, l, "")
+	var greedy strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&greedy, "a%d\n", i)
+	}
+	_, gbr := connect(t, l, greedy.String())
+	<-held
+	_, err := io.WriteString(other, "b\n")
+	require.NoError(t, err)
+	close(release)
+	got, err := obr.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "b\n", got)
+	for range 100 {
+		_, err := gbr.ReadString('\n')
+		require.NoError(t, err)
+	}
+	at := slices.Index(order, "b")
+	assert.Equal(t, turnBudget, at, "b ran right after the first connection's budget of %d: %v", turnBudget, order[:at+1])
 }
