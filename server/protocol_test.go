@@ -129,6 +129,10 @@ func TestHTTPClosesWhenAskedAndOnMalformedRequests(t *testing.T) {
 			out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
 			assert.True(t, strings.HasPrefix(out, "HTTP/1.1 413 Request Entity Too Large\r\n"), out)
 
+			out = raw(t, ts.addr, "GET /prime/10 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+			assert.True(t, strings.HasPrefix(out, "HTTP/1.1 501 Not Implemented\r\n"), out)
+			assert.Contains(t, out, "transfer encoding chunked is not implemented")
+
 			// HTTP/1.0 with keep-alive keeps the connection.
 			c := dial(t, ts.addr)
 			for range 2 {

@@ -12,9 +12,9 @@
 // with keep-alive (and HTTP/1.0), parsed and written by net/http: GET
 // /?n=10 and GET /prime/10 answer "29" as text/plain; a request the task
 // refuses gets 400 with the reason, an unknown path 404, another method
-// 405, a request head over the limit 431 and a body over 64 KiB, or of
-// unknown (chunked) length, 413. Only
-// a malformed or oversized request closes a keep-alive connection.
+// 405, a request head over the limit 431, a body over 64 KiB 413, and a
+// body of a transfer encoding (chunked) 501. Only a malformed, oversized or
+// chunked request closes a keep-alive connection.
 // ProtocolRecv is what the lecture's Python clients speak: the client sends
 // the bare digits and reads once; each read the server gets is one
 // request, answered with a line. It relies on one read per message, as the

@@ -15,7 +15,7 @@ import (
 // request head is complete, net/http parses it (http.ReadRequest) and
 // writes the response (http.Response.Write): no HTTP is parsed by hand
 // here, only the end of the head found. A head over maxHeader bytes gets
-// 431, a body over MaxBody or of unknown (chunked) length 413, and a
+// 431, a body over MaxBody 413, a transfer encoding (chunked) 501, and a
 // malformed request 400: each closes the connection. An unknown path gets
 // 404, a missing n 400 and a method other than GET 405; the connection
 // goes on.
@@ -143,7 +143,10 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 		return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
 	}
 	c.major, c.minor, c.closeAfter = req.ProtoMajor, req.ProtoMinor, req.Close
-	if req.ContentLength > MaxBody || (req.ContentLength < 0 && len(req.TransferEncoding) > 0) {
+	if len(req.TransferEncoding) > 0 {
+		return 0, c.refuse(http.StatusNotImplemented, fmt.Sprintf("transfer encoding %s is not implemented: send a body of known length (Content-Length), or none", strings.Join(req.TransferEncoding, ", ")))
+	}
+	if req.ContentLength > MaxBody {
 		return 0, c.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over the limit of %d bytes", MaxBody))
 	}
 	c.skip = max(req.ContentLength, 0)
