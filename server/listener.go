@@ -37,6 +37,7 @@ func (ln *listener) Accept() (strategy.Conn, error) {
 // is set, and retries temporary errors.
 func (ln *listener) accept() (net.Conn, error) {
 	s := ln.s
+	s.markStarted()
 	for {
 		if s.slots != nil {
 			// At MaxConns, wait for a connection to close before

@@ -160,7 +160,9 @@ type Server struct {
 	mu        sync.Mutex
 	listener  net.Listener
 	serving   bool
-	serveDone chan struct{}           // closed when Serve's strategy has returned
+	serveDone chan struct{} // closed when Serve's strategy has returned
+	started   chan struct{} // closed when the strategy first accepts
+	startOnce sync.Once
 	done      chan struct{}           // closed when shutting down or closing
 	conns     map[*session]*conn      // open connections; the event loop's have no *conn
 	wake      chan struct{}           // tells the watchdog a request has started
@@ -227,8 +229,23 @@ func (s *Server) initLocked() {
 			s.slots = make(chan struct{}, s.MaxConns)
 		}
 		s.baseCtx, s.cancel = context.WithCancelCause(context.Background())
+		s.started = make(chan struct{})
 	}
 }
+
+// Started returns a channel that is closed once Serve is ready for
+// connections: its strategy has started its workers and waits for the
+// first client. If Serve fails before, the channel stays open, so wait for
+// Serve's error as well.
+func (s *Server) Started() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+	return s.started
+}
+
+// markStarted closes the channel of Started, once.
+func (s *Server) markStarted() { s.startOnce.Do(func() { close(s.started) }) }
 
 // ListenAndServe listens on the TCP address addr (DefaultAddr if addr is
 // "") and calls Serve. It always returns a non-nil error.

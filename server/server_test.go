@@ -484,3 +484,37 @@ func TestPoolServesQueuedConnectionsInOrder(t *testing.T) {
 			"connections are served in the order they arrived: %v", events)
 	}
 }
+
+func TestStartedClosesOnceTheStrategyIsReady(t *testing.T) {
+	for _, text := range []string{"perconn", "loop", "procpool:1"} {
+		t.Run(text, func(t *testing.T) {
+			s, err := strategy.Parse(text)
+			require.NoError(t, err)
+			srv := &server.Server{Strategy: s, Logger: slog.New(slog.DiscardHandler)}
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(l) }()
+			select {
+			case <-srv.Started():
+			case err := <-served:
+				t.Fatalf("Serve returned before it started: %v", err)
+			}
+			assert.Equal(t, "29", dial(t, l.Addr().String()).ask("10"))
+			require.NoError(t, srv.Shutdown(context.Background()))
+			assert.ErrorIs(t, <-served, server.ErrServerClosed)
+		})
+	}
+}
+
+func TestStartedStaysOpenWhenServeFailsFirst(t *testing.T) {
+	srv := &server.Server{Protocol: "ftp"}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	assert.Error(t, srv.Serve(l))
+	select {
+	case <-srv.Started():
+		t.Fatal("Started is closed, yet Serve never served")
+	default:
+	}
+}
