@@ -31,31 +31,46 @@ func serveProtocol(t *testing.T, protocol server.Protocol, maxN int) string {
 
 var checkScenario = Scenario{Clients: 2, Long: "100", LongAfter: 50 * time.Millisecond, Duration: 300 * time.Millisecond, Interval: 50 * time.Millisecond}
 
-func TestLoadAgainstAnotherProtocolCountsNoAnswer(t *testing.T) {
-	for _, pair := range [][2]server.Protocol{
-		{server.ProtocolHTTP, server.ProtocolLine},
-		{server.ProtocolLine, server.ProtocolHTTP},
-		{server.ProtocolRecv, server.ProtocolHTTP},
+func TestLoadAgainstAnotherProtocolSaysWhichToSet(t *testing.T) {
+	for _, c := range []struct {
+		served, spoken server.Protocol
+		want           string
+	}{
+		{server.ProtocolHTTP, server.ProtocolLine, "answers HTTP: set Protocol to http"},
+		{server.ProtocolLine, server.ProtocolHTTP, "answers lines, not HTTP"},
+		{server.ProtocolRecv, server.ProtocolHTTP, "answers lines, not HTTP"},
 	} {
-		served, spoken := pair[0], pair[1]
-		t.Run(string(spoken)+" to "+string(served), func(t *testing.T) {
+		t.Run(string(c.spoken)+" to "+string(c.served), func(t *testing.T) {
 			sc := checkScenario
-			sc.Addr, sc.Protocol = serveProtocol(t, served, primetime.DefaultMaxN), spoken
+			sc.Addr, sc.Protocol = serveProtocol(t, c.served, primetime.DefaultMaxN), c.spoken
 			res, err := Run(context.Background(), sc, nil)
-			require.NoError(t, err)
-			s := res.Summary
-			assert.Zero(t, s.Answers, "nothing the other protocol says is an answer")
-			assert.Positive(t, s.ErrorsByKind["bad-answer"], "%v", s.ErrorsByKind)
-			assert.False(t, s.LongAnswered)
-			assert.NotEmpty(t, s.KeptMissing)
+			assert.Nil(t, res)
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "Protocol", fe.Field)
+			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+func TestLoadCountsUndecodableAnswersOnceItHasBegun(t *testing.T) {
+	srv := startFakeAfterProbe(t, "garbage")
+	sc := checkScenario
+	sc.Addr, sc.Protocol, sc.LongAfter = srv.addr(), server.ProtocolHTTP, -1
+	res, err := Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	assert.Zero(t, res.Summary.Answers, "nothing undecodable is an answer")
+	assert.Positive(t, res.Summary.ErrorsByKind["bad-answer"], "%v", res.Summary.ErrorsByKind)
 }
 
 func TestWrongAnswersAreErrors(t *testing.T) {
 	srv := startFake(t, "wrong")
 	sc := checkScenario
 	sc.Addr, sc.LongAfter = srv.addr(), -1
+	_, err := Run(context.Background(), sc, nil)
+	assert.EqualError(t, err, `loadtest: the server's answer "3" to "1", want "2", for the small request Small: a server of another task needs a check of its own (Scenario.Check; loadtest.AnyAnswer takes every answer)`, "the probe's")
+
+	sc.Addr = startFakeAfterProbe(t, "wrong").addr() // wrong once the run has begun
 	res, err := Run(context.Background(), sc, nil)
 	require.NoError(t, err)
 	assert.Zero(t, res.Summary.Answers)

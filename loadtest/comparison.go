@@ -227,7 +227,11 @@ func spread(xs []float64) []float64 {
 // WriteJSON writes c as indented JSON.
 func (c *Comparison) WriteJSON(w io.Writer) error { return writeJSON(w, c) }
 
-// ReadComparisonJSON reads a Comparison written by its WriteJSON.
+// ReadComparisonJSON reads a Comparison written by its WriteJSON. It refuses
+// fields a Comparison lacks, and JSON without a scenario or rows.
 func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
 	return readJSON[Comparison](rd, "a comparison")
 }
+
+// saved reports whether c has what every saved comparison has.
+func (c *Comparison) saved() bool { return c.Scenario.Duration > 0 && len(c.Rows) > 0 }

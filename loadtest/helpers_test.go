@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"log/slog"
 	"net"
 	"sync"
@@ -31,6 +32,10 @@ type fakeServer struct {
 	t    *testing.T
 	l    net.Listener
 	mode string // "answer", "wrong", "stall" or "close"
+	// later keeps the mode for the connections after the first, and
+	// answers the first as "answer" does: the run's probe, before its
+	// clients, is answered right.
+	later bool
 
 	longStarted chan struct{} // closed when the long request ("long") arrives
 	release     chan struct{} // closing it lets the long request be answered
@@ -41,14 +46,22 @@ type fakeServer struct {
 }
 
 // startFake serves on a loopback port until the test ends. In mode
-// "answer" it answers every small request with "2" at once and holds the
-// request "long" until release is closed; in "wrong" it answers every
-// request with "3"; in "stall" it reads requests and never answers; in
-// "close" it closes every connection as it accepts it.
-func startFake(t *testing.T, mode string) *fakeServer {
+// "answer" it answers every small request with "2" at once (over http too)
+// and holds the request "long" until release is closed; in "wrong" it
+// answers every request with "3"; in "garbage" every line with a line no
+// protocol's client decodes as an HTTP response; in "stall" it reads
+// requests and never answers; in "close" it closes every connection as it
+// accepts it.
+func startFake(t *testing.T, mode string) *fakeServer { return startFakeFor(t, mode, false) }
+
+// startFakeAfterProbe is startFake whose first connection, the run's
+// probe, is answered right, and the later ones in mode.
+func startFakeAfterProbe(t *testing.T, mode string) *fakeServer { return startFakeFor(t, mode, true) }
+
+func startFakeFor(t *testing.T, mode string, later bool) *fakeServer {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &fakeServer{t: t, l: l, mode: mode, longStarted: make(chan struct{}), release: make(chan struct{}), conns: map[net.Conn]bool{}}
+	s := &fakeServer{t: t, l: l, mode: mode, later: later, longStarted: make(chan struct{}), release: make(chan struct{}), conns: map[net.Conn]bool{}}
 	s.wg.Go(s.accept)
 	t.Cleanup(s.stop)
 	return s
@@ -58,12 +71,16 @@ func (s *fakeServer) addr() string { return s.l.Addr().String() }
 
 func (s *fakeServer) accept() {
 	var once sync.Once
-	for {
+	for first := true; ; first = false {
 		c, err := s.l.Accept()
 		if err != nil {
 			return
 		}
-		if s.mode == "close" {
+		mode := s.mode
+		if first && s.later {
+			mode = "answer"
+		}
+		if mode == "close" {
 			c.Close()
 			continue
 		}
@@ -79,15 +96,25 @@ func (s *fakeServer) accept() {
 					return
 				}
 				switch {
-				case s.mode == "stall":
+				case mode == "stall":
 					continue
-				case s.mode == "wrong":
+				case mode == "wrong":
 					_, err = c.Write(three)
+				case mode == "garbage":
+					_, err = c.Write(garbage)
+				case bytes.HasPrefix(line, []byte("GET ")):
+					// An HTTP request: its head, then the answer.
+					for len(bytes.TrimSpace(line)) > 0 && err == nil {
+						line, err = br.ReadSlice('\n')
+					}
+					if err == nil {
+						_, err = c.Write(httpTwo)
+					}
 				case string(line) == "long\n":
 					once.Do(func() { close(s.longStarted) })
 					<-s.release
 					_, err = c.Write(longDone)
-				case string(line) == "bad\n":
+				case string(line) == "bad\n" && !(first && s.later):
 					_, err = c.Write(errBad)
 				default:
 					_, err = c.Write(two)
@@ -119,6 +146,8 @@ func (s *fakeServer) stop() {
 // nothing per request.
 var (
 	two      = []byte("2\n")
+	httpTwo  = []byte("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2")
+	garbage  = []byte("garbage\n")
 	three    = []byte("3\n")
 	longDone = []byte("long-done\n")
 	errBad   = []byte("ERR bad request\n")

@@ -150,7 +150,8 @@ type Summary struct {
 // WriteJSON writes r as indented JSON.
 func (r *Result) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
-// ReadJSON reads a Result written by WriteJSON.
+// ReadJSON reads a Result written by WriteJSON. It refuses fields a Result
+// lacks, and JSON without a scenario or a start.
 func ReadJSON(rd io.Reader) (*Result, error) { return readJSON[Result](rd, "a result") }
 
 func writeJSON(w io.Writer, v any) error {
@@ -159,16 +160,26 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// readJSON decodes a T, refusing fields that T does not have.
-func readJSON[T any](rd io.Reader, what string) (*T, error) {
+// readJSON decodes a T, refusing fields that T does not have, and a T that
+// nothing saved: one without its scenario or its figures, such as {}.
+func readJSON[T any, P interface {
+	*T
+	saved() bool
+}](rd io.Reader, what string) (*T, error) {
 	var v T
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("loadtest: reading %s: %w", what, err)
 	}
+	if !P(&v).saved() {
+		return nil, fmt.Errorf("loadtest: reading %s: it has no scenario or no figures, so it is not one that was saved", what)
+	}
 	return &v, nil
 }
+
+// saved reports whether r has what every saved run has.
+func (r *Result) saved() bool { return r.Scenario.Duration > 0 && !r.Start.IsZero() }
 
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{

@@ -24,16 +24,23 @@ type Monitor func(iv Interval, events []Event)
 // Run plays sc against the server at sc.Addr and returns what happened.
 // monitor, if not nil, is told about each interval as it closes.
 //
-// A server that refuses, drops or stalls connections gives errors and empty
-// intervals in the result, not a hang: every wait ends with the run. If ctx
-// ends first, Run stops early and returns the partial result with ctx's
-// error. Otherwise the error is non-nil only for a Scenario out of range.
+// Before the run, Run asks the small request once, on a connection of its
+// own: if nothing listens at sc.Addr, or the server speaks another
+// protocol, refuses the small request, or answers it in a way the check
+// does not take, Run returns a *FieldError at once that says what to
+// change, and no result. Otherwise a server that refuses, drops or stalls
+// connections gives errors and empty intervals in the result, not a hang:
+// every wait ends with the run. If ctx ends first, Run stops early and
+// returns the partial result with ctx's error.
 func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 	sc, err := sc.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
 	r := newRun(sc)
+	if err := r.probe(ctx); err != nil {
+		return nil, err
+	}
 	return r.run(ctx, monitor)
 }
 

@@ -19,7 +19,6 @@
 package loadtest
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,8 +57,8 @@ type Scenario struct {
 	// Long is the payload of the long request. Empty means DefaultLong.
 	Long string `json:"long"`
 	// LongAfter is when the long request is sent, counted from the start.
-	// Zero means DefaultLongAfter, or a third of Duration if that is
-	// sooner; a negative value sends none.
+	// Zero means DefaultLongAfter, or a third of Duration (to the ms) if
+	// that is sooner; a negative value sends none.
 	LongAfter time.Duration `json:"long_after"`
 	// Duration is how long the run lasts, warm-up included. Zero means
 	// DefaultDuration.
@@ -93,14 +92,15 @@ type Scenario struct {
 	Check func(request, answer []byte) error `json:"-"`
 }
 
-// WithDefaults returns sc with its zero fields set to their defaults, or
-// an error that says which field is out of range: the scenario Run plays.
+// WithDefaults returns sc with its zero fields set to their defaults, or a
+// *FieldError that says which field is out of range: the scenario Run
+// plays.
 func (sc Scenario) WithDefaults() (Scenario, error) {
 	if sc.Addr == "" {
-		return sc, errors.New("loadtest: Scenario.Addr is empty: set it to the server's host:port")
+		return sc, Fault("Addr", "{Addr} is empty: give the server's host:port")
 	}
 	if _, err := newClientCodec(sc.Protocol); err != nil {
-		return sc, fmt.Errorf("loadtest: %w: set Scenario.Protocol to one of them", err)
+		return sc, Fault("Protocol", "{Protocol}: "+err.Error())
 	}
 	if sc.Clients == 0 {
 		sc.Clients = DefaultClients
@@ -118,36 +118,36 @@ func (sc Scenario) WithDefaults() (Scenario, error) {
 	if sc.LongAfter == 0 {
 		sc.LongAfter = DefaultLongAfter
 		if sc.Duration < 3*DefaultLongAfter {
-			sc.LongAfter = sc.Duration / 3
+			sc.LongAfter = max((sc.Duration / 3).Round(time.Millisecond), time.Millisecond)
 		}
 	}
 	if sc.Interval == 0 {
 		sc.Interval = DefaultInterval
 		if sc.Duration < 10*DefaultInterval {
-			sc.Interval = max(sc.Duration/10, MinInterval)
+			sc.Interval = max((sc.Duration / 10).Round(time.Millisecond), MinInterval)
 		}
 	}
 	switch {
 	case sc.Clients < 1:
-		return sc, fmt.Errorf("loadtest: Clients is %d; it must be at least 1", sc.Clients)
+		return sc, Fault("Clients", fmt.Sprintf("{Clients} is %d; it must be at least 1", sc.Clients))
 	case sc.Duration < 0:
-		return sc, fmt.Errorf("loadtest: Duration is %v; it must be positive", sc.Duration)
+		return sc, Fault("Duration", fmt.Sprintf("{Duration} is %v; it must be positive", sc.Duration))
 	case sc.Interval < MinInterval:
-		return sc, fmt.Errorf("loadtest: Interval is %v; it must be at least %v", sc.Interval, MinInterval)
+		return sc, Fault("Interval", fmt.Sprintf("{Interval} is %v; it must be at least %v", sc.Interval, MinInterval))
 	case sc.Interval > sc.Duration:
-		return sc, fmt.Errorf("loadtest: Interval %v is longer than Duration %v: set a shorter Interval or a longer Duration", sc.Interval, sc.Duration)
+		return sc, Fault("Interval", fmt.Sprintf("{Interval} %v is longer than {Duration} %v: set a shorter {Interval} or a longer {Duration}", sc.Interval, sc.Duration))
 	case sc.Warmup < 0 || sc.Warmup >= sc.Duration:
-		return sc, fmt.Errorf("loadtest: Warmup is %v; it must be at least 0 and shorter than Duration %v", sc.Warmup, sc.Duration)
+		return sc, Fault("Warmup", fmt.Sprintf("{Warmup} is %v; it must be at least 0 and shorter than {Duration} %v", sc.Warmup, sc.Duration))
 	case sc.LongAfter > 0 && sc.LongAfter < sc.Warmup:
-		return sc, fmt.Errorf("loadtest: LongAfter %v falls inside the Warmup of %v: set a later LongAfter or a shorter Warmup", sc.LongAfter, sc.Warmup)
+		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v falls inside the {Warmup} of %v: set a later {LongAfter} or a shorter {Warmup}", sc.LongAfter, sc.Warmup))
 	case sc.LongAfter >= sc.Duration:
-		return sc, fmt.Errorf("loadtest: LongAfter %v is not before the end of the run at %v: set an earlier LongAfter or a longer Duration", sc.LongAfter, sc.Duration)
+		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v is not before the end of the run at {Duration} %v: set an earlier {LongAfter} or a longer {Duration}", sc.LongAfter, sc.Duration))
 	case sc.Rate < 0:
-		return sc, fmt.Errorf("loadtest: Rate is %v; it must be positive, or 0 for closed loop", sc.Rate)
+		return sc, Fault("Rate", fmt.Sprintf("{Rate} is %v; it must be positive, or 0 for closed loop", sc.Rate))
 	}
 	for _, f := range []struct{ name, request string }{{"Small", sc.Small}, {"Long", sc.Long}} {
 		if strings.ContainsAny(f.request, "\r\n") {
-			return sc, fmt.Errorf("loadtest: %s %q holds a line break; a request is one line", f.name, f.request)
+			return sc, Fault(f.name, fmt.Sprintf("{%s} %q holds a line break; a request is one line", f.name, f.request))
 		}
 	}
 	return sc, nil

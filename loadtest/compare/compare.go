@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +45,8 @@ type Experiment struct {
 	// process like the others; any other needs InProcess.
 	Values []strategy.Strategy
 	// Task is the name of the registered task the servers run; empty means
-	// the prime task. For another task the answers are not checked unless
-	// Scenario.Check is set.
+	// the prime task. Another task needs Scenario.Check, as in Run: a nil
+	// Check checks the prime task's answers.
 	Task string
 	// InProcess runs each server in this process instead of in a child
 	// process of its own. The load generator and the server then share a
@@ -104,32 +105,53 @@ type Progress interface {
 	Start(label string, sc loadtest.Scenario)
 	// Interval is called as each of its intervals closes.
 	Interval(label string, iv loadtest.Interval, events []loadtest.Event)
-	// Done is called with the run's result.
-	Done(label string, r *loadtest.Result)
+	// Done is called after each run that started, with its result and
+	// the error that ended it, if any; r is nil if it failed before its
+	// first interval.
+	Done(label string, r *loadtest.Result, err error)
 }
 
-// Run runs the experiment's scenario against each strategy in turn, each
-// with a fresh server, and returns the comparison. It stops at the first
-// strategy whose server cannot start, or when ctx ends, and returns what it
-// has with the error. A program that runs servers in child processes (the
-// default) must call primetime.MaybeWorker first thing in main.
-func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
+// A Plan is what an Experiment runs, checked: its scenario with the
+// defaults filled in, and its rows in order. Plan makes every check that
+// Run makes, before anything runs, so that a program can say what will
+// run, or what is wrong, first.
+type Plan struct {
+	// Scenario is the experiment's scenario, its defaults filled in.
+	Scenario loadtest.Scenario
+	// Rows are the labels of the rows, in the order they run; each runs
+	// Count times.
+	Rows []string
+	// Runs is how many runs the experiment makes in all.
+	Runs int
+	// Python is the version of the Python of the CPython rows, if any.
+	Python string
+
+	x       Experiment
+	targets []target
+	py      *pythonRows
+}
+
+// Plan checks x and returns what it runs. Its errors are
+// *loadtest.FieldError's that name the field at fault.
+func (x Experiment) Plan() (*Plan, error) {
 	texts := x.Strategies
 	if texts == nil && x.Values == nil {
 		texts = DefaultStrategies()
 	}
-	// Check everything before the first run, which takes a while.
+	if len(texts) == 0 && len(x.Values) == 0 {
+		return nil, loadtest.Fault("Strategies", "{Strategies} is empty: name a strategy or more")
+	}
 	var strats []strategy.Strategy
 	for _, text := range texts {
 		s, err := strategy.Parse(text)
 		if err != nil {
-			return nil, err
+			return nil, loadtest.Fault("Strategies", "{Strategies}: "+strings.TrimPrefix(err.Error(), "strategy: "))
 		}
 		strats = append(strats, s)
 	}
 	for _, s := range x.Values {
 		if _, err := strategy.Parse(s.String()); err != nil && !x.InProcess {
-			return nil, fmt.Errorf("compare: strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set InProcess", s, err)
+			return nil, loadtest.Fault("Values", fmt.Sprintf("strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set {InProcess}", s, err))
 		}
 		strats = append(strats, s)
 	}
@@ -139,46 +161,85 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := (childConfig{Task: x.Task}).task(); err != nil {
+		return nil, loadtest.Fault("Task", err.Error())
+	}
 	if sc.Check == nil && x.Task != "" && x.Task != primetime.Prime.Name() {
-		// The default check knows the prime task's answers only.
-		sc.Check = loadtest.AnyAnswer
+		// One rule for Run and Compare: a nil Check checks the prime
+		// task's answers, so another task needs a check of its own.
+		return nil, loadtest.Fault("Check", fmt.Sprintf("{Task} is %q, and a nil {Check} checks the prime task's answers: set {Check} to a check of that task's answers (loadtest.AnyAnswer takes every answer)", x.Task))
 	}
-	if x.InProcess && x.MaxProcs > 0 {
-		return nil, errors.New("compare: MaxProcs needs servers in child processes")
-	}
-	if x.Idle < 0 || (x.InProcess && x.Idle > 0) {
-		return nil, errors.New("compare: Idle must be positive, or 0, and needs servers in child processes")
+	switch {
+	case x.MaxProcs < 0:
+		return nil, loadtest.Fault("MaxProcs", fmt.Sprintf("{MaxProcs} is %d; it must be positive, or 0 to leave each server's GOMAXPROCS", x.MaxProcs))
+	case x.InProcess && x.MaxProcs > 0:
+		return nil, loadtest.Fault("MaxProcs", "{MaxProcs} needs servers in child processes: leave out {InProcess}")
+	case x.Idle < 0:
+		return nil, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
+	case x.InProcess && x.Idle > 0:
+		return nil, loadtest.Fault("Idle", "{Idle} needs servers in child processes: leave out {InProcess}")
+	case x.Count < 0:
+		return nil, loadtest.Fault("Count", fmt.Sprintf("{Count} is %d; it must be at least 1, or 0 for once", x.Count))
 	}
 	intervals := x.SwitchIntervals
 	if intervals == nil {
 		intervals = []time.Duration{0}
 	}
-	for _, d := range intervals {
+	for i, d := range intervals {
 		if d < 0 {
-			return nil, fmt.Errorf("compare: switch interval %v is negative", d)
+			return nil, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals}: %v is negative", d))
+		}
+		if slices.Contains(intervals[:i], d) {
+			return nil, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals} has %v twice", switchName(d)))
 		}
 	}
-	var py *pythonRows
+	p := &Plan{Scenario: sc, x: x}
 	if x.CPython {
-		if py, err = x.pythonRows(sc, intervals); err != nil {
+		if p.py, err = x.pythonRows(sc, intervals); err != nil {
 			return nil, err
 		}
+		p.Python = p.py.version
 	}
-	cmp := &loadtest.Comparison{Scenario: sc, Idle: x.Idle, Conditions: loadtest.CurrentConditions()}
-	if py != nil {
-		cmp.Python = py.version
-	}
-	var targets []target
 	for _, s := range strats {
 		for _, gil := range intervals {
-			targets = append(targets, target{strategy: s, gil: gil})
+			p.targets = append(p.targets, target{strategy: s, gil: gil})
 		}
-		targets = append(targets, py.targets(s)...)
+		p.targets = append(p.targets, p.py.targets(s)...)
 	}
-	if x.Count < 0 {
-		return nil, fmt.Errorf("compare: Count is %d; it must be at least 1, or 0 for once", x.Count)
+	for _, t := range p.targets {
+		p.Rows = append(p.Rows, t.label())
 	}
-	runs := make([][]loadtest.Row, len(targets))
+	p.Runs = len(p.targets) * max(x.Count, 1)
+	return p, nil
+}
+
+// switchName names a switch interval of SwitchIntervals: 0 is Go mode.
+func switchName(d time.Duration) string {
+	if d == 0 {
+		return "Go mode (0)"
+	}
+	return d.String()
+}
+
+// Run runs the experiment's scenario against each strategy in turn, each
+// with a fresh server, and returns the comparison. It checks x first, as
+// Plan does, and runs nothing if x is wrong. It stops at the first
+// strategy whose server cannot start, or when ctx ends, and returns what it
+// has with the error. A program that runs servers in child processes (the
+// default) must call primetime.MaybeWorker first thing in main.
+func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
+	p, err := x.Plan()
+	if err != nil {
+		return nil, err
+	}
+	return p.Run(ctx)
+}
+
+// Run runs the plan, as the package's Run does.
+func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
+	x, sc := p.x, p.Scenario
+	cmp := &loadtest.Comparison{Scenario: sc, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python}
+	runs := make([][]loadtest.Row, len(p.targets))
 	finish := func() *loadtest.Comparison {
 		for _, rows := range runs {
 			if len(rows) > 0 {
@@ -189,8 +250,8 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 		return cmp
 	}
 	for round := range max(x.Count, 1) {
-		for i, t := range targets {
-			row, res, err := x.runTarget(ctx, t, sc, py)
+		for i, t := range p.targets {
+			row, res, err := x.runTarget(ctx, t, sc, p.py)
 			if res != nil {
 				res.Label = row.Label()
 				if x.Count > 1 {
@@ -220,6 +281,9 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 		return loadtest.Row{}, nil, err
 	}
 	row := rowOf(s, res)
+	if errors.Is(err, context.Canceled) {
+		row.Note = strings.TrimPrefix(row.Note+"; stopped early, interrupted", "; ")
+	}
 	row.GIL, row.Runtime, row.IdleBytes = t.gil, t.runtime, idle
 	if t.runtime == "" {
 		row.MaxProcs = x.MaxProcs
@@ -276,8 +340,8 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 	}
 	res, runErr := loadtest.Run(ctx, sc, monitor)
 	stopErr := stop()
-	if res != nil && x.Progress != nil {
-		x.Progress.Done(name, res)
+	if x.Progress != nil {
+		x.Progress.Done(name, res, runErr)
 	}
 	return res, idle, errors.Join(runErr, stopErr)
 }

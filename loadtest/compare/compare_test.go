@@ -27,7 +27,7 @@ func (r *recorder) Start(s string, sc loadtest.Scenario) {
 	r.log = append(r.log, "start "+s+" reconnect="+strconv.FormatBool(sc.Reconnect))
 }
 func (r *recorder) Interval(s string, iv loadtest.Interval, _ []loadtest.Event) {}
-func (r *recorder) Done(s string, res *loadtest.Result)                         { r.log = append(r.log, "done "+s) }
+func (r *recorder) Done(s string, res *loadtest.Result, err error)              { r.log = append(r.log, "done "+s) }
 
 func TestRunInProcess(t *testing.T) {
 	rec := &recorder{}
@@ -158,10 +158,18 @@ func TestRunRefusesBadInputBeforeRunning(t *testing.T) {
 	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
 	assert.ErrorContains(t, err, "MaxProcs needs servers in child processes")
 	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
-	assert.ErrorContains(t, err, "Idle must be positive, or 0, and needs servers in child processes")
+	assert.ErrorContains(t, err, "Idle needs servers in child processes")
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Idle: -1})
+	assert.ErrorContains(t, err, "Idle is -1")
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, MaxProcs: -1})
+	assert.ErrorContains(t, err, "MaxProcs is -1")
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, SwitchIntervals: []time.Duration{0, 5 * time.Millisecond, 5 * time.Millisecond}})
+	assert.ErrorContains(t, err, "SwitchIntervals has 5ms twice")
+	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{}})
+	assert.ErrorContains(t, err, "Strategies is empty")
 	cmp, err := Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
 	assert.ErrorContains(t, err, `task "no-such-task" is not registered`)
-	assert.Empty(t, cmp.Rows)
+	assert.Nil(t, cmp, "nothing ran")
 }
 
 func TestRunRunsEveryRowOnceThenAgain(t *testing.T) {
@@ -200,4 +208,14 @@ func TestARowSaysWhyItHasNoKept(t *testing.T) {
 	row := rowOf(strategy.PerConn(), res)
 	assert.Equal(t, "long request refused: ERR bad request", row.Note)
 	assert.Equal(t, "the long request was refused", row.KeptMissing)
+}
+
+func TestPlanSaysWhatRunsBeforeAnythingRuns(t *testing.T) {
+	p, err := Experiment{Scenario: loadtest.Scenario{Clients: 0, Duration: 3 * time.Second}, Strategies: []string{"perconn", "loop"},
+		SwitchIntervals: []time.Duration{0, 5 * time.Millisecond}, Count: 2}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, loadtest.DefaultClients, p.Scenario.Clients, "a zero field is its default, said")
+	assert.Equal(t, time.Second, p.Scenario.LongAfter, "scaled to a short run")
+	assert.Equal(t, []string{"perconn", "perconn gil=5ms", "loop", "loop gil=5ms"}, p.Rows)
+	assert.Equal(t, 8, p.Runs)
 }

@@ -99,13 +99,21 @@ func TestRunRunsAnyStrategyValueInProcess(t *testing.T) {
 	assert.Positive(t, cmp.Rows[0].Before)
 }
 
-func TestRunTakesTheAnswersOfATaskOfOnesOwn(t *testing.T) {
-	cmp, err := compare.Run(context.Background(), compare.Experiment{
+func TestRunTakesTheAnswersOfATaskOfOnesOwnWithItsCheck(t *testing.T) {
+	x := compare.Experiment{
 		Scenario:   customScenario,
 		Strategies: []string{"perconn"},
 		Task:       "double",
 		InProcess:  true,
-	})
+	}
+	_, err := compare.Run(context.Background(), x)
+	var fe *loadtest.FieldError
+	require.ErrorAs(t, err, &fe, "a nil Check checks the prime task's answers, as in loadtest.Run")
+	assert.Equal(t, "Check", fe.Field)
+	assert.Contains(t, fe.Error(), "loadtest.AnyAnswer")
+
+	x.Scenario.Check = loadtest.AnyAnswer
+	cmp, err := compare.Run(context.Background(), x)
 	require.NoError(t, err)
 	row := cmp.Rows[0]
 	assert.Zero(t, row.Errors, "the prime task's check is not applied to another task")

@@ -23,9 +23,9 @@ func ExampleRun() {
 		return
 	}
 	for _, row := range cmp.Rows {
-		fmt.Printf("%s: long request answered %v; %q\n", row.Label(), row.LongAnswered, row.Note)
+		fmt.Printf("%s: long request answered %v, small ones before it %v\n", row.Label(), row.LongAnswered, row.Before > 0)
 	}
 	// Output:
-	// serial: long request answered true; "a new connection per request"
-	// loop: long request answered true; ""
+	// serial: long request answered true, small ones before it true
+	// loop: long request answered true, small ones before it true
 }
