@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -23,24 +22,27 @@ const (
 )
 
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	strategies := fs.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies")
-	scenario := scenarioFlags(fs, compareDuration, compareInterval)
-	inProcess := fs.Bool("inprocess", false, "run the servers in this process instead of one child process each")
-	keepSerial := fs.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
-	html := fs.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
-	jsonFile := fs.String("json", "", "write the comparison as JSON to `file`")
-	gilList := fs.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
-	gilOnly := fs.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
-	maxProcs := fs.Int("maxprocs", 0, "GOMAXPROCS of each server process (0: leave it)")
-	costs := pythonCostFlags(fs)
-	withPython := fs.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
-	python := fs.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
-	repeat := fs.Int("count", 1, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
-	idle := fs.Int("idle", 0, "before each run, open `N` idle connections to the server and report its memory per connection")
-	if !parseNoArgs(fs, args, stderr) {
-		return 2
+	c := newCommand("compare", "primetime compare [flags]", stdout, stderr)
+	strategies := c.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies")
+	scenario := scenarioFlags(c, compareDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", compareInterval, 10*compareInterval))
+	inProcess := c.Bool("inprocess", false, "run the servers in this process instead of one child process each")
+	keepSerial := c.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
+	html := c.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
+	jsonFile := c.String("json", "", "write the comparison as JSON to `file`")
+	gilList := c.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
+	gilOnly := c.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
+	maxProcs := c.int("maxprocs", 0, nonNegative, "GOMAXPROCS of each server process (0: leave it)")
+	costs := pythonCostFlags(c)
+	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
+	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
+	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
+	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
+	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
+		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns"} {
+		c.field(field, name)
+	}
+	if code, ok := c.parse(args, 0); !ok {
+		return code
 	}
 	var list []string
 	for _, s := range strings.Split(*strategies, ",") {
@@ -48,17 +50,17 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			list = append(list, s)
 		}
 	}
-	if len(list) == 0 {
-		fmt.Fprintln(stderr, "primetime compare: -strategies is empty")
-		return 2
-	}
 	intervals, err := switchIntervals(*gilList, *gilOnly)
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime compare: %v\n", err)
-		return 2
+		return c.usageError(err.Error())
 	}
+	sc := scenario()
+	if sc.Interval == 0 && sc.Duration >= 10*compareInterval {
+		sc.Interval = compareInterval
+	}
+	progress := report.NewProgress(stdout)
 	x := compare.Experiment{
-		Scenario:              scenario(),
+		Scenario:              sc,
 		Strategies:            list,
 		InProcess:             *inProcess,
 		KeepSerialConnections: *keepSerial,
@@ -70,36 +72,32 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		PythonCosts:           costs(),
 		Python:                *python,
 		Stderr:                stderr,
-		Progress:              report.NewProgress(stdout),
+		Progress:              progress,
 	}
-	sc := x.Scenario
-	fmt.Fprintf(stdout, "%d runs, %s each: %d clients send %q", len(list)*len(intervals)*max(*repeat, 1), sc.Duration, sc.Clients, sc.Small)
-	if sc.LongAfter >= 0 {
-		fmt.Fprintf(stdout, ", one sends %q after %s", sc.Long, sc.LongAfter)
+	if x.Strategies == nil {
+		x.Strategies = []string{} // empty, not the default list
 	}
-	where := "a child process each"
-	if *inProcess {
-		where = "this process"
+	plan, err := x.Plan()
+	if err != nil {
+		return c.fail(err, 2)
 	}
-	fmt.Fprintf(stdout, "; servers in %s; %d CPUs", where, runtime.NumCPU())
-	if *maxProcs > 0 {
-		fmt.Fprintf(stdout, ", GOMAXPROCS %d", *maxProcs)
+	if err := checkOutputs(*html, *jsonFile); err != nil {
+		return c.fail(err, 2)
 	}
-	if *idle > 0 {
-		fmt.Fprintf(stdout, "; %s idle connections measure each server's memory first", thousands(*idle))
-	}
-	fmt.Fprint(stdout, "\n\n")
+	progress.Align(plan.Rows...)
+	printPlan(stdout, plan, x)
 
-	cmp, err := compare.Run(ctx, x)
+	cmp, err := plan.Run(ctx)
 	if cmp == nil {
-		fmt.Fprintf(stderr, "primetime compare: %v\n", err)
-		return 2
+		return c.fail(err, 1)
 	}
-	fmt.Fprintln(stdout)
-	showComparison(stdout, cmp)
+	if len(cmp.Rows) > 0 {
+		fmt.Fprintln(stdout)
+		showComparison(stdout, cmp)
+	}
 	var errs []string
 	if err != nil {
-		errs = append(errs, err.Error())
+		errs = append(errs, c.message(err))
 	}
 	if *html != "" {
 		if werr := writeFile(*html, func(w io.Writer) error { return report.HTML(w, cmp) }); werr != nil {
@@ -116,6 +114,27 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// printPlan says what an experiment runs, with its defaults filled in.
+func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment) {
+	sc := plan.Scenario
+	fmt.Fprintf(w, "%d runs, %s each: %d clients send %q", plan.Runs, sc.Duration, sc.Clients, sc.Small)
+	if sc.LongAfter >= 0 {
+		fmt.Fprintf(w, ", one sends %q after %s", sc.Long, sc.LongAfter)
+	}
+	where := "a child process each"
+	if x.InProcess {
+		where = "this process"
+	}
+	fmt.Fprintf(w, "; servers in %s; %d CPUs", where, runtime.NumCPU())
+	if x.MaxProcs > 0 {
+		fmt.Fprintf(w, ", GOMAXPROCS %d", x.MaxProcs)
+	}
+	if x.Idle > 0 {
+		fmt.Fprintf(w, "; %s idle connections measure each server's memory first", thousands(x.Idle))
+	}
+	fmt.Fprint(w, "\n\n")
 }
 
 // showComparison prints a comparison's table and chart.
@@ -145,14 +164,14 @@ func switchIntervals(list string, only bool) ([]time.Duration, error) {
 		if field = strings.TrimSpace(field); field == "" {
 			continue
 		}
-		d, err := time.ParseDuration(field)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("-gil: %q is not a positive duration such as 5ms", field)
+		var d time.Duration
+		if err := (durationValue{&d, positive}).Set(field); err != nil {
+			return nil, fmt.Errorf("-gil: %v", err)
 		}
 		out = append(out, d)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("-gil-only needs -gil intervals")
+		return nil, fmt.Errorf("-gil-only needs -gil intervals, such as -gil 5ms")
 	}
 	return out, nil
 }

@@ -3,29 +3,36 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/report"
+	"github.com/primetime-lab/primetime/server"
 )
 
 // scenarioFlags defines the load flags shared by load and compare, with
-// the given defaults, and returns a function that reads them.
-func scenarioFlags(fs *flag.FlagSet, duration, interval time.Duration) func() loadtest.Scenario {
-	clients := fs.Int("clients", loadtest.DefaultClients, "number of clients sending small requests")
-	small := fs.String("request", loadtest.DefaultSmall, "the small `request` (n for the prime task)")
-	long := fs.String("long", loadtest.DefaultLong, "the long `request`")
-	after := fs.Duration("after", loadtest.DefaultLongAfter, "send the long request this long after the start (negative: never)")
-	dur := fs.Duration("duration", duration, "length of the run")
-	iv := fs.Duration("interval", interval, "monitor interval (at least 10ms)")
-	warmup := fs.Duration("warmup", 0, "leave this much of the start out of the figures")
-	reconnect := fs.Bool("reconnect", false, "use a new connection for every small request")
-	rate := fs.Float64("rate", 0, "open loop: total small requests per second (0: closed loop)")
-	protocol := protocolFlag(fs)
+// the given default duration and help for -interval, and returns a function
+// that reads them.
+func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func() loadtest.Scenario {
+	clients := c.int("clients", loadtest.DefaultClients, positive, "number of clients sending small requests")
+	small := c.String("request", loadtest.DefaultSmall, "the small `request` (n for the prime task)")
+	long := c.String("long", loadtest.DefaultLong, "the long `request`")
+	after := c.duration("after", 0, anyValue, fmt.Sprintf("send the long request this long after the start (default %v, or a third of a -duration under %v; negative: never)", loadtest.DefaultLongAfter, 3*loadtest.DefaultLongAfter))
+	dur := c.duration("duration", duration, positive, "length of the run")
+	iv := c.duration("interval", 0, positive, "monitor interval, at least "+loadtest.MinInterval.String()+" "+intervalHelp)
+	warmup := c.duration("warmup", 0, nonNegative, "leave this much of the start out of the figures")
+	reconnect := c.Bool("reconnect", false, "use a new connection for every small request")
+	rate := c.float("rate", 0, nonNegative, "open loop: total small requests per second (0: closed loop)")
+	protocol := protocolFlag(c)
+	for field, name := range map[string]string{"Clients": "clients", "Small": "request", "Long": "long", "LongAfter": "after",
+		"Duration": "duration", "Interval": "interval", "Warmup": "warmup", "Reconnect": "reconnect", "Rate": "rate"} {
+		c.field(field, name)
+	}
 	return func() loadtest.Scenario {
 		return loadtest.Scenario{
 			Protocol:  *protocol,
@@ -43,34 +50,68 @@ func scenarioFlags(fs *flag.FlagSet, duration, interval time.Duration) func() lo
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:25000", "server `address`")
-	serverPid := fs.Int("server-pid", 0, "the server's `pid` on this machine, to record its CPU beside the generator's")
-	scenario := scenarioFlags(fs, loadtest.DefaultDuration, loadtest.DefaultInterval)
-	jsonFile := fs.String("json", "", "write the result as JSON to `file`")
-	csvFile := fs.String("csv", "", "write the intervals as CSV to `file`")
-	htmlFile := fs.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
-	if !parseNoArgs(fs, args, stderr) {
-		return 2
+	c := newCommand("load", "primetime load [flags]", stdout, stderr)
+	addr := c.String("addr", server.DefaultAddr, "server `address`")
+	serverPid := c.int("server-pid", 0, nonNegative, "the server's `pid` on this machine, to record its CPU beside the generator's")
+	scenario := scenarioFlags(c, loadtest.DefaultDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", loadtest.DefaultInterval, 10*loadtest.DefaultInterval))
+	jsonFile := c.String("json", "", "write the result as JSON to `file`")
+	csvFile := c.String("csv", "", "write the intervals as CSV to `file`")
+	htmlFile := c.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
+	c.field("Addr", "addr")
+	c.field("ServerPID", "server-pid")
+	if code, ok := c.parse(args, 0); !ok {
+		return code
 	}
 	sc := scenario()
 	sc.Addr, sc.ServerPID = *addr, *serverPid
+	if _, err := sc.WithDefaults(); err != nil {
+		return c.fail(err, 2)
+	}
+	if err := checkOutputs(*jsonFile, *csvFile, *htmlFile); err != nil {
+		return c.fail(err, 2)
+	}
 	res, err := loadtest.Run(ctx, sc, report.Monitor(stdout))
 	if res == nil {
-		fmt.Fprintf(stderr, "primetime load: %v\n", err)
-		return 2
+		return c.fail(err, 1)
 	}
 	report.Summary(stdout, res)
 	if err := writeFiles(res, *jsonFile, *csvFile, *htmlFile); err != nil {
-		fmt.Fprintf(stderr, "primetime load: %v\n", err)
-		return 1
+		return c.fail(err, 1)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime load: stopped early: %v\n", err)
-		return 1
+		return c.fail(fmt.Errorf("stopped early: %w", err), 1)
 	}
 	return 0
+}
+
+// checkOutputs makes sure that each named file (empty: none) can be
+// written, and that no two are the same, before anything runs. A file that
+// did not exist is removed again.
+func checkOutputs(names ...string) error {
+	seen := map[string]bool{}
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		abs, err := filepath.Abs(name)
+		if err != nil {
+			return err
+		}
+		if seen[abs] {
+			return fmt.Errorf("%s is given for two outputs", name)
+		}
+		seen[abs] = true
+		_, statErr := os.Stat(name)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o666)
+		if err != nil {
+			return fmt.Errorf("cannot write the output: %w", err)
+		}
+		f.Close()
+		if errors.Is(statErr, fs.ErrNotExist) {
+			os.Remove(name)
+		}
+	}
+	return nil
 }
 
 func writeFiles(res *loadtest.Result, jsonFile, csvFile, htmlFile string) error {

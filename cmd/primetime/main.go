@@ -28,10 +28,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], stderr)
+		return serve(ctx, args[1:], stdout, stderr)
 	case "nth":
 		return nth(ctx, args[1:], stdout, stderr)
 	case "load":
@@ -99,56 +99,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // first signal.
 const shutdownGrace = 10 * time.Second
 
-func serve(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", server.DefaultAddr, "`address` to listen on")
-	strat := fs.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, ...")
-	idle := fs.Duration("idle", server.DefaultIdleTimeout, "close a connection idle this long (negative: never)")
-	maxLine := fs.Int("max-line", server.DefaultMaxLineBytes, "longest request line in bytes")
-	gilInterval := fs.Duration("gil", 0, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
-	maxProcs := fs.Int("maxprocs", 0, "set GOMAXPROCS for the server (0: leave it)")
-	protocol := protocolFlag(fs)
-	requestTimeout := fs.Duration("request-timeout", 0, "cancel a request still running after this long (0: no limit)")
-	costs := pythonCostFlags(fs)
-	debugAddr := fs.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address` (off if empty; give a loopback one, such as 127.0.0.1:6060)")
-	maxConns := fs.Int("max-conns", 0, "most connections open at once; further clients wait to be accepted (0: no limit)")
-	if !parseNoArgs(fs, args, stderr) {
-		return 2
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("serve", "primetime serve [flags]", stdout, stderr)
+	addr := c.String("addr", server.DefaultAddr, "`address` to listen on")
+	strat := c.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, ...")
+	idle := c.duration("idle", server.DefaultIdleTimeout, anyValue, "close a connection idle this long, or whose request has not arrived whole this long after its first byte (negative: never)")
+	maxLine := c.int("max-line", server.DefaultMaxLineBytes, positive, "longest request line in bytes")
+	gilInterval := c.duration("gil", 0, nonNegative, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
+	maxProcs := c.int("maxprocs", 0, nonNegative, "set GOMAXPROCS for the server (0: leave it)")
+	protocol := protocolFlag(c)
+	requestTimeout := c.duration("request-timeout", 0, nonNegative, "cancel a request still running after this long (0: no limit)")
+	costs := pythonCostFlags(c)
+	debugAddr := c.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address`, a loopback one such as 127.0.0.1:6060 (off if empty)")
+	debugPublic := c.Bool("debug-public", false, "let -debug-addr be an address other machines reach: they then see the server's stacks, heap and command line")
+	maxConns := c.int("max-conns", 0, nonNegative, "most connections open at once; further clients wait to be accepted (0: no limit)")
+	if code, ok := c.parse(args, 0); !ok {
+		return code
 	}
 	s, err := strategy.Parse(*strat)
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
-		return 2
+		return c.usageError("-strategy: " + strings.TrimPrefix(err.Error(), "strategy: "))
 	}
-	if *maxLine < 1 {
-		fmt.Fprintf(stderr, "primetime serve: -max-line must be at least 1, got %d\n", *maxLine)
-		return 2
-	}
-	if *gilInterval < 0 || *maxProcs < 0 || *requestTimeout < 0 || *maxConns < 0 {
-		fmt.Fprintln(stderr, "primetime serve: -gil, -maxprocs, -request-timeout and -max-conns must not be negative")
-		return 2
+	if *debugAddr != "" && !*debugPublic {
+		if err := loopbackOnly(*debugAddr); err != nil {
+			return c.usageError("-debug-addr " + err.Error())
+		}
 	}
 	if *maxProcs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*maxProcs))
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
-		return 1
+		return c.fail(err, 1)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
-	logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
-		"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
+	// "serving" is said once it is true: a bad -debug-addr or workers
+	// that cannot start fail first.
 	select {
 	case err := <-served:
-		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
-		return 1
+		return c.fail(err, 1)
+	case <-srv.Started():
+		logger.Info("serving", "addr", l.Addr().String(), "strategy", s.String(), "task", srv.Task.Name(),
+			"protocol", *protocol, "gil", *gilInterval, "gomaxprocs", runtime.GOMAXPROCS(0))
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-served:
+		return c.fail(err, 1)
 	case <-ctx.Done():
 	}
 
@@ -164,62 +166,123 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		srv.Close()
 	}
 	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-		fmt.Fprintf(stderr, "primetime serve: %v\n", err)
-		return 1
+		return c.fail(err, 1)
 	}
 	st := srv.Stats()
 	logger.Info("stopped", "accepted", st.Accepted, "answered", st.Answered, "errors", st.Errors)
 	return 0
 }
 
+// loopbackOnly returns an error unless addr is a loopback address.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port (%v)", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%s is not a loopback address, and the debug endpoints show the server's stacks, heap and command line to whoever connects: give one such as 127.0.0.1:6060, or add -debug-public if that is meant", addr)
+}
+
+// nthEstimateFrom is the n nth times first, to estimate a large n's time.
+const nthEstimateFrom = 2000
+
+// nthWarnAfter is how long a computation may take before nth says so.
+const nthWarnAfter = 10 * time.Second
+
 func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: primetime nth N") }
-	if err := fs.Parse(args); err != nil {
+	// N may be negative, so nth reads its argument itself rather than
+	// take "-5" for a flag.
+	const synopsis = "usage: primetime nth N\n\nnth computes the nth prime here, as the server does, and prints it with the time it took.\n"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, synopsis)
+		return 0
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "primetime nth: takes one argument, N, got %d (primetime nth -h says more)\n", len(args))
 		return 2
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	n, err := strconv.Atoi(args[0])
+	switch {
+	case err != nil || n < 1:
+		fmt.Fprintf(stderr, "primetime nth: N must be a whole number from 1 (the 1st prime is 2) to %s, got %q\n", thousands(primetime.DefaultMaxN), args[0])
+		return 2
+	case n > primetime.DefaultMaxN:
+		est, _ := nthTime(ctx, n)
+		fmt.Fprintf(stderr, "primetime nth: N is %s, over the prime task's limit of %s: it %s\n", thousands(n), thousands(primetime.DefaultMaxN), estimateText(est))
 		return 2
 	}
-	n, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || n < 1 {
-		fmt.Fprintf(stderr, "primetime nth: N must be a positive integer, got %q\n", fs.Arg(0))
-		return 2
+	if n > nthEstimateFrom {
+		if est, ok := nthTime(ctx, n); ok && est > nthWarnAfter.Seconds() {
+			fmt.Fprintf(stderr, "primetime nth: n=%s %s; Ctrl-C stops it\n", thousands(n), estimateText(est))
+		}
 	}
 	start := time.Now()
 	p, err := primetime.NthPrime(ctx, n)
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime nth: %v\n", err)
+		fmt.Fprintf(stderr, "primetime nth: stopped after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d (%s)\n", p, time.Since(start).Round(time.Microsecond))
 	return 0
 }
 
-// parseNoArgs parses a subcommand's flags, which are all it takes, and
-// reports whether they were well formed; it has said what was wrong if not.
-func parseNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
-	if err := fs.Parse(args); err != nil {
-		return false
+// nthTime estimates how long NthPrime(n) takes here, in seconds, from the
+// time of a small n: the algorithm divides each prime p by every number
+// below it, so its cost grows as the sum of the primes up to the nth, about
+// P²/(2 ln P) with P = n ln n.
+func nthTime(ctx context.Context, n int) (float64, bool) {
+	start := time.Now()
+	if _, err := primetime.NthPrime(ctx, nthEstimateFrom); err != nil {
+		return 0, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "primetime %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return false
+	took := time.Since(start).Seconds()
+	cost := func(n int) float64 {
+		p := float64(n) * math.Log(float64(n))
+		return p * p / math.Log(p)
 	}
-	return true
+	return took * cost(n) / cost(nthEstimateFrom), true
 }
 
-// protocolFlag defines -protocol on fs and returns where it is kept.
-func protocolFlag(fs *flag.FlagSet) *server.Protocol {
+// estimateText says how long an estimated computation takes.
+func estimateText(secs float64) string {
+	if secs <= 0 {
+		return "would take long"
+	}
+	return fmt.Sprintf("would take about %s here (estimated from the time of n=%s)", roundEstimate(secs), thousands(nthEstimateFrom))
+}
+
+// roundEstimate rounds an estimate in seconds to what it can mean.
+func roundEstimate(secs float64) string {
+	const day, year = 24 * 3600, 365.25 * 24 * 3600
+	switch d := time.Duration(secs * float64(time.Second)); {
+	case secs >= 2*year:
+		return thousands(int(secs/year)) + " years"
+	case secs >= 2*day:
+		return fmt.Sprintf("%.0f days", secs/day)
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// protocolFlag defines -protocol on c and returns where it is kept.
+func protocolFlag(c *command) *server.Protocol {
 	p := server.ProtocolLine
+	c.Var((*protocolValue)(&p), "protocol", "wire `protocol`: "+protocolNames())
+	c.field("Protocol", "protocol")
+	return &p
+}
+
+// protocolNames lists the protocols.
+func protocolNames() string {
 	names := make([]string, 0, len(server.Protocols()))
 	for _, q := range server.Protocols() {
 		names = append(names, string(q))
 	}
-	fs.Var((*protocolValue)(&p), "protocol", "wire `protocol`: "+strings.Join(names, ", "))
-	return &p
+	return strings.Join(names, ", ")
 }
 
 // protocolValue is a server.Protocol as a flag.Value.
@@ -229,17 +292,20 @@ func (v *protocolValue) String() string { return string(*v) }
 
 func (v *protocolValue) Set(s string) error {
 	p, err := server.ParseProtocol(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a protocol: give one of %s", s, protocolNames())
+	}
 	*v = protocolValue(p)
-	return err
+	return nil
 }
 
-// pythonCostFlags defines the flags of Python mode's costs on fs and
+// pythonCostFlags defines the flags of Python mode's costs on c and
 // returns a function that reads them.
-func pythonCostFlags(fs *flag.FlagSet) func() strategy.PythonCosts {
+func pythonCostFlags(c *command) func() strategy.PythonCosts {
 	def := strategy.DefaultPythonCosts
-	handover := fs.Duration("gil-handover", def.Handover, "Python mode: how long a thread woken by the lock's release takes to run again (negative: none)")
-	loop := fs.Duration("gil-loop-cost", def.LoopRequest, "Python mode: CPU the event loop spends, holding the lock, on each request (asyncio's machinery; negative: none)")
-	pool := fs.Duration("gil-pool-cost", def.PoolHop, "Python mode: CPU a process pool's feeder and manager threads each spend, holding the lock, on each task (negative: none)")
+	handover := c.duration("gil-handover", def.Handover, anyValue, "Python mode: how long a thread woken by the lock's release takes to run again (negative: none)")
+	loop := c.duration("gil-loop-cost", def.LoopRequest, anyValue, "Python mode: CPU the event loop spends, holding the lock, on each request (asyncio's machinery; negative: none)")
+	pool := c.duration("gil-pool-cost", def.PoolHop, anyValue, "Python mode: CPU a process pool's feeder and manager threads each spend, holding the lock, on each task (negative: none)")
 	return func() strategy.PythonCosts {
 		return strategy.PythonCosts{Handover: *handover, LoopRequest: *loop, PoolHop: *pool}
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"io"
 
 	"github.com/primetime-lab/primetime/loadtest/report"
@@ -11,24 +9,19 @@ import (
 // runReport shows a saved comparison, or a saved run of load, as compare or
 // load showed it, and writes its page with -html.
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	html := fs.String("html", "", "write the charts and the table as a self-contained HTML page to `file`")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: primetime report [-html FILE] SAVED.json (from compare -json or load -json)")
-		fs.PrintDefaults()
+	c := newCommand("report", "primetime report [-html FILE] SAVED.json (from compare -json or load -json)", stdout, stderr)
+	html := c.String("html", "", "write the charts and the table as a self-contained HTML page to `file`")
+	if code, ok := c.parse(args, 1); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	cmp, res, err := readSaved(fs.Arg(0))
+	cmp, res, err := readSaved(c.Arg(0))
 	if err != nil {
-		fmt.Fprintf(stderr, "primetime report: %v\n", err)
-		return 1
+		return c.fail(err, 1)
+	}
+	if *html != "" {
+		if err := checkOutputs(*html); err != nil {
+			return c.fail(err, 1)
+		}
 	}
 	if res != nil {
 		report.Summary(stdout, res)
@@ -41,8 +34,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			page = func(w io.Writer) error { return report.RunHTML(w, res) }
 		}
 		if err := writeFile(*html, page); err != nil {
-			fmt.Fprintf(stderr, "primetime report: %v\n", err)
-			return 1
+			return c.fail(err, 1)
 		}
 	}
 	return 0

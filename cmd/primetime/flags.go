@@ -1,0 +1,255 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primetime-lab/primetime/loadtest"
+)
+
+// A command is a subcommand's flags and its way of speaking: an error is
+// one line that names the flag, said before anything else is printed, and
+// -h prints the usage on stdout and exits 0.
+type command struct {
+	*flag.FlagSet
+	synopsis       string // the usage line, after "usage: "
+	stdout, stderr io.Writer
+	// fields names the flags of the library's fields, for FieldErrors.
+	fields map[string]string
+}
+
+func newCommand(name, synopsis string, stdout, stderr io.Writer) *command {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the command says what went wrong itself
+	fs.Usage = func() {}
+	return &command{FlagSet: fs, synopsis: synopsis, stdout: stdout, stderr: stderr, fields: map[string]string{}}
+}
+
+// flagError matches the flag package's "invalid value" errors, whose value
+// errors here already quote the value.
+var flagError = regexp.MustCompile(`^invalid (?:boolean )?value "[^"]*" for (?:flag )?(-\S+): (.*)$`)
+
+// parse parses args, of which the command takes nargs (-1: any number),
+// and reports whether to go on; if not, code is the exit code, and parse
+// has said why or printed the help.
+func (c *command) parse(args []string, nargs int) (code int, ok bool) {
+	err := c.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		c.help()
+		return 0, false
+	}
+	if err != nil {
+		msg := err.Error()
+		if m := flagError.FindStringSubmatch(msg); m != nil {
+			msg = m[1] + ": " + m[2]
+		}
+		return c.usageError(msg), false
+	}
+	switch {
+	case nargs == 0 && c.NArg() > 0:
+		return c.usageError(fmt.Sprintf("unexpected argument %q", c.Arg(0))), false
+	case nargs > 0 && c.NArg() != nargs:
+		return c.usageError(fmt.Sprintf("takes %d arguments, got %d", nargs, c.NArg())), false
+	}
+	return 0, true
+}
+
+// help prints the usage and the flags on stdout, as flag.PrintDefaults
+// does, with the type names of this file's values.
+func (c *command) help() {
+	fmt.Fprintf(c.stdout, "usage: %s\n", c.synopsis)
+	c.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if t, ok := f.Value.(interface{ typeName() string }); ok && name == "value" {
+			name = t.typeName()
+		}
+		line := "  -" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		if len(line) <= 4 {
+			line += "\t"
+		} else {
+			line += "\n    \t"
+		}
+		line += strings.ReplaceAll(usage, "\n", "\n    \t")
+		switch def := f.DefValue; {
+		case def == "" || def == "0" || def == "0s" || def == "false":
+		case isString(f.Value):
+			line += fmt.Sprintf(" (default %q)", def)
+		default:
+			line += fmt.Sprintf(" (default %s)", def)
+		}
+		fmt.Fprintln(c.stdout, line)
+	})
+}
+
+// isString reports whether v is a string flag's value.
+func isString(v flag.Value) bool {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return false
+	}
+	_, ok = g.Get().(string)
+	return ok
+}
+
+// usageError says what is wrong with the command line, and where to look,
+// and returns the exit code of a bad command line.
+func (c *command) usageError(msg string) int {
+	fmt.Fprintf(c.stderr, "primetime %s: %s (primetime %s -h lists the flags)\n", c.Name(), msg, c.Name())
+	return 2
+}
+
+// fail says what went wrong and returns code.
+func (c *command) fail(err error, code int) int {
+	fmt.Fprintf(c.stderr, "primetime %s: %s\n", c.Name(), c.message(err))
+	return code
+}
+
+// message returns err's text, with the flags of the library's fields named
+// in a *loadtest.FieldError it holds.
+func (c *command) message(err error) string {
+	// The package names that prefix a library's errors say nothing here.
+	msg := strings.TrimPrefix(err.Error(), "compare: ")
+	var fe *loadtest.FieldError
+	if errors.As(err, &fe) {
+		msg = strings.Replace(msg, fe.Error(), fe.Message(func(field string) string {
+			if name, ok := c.fields[field]; ok {
+				return name
+			}
+			return field
+		}), 1)
+	}
+	return msg
+}
+
+// field records that flag name sets the library's field.
+func (c *command) field(field, name string) { c.fields[field] = "-" + name }
+
+// A within is the range of values a numeric flag takes.
+type within int
+
+const (
+	anyValue    within = iota // negative values mean something
+	nonNegative               // 0 and up
+	positive                  // 1 and up
+)
+
+func (b within) check(neg, zero bool) error {
+	switch {
+	case b >= nonNegative && neg:
+		return errors.New("must not be negative")
+	case b == positive && zero:
+		return errors.New("must be positive")
+	}
+	return nil
+}
+
+// durationValue is a time.Duration flag that says what a duration is.
+type durationValue struct {
+	d *time.Duration
+	b within
+}
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (durationValue) typeName() string { return "duration" }
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 5ms, 2s or 1m", s)
+	}
+	if err := v.b.check(d < 0, d == 0); err != nil {
+		return fmt.Errorf("%s %w", s, err)
+	}
+	*v.d = d
+	return nil
+}
+
+// duration defines a duration flag whose values are within b.
+func (c *command) duration(name string, def time.Duration, b within, usage string) *time.Duration {
+	d := def
+	c.Var(durationValue{&d, b}, name, usage)
+	return &d
+}
+
+// intValue is an int flag that says what a number is.
+type intValue struct {
+	n *int
+	b within
+}
+
+func (v intValue) String() string {
+	if v.n == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (intValue) typeName() string { return "int" }
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if err := v.b.check(n < 0, n == 0); err != nil {
+		return fmt.Errorf("%s %w", s, err)
+	}
+	*v.n = n
+	return nil
+}
+
+// int defines an int flag whose values are within b.
+func (c *command) int(name string, def int, b within, usage string) *int {
+	n := def
+	c.Var(intValue{&n, b}, name, usage)
+	return &n
+}
+
+// floatValue is a float64 flag that says what a number is.
+type floatValue struct {
+	f *float64
+	b within
+}
+
+func (v floatValue) String() string {
+	if v.f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v.f, 'g', -1, 64)
+}
+
+func (floatValue) typeName() string { return "float" }
+
+func (v floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	if err := v.b.check(f < 0, f == 0); err != nil {
+		return fmt.Errorf("%s %w", s, err)
+	}
+	*v.f = f
+	return nil
+}
+
+// float defines a float64 flag whose values are within b.
+func (c *command) float(name string, def float64, b within, usage string) *float64 {
+	f := def
+	c.Var(floatValue{&f, b}, name, usage)
+	return &f
+}
