@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,10 @@ func (s *Server) DebugHandler() http.Handler {
 	mux.HandleFunc("GET /debug/vars", s.serveVars)
 	mux.HandleFunc("GET /debug/pprof/", servePprofIndex)
 	mux.HandleFunc("GET /debug/pprof/profile", serveCPUProfile)
+	mux.HandleFunc("GET /debug/pprof/trace", serveTrace)
+	mux.HandleFunc("GET /debug/pprof/cmdline", serveCmdline)
+	mux.HandleFunc("GET /debug/pprof/symbol", serveSymbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", serveSymbol)
 	mux.HandleFunc("GET /debug/pprof/{name}", serveProfile)
 	return mux
 }
@@ -70,6 +76,9 @@ func servePprofIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "profiles (add ?debug=1 for text):")
 	fmt.Fprintln(w, "profile?seconds=N")
+	fmt.Fprintln(w, "trace?seconds=N")
+	fmt.Fprintln(w, "cmdline")
+	fmt.Fprintln(w, "symbol")
 	for _, p := range pprof.Profiles() {
 		fmt.Fprintf(w, "%s (%d)\n", p.Name(), p.Count())
 	}
@@ -114,6 +123,64 @@ func serveCPUProfile(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 	}
 	pprof.StopCPUProfile()
+}
+
+// serveTrace writes an execution trace of the next seconds (1 by default,
+// fractions allowed), which go tool trace shows: each goroutine's and
+// thread's time, the view of a scheduler.
+func serveTrace(w http.ResponseWriter, r *http.Request) {
+	secs, err := strconv.ParseFloat(r.FormValue("seconds"), 64)
+	if err != nil || secs <= 0 {
+		secs = 1
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="trace"`)
+	if err := trace.Start(w); err != nil {
+		// The runtime takes one trace at a time.
+		w.Header().Del("Content-Disposition")
+		http.Error(w, "cannot trace: "+err.Error(), http.StatusConflict)
+		return
+	}
+	select {
+	case <-time.After(time.Duration(secs * float64(time.Second))):
+	case <-r.Context().Done():
+	}
+	trace.Stop()
+}
+
+// serveCmdline writes the command line, its arguments separated by NULs,
+// as net/http/pprof does.
+func serveCmdline(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprint(w, strings.Join(os.Args, "\x00"))
+}
+
+// serveSymbol maps program counters to function names for pprof, as
+// net/http/pprof does: the counters, in hex, joined by '+', come in the
+// body of a POST or in the query of a GET.
+func serveSymbol(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var out strings.Builder
+	fmt.Fprintln(&out, "num_symbols: 1")
+	list := r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		list = string(body)
+	}
+	for word := range strings.SplitSeq(list, "+") {
+		pc, err := strconv.ParseUint(strings.TrimSpace(word), 0, 64)
+		if err != nil || pc == 0 {
+			continue
+		}
+		if f := runtime.FuncForPC(uintptr(pc)); f != nil {
+			fmt.Fprintf(&out, "%#x %s\n", pc, f.Name())
+		}
+	}
+	io.WriteString(w, out.String())
 }
 
 // serveDebug starts the debug listener on addr, and returns a function that

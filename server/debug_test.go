@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,6 +72,25 @@ func TestDebugListenerShowsCountersAndProfilesAndStopsWithTheServer(t *testing.T
 	profile, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.True(t, strings.HasPrefix(string(profile), "goroutine profile:"), "%.80s", profile)
+
+	get := func(path string) string {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(body)
+	}
+	assert.True(t, strings.HasPrefix(get("/debug/pprof/trace?seconds=0.02"), "go 1."), "an execution trace starts with its version")
+	assert.Equal(t, strings.Join(os.Args, "\x00"), get("/debug/pprof/cmdline"))
+	pc := reflect.ValueOf(server.ParseProtocol).Pointer()
+	assert.Equal(t, fmt.Sprintf("num_symbols: 1\n%#x github.com/primetime-lab/primetime/server.ParseProtocol\n", pc), get(fmt.Sprintf("/debug/pprof/symbol?%#x", pc)))
+	resp, err = http.Post(base+"/debug/pprof/symbol", "text/plain", strings.NewReader(fmt.Sprintf("%#x+%#x", pc, pc)))
+	require.NoError(t, err)
+	symbols, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 2, strings.Count(string(symbols), "server.ParseProtocol\n"))
 
 	require.NoError(t, srv.Close())
 	require.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
