@@ -50,6 +50,8 @@ type Row struct {
 	Before      float64 `json:"before"`
 	During      float64 `json:"during"`
 	After       float64 `json:"after"`
+	NoDuring    bool    `json:"no_during,omitempty"` // as in Summary
+	NoAfter     bool    `json:"no_after,omitempty"`
 	Kept        float64 `json:"kept"`
 	KeptMissing string  `json:"kept_missing,omitempty"`
 	// LongAnswered says whether the long request was answered before the
@@ -132,8 +134,15 @@ func Aggregate(rows []Row) Row {
 	out.Runs = len(rows)
 	var before, during, after, kept, idle, long []float64
 	errors := 0
+	out.NoDuring, out.NoAfter = true, true
 	for _, r := range rows {
-		before, during, after = append(before, r.Before), append(during, r.During), append(after, r.After)
+		before = append(before, r.Before)
+		if !r.NoDuring {
+			during, out.NoDuring = append(during, r.During), false
+		}
+		if !r.NoAfter {
+			after, out.NoAfter = append(after, r.After), false
+		}
 		if r.KeptMissing == "" {
 			kept = append(kept, r.Kept)
 		}

@@ -55,3 +55,11 @@ func TestSignificanceAgainstKnownAnswers(t *testing.T) {
 	assert.Equal(t, "perconn", rows[2].Significance.Against, "a Go row against the first row")
 	assert.False(t, rows[2].Significance.KeptDiffers())
 }
+
+func TestAggregateTakesTheMediansOfTheWindowsThatWere(t *testing.T) {
+	r := Aggregate([]Row{{Strategy: "s", After: 0, NoAfter: true}, {Strategy: "s", After: 9}, {Strategy: "s", NoAfter: true}})
+	assert.False(t, r.NoAfter)
+	assert.Equal(t, 9.0, r.After, "a run without an after window is not a 0 in the median")
+	r = Aggregate([]Row{{Strategy: "s", NoDuring: true, NoAfter: true}, {Strategy: "s", NoDuring: true, NoAfter: true}})
+	assert.True(t, r.NoDuring && r.NoAfter)
+}

@@ -118,6 +118,11 @@ type Summary struct {
 	Before float64 `json:"before"`
 	During float64 `json:"during"`
 	After  float64 `json:"after"`
+	// NoDuring and NoAfter say that During or After had no window, and
+	// are 0 for that reason: no long request was sent (neither), or it
+	// was not over before the run ended (After).
+	NoDuring bool `json:"no_during,omitempty"`
+	NoAfter  bool `json:"no_after,omitempty"`
 	// Kept is During / Before: the share of the small requests'
 	// throughput that survived while the long request ran. It is
 	// reported only when the long request got its right answer and some

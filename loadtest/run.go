@@ -257,9 +257,11 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 	switch {
 	case !s.LongSent:
 		s.Before = rate(s.Answers, from, end)
+		s.NoDuring, s.NoAfter = true, true
 	case long.ended.IsZero():
 		s.Before = rate(phases[before], from, long.sent)
 		s.During = rate(phases[during], long.sent, end)
+		s.NoAfter = true
 	default:
 		s.LongLatency = long.ended.Sub(long.sent)
 		s.Before = rate(phases[before], from, long.sent)

@@ -142,6 +142,7 @@ func TestRunMarksTheLongRequestAndIntervals(t *testing.T) {
 	assert.Positive(t, s.After)
 	assert.InDelta(t, s.During/s.Before, s.Kept, 1e-9)
 	assert.Zero(t, s.Errors)
+	assert.False(t, s.NoDuring || s.NoAfter, "both windows were")
 }
 
 func TestRunAgainstAServerThatStalls(t *testing.T) {
@@ -156,6 +157,8 @@ func TestRunAgainstAServerThatStalls(t *testing.T) {
 	assert.True(t, res.Summary.LongSent)
 	assert.False(t, res.Summary.LongAnswered)
 	assert.Zero(t, res.Summary.Kept)
+	assert.False(t, res.Summary.NoDuring)
+	assert.True(t, res.Summary.NoAfter, "the long request never ended, so there was no after")
 }
 
 func TestRunAgainstAServerThatCloses(t *testing.T) {
@@ -170,6 +173,7 @@ func TestRunAgainstAServerThatCloses(t *testing.T) {
 		kinds = append(kinds, k)
 	}
 	assert.Subset(t, []string{"closed", "read", "write"}, kinds)
+	assert.True(t, s.NoDuring && s.NoAfter, "no long request, no window but before")
 	require.NotEmpty(t, res.Events)
 	assert.Equal(t, FirstError, res.Events[0].Kind)
 }

@@ -84,6 +84,6 @@ func readSaved(name string) (*loadtest.Comparison, *loadtest.Result, error) {
 		return nil, nil, fmt.Errorf("%s is neither a saved comparison (compare -json) nor a saved run (load -json): %v", name, cmpErr)
 	}
 	s := res.Summary
-	row := loadtest.Row{Strategy: "run", Before: s.Before, During: s.During, After: s.After, Kept: s.Kept, KeptMissing: s.KeptMissing}
+	row := loadtest.Row{Strategy: "run", Before: s.Before, During: s.During, After: s.After, NoDuring: s.NoDuring, NoAfter: s.NoAfter, Kept: s.Kept, KeptMissing: s.KeptMissing}
 	return &loadtest.Comparison{Scenario: res.Scenario, Conditions: res.Conditions, Rows: []loadtest.Row{row}, Results: []*loadtest.Result{res}}, res, nil
 }

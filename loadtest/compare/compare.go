@@ -373,6 +373,8 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 		Before:       sum.Before,
 		During:       sum.During,
 		After:        sum.After,
+		NoDuring:     sum.NoDuring,
+		NoAfter:      sum.NoAfter,
 		Kept:         sum.Kept,
 		KeptMissing:  sum.KeptMissing,
 		LongAnswered: sum.LongAnswered,

@@ -32,6 +32,14 @@ func count(f float64) string {
 	return b.String()
 }
 
+// rateCell formats a rate, or "-" when it had no window.
+func rateCell(f float64, none bool) string {
+	if none {
+		return "-"
+	}
+	return count(f)
+}
+
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
 
 // kept formats a share kept, or "-" when missing says why there is none.

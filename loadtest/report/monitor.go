@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,11 @@ func printInterval(w io.Writer, iv loadtest.Interval, events []loadtest.Event, s
 	mark := ""
 	if iv.LongInFlight {
 		mark = "  [long request in flight]"
+		for _, e := range events {
+			if e.Kind == loadtest.LongFailed {
+				mark = "  [long request failed]"
+			}
+		}
 	}
 	if iv.Warmup {
 		mark += "  (warm-up)"
@@ -40,8 +47,8 @@ func printInterval(w io.Writer, iv loadtest.Interval, events []loadtest.Event, s
 	if iv.ServerCPU >= 0 {
 		cpu += fmt.Sprintf(" server %.2f", iv.ServerCPU)
 	}
-	fmt.Fprintf(w, "%7.2fs %9.0f/s  answers %7d  errors %4d  p50 %8s  p99 %8s  max %8s  %s%s\n",
-		iv.End.Sub(start).Seconds(), iv.Rate(), iv.Answers, iv.Errors,
+	fmt.Fprintf(w, "%7.2fs %9s/s  answers %7s  errors %4s  p50 %8s  p99 %8s  max %8s  %s%s\n",
+		iv.End.Sub(start).Seconds(), count(iv.Rate()), count(float64(iv.Answers)), count(float64(iv.Errors)),
 		short(iv.Latency.P50), short(iv.Latency.P99), short(iv.Latency.Max), cpu, mark)
 }
 
@@ -70,11 +77,12 @@ func Summary(w io.Writer, res *loadtest.Result) error {
 func printSummary(w io.Writer, res *loadtest.Result) {
 	s := res.Summary
 	fmt.Fprintf(w, "\nmeasured %s", res.Conditions)
-	fmt.Fprintf(w, "\nsmall requests: %d answers, %d errors", s.Answers, s.Errors)
+	fmt.Fprintf(w, "\nsmall requests: %s answers, %s errors", count(float64(s.Answers)), count(float64(s.Errors)))
 	if len(s.ErrorsByKind) > 0 {
 		var kinds []string
-		for k, n := range s.ErrorsByKind {
-			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+		for _, k := range slices.Sorted(maps.Keys(s.ErrorsByKind)) {
+			n := s.ErrorsByKind[k]
+			kinds = append(kinds, fmt.Sprintf("%s %s", k, count(float64(n))))
 		}
 		fmt.Fprintf(w, " (%s)", strings.Join(kinds, ", "))
 	}

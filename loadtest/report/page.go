@@ -182,7 +182,7 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 			keys = append(keys, r.IdleBytes)
 		}
 		rows = append(rows, pageRow{
-			Label: labels[i], Before: beforeCell(r), During: count(r.During), After: count(r.After),
+			Label: labels[i], Before: beforeCell(r), During: rateCell(r.During, r.NoDuring), After: rateCell(r.After, r.NoAfter),
 			Kept: keptCell(r), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
 			Keys: keys, Variant: r.GIL > 0 || r.Runtime != "",
 		})
@@ -215,7 +215,7 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 		long = short(s.LongLatency)
 	}
 	label := sc.Addr
-	row := pageRow{Label: label, Before: count(s.Before), During: count(s.During), After: count(s.After),
+	row := pageRow{Label: label, Before: count(s.Before), During: rateCell(s.During, s.NoDuring), After: rateCell(s.After, s.NoAfter),
 		Kept: kept(s.Kept, s.KeptMissing), Long: long, Errors: s.Errors, Note: s.KeptMissing,
 		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}}
 	desc := fmt.Sprintf("%d clients against %s send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",

@@ -43,7 +43,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		}
 		repeated = repeated || r.Runs > 1
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), beforeCell(r), count(r.During), count(r.After), keptCell(r), long, r.Errors, idle, r.Note)
+			r.Label(), beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
 	writeTrimmed(w, buf.Bytes())

@@ -1,0 +1,42 @@
+package report_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/loadtest/report"
+)
+
+func TestMonitorSaysWhenTheLongRequestFailedAndGroupsThousands(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	m := report.Monitor(&out)
+	m(loadtest.Interval{Start: t0, End: t0.Add(time.Second), Answers: 37589}, nil)
+	failed := loadtest.Event{Time: t0.Add(1500 * time.Millisecond), Kind: loadtest.LongFailed, Latency: 243 * time.Microsecond, Detail: "refused: ERR bad request"}
+	m(loadtest.Interval{Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Answers: 1200, Errors: 1500, LongInFlight: true}, []loadtest.Event{failed})
+	m(loadtest.Interval{Start: t0.Add(2 * time.Second), End: t0.Add(3 * time.Second), Answers: 10, LongInFlight: true}, nil)
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	if assert.Len(t, lines, 4) {
+		assert.Contains(t, string(lines[0]), "37,589/s  answers  37,589  errors    0")
+		assert.Contains(t, string(lines[1]), "1.50s  !! long request failed after 243µs: refused: ERR bad request")
+		assert.Contains(t, string(lines[2]), "errors 1,500")
+		assert.Contains(t, string(lines[2]), "[long request failed]")
+		assert.NotContains(t, string(lines[2]), "in flight")
+		assert.Contains(t, string(lines[3]), "[long request in flight]")
+	}
+}
+
+func TestTableShowsADashForAWindowThatWasNot(t *testing.T) {
+	cmp := &loadtest.Comparison{Rows: []loadtest.Row{
+		{Strategy: "serial", Before: 11390, During: 0, NoAfter: true, KeptMissing: "the long request was not answered before the run ended"},
+		{Strategy: "perconn", Before: 96255, NoDuring: true, NoAfter: true, KeptMissing: "no long request was sent", Note: "no long request"},
+	}}
+	var out bytes.Buffer
+	report.Table(&out, cmp)
+	assert.Regexp(t, `(?m)^\s+serial\s+11,390\s+0\s+-\s+-\s+unanswered`, out.String())
+	assert.Regexp(t, `(?m)^\s+perconn\s+96,255\s+-\s+-\s+-\s+unanswered\s+0\s+no long request$`, out.String())
+}
