@@ -18,7 +18,7 @@ go build -o "$work/primetime" ./cmd/primetime
 
 run() {
   timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0 \
-    --window-size=1200,1900 "$@" "file://$work/page.html" 2>"$work/console.log"
+    --window-size=1400,1900 "$@" "file://$work/page.html" 2>"$work/console.log"
 }
 run --dump-dom >"$work/dom.html"
 errors=$(grep -E 'CONSOLE|Uncaught' "$work/console.log" || true)

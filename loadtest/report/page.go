@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -30,6 +32,9 @@ type pageRow struct {
 	// Variant is true for a Python-mode or CPython row, shown under its
 	// Go row.
 	Variant bool
+	// Color is the row's colour in the charts: its Go row's hue, lighter
+	// for each Python-mode or CPython row under it.
+	Color template.CSS
 }
 
 // pageGroup is a strategy's rows: Go, Python mode, CPython.
@@ -38,6 +43,7 @@ type pageGroup struct{ Rows []pageRow }
 // pageSeries is one run's series, as the page's script charts them.
 type pageSeries struct {
 	Label string     `json:"label"`
+	Color string     `json:"color"`
 	Rate  []*float64 `json:"rate"`
 	P50   []*float64 `json:"p50"`
 	P99   []*float64 `json:"p99"`
@@ -59,13 +65,16 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <title>{{.Title}}</title>
 <style>{{.UplotCSS}}</style>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1600px; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { padding: .25em .75em; text-align: right; }
 th { cursor: pointer; border-bottom: 2px solid #999; user-select: none; }
 th:first-child, td:first-child, th:last-child, td.note { text-align: left; }
 tbody { border-bottom: 1px solid #ccc; }
 tr.variant td:first-child { padding-left: 2em; color: #555; }
+td:first-child { box-shadow: inset 5px 0 var(--c); }
+.u-legend .u-series:first-child { display: none; }
+.conditions { color: #555; }
 .chart { margin: 1em 0 2em; }
 .bar { height: 1.1em; background: #5b8fd6; display: inline-block; vertical-align: middle; }
 .bars td { border: 0; }
@@ -74,6 +83,7 @@ tr.variant td:first-child { padding-left: 2em; color: #555; }
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Description}}</p>
+<p class="conditions">Measured {{.Conditions}}.</p>
 <h2>Answers per second</h2>
 <p>Every run on one time axis. Hover for each run's value; drag to zoom, double-click to zoom out; click a name to hide it. The short bars at the top are the long request in flight, in its run's colour.</p>
 <div id="answers" class="chart"></div>
@@ -81,10 +91,10 @@ tr.variant td:first-child { padding-left: 2em; color: #555; }
 <p>p99 (solid) and p50 (dashed) per interval, log scale.</p>
 <div id="latency" class="chart"></div>
 <h2>Figures</h2>
-<p>Click a column to sort; a strategy's Python-mode and CPython rows stay under it.</p>
+<p>Before, during and after are the small requests' answers per second before the long request was sent, while it was in flight and after it was answered; kept is during divided by before, the share of their throughput that survived the long request. A dash marks a figure that had no window, and the note says why.{{if gt (len .Groups) 1}} Click a column to sort; a strategy's Python-mode and CPython rows stay under it.{{end}}</p>
 <table id="figures">
-<thead><tr><th>strategy</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr></thead>
-{{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
+<thead><tr><th>{{.First}}</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr></thead>
+{{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} style="--c: {{.Color}}" data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
 {{end}}</tbody>
 {{end}}</table>
 {{if .IdleBars}}<h2>Server memory per idle connection</h2>
@@ -101,9 +111,8 @@ tr.variant td:first-child { padding-left: 2em; color: #555; }
 const pageJS = `
 (function () {
   const d = JSON.parse(document.getElementById("data").textContent);
-  const colors = ["#2f5597", "#c55a11", "#548235", "#7030a0", "#bf9000", "#c00000", "#00838f", "#6d4c41", "#d81b60", "#5e35b1", "#2e7d32", "#ef6c00"];
-  const color = i => colors[i % colors.length];
-  const width = Math.min(1100, document.body.clientWidth);
+  const color = i => d.series[i].color;
+  const width = () => Math.max(400, document.body.clientWidth);
   const num = (v, unit) => v == null ? "-" : v.toLocaleString(undefined, {maximumFractionDigits: v < 10 ? 2 : 0}) + unit;
 
   function spans(u) {
@@ -116,8 +125,8 @@ const pageJS = `
     });
   }
 
-  new uPlot({
-    width: width, height: 360,
+  const answers = new uPlot({
+    width: width(), height: 360,
     cursor: {drag: {x: true, y: false}},
     scales: {x: {time: false}},
     axes: [{label: "seconds into the run"}, {label: "answers/s", size: 80}],
@@ -132,13 +141,14 @@ const pageJS = `
     lat.push({label: s.label + " p50", stroke: color(i), width: 1, dash: [4, 4], value: (u, v) => num(v, " ms")});
     latData.push(s.p99, s.p50);
   });
-  new uPlot({
-    width: width, height: 360,
+  const latency = new uPlot({
+    width: width(), height: 360,
     cursor: {drag: {x: true, y: false}},
     scales: {x: {time: false}, y: {distr: 3}},
     axes: [{label: "seconds into the run"}, {label: "latency, ms", size: 80}],
     series: lat,
   }, latData, document.getElementById("latency"));
+  addEventListener("resize", () => [answers, latency].forEach(u => u.setSize({width: width(), height: 360})));
 
   const table = document.getElementById("figures");
   let sorted = -1, dir = 1;
@@ -163,9 +173,7 @@ const pageJS = `
 // and the table, sortable, each strategy's Python-mode and CPython rows
 // under it.
 func HTML(w io.Writer, cmp *loadtest.Comparison) error {
-	sc := cmp.Scenario
-	desc := fmt.Sprintf("%d clients send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
-		sc.Clients, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval)
+	desc := describe(cmp.Scenario)
 	if cmp.Python != "" {
 		desc += " CPython rows: " + cmp.Python + "."
 	}
@@ -199,15 +207,55 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 			}
 		}
 	}
+	groups := groupRows(rows)
+	colors := map[string]string{}
+	for g := range groups {
+		for v := range groups[g].Rows {
+			r := &groups[g].Rows[v]
+			c := shade(palette[g%len(palette)], v)
+			r.Color, colors[r.Label] = template.CSS(c), c
+		}
+	}
 	runs := make([]string, len(cmp.Results))
+	runColors := make([]string, len(cmp.Results))
 	for i, res := range cmp.Results {
 		runs[i] = res.Label
+		// A row that ran more than once labels its runs "perconn #2".
+		row, _, _ := strings.Cut(res.Label, " #")
+		runColors[i] = colors[row]
+		if runColors[i] == "" {
+			runColors[i] = palette[(len(groups)+i)%len(palette)]
+		}
 	}
-	return writePage(w, "primetime compare", desc, cmp.Idle > 0, groupRows(rows), runs, cmp.Results, idle)
+	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String()},
+		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle)
+}
+
+// palette holds the hues of the strategies in a page, in order.
+var palette = []string{"#2f5597", "#c55a11", "#548235", "#7030a0", "#bf9000", "#c00000", "#00838f", "#6d4c41", "#d81b60", "#5e35b1", "#2e7d32", "#ef6c00"}
+
+// shade returns hex, a colour #rrggbb, lighter by step thirds of the way
+// to white (at most two): a strategy's Python-mode and CPython rows in its
+// hue.
+func shade(hex string, step int) string {
+	f := min(float64(step), 2) / 3
+	var rgb [3]uint64
+	for i := range rgb {
+		v, _ := strconv.ParseUint(hex[1+2*i:3+2*i], 16, 8)
+		rgb[i] = v + uint64(math.Round(f*float64(255-v)))
+	}
+	return fmt.Sprintf("#%02x%02x%02x", rgb[0], rgb[1], rgb[2])
+}
+
+// pageText is the words of a page.
+type pageText struct {
+	Title, Description, Conditions string
+	// First heads the table's first column.
+	First string
 }
 
 // RunHTML writes one run as a self-contained page, as HTML does a
-// comparison.
+// comparison: its row is the server the run was against.
 func RunHTML(w io.Writer, res *loadtest.Result) error {
 	sc, s := res.Scenario, res.Summary
 	long := "unanswered"
@@ -215,12 +263,27 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 		long = short(s.LongLatency)
 	}
 	label := sc.Addr
+	if res.Label != "" {
+		label = res.Label
+	}
 	row := pageRow{Label: label, Before: count(s.Before), During: rateCell(s.During, s.NoDuring), After: rateCell(s.After, s.NoAfter),
 		Kept: kept(s.Kept, s.KeptMissing), Long: long, Errors: s.Errors, Note: s.KeptMissing,
-		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}}
-	desc := fmt.Sprintf("%d clients against %s send %q in a closed loop for %s; one more sends %q after %s. Interval %s.",
-		sc.Clients, sc.Addr, sc.Small, sc.Duration, sc.Long, sc.LongAfter, sc.Interval)
-	return writePage(w, "primetime load", desc, false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []*loadtest.Result{res}, nil)
+		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}, Color: template.CSS(palette[0])}
+	desc := fmt.Sprintf("One run against the server at %s: %s", sc.Addr, describe(sc))
+	return writePage(w, pageText{Title: "primetime load", Description: desc, First: "server", Conditions: res.Conditions.String()},
+		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil)
+}
+
+// describe says what a scenario does, in a sentence.
+func describe(sc loadtest.Scenario) string {
+	desc := fmt.Sprintf("%d clients send %q in a closed loop for %s", sc.Clients, sc.Small, sc.Duration)
+	if sc.Rate > 0 {
+		desc = fmt.Sprintf("%d clients send %q, %s a second in all, for %s", sc.Clients, sc.Small, count(sc.Rate), sc.Duration)
+	}
+	if sc.SendsLong() {
+		desc += fmt.Sprintf("; one more sends %q after %s", sc.Long, sc.LongAfter)
+	}
+	return desc + fmt.Sprintf(". Interval %s.", sc.Interval)
 }
 
 // groupRows puts each Go row and the Python-mode and CPython rows that
@@ -237,13 +300,14 @@ func groupRows(rows []pageRow) []pageGroup {
 	return groups
 }
 
-func writePage(w io.Writer, title, desc string, idle bool, groups []pageGroup, labels []string, results []*loadtest.Result, bars []pageIdle) error {
-	data, err := json.Marshal(chartData(labels, results))
+func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle) error {
+	data, err := json.Marshal(chartData(labels, colors, results))
 	if err != nil {
 		return err
 	}
 	return page.Execute(w, map[string]any{
-		"Title": title, "Description": desc, "Idle": idle, "Groups": groups, "IdleBars": bars,
+		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First,
+		"Idle": idle, "Groups": groups, "IdleBars": bars,
 		"UplotCSS": template.CSS(uplotCSS), "UplotJS": template.JS(uplotJS), "PageJS": template.JS(pageJS),
 		"Data": template.JS(data),
 	})
@@ -251,7 +315,7 @@ func writePage(w io.Writer, title, desc string, idle bool, groups []pageGroup, l
 
 // chartData lays the runs' intervals on one axis: seconds from each run's
 // start to the end of each interval.
-func chartData(labels []string, results []*loadtest.Result) map[string]any {
+func chartData(labels, colors []string, results []*loadtest.Result) map[string]any {
 	n := 0
 	var step time.Duration
 	for _, res := range results {
@@ -271,7 +335,7 @@ func chartData(labels []string, results []*loadtest.Result) map[string]any {
 	}
 	series := make([]pageSeries, len(results))
 	for i, res := range results {
-		s := pageSeries{Label: labels[i], Rate: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n)}
+		s := pageSeries{Label: labels[i], Color: colors[i], Rate: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n)}
 		for j, iv := range res.Intervals {
 			rate := iv.Rate()
 			s.Rate[j], s.P50[j], s.P99[j] = &rate, ms(iv.Latency.P50), ms(iv.Latency.P99)

@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,23 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	assert.Contains(t, page, "CPython rows: Python 3.11.7")
 	assert.Contains(t, page, `"long":[1,2]`, "the long request's span, in seconds into the run")
 
+	assert.Contains(t, page, `<p class="conditions">Measured `)
+	assert.Contains(t, page, "kept is during divided by before")
+	assert.Contains(t, page, "<th>strategy</th>")
+	colors := regexp.MustCompile(`style="--c: (#[0-9a-f]{6})"`).FindAllStringSubmatch(page, -1)
+	require.Len(t, colors, 4)
+	assert.Equal(t, []string{"#2f5597", "#748eba", "#bac6dc", "#c55a11"}, []string{colors[0][1], colors[1][1], colors[2][1], colors[3][1]},
+		"perconn's Python-mode and CPython rows in perconn's hue, lighter; loop in its own")
+	assert.True(t, strings.Contains(page, `"label":"perconn cpython si=5ms","color":"#bac6dc"`), "the chart draws a row's runs in the row's colour")
+
 	buf.Reset()
-	require.NoError(t, report.RunHTML(&buf, result("")))
-	assert.Equal(t, 1, strings.Count(buf.String(), "var uPlot="))
+	res := result("")
+	res.Scenario.Addr = "127.0.0.1:25000"
+	require.NoError(t, report.RunHTML(&buf, res))
+	run := buf.String()
+	checkPage(t, run, "127.0.0.1:25000")
+	assert.Contains(t, run, "<th>server</th>", "a run's row is its server, not a strategy")
+	assert.Contains(t, run, "One run against the server at 127.0.0.1:25000: 4 clients send")
+	assert.NotContains(t, run, "Python-mode", "no words of the comparison's page")
+	assert.Contains(t, run, `<p class="conditions">Measured `)
 }
