@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -63,4 +64,40 @@ func TestAnHTTPClientThatLeavesGetsTheReasonIn503(t *testing.T) {
 			assert.Contains(t, string(all), "cancelled: the connection was closed before the answer")
 		})
 	}
+}
+
+// TestClientsThatResetWhileTheLoopRunsATaskCostItNothing: clients that
+// send a request that would run for hours and reset while the loop runs
+// another client's task. Without a look at its sockets before each task,
+// the loop would start each of their tasks in turn, each running a watch
+// delay before its checkpoint saw the reset; it starts one at most, then
+// closes the rest unstarted.
+func TestClientsThatResetWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the event loop is Linux's")
+	}
+	const storm = 20
+	ts := startWith(t, "loop", nil)
+	first := dial(t, ts.addr)
+	first.send("1000000")
+	<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
+	require.Equal(t, uint64(1), ts.Stats().Requests, "the loop runs the first task")
+	var leaving []*client
+	for range storm - 1 {
+		c := dial(t, ts.addr)
+		c.send("1000000")
+		delivered(t, c.c)
+		leaving = append(leaving, c)
+	}
+	<-waitUntil(func() bool { return ts.Stats().Accepted == storm })
+	require.Equal(t, uint64(storm), ts.Stats().Accepted)
+	for _, c := range append(leaving, first) {
+		tc := c.c.(*net.TCPConn)
+		tc.SetLinger(0)
+		tc.Close()
+	}
+	<-waitUntil(func() bool { return ts.Stats().Open == 0 })
+	require.Zero(t, ts.Stats().Open, "every connection reset is closed")
+	assert.LessOrEqual(t, ts.Stats().Requests, uint64(2), "the first task, and one more at most, started")
+	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
 }

@@ -111,6 +111,7 @@ type loop struct {
 	waker    *waker
 	epoch    time.Time // the loop clock's zero
 	now      instant   // when the events in hand came
+	polled   instant   // when the loop last took the sockets' events
 
 	conns    []*conn // by descriptor
 	again    []*conn // connections with requests past their budget, to go on with
@@ -120,6 +121,7 @@ type loop struct {
 	rbuf     []byte // the one read buffer
 	wbuf     []byte // answers are formatted here, then written
 	events   []unix.EpollEvent
+	hangups  []unix.EpollEvent // sweepResets' own, as events may be in hand
 
 	assigned atomic.Int64 // connections handed to it and not yet closed
 
@@ -151,7 +153,7 @@ type event struct {
 func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
 	pol := l.Policy()
 	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, readT: pol.ReadTimeout, write: pol.WriteTimeout, accepting: true, epoch: time.Now(),
-		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256)}
+		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256), hangups: make([]unix.EpollEvent, 256)}
 	var err error
 	if lp.poller, err = newPoller(); err != nil {
 		return nil, err
@@ -185,6 +187,7 @@ func (lp *loop) run() {
 		var n int
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.events, timeout) })
 		lp.now = lp.clock()
+		lp.polled = lp.now
 		for _, ev := range lp.events[:n] {
 			fd := int(ev.Fd)
 			if fd == lp.waker.fd {
@@ -372,6 +375,14 @@ func (lp *loop) process(c *conn, data []byte) {
 				c.state, c.linger = closing, d.Close
 			}
 			continue
+		}
+		if lp.now >= lp.polled.add(policy.WatchDelay) {
+			// Tasks the loop ran have kept it from its sockets: close
+			// those reset meanwhile before starting another.
+			lp.sweepResets()
+			if c.state == closed {
+				break
+			}
 		}
 		lp.start(c, d.Payload)
 		started++
@@ -609,6 +620,26 @@ func (lp *loop) watchCurrent() {
 	if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0 {
 		c.eof = true
 		lp.gone(c)
+	}
+}
+
+// sweepResets closes every connection whose client has reset it, without
+// waiting: a loop that has run tasks itself for a while would otherwise
+// start a task for each such client in turn, each running until its
+// checkpoint looks (the watch delay), so that 500 clients that send a
+// request and reset would hold the loop for 500 watch delays. epoll is
+// level-triggered, so the other events the sweep takes come again.
+func (lp *loop) sweepResets() {
+	var n int
+	lp.th.Syscall(func() { n = lp.poller.wait(lp.hangups, 0) })
+	lp.polled = lp.clock()
+	for _, ev := range lp.hangups[:n] {
+		if ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			continue
+		}
+		if c := lp.conns[int(ev.Fd)]; c != nil && c != lp.current {
+			lp.close(c)
+		}
 	}
 }
 

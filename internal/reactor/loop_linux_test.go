@@ -241,13 +241,16 @@ func TestInPythonModeTheLoopReleasesTheLockAroundItsSocketCalls(t *testing.T) {
 // connection's budget for the turn, not after all of its requests.
 func TestOneConnectionsPipelinedRequestsCannotTakeATurnFromTheOthers(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
-	var order []string // the loop's goroutine only, until the answers are read
+	var mu sync.Mutex
+	var order []string
 	x := func(ctx context.Context, task primetime.Task, p []byte, done func([]byte, error)) {
 		if string(p) == "a0" {
 			close(held)
 			<-release
 		}
+		mu.Lock()
 		order = append(order, string(p))
+		mu.Unlock()
 		done(p, nil)
 	}
 	l := loopOf(t, x, 0)
@@ -268,6 +271,8 @@ func TestOneConnectionsPipelinedRequestsCannotTakeATurnFromTheOthers(t *testing.
 		_, err := gbr.ReadString('\n')
 		require.NoError(t, err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	at := slices.Index(order, "b")
 	assert.Equal(t, turnBudget, at, "b ran right after the first connection's budget of %d: %v", turnBudget, order[:at+1])
 }
