@@ -36,6 +36,9 @@ type conn struct {
 	// since when, for the watchdog; see markAt.
 	mark atomic.Int64
 
+	// self lets the conn's tasks look at the connection themselves.
+	self *selfWatch
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -46,6 +49,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.nc = nc
 	c.mark.Store(markAt(waiting, s.now()))
 	c.cr = newConnReader(nc, c.clientLeft, &c.mark)
+	c.watchSelf()
 	c.in = s.buffer(c.codec.BufferSize())
 	return c
 }

@@ -21,8 +21,10 @@ type session struct {
 	codec  wire.ServerCodec
 	remote net.Addr
 
-	ctx    context.Context // done when the connection closes, or its client leaves
-	cancel context.CancelCauseFunc
+	ctx context.Context // done when the connection closes, or its client leaves
+	// taskCtx is ctx, or ctx with what the tasks' checkpoints do.
+	taskCtx context.Context
+	cancel  context.CancelCauseFunc
 	// reqCancel ends the request's own context, when it has one.
 	reqCancel context.CancelFunc
 
@@ -55,6 +57,7 @@ func (ss *session) init(s *Server, remote net.Addr) {
 	ss.s, ss.codec, ss.remote = s, s.newCodec(), remote
 	ss.counts = &ss.own
 	ss.ctx, ss.cancel = context.WithCancelCause(s.baseCtx)
+	ss.taskCtx = ss.ctx
 }
 
 // request counts a request just decoded and returns it.
@@ -63,9 +66,9 @@ func (ss *session) request(payload []byte) strategy.Request {
 	// The request's context is the connection's: a client that goes away
 	// ends both, and sharing it costs no allocation per request. A request
 	// timeout needs a context of its own.
-	ctx := ss.ctx
+	ctx := ss.taskCtx
 	if d := ss.s.RequestTimeout; d > 0 {
-		ctx, ss.reqCancel = context.WithTimeout(ss.ctx, d)
+		ctx, ss.reqCancel = context.WithTimeout(ctx, d)
 	}
 	return strategy.Request{Context: ctx, Task: ss.s.task(), Payload: payload}
 }

@@ -616,8 +616,7 @@ func (lp *loop) watchCurrent() {
 		return
 	}
 	c.nextWatch = now.add(policy.WatchDelay)
-	fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLRDHUP}}
-	if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0 {
+	if PeerLeft(c.fd) {
 		c.eof = true
 		lp.gone(c)
 	}

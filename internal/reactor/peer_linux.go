@@ -1,0 +1,11 @@
+package reactor
+
+import "golang.org/x/sys/unix"
+
+// PeerLeft reports whether the client of the socket fd has shut its side
+// or reset the connection, without reading or waiting: one poll(2).
+func PeerLeft(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+}
