@@ -90,8 +90,8 @@ func (ln *listener) Logger() *slog.Logger { return ln.s.logger() }
 func (c *loopConn) Fd() int                 { return c.fd }
 func (c *loopConn) Codec() wire.ServerCodec { return c.codec }
 
-func (c *loopConn) Start() (context.Context, primetime.Task) {
-	r := c.request(nil)
+func (c *loopConn) Start(payload []byte) (context.Context, primetime.Task) {
+	r := c.request(payload)
 	return r.Context, r.Task
 }
 

@@ -41,6 +41,7 @@ func (c *conn) watchSelf() {
 	}
 	c.self = &selfWatch{raw: raw}
 	c.self.running.Watch = c.look
+	c.self.running.Lane = c.lane
 	c.taskCtx = gil.WithRunning(c.ctx, &c.self.running)
 }
 

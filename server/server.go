@@ -152,7 +152,14 @@ type Server struct {
 	// debug listener.
 	DebugAddr string
 
+	// Recorder, if not nil, records who runs when while the server
+	// serves: Python mode's lock, the loop's turns, the executors'
+	// workers and queues, each connection's requests (see NewRecorder).
+	// WriteTrace writes what it has. Set it before Serve.
+	Recorder *Recorder
+
 	inShutdown atomic.Bool
+	laneSeq    atomic.Int64 // numbers the connections' lanes
 	stats      counters
 	metrics    strategy.Metrics // the executor's
 	buffers    sync.Pool        // *[]byte input buffers of goroutine conns, reused across connections
@@ -330,7 +337,7 @@ func (s *Server) Serve(l net.Listener) error {
 		defer stop()
 	}
 	strat := s.strategy()
-	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task(), Metrics: &s.metrics})
+	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task(), Metrics: &s.metrics, Recorder: s.Recorder})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}

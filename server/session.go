@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -41,6 +42,12 @@ type session struct {
 	// mutex, use it.
 	counts *tally
 	own    tally
+
+	// lane records the connection's requests, if the server records a
+	// timeline: from arrived until the answer, of the payload kept.
+	lane    *timeline.Lane
+	arrived int64
+	payload []byte
 }
 
 // A tally counts requests, answers and error answers.
@@ -58,11 +65,23 @@ func (ss *session) init(s *Server, remote net.Addr) {
 	ss.counts = &ss.own
 	ss.ctx, ss.cancel = context.WithCancelCause(s.baseCtx)
 	ss.taskCtx = ss.ctx
+	if s.Recorder != nil {
+		ss.lane = s.Recorder.Lane(fmt.Sprintf("conn %d", s.laneSeq.Add(1)), "connection")
+	}
 }
+
+// TimelineLane returns the lane of the connection's events, or nil: in
+// Python mode a strategy records the connection's interpreter thread
+// there too.
+func (ss *session) TimelineLane() *timeline.Lane { return ss.lane }
 
 // request counts a request just decoded and returns it.
 func (ss *session) request(payload []byte) strategy.Request {
 	ss.counts.requests.Add(1)
+	if ss.lane != nil {
+		ss.arrived = ss.lane.Arrive(payload)
+		ss.payload = append(ss.payload[:0], payload...)
+	}
 	// The request's context is the connection's: a client that goes away
 	// ends both, and sharing it costs no allocation per request. A request
 	// timeout needs a context of its own.
@@ -85,6 +104,9 @@ func (ss *session) appendRefusal(dst []byte, d wire.Decoded) []byte {
 // Answers are counted before they are written, so that a client that has
 // read its answer finds it counted.
 func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
+	if ss.lane != nil {
+		ss.lane.Span(timeline.Request, ss.arrived, ss.payload)
+	}
 	if ss.reqCancel != nil {
 		ss.reqCancel()
 		ss.reqCancel = nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
 // An Executor is the second axis of a strategy: where each request's task
@@ -125,6 +126,10 @@ func (e *PanicError) Error() string {
 func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
 	if t == nil {
 		return nil, ErrNoTask
+	}
+	if lane := gil.LaneOf(ctx); lane != nil {
+		start := lane.Now()
+		defer lane.Span(timeline.Task, start, payload)
 	}
 	defer func() {
 		if v := recover(); v != nil {

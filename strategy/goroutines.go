@@ -2,10 +2,12 @@ package strategy
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
 // Goroutines returns the executor that runs tasks on a pool of n worker
@@ -26,15 +28,35 @@ func (g goroutines) describe() Part { return Part{Name: GoroutinesName, Size: g.
 
 func (g goroutines) Start(env Env) (Runner, error) {
 	lock := env.Python.lock()
-	p := &goroutinePool{}
+	p := &goroutinePool{queueLane: env.Recorder.Lane("goroutines queue", "queue")}
 	p.ready.L = &p.mu
-	for range g.n {
+	for i := range g.n {
 		// Workers are threads of the same interpreter: in Python
 		// mode they share the server's lock.
 		th := lock.NewThread(gil.Worker)
-		p.wg.Go(func() { p.work(th) })
+		w := &poolWorker{th: th}
+		if lane := env.Recorder.Lane(fmt.Sprintf("worker %d", i+1), "worker"); lane != nil {
+			th.SetLane(lane)
+			w.running = &gil.Running{Lane: lane}
+		}
+		p.wg.Go(func() { p.work(w) })
 	}
 	return p, nil
+}
+
+// A poolWorker is one worker goroutine: its interpreter thread in Python
+// mode, and what its tasks' contexts carry when a timeline is recorded.
+type poolWorker struct {
+	th      *gil.Thread
+	running *gil.Running // in Go mode, for its lane; nil if none
+}
+
+// context returns the context a task of ctx runs under on w.
+func (w *poolWorker) context(ctx context.Context) context.Context {
+	if w.th == nil && w.running != nil {
+		return gil.WithRunning(ctx, w.running)
+	}
+	return gil.WithThread(ctx, w.th)
 }
 
 // A job is a task waiting for, or run by, a worker goroutine.
@@ -48,6 +70,10 @@ type job struct {
 	// run; submit's caller gets called back.
 	done     chan struct{}
 	callback func([]byte, error)
+	// lane is the submitter's, on which the job's wait in the queue is
+	// recorded from queued.
+	lane   *timeline.Lane
+	queued int64
 }
 
 // jobs are reused, so that handing a task to a worker allocates nothing.
@@ -73,9 +99,12 @@ type goroutinePool struct {
 	head   int
 	closed bool
 	wg     sync.WaitGroup
+	// queueLane records the queue's depth, if a timeline is recorded.
+	queueLane *timeline.Lane
 }
 
-func (p *goroutinePool) work(th *gil.Thread) {
+func (p *goroutinePool) work(w *poolWorker) {
+	th := w.th
 	for {
 		p.mu.Lock()
 		for p.head == len(p.queue) && !p.closed {
@@ -95,8 +124,13 @@ func (p *goroutinePool) work(th *gil.Thread) {
 			clear(p.queue[n:])
 			p.queue, p.head = p.queue[:n], 0
 		}
+		p.queueLane.Depth(len(p.queue) - p.head)
 		p.mu.Unlock()
-		th.Run(func() { p.runJob(j, th) })
+		if j.lane != nil {
+			j.lane.Span(timeline.Queued, j.queued, j.payload)
+		}
+		th.Serving(j.payload)
+		th.Run(func() { p.runJob(j, w) })
 	}
 }
 
@@ -104,11 +138,12 @@ func (p *goroutinePool) work(th *gil.Thread) {
 // Python worker whose answer wakes an event loop does so with a send on the
 // loop's self-pipe, a system call; one whose answer wakes a waiting thread
 // signals it while it still holds the lock.
-func (p *goroutinePool) runJob(j *job, th *gil.Thread) {
+func (p *goroutinePool) runJob(j *job, w *poolWorker) {
+	th := w.th
 	if err := j.ctx.Err(); err != nil {
 		j.err = err // it ended while the job waited
 	} else {
-		j.answer, j.err = runTask(gil.WithThread(j.ctx, th), j.task, j.payload)
+		j.answer, j.err = runTask(w.context(j.ctx), j.task, j.payload)
 	}
 	if cb := j.callback; cb != nil {
 		answer, err := j.answer, j.err
@@ -121,8 +156,14 @@ func (p *goroutinePool) runJob(j *job, th *gil.Thread) {
 
 // enqueue queues j for the next free worker.
 func (p *goroutinePool) enqueue(j *job) {
+	if p.queueLane != nil {
+		if j.lane = gil.LaneOf(j.ctx); j.lane != nil {
+			j.queued = j.lane.Now()
+		}
+	}
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
+	p.queueLane.Depth(len(p.queue) - p.head)
 	p.mu.Unlock()
 	p.ready.Signal()
 }

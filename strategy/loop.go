@@ -51,7 +51,7 @@ func (s loops) ServeLoop(l Listener, lp LoopEnv) error {
 	if !ok || !reactor.Supported {
 		return servePortable(l, lp.Runner, threads)
 	}
-	cfg := reactor.Config{Submit: lp.Runner.Submit, Threads: make([]*gil.Thread, len(threads))}
+	cfg := reactor.Config{Submit: lp.Runner.Submit, Threads: make([]*gil.Thread, len(threads)), Recorder: lp.Recorder}
 	for i, th := range threads {
 		cfg.Threads[i] = th.gil()
 	}

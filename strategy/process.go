@@ -13,6 +13,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -87,6 +88,11 @@ func (p processes) Start(env Env) (Runner, error) {
 		opts:    worker.Options{StartTimeout: workerStartTimeout},
 		hop:     env.Python.charges().PoolHop,
 		metrics: env.Metrics,
+		rec:     env.Recorder,
+	}
+	if env.Recorder != nil {
+		pool.queueLane = env.Recorder.Lane("process pool queue", "queue")
+		pool.lanes = map[int]*timeline.Lane{}
 	}
 	if lock := env.Python.lock(); lock != nil {
 		pool.feeder.th, pool.manager.th = lock.NewThread(gil.Feeder), lock.NewThread(gil.Manager)
@@ -146,6 +152,28 @@ type procPool struct {
 	hop             time.Duration
 
 	metrics *Metrics // nil if nobody counts
+
+	// With a timeline recorded: a lane per worker process, by pid, and
+	// the queue's, with how many tasks wait for a worker.
+	rec       *timeline.Recorder
+	queueLane *timeline.Lane
+	lanes     map[int]*timeline.Lane // under mu
+	waiting   atomic.Int32
+}
+
+// laneOf returns w's lane, or nil if no timeline is recorded.
+func (p *procPool) laneOf(w *worker.Proc) *timeline.Lane {
+	if p.rec == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.lanes[w.Pid()]
+	if !ok {
+		l = p.rec.ProcessLane(fmt.Sprintf("worker %d", w.Pid()), "worker process", w.Pid())
+		p.lanes[w.Pid()] = l
+	}
+	return l
 }
 
 // A hopThread is an interpreter thread that one goroutine at a time runs.
@@ -204,7 +232,18 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	if t == nil {
 		return nil, ErrNoTask
 	}
+	var waitLane *timeline.Lane // the caller's, for the task's wait in the queue
+	var waitStart int64
+	if p.queueLane != nil {
+		waitLane = gil.LaneOf(ctx)
+		waitStart = waitLane.Now()
+		p.queueLane.Depth(int(p.waiting.Add(1)))
+	}
 	w, err := p.get(ctx)
+	if p.queueLane != nil {
+		p.queueLane.Depth(int(p.waiting.Add(-1)))
+		waitLane.Span(timeline.Queued, waitStart, payload)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +260,10 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	}
 	queued := time.Duration(time.Now().UnixNano()-p.lastWait.Load()) < loadMemory
 	p.feeder.spend(p.hop)
+	lane := p.laneOf(w)
+	start := lane.Now()
 	answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
+	lane.Span(timeline.Task, start, payload)
 	p.manager.spend(p.hop)
 	if errors.Is(err, worker.ErrNotDelivered) {
 		// The worker died while idle: the task never ran, so run it on

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
 // A Scheduler is the first axis of a strategy: who serves connections. A
@@ -71,7 +72,19 @@ type handler struct {
 	lock *gil.GIL
 }
 
-func (h handler) ServeConn(c Conn) { serveConn(c, h.run, h.lock.NewThread(gil.Connection)) }
+func (h handler) ServeConn(c Conn) {
+	th := h.lock.NewThread(gil.Connection)
+	if l, ok := c.(lanedConn); ok && th != nil {
+		th.SetLane(l.TimelineLane()) // the connection's thread is its lane
+	}
+	serveConn(c, h.run, th)
+}
+
+// A lanedConn is a Conn whose events a recorder keeps on a lane of its
+// own, as the server's are when it records a timeline.
+type lanedConn interface {
+	TimelineLane() *timeline.Lane
+}
 
 // serveConn answers c's requests in order on the calling goroutine, running
 // each task with run, until the connection is done; then it closes c.
@@ -93,6 +106,7 @@ func serveConn(c Conn, run runner, th *gil.Thread) {
 			// Go mode: no lock to take, and no closure to make for it.
 			answer, err = run.run(req.Context, req.Task, req.Payload)
 		} else {
+			th.Serving(req.Payload)
 			th.Run(func() { answer, err = run.run(gil.WithThread(req.Context, th), req.Task, req.Payload) })
 		}
 		if c.WriteAnswer(answer, err) != nil {

@@ -55,6 +55,7 @@ import (
 	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
 // A Strategy serves the connections of a [Listener]: it decides which
@@ -86,7 +87,16 @@ type Env struct {
 	// Metrics, if not nil, receives the counts of the executor's worker
 	// processes.
 	Metrics *Metrics
+	// Recorder, if not nil, records who runs when (see server.Recorder):
+	// an executor gives each worker a lane (Recorder.Lane) and records its
+	// tasks and its queue there; [Env.Run] and [Thread.RunTask] record a
+	// task's span themselves.
+	Recorder *Recorder
 }
+
+// A Recorder records a server's scheduling events for a timeline; it is
+// server.Recorder, made by server.NewRecorder.
+type Recorder = timeline.Recorder
 
 // Metrics are what a strategy's executor counts while it serves, for the
 // server to show; the zero value is ready to use.
@@ -254,6 +264,9 @@ func (s strategy) String() string { return strategyForm(s.sched.String(), s.exec
 // Serve implements [Strategy]: it starts the executor, serves l with the
 // scheduler, whichever kind it is, and stops the executor.
 func (s strategy) Serve(l Listener, env Env) error {
+	if env.Recorder != nil {
+		env.Python.lock().SetRecorder(env.Recorder)
+	}
 	r, err := s.exec.Start(env)
 	if err != nil {
 		return err

@@ -77,6 +77,7 @@ func (t *Thread) Context(ctx context.Context) context.Context {
 // lock.
 func (t *Thread) RunTask(ctx context.Context, task primetime.Task, payload []byte, done func([]byte, error)) {
 	th := t.gil()
+	th.Serving(payload)
 	th.Run(func() {
 		answer, err := runTask(gil.WithThread(ctx, th), task, payload)
 		th.Syscall(func() { done(answer, err) })

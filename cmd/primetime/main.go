@@ -42,6 +42,8 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/timeline"
+	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -113,8 +115,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	debugAddr := c.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address`, a loopback one such as 127.0.0.1:6060 (off if empty)")
 	debugPublic := c.Bool("debug-public", false, "let -debug-addr be an address other machines reach: they then see the server's stacks, heap and command line")
 	maxConns := c.int("max-conns", 0, nonNegative, "most connections open at once; further clients wait to be accepted (0: no limit)")
+	traceFile := c.String("trace", "", "record who runs when, and write it to `file` in the Trace Event Format on exit and on SIGUSR1 (for ui.perfetto.dev)")
+	traceAnchor := c.String("trace-anchor", loadtest.DefaultLong, "with -trace, keep the window around the arrival of this `request` (empty: the latest events)")
+	traceBefore := c.duration("trace-before", timeline.DefaultBefore, positive, "with -trace, keep this much before the anchor")
+	traceAfter := c.duration("trace-after", timeline.DefaultAfter, positive, "with -trace, keep this much after the anchor")
 	if code, ok := c.parse(args, 0); !ok {
 		return code
+	}
+	if *traceFile != "" {
+		if err := checkOutputs(*traceFile); err != nil {
+			return c.fail(err, 2)
+		}
 	}
 	s, err := strategy.Parse(*strat)
 	if err != nil {
@@ -135,6 +146,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
+	if *traceFile != "" {
+		srv.Recorder = server.NewRecorder(server.RecorderOptions{Anchor: *traceAnchor, Before: *traceBefore, After: *traceAfter})
+		stop := writeTraceOnSignal(srv, *traceFile, logger)
+		defer stop()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
@@ -170,6 +186,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	st := srv.Stats()
 	logger.Info("stopped", "accepted", st.Accepted, "answered", st.Answered, "errors", st.Errors)
+	if *traceFile != "" {
+		if err := writeTrace(srv, *traceFile); err != nil {
+			return c.fail(err, 1)
+		}
+		logger.Info("trace written", "file", *traceFile)
+	}
 	return 0
 }
 

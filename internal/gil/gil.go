@@ -32,6 +32,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
 // DefaultInterval is CPython's default switch interval.
@@ -63,6 +65,9 @@ type GIL struct {
 	// woken is the waiter the last drop woke, until it takes the lock or
 	// finds it taken; once its wake-up is over, the free lock is its.
 	woken *waiter
+	// rec, if not nil, records the lock's events, on the lanes of the
+	// threads; a thread without one gets a lane of its role.
+	rec *timeline.Recorder
 }
 
 // A waiter is one timed wait of a goroutine for the lock.
@@ -108,6 +113,10 @@ func sleepOnTimer(w *waiter, d time.Duration) bool {
 	}
 }
 
+// SetRecorder has r record the lock's holds, waits, drop requests and
+// failed wake-ups; call it before any thread uses g.
+func (g *GIL) SetRecorder(r *timeline.Recorder) { g.rec = r }
+
 // Interval returns the switch interval.
 func (g *GIL) Interval() time.Duration { return g.interval }
 
@@ -139,6 +148,52 @@ type Thread struct {
 	dropRequest atomic.Bool // the drop request, CPython's EVAL_DROP_GIL
 	held        bool        // this thread holds the lock; only its goroutine reads it
 	drops       uint64      // how many times it has dropped the lock; only its goroutine reads it
+
+	// lane records the thread's events, if the lock has a recorder;
+	// holdStart is when its hold began, serving the request it serves.
+	// Only its goroutine uses them.
+	lane      *timeline.Lane
+	laneMade  bool
+	holdStart int64
+	serving   []byte
+}
+
+// SetLane has t's events recorded on l, the lane of what t runs for (its
+// connection, say), rather than on a lane of its own.
+func (t *Thread) SetLane(l *timeline.Lane) {
+	if t == nil {
+		return
+	}
+	t.lane, t.laneMade = l, true
+	t.running.Lane = l
+}
+
+// Lane returns the lane t's events are recorded on, or nil.
+func (t *Thread) Lane() *timeline.Lane {
+	if t == nil {
+		return nil
+	}
+	return t.lane
+}
+
+// Serving says which request t serves now, for its recorded events.
+func (t *Thread) Serving(payload []byte) {
+	if t != nil && t.lane != nil {
+		t.serving = append(t.serving[:0], payload...)
+	}
+}
+
+// recording returns t's lane, made on first use if the lock has a
+// recorder, or nil.
+func (t *Thread) recording() *timeline.Lane {
+	if !t.laneMade {
+		t.laneMade = true
+		if t.g.rec != nil {
+			t.lane = t.g.rec.Lane(t.role.String()+" thread", t.role.String())
+			t.running.Lane = t.lane
+		}
+	}
+	return t.lane
 }
 
 // NewThread returns a new thread of g in the given role, not holding the
@@ -170,9 +225,14 @@ func (t *Thread) Held() bool { return t != nil && t.held }
 // take waits for the lock and takes it.
 func (t *Thread) take() {
 	g := t.g
+	lane := t.recording()
+	waitStart := int64(-1)
 	g.mu.Lock()
 	var woken *waiter // t's last wait, if a drop woke it
 	for g.locked || g.reservedLocked(woken) {
+		if lane != nil && waitStart < 0 {
+			waitStart = lane.Now()
+		}
 		saved := g.switches
 		w := &waiter{wake: make(chan struct{})}
 		sleep := g.sleep
@@ -192,12 +252,20 @@ func (t *Thread) take() {
 			woken = w
 			if g.locked {
 				g.woken = nil // too late: it waits again
+				lane.Instant(timeline.FailedWake, t.serving)
 			}
 		}
 		// A whole interval without a switch: ask the holder to drop.
 		if timedOut && g.locked && g.switches == saved {
 			g.holder.dropRequest.Store(true)
+			lane.Instant(timeline.DropRequest, t.serving)
 		}
+	}
+	if waitStart >= 0 {
+		lane.Span(timeline.Wait, waitStart, t.serving)
+	}
+	if lane != nil {
+		t.holdStart = lane.Now()
 	}
 	if woken != nil {
 		g.woken = nil
@@ -239,7 +307,7 @@ func (t *Thread) drop(why Reason) {
 		g.mu.Unlock()
 		panic("gil: a thread that does not hold the lock dropped it")
 	}
-	_ = why // the reason is what a recorder of the lock's events shows
+	t.lane.Hold(t.holdStart, timeline.Why(why), t.serving)
 	t.held = false
 	t.drops++
 	g.lastHolder = t
@@ -289,6 +357,20 @@ type Running struct {
 	// Watch, if not nil, looks at the task's connection, and ends the
 	// task's context if the client has left.
 	Watch func()
+	// Lane, if not nil, records the tasks that run on the goroutine.
+	Lane *timeline.Lane
+}
+
+// LaneOf returns the lane of the goroutine that ctx's task runs on, or nil:
+// one atomic load unless a recorder has been made in this process.
+func LaneOf(ctx context.Context) *timeline.Lane {
+	if !timeline.Active() {
+		return nil
+	}
+	if r := running(ctx); r != nil {
+		return r.Lane
+	}
+	return nil
 }
 
 type contextKey struct{}

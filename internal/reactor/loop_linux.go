@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/policy"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -47,8 +49,14 @@ const (
 // cfg.TurnCost for each step of a request, as asyncio's machinery costs.
 func Serve(l Listener, cfg Config) error {
 	lps := make([]*loop, 0, len(cfg.Threads))
-	for _, th := range cfg.Threads {
-		lp, err := newLoop(l, cfg, th)
+	for i, th := range cfg.Threads {
+		name := "loop"
+		if len(cfg.Threads) > 1 {
+			name = fmt.Sprintf("loop %d", i+1)
+		}
+		lane := cfg.Recorder.Lane(name, "loop")
+		th.SetLane(lane)
+		lp, err := newLoop(l, cfg, th, lane)
 		if err != nil {
 			for _, made := range lps {
 				made.release()
@@ -109,9 +117,10 @@ type loop struct {
 	write    time.Duration
 	poller   poller
 	waker    *waker
-	epoch    time.Time // the loop clock's zero
-	now      instant   // when the events in hand came
-	polled   instant   // when the loop last took the sockets' events
+	epoch    time.Time      // the loop clock's zero
+	now      instant        // when the events in hand came
+	lane     *timeline.Lane // records its polls, busy spans and inline tasks, if not nil
+	polled   instant        // when the loop last took the sockets' events
 
 	conns    []*conn // by descriptor
 	again    []*conn // connections with requests past their budget, to go on with
@@ -150,7 +159,7 @@ type event struct {
 	answer []byte
 }
 
-func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
+func newLoop(l Listener, cfg Config, th *gil.Thread, lane *timeline.Lane) (*loop, error) {
 	pol := l.Policy()
 	lp := &loop{l: l, submit: cfg.Submit, th: th, turnCost: cfg.TurnCost, idle: pol.IdleTimeout, readT: pol.ReadTimeout, write: pol.WriteTimeout, accepting: true, epoch: time.Now(),
 		rbuf: make([]byte, readSize), events: make([]unix.EpollEvent, 256), hangups: make([]unix.EpollEvent, 256)}
@@ -162,7 +171,8 @@ func newLoop(l Listener, cfg Config, th *gil.Thread) (*loop, error) {
 		unix.Close(lp.poller.fd)
 		return nil, err
 	}
-	lp.running = gil.Running{Thread: th, Watch: lp.watchCurrent}
+	lp.lane = lane
+	lp.running = gil.Running{Thread: th, Watch: lp.watchCurrent, Lane: lp.lane}
 	return lp, nil
 }
 
@@ -176,6 +186,7 @@ func (lp *loop) release() {
 // and task is done. Python's loop releases the lock while it waits in
 // select(), as here around epoll_wait.
 func (lp *loop) run() {
+	busy, handled := lp.lane.Now(), 0 // the busy span under way, and its events
 	for lp.accepting || lp.open > 0 || lp.inflight > 0 {
 		timeout := lp.timers.timeout(lp.clock())
 		// Those past their budget go on once the others' events are in.
@@ -185,7 +196,11 @@ func (lp *loop) run() {
 			timeout = 0
 		}
 		var n int
+		lp.lane.Busy(busy, handled)
+		polled := lp.lane.Now()
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.events, timeout) })
+		lp.lane.Span(timeline.Poll, polled, nil)
+		busy, handled = lp.lane.Now(), n
 		lp.now = lp.clock()
 		lp.polled = lp.now
 		for _, ev := range lp.events[:n] {
@@ -422,7 +437,7 @@ func (lp *loop) keep(c *conn, data []byte) {
 // it now, on the loop, and answers before Submit returns (the inline
 // executor), or runs it elsewhere while the loop goes on.
 func (lp *loop) start(c *conn, payload []byte) {
-	ctx, task := c.sc.Start()
+	ctx, task := c.sc.Start(payload)
 	c.state, c.started, c.readAt = running, lp.now, 0
 	lp.th.LoopTurn(lp.turnCost)
 	// The task may outlive this read: it gets a copy of its payload.
@@ -431,6 +446,7 @@ func (lp *loop) start(c *conn, payload []byte) {
 		c.ctxFor, c.runCtx = ctx, gil.WithRunning(ctx, &lp.running)
 	}
 	c.nextWatch = c.started.add(policy.WatchDelay)
+	lp.th.Serving(payload)
 	c.sub.Start()
 	lp.inflight++
 	lp.current = c

@@ -66,7 +66,7 @@ var echo = primetime.TaskFunc("echo", func(_ context.Context, p []byte) ([]byte,
 
 func (c *fakeConn) Fd() int                 { return c.fd }
 func (c *fakeConn) Codec() wire.ServerCodec { return c.codec }
-func (c *fakeConn) Start() (context.Context, primetime.Task) {
+func (c *fakeConn) Start([]byte) (context.Context, primetime.Task) {
 	return context.Background(), echo
 }
 func (c *fakeConn) AppendAnswer(dst, answer []byte, err error) []byte {
@@ -183,7 +183,7 @@ func TestTheLoopClosesEverythingWhenTheServerCloses(t *testing.T) {
 // after the loop has released its descriptors does not write its wake-up
 // to whatever now has the wake-up descriptor's number.
 func TestAPostAfterTheLoopEndedWritesNothing(t *testing.T) {
-	lp, err := newLoop(&fakeListener{ctx: context.Background()}, Config{Submit: inline}, nil)
+	lp, err := newLoop(&fakeListener{ctx: context.Background()}, Config{Submit: inline}, nil, nil)
 	require.NoError(t, err)
 	wakefd := lp.waker.fd
 	lp.release()

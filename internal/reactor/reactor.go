@@ -21,6 +21,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/policy"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
@@ -50,9 +51,9 @@ type Conn interface {
 	Fd() int
 	// Codec returns the connection's protocol codec.
 	Codec() wire.ServerCodec
-	// Start counts a request just decoded and returns its context and
-	// task.
-	Start() (context.Context, primetime.Task)
+	// Start counts a request just decoded, of payload, and returns its
+	// context and task.
+	Start(payload []byte) (context.Context, primetime.Task)
 	// AppendAnswer counts the answer to the request started last and
 	// appends it to dst.
 	AppendAnswer(dst, answer []byte, err error) []byte
@@ -80,4 +81,7 @@ type Config struct {
 	// turn of asyncio's machinery: one when a request is read, one more
 	// when an executor's answer comes back.
 	TurnCost time.Duration
+	// Recorder, if not nil, records each loop's polls, busy spans and the
+	// tasks it runs itself, on a lane per loop.
+	Recorder *timeline.Recorder
 }

@@ -1,0 +1,118 @@
+package timeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// A TraceEvent is one event of a trace in the Trace Event Format, as read.
+type TraceEvent struct {
+	Ph   string         `json:"ph"`
+	Cat  string         `json:"cat"`
+	Name string         `json:"name"`
+	TS   float64        `json:"ts"`  // microseconds
+	Dur  float64        `json:"dur"` // microseconds, for "X"
+	PID  int            `json:"pid"`
+	TID  int            `json:"tid"`
+	Args map[string]any `json:"args,omitempty"`
+}
+
+// Arg returns the event's argument key as a string, or "".
+func (e TraceEvent) Arg(key string) string {
+	s, _ := e.Args[key].(string)
+	return s
+}
+
+// A Thread is one (pid, tid) of a trace.
+type Thread struct{ PID, TID int }
+
+// A Trace is a trace in the Trace Event Format, as read.
+type Trace struct {
+	// Events are the trace's events other than metadata, in file order.
+	Events []TraceEvent
+	// Names are the threads' names, from "M" thread_name events.
+	Names map[Thread]string
+	// Processes are the processes' names, from "M" process_name events.
+	Processes map[int]string
+	// Other is the object form's otherData.
+	Other map[string]any
+}
+
+// ReadTrace reads a trace in the Trace Event Format, in its object form
+// ({"traceEvents": [...]}) or its array form, and checks it as Validate
+// does.
+func ReadTrace(r io.Reader) (*Trace, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var raw []map[string]json.RawMessage
+	t := &Trace{Names: map[Thread]string{}, Processes: map[int]string{}}
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+		err = json.Unmarshal(data, &raw)
+	} else {
+		var obj struct {
+			TraceEvents []map[string]json.RawMessage `json:"traceEvents"`
+			OtherData   map[string]any               `json:"otherData"`
+		}
+		err = json.Unmarshal(data, &obj)
+		raw, t.Other = obj.TraceEvents, obj.OtherData
+		if err == nil && obj.TraceEvents == nil {
+			err = fmt.Errorf("no traceEvents")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("timeline: not a trace: %w", err)
+	}
+	last := map[Thread]float64{}
+	open := map[Thread]int{}
+	for i, fields := range raw {
+		for _, key := range []string{"ph", "ts", "pid", "tid"} {
+			if _, ok := fields[key]; !ok {
+				return nil, fmt.Errorf("timeline: event %d has no %q", i, key)
+			}
+		}
+		var e TraceEvent
+		b, _ := json.Marshal(fields)
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("timeline: event %d: %w", i, err)
+		}
+		th := Thread{e.PID, e.TID}
+		if e.Ph == "M" {
+			name, _ := e.Args["name"].(string)
+			switch e.Name {
+			case "thread_name":
+				t.Names[th] = name
+			case "process_name":
+				t.Processes[e.PID] = name
+			}
+			continue
+		}
+		if e.TS < last[th] {
+			return nil, fmt.Errorf("timeline: event %d (%s %s) at %.3f µs is before its thread's previous one at %.3f µs", i, e.Cat, e.Name, e.TS, last[th])
+		}
+		last[th] = e.TS
+		switch e.Ph {
+		case "B":
+			open[th]++
+		case "E":
+			if open[th] == 0 {
+				return nil, fmt.Errorf("timeline: event %d ends a span that did not begin", i)
+			}
+			open[th]--
+		case "X":
+			if e.Dur < 0 {
+				return nil, fmt.Errorf("timeline: event %d has a negative duration", i)
+			}
+		}
+		t.Events = append(t.Events, e)
+	}
+	for th, n := range open {
+		if n > 0 {
+			return nil, fmt.Errorf("timeline: thread %d/%d has %d spans that did not end", th.PID, th.TID, n)
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,298 @@
+// Package timeline records who runs when in a server: the interpreter
+// lock's holds and waits in Python mode, the event loop's polls and busy
+// spans, the tasks on their workers and the executors' queues, and each
+// request from its arrival to its answer. It is written in the Trace Event
+// Format, which Perfetto's UI and chrome://tracing open.
+//
+// A Recorder is off unless one is made, and then bounded: its events live
+// in a ring of a fixed memory budget, and once the anchor request (the
+// long one) has arrived, it records until a window after it and stops, so
+// that the part people look at, around the long request's start, is kept.
+// Code records through a *Lane, one per thread, loop, worker or
+// connection; every method of a nil *Lane does nothing, so that recording
+// costs one branch when it is off.
+package timeline
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Kind says what an event is.
+type Kind uint8
+
+// The kinds of events. Spans have a duration; the others are instants or
+// counters.
+const (
+	Hold        Kind = iota // a thread holds the interpreter lock; Why says why it ended
+	Wait                    // a thread waits for the lock
+	DropRequest             // a waiter asked the holder to drop the lock (instant)
+	FailedWake              // a waiter woken by a drop found the lock taken (instant)
+	Poll                    // the loop waits for events
+	Busy                    // the loop handles events; N is how many
+	Task                    // a task runs; PID is its worker process's, if any
+	Queued                  // a task waits in an executor's queue
+	Request                 // a request, from its arrival to its answer
+	Depth                   // an executor's queue depth is N (counter)
+)
+
+// Why says why a hold ended.
+type Why uint8
+
+// The reasons a hold ends, as gil.Reason.
+const (
+	Done Why = iota
+	Blocked
+	Dropped
+)
+
+var whyNames = [...]string{"done", "blocked", "drop request"}
+
+func (w Why) String() string {
+	if int(w) < len(whyNames) {
+		return whyNames[w]
+	}
+	return "unknown"
+}
+
+// payloadMax is how much of a request's payload an event keeps.
+const payloadMax = 16
+
+// An Event is one recorded event, of a fixed size and without pointers, so
+// that the ring costs the collector nothing to scan.
+type Event struct {
+	TS, Dur int64 // nanoseconds since the recorder began; Dur for spans
+	Lane    int32
+	PID     int32 // a worker process's pid, or 0 for the server's
+	N       int32 // events handled (Busy), queue depth (Depth)
+	Kind    Kind
+	Why     Why
+	plen    uint8
+	payload [payloadMax]byte
+}
+
+// Payload returns the request payload the event is about, or "".
+func (e *Event) Payload() string { return string(e.payload[:e.plen]) }
+
+func (e *Event) setPayload(p []byte) {
+	e.plen = uint8(copy(e.payload[:], p))
+}
+
+// Options bound a Recorder.
+type Options struct {
+	// Budget is the memory the events may take, in bytes; 0 means
+	// DefaultBudget.
+	Budget int
+	// Anchor is the payload of the request around whose arrival the
+	// recording is kept: Before it and After it. Empty means no anchor:
+	// the ring keeps the latest events.
+	Anchor string
+	// Before and After bound the window around the anchor; 0 means
+	// DefaultBefore and DefaultAfter.
+	Before, After time.Duration
+	// Clock, if not nil, is the recorder's clock, in nanoseconds from its
+	// start; tests set one. Nil means the monotonic time since New.
+	Clock func() int64
+}
+
+// Defaults of Options.
+const (
+	DefaultBudget = 64 << 20
+	DefaultBefore = 250 * time.Millisecond
+	DefaultAfter  = 750 * time.Millisecond
+)
+
+// maxLanes bounds the lanes, as the events are: a run with a new
+// connection per request makes a lane per connection, and those past the
+// bound record nothing.
+const maxLanes = 4096
+
+// active counts the recorders made in this process: until one is, code
+// that would look for a lane need not.
+var active atomic.Int32
+
+// Active reports whether any recorder has been made in this process: one
+// atomic load, for code that would otherwise look up a lane.
+func Active() bool { return active.Load() > 0 }
+
+// A Recorder records a server's events. Its methods are safe for
+// concurrent use.
+type Recorder struct {
+	epoch time.Time
+	opts  Options
+
+	mu       sync.Mutex
+	ring     []Event
+	n        uint64 // events ever added; ring[n%len] is the next slot
+	anchored bool
+	anchor   int64 // when the anchor request arrived
+	stop     int64 // anchor + After: events after it are not recorded
+	lanes    []laneInfo
+	refused  uint64 // lanes refused for the bound
+	full     bool   // the window filled the ring before its end
+}
+
+type laneInfo struct {
+	name string
+	role string
+	pid  int32
+}
+
+// New returns a recorder bounded by o.
+func New(o Options) *Recorder {
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
+	if o.Before <= 0 {
+		o.Before = DefaultBefore
+	}
+	if o.After <= 0 {
+		o.After = DefaultAfter
+	}
+	n := max(o.Budget/int(unsafe.Sizeof(Event{})), 1024)
+	active.Add(1)
+	return &Recorder{epoch: time.Now(), opts: o, ring: make([]Event, n)}
+}
+
+// Options returns the recorder's options, with the defaults filled in.
+func (r *Recorder) Options() Options { return r.opts }
+
+// Now returns the recorder's clock: nanoseconds since it began.
+func (r *Recorder) Now() int64 {
+	if r.opts.Clock != nil {
+		return r.opts.Clock()
+	}
+	return int64(time.Since(r.epoch))
+}
+
+// Lane returns a new lane named name (such as "conn 3"), for a thread,
+// loop, worker or connection of the given role, in the server's process.
+// It returns nil, a lane that records nothing, for a nil r, or past the
+// bound of lanes.
+func (r *Recorder) Lane(name, role string) *Lane { return r.lane(name, role, 0) }
+
+// ProcessLane returns a new lane for a worker process with the given pid,
+// as Lane does.
+func (r *Recorder) ProcessLane(name, role string, pid int) *Lane {
+	return r.lane(name, role, int32(pid))
+}
+
+func (r *Recorder) lane(name, role string, pid int32) *Lane {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.lanes) >= maxLanes {
+		r.refused++
+		return nil
+	}
+	r.lanes = append(r.lanes, laneInfo{name: name, role: role, pid: pid})
+	return &Lane{r: r, id: int32(len(r.lanes)), pid: pid}
+}
+
+// add records e, unless the window after the anchor has passed, or the
+// ring is full of the window: once anchored, the window's start is what
+// matters, and its end gives way.
+func (r *Recorder) add(e *Event) {
+	r.mu.Lock()
+	slot := &r.ring[r.n%uint64(len(r.ring))]
+	switch {
+	case r.anchored && e.TS > r.stop:
+	case r.anchored && r.n >= uint64(len(r.ring)) && slot.TS+slot.Dur >= r.anchor-int64(r.opts.Before):
+		r.full = true
+	default:
+		*slot = *e
+		r.n++
+	}
+	r.mu.Unlock()
+}
+
+// arrived notes a request's arrival at ts, which anchors the window if its
+// payload is the anchor's.
+func (r *Recorder) arrived(ts int64, payload []byte) {
+	if r.opts.Anchor == "" || string(payload) != r.opts.Anchor {
+		return
+	}
+	r.mu.Lock()
+	if !r.anchored {
+		r.anchored, r.anchor, r.stop = true, ts, ts+int64(r.opts.After)
+	}
+	r.mu.Unlock()
+}
+
+// A Lane is one thread's, loop's, worker's or connection's row of events.
+// A nil *Lane records nothing.
+type Lane struct {
+	r   *Recorder
+	id  int32
+	pid int32
+}
+
+// Now returns the lane's recorder's clock, or 0 for a nil l.
+func (l *Lane) Now() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.r.Now()
+}
+
+// Span records a span of kind from start (a time of Now) until now.
+func (l *Lane) Span(kind Kind, start int64, payload []byte) {
+	if l == nil {
+		return
+	}
+	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: kind}
+	e.setPayload(payload)
+	l.r.add(&e)
+}
+
+// Hold records a hold of the lock from start until now, ended for why.
+func (l *Lane) Hold(start int64, why Why, payload []byte) {
+	if l == nil {
+		return
+	}
+	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: Hold, Why: why}
+	e.setPayload(payload)
+	l.r.add(&e)
+}
+
+// Busy records a busy span of a loop from start until now, in which it
+// handled n events.
+func (l *Lane) Busy(start int64, n int) {
+	if l == nil {
+		return
+	}
+	l.r.add(&Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, Kind: Busy, N: int32(n)})
+}
+
+// Instant records an instant event of kind now.
+func (l *Lane) Instant(kind Kind, payload []byte) {
+	if l == nil {
+		return
+	}
+	e := Event{TS: l.r.Now(), Lane: l.id, PID: l.pid, Kind: kind}
+	e.setPayload(payload)
+	l.r.add(&e)
+}
+
+// Depth records that the queue the lane stands for holds n tasks now.
+func (l *Lane) Depth(n int) {
+	if l == nil {
+		return
+	}
+	l.r.add(&Event{TS: l.r.Now(), Lane: l.id, Kind: Depth, N: int32(n)})
+}
+
+// Arrive notes a request's arrival on the lane and returns its time, for
+// the Request span that its answer ends.
+func (l *Lane) Arrive(payload []byte) int64 {
+	if l == nil {
+		return 0
+	}
+	ts := l.r.Now()
+	l.r.arrived(ts, payload)
+	return ts
+}

@@ -1,0 +1,167 @@
+package timeline
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// manual is a clock the test moves.
+type manual struct{ now int64 }
+
+func (m *manual) clock() int64 { return m.now }
+
+func (m *manual) advance(d time.Duration) { m.now += int64(d) }
+
+func TestANilLaneRecordsNothingAndAllocatesNothing(t *testing.T) {
+	var l *Lane
+	allocs := testing.AllocsPerRun(100, func() {
+		start := l.Now()
+		l.Span(Task, start, []byte("7"))
+		l.Hold(start, Dropped, nil)
+		l.Busy(start, 3)
+		l.Instant(DropRequest, nil)
+		l.Depth(2)
+		l.Arrive([]byte("10000"))
+	})
+	assert.Zero(t, allocs)
+	var r *Recorder
+	assert.Nil(t, r.Lane("conn 1", "connection"))
+}
+
+func TestTheRingStaysWithinItsBudget(t *testing.T) {
+	const budget = 1 << 20
+	r := New(Options{Budget: budget})
+	l := r.Lane("loop", "loop")
+	for range 200_000 { // far more events than the budget holds
+		l.Busy(l.Now(), 1)
+	}
+	assert.LessOrEqual(t, cap(r.ring)*int(unsafe.Sizeof(Event{})), budget)
+	events, truncated := r.Events()
+	assert.Len(t, events, len(r.ring), "the ring keeps the latest events")
+	assert.False(t, truncated, "without an anchor nothing is a window's start")
+
+	// Lanes are bounded too.
+	for range maxLanes + 10 {
+		r.Lane("conn", "connection")
+	}
+	assert.Len(t, r.lanes, maxLanes)
+	assert.EqualValues(t, 11, r.refused)
+}
+
+func TestTheWindowAroundTheAnchorIsKept(t *testing.T) {
+	m := &manual{}
+	r := New(Options{Anchor: "10000", Before: 10 * time.Millisecond, After: 20 * time.Millisecond, Clock: m.clock})
+	l := r.Lane("conn 1", "connection")
+	span := func(payload string) {
+		start := l.Now()
+		m.advance(time.Millisecond)
+		l.Span(Request, start, []byte(payload))
+	}
+	for range 50 { // 50 ms before the anchor: only the last 10 are in the window
+		span("7")
+	}
+	l.Arrive([]byte("10000"))
+	for range 50 { // 50 ms after it: those that start within 20 ms are recorded
+		span("7")
+	}
+	events, truncated := r.Events()
+	require.False(t, truncated)
+	first, last := events[0], events[len(events)-1]
+	assert.Equal(t, int64(39*time.Millisecond), first.TS, "the span that ends as the window begins is in it")
+	assert.LessOrEqual(t, last.TS, int64(70*time.Millisecond))
+	assert.Len(t, events, 11+21)
+}
+
+func TestAFullRingKeepsTheWindowsStartAndSaysSo(t *testing.T) {
+	m := &manual{}
+	r := New(Options{Budget: 1, Anchor: "long", Before: time.Second, After: time.Hour, Clock: m.clock})
+	l := r.Lane("conn 1", "connection")
+	l.Arrive([]byte("long"))
+	for i := range 3 * len(r.ring) {
+		m.advance(time.Microsecond)
+		l.Instant(DropRequest, []byte{byte('0' + i%10)})
+	}
+	events, _ := r.Events()
+	require.Len(t, events, len(r.ring))
+	assert.Equal(t, int64(time.Microsecond), events[0].TS, "the first events after the anchor are kept")
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTrace(&b, Meta{}))
+	tr, err := ReadTrace(&b)
+	require.NoError(t, err)
+	assert.Equal(t, true, tr.Other["budget_filled"])
+}
+
+func TestTheTraceIsValidTraceEventFormat(t *testing.T) {
+	m := &manual{}
+	r := New(Options{Anchor: "10000", Clock: m.clock})
+	loop := r.Lane("loop", "loop")
+	conn := r.Lane("conn 1", "connection")
+	queue := r.Lane("queue", "queue")
+	worker := r.ProcessLane("worker 1", "worker", 4242)
+
+	arrived := conn.Arrive([]byte("10000"))
+	poll := loop.Now()
+	m.advance(time.Millisecond)
+	loop.Span(Poll, poll, nil)
+	busy := loop.Now()
+	queue.Depth(1)
+	m.advance(time.Millisecond)
+	loop.Busy(busy, 2)
+	hold := conn.Now()
+	m.advance(5 * time.Millisecond)
+	conn.Instant(DropRequest, []byte("7"))
+	conn.Hold(hold, Dropped, []byte("10000"))
+	task := worker.Now()
+	m.advance(time.Millisecond)
+	worker.Span(Task, task, []byte("10000"))
+	conn.Span(Request, arrived, []byte("10000"))
+
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTrace(&b, Meta{Process: "perconn gil=5ms", Task: "prime"}))
+	tr, err := ReadTrace(&b)
+	require.NoError(t, err, b.String())
+	assert.Equal(t, "perconn gil=5ms", tr.Processes[tr.Events[0].PID])
+	assert.Equal(t, "worker 4242", tr.Processes[4242])
+	byName := map[string]TraceEvent{}
+	for _, e := range tr.Events {
+		byName[e.Cat+"/"+e.Name] = e
+	}
+	assert.Equal(t, "drop request", byName["gil/hold"].Arg("ended"))
+	assert.Equal(t, "10000", byName["gil/hold"].Arg("request"))
+	assert.Equal(t, "connection", byName["gil/hold"].Arg("role"))
+	assert.InDelta(t, 5000, byName["gil/hold"].Dur, 0.001, "microseconds")
+	assert.EqualValues(t, 2, byName["loop/busy"].Args["events"])
+	assert.EqualValues(t, 1, byName["queue/queue"].Args["depth"])
+	assert.Equal(t, "C", byName["queue/queue"].Ph)
+	assert.Equal(t, 4242, byName["task/prime"].PID)
+	assert.Equal(t, "conn 1", tr.Names[Thread{byName["gil/hold"].PID, byName["gil/hold"].TID}])
+	assert.Equal(t, "worker 1", tr.Names[Thread{4242, byName["task/prime"].TID}])
+}
+
+func TestReadTraceRefusesWhatIsNotATrace(t *testing.T) {
+	for name, text := range map[string]string{
+		"not JSON":      "nope",
+		"no events":     `{"otherData":{}}`,
+		"no tid":        `[{"ph":"X","ts":1,"pid":1,"dur":1}]`,
+		"backwards":     `[{"ph":"i","ts":5,"pid":1,"tid":1},{"ph":"i","ts":4,"pid":1,"tid":1}]`,
+		"unbalanced":    `[{"ph":"B","ts":5,"pid":1,"tid":1}]`,
+		"end, no begin": `[{"ph":"E","ts":5,"pid":1,"tid":1}]`,
+		"negative span": `[{"ph":"X","ts":5,"dur":-1,"pid":1,"tid":1}]`,
+	} {
+		_, err := ReadTrace(strings.NewReader(text))
+		assert.Error(t, err, name)
+	}
+	_, err := ReadTrace(strings.NewReader(`[{"ph":"B","ts":1,"pid":1,"tid":1},{"ph":"E","ts":2,"pid":1,"tid":1},{"ph":"i","ts":1,"pid":1,"tid":2}]`))
+	assert.NoError(t, err, "each thread's own order is what counts")
+}
