@@ -114,8 +114,13 @@ func sleepOnTimer(w *waiter, d time.Duration) bool {
 }
 
 // SetRecorder has r record the lock's holds, waits, drop requests and
-// failed wake-ups; call it before any thread uses g.
-func (g *GIL) SetRecorder(r *timeline.Recorder) { g.rec = r }
+// failed wake-ups; call it before any thread uses g. A nil g (Go mode)
+// has nothing to record.
+func (g *GIL) SetRecorder(r *timeline.Recorder) {
+	if g != nil {
+		g.rec = r
+	}
+}
 
 // Interval returns the switch interval.
 func (g *GIL) Interval() time.Duration { return g.interval }
