@@ -75,6 +75,11 @@ type Row struct {
 	// IdleBytes is the server's resident memory per idle connection,
 	// measured with Experiment.Idle connections; 0 if not measured.
 	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
+	// Trace is the file of the row's timeline (Experiment.TraceDir in
+	// package compare), its first run's if it ran more than once, and
+	// Timeline the figures taken from it.
+	Trace    string        `json:"trace,omitempty"`
+	Timeline *TraceFigures `json:"timeline,omitempty"`
 	// Note explains a figure that would mislead on its own.
 	Note string `json:"note,omitempty"`
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Loads the page of `primetime compare -html` in headless Chromium, as a person would open it:
-# it fails if the page's scripts throw or the charts are not drawn, and it saves a screenshot.
-# Usage: bash scripts/page-check.sh [SCREENSHOT.png]   (default: a temporary file)
+# Loads the page of `primetime compare -html -trace` in headless Chromium, as a person would open
+# it: it fails if the page's scripts throw, the charts are not drawn or a row's lanes are empty,
+# and it saves a screenshot of the page and one of the three perconn rows' lanes.
+# Usage: bash scripts/page-check.sh [SCREENSHOT.png [LANES.png]]   (default: temporary files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 browser=$(command -v chromium || command -v chromium-browser || true)
@@ -11,16 +12,18 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 shot=${1:-$work/page.png}
+lanes=${2:-$work/lanes.png}
 
 go build -o "$work/primetime" ./cmd/primetime
-"$work/primetime" compare -strategies perconn,loop,loop+goroutines:2 -gil 5ms -duration 3s -after 1s -long 5000 \
-  -interval 100ms -html "$work/page.html" >/dev/null
+"$work/primetime" compare -strategies perconn,loop,loop+goroutines:2 -gil 5ms -cpython -duration 2s -after 700ms -long 5000 \
+  -interval 100ms -trace "$work/traces" -html "$work/page.html" >/dev/null
 
 run() {
+  local page=$1; shift
   timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0 \
-    --window-size=1400,1900 "$@" "file://$work/page.html" 2>"$work/console.log"
+    --window-size=1400,1900 "$@" "file://$work/$page" 2>"$work/console.log"
 }
-run --dump-dom >"$work/dom.html"
+run page.html --dump-dom >"$work/dom.html"
 errors=$(grep -E 'CONSOLE|Uncaught' "$work/console.log" || true)
 if [ -n "$errors" ]; then
   echo "the page logged errors:"; echo "$errors"; exit 1
@@ -29,5 +32,15 @@ charts=$(grep -o 'class="uplot' "$work/dom.html" | wc -l)
 if [ "$charts" -ne 2 ]; then
   echo "the page drew $charts charts, want 2"; exit 1
 fi
-run --screenshot="$shot" >/dev/null
-echo "ok   the page drew its 2 charts with no console error; screenshot: $shot"
+rows=$(grep -o 'class="lane-row"' "$work/dom.html" | wc -l)
+drawn=$(grep -oE 'class="lane-row" data-drawn="[1-9][0-9]*"' "$work/dom.html" | wc -l)
+if [ "$rows" -ne 9 ] || [ "$drawn" -ne "$rows" ]; then
+  echo "the page drew lanes for $drawn of $rows rows, want 9 of 9"; exit 1
+fi
+run page.html --screenshot="$shot" >/dev/null
+# The three perconn rows' lanes alone: Go, Python mode, CPython.
+sed 's|</head>|<style>body>*:not(#lanes){display:none} .lane-row:nth-child(n+4){display:none}</style></head>|' \
+  "$work/page.html" >"$work/lanes.html"
+timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,470 \
+  --screenshot="$lanes" "file://$work/lanes.html" >/dev/null 2>&1
+echo "ok   the page drew its 2 charts and the lanes of its 9 rows with no console error; screenshots: $shot, $lanes"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -36,9 +37,10 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
 	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
+	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
-		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns"} {
+		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace"} {
 		c.field(field, name)
 	}
 	if code, ok := c.parse(args, 0); !ok {
@@ -71,11 +73,17 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		CPython:               *withPython,
 		PythonCosts:           costs(),
 		Python:                *python,
+		TraceDir:              *traceDir,
 		Stderr:                stderr,
 		Progress:              progress,
 	}
 	if x.Strategies == nil {
 		x.Strategies = []string{} // empty, not the default list
+	}
+	if x.TraceDir != "" {
+		if err := os.MkdirAll(x.TraceDir, 0o755); err != nil {
+			return c.fail(err, 2)
+		}
 	}
 	plan, err := x.Plan()
 	if err != nil {

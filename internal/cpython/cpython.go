@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -100,13 +101,31 @@ func Speaks(p wire.Protocol) bool { return p == "" || slices.Contains(protocols,
 // A Server is the lecture's server in a child process.
 type Server struct {
 	*reexec.Server        // Addr is the loopback address it serves on
-	dir            string // holds the script
+	dir            string // holds the script and its trace log
+	o              Options
 }
 
-// Start starts python serving the script in shape, with the switch
-// interval and protocol given, and waits until it listens. Its stderr goes
-// to stderr (os.Stderr if nil).
-func Start(python string, shape []string, switchInterval time.Duration, protocol string, stderr io.Writer) (*Server, error) {
+// Options say how the script serves.
+type Options struct {
+	// SwitchInterval is sys.setswitchinterval's.
+	SwitchInterval time.Duration
+	// Protocol is the wire protocol; empty means the line protocol.
+	Protocol string
+	// Stderr receives the script's stderr; nil means os.Stderr.
+	Stderr io.Writer
+	// Trace, if not empty, is the file that Stop writes the requests'
+	// steps to, in the Trace Event Format (see WriteTrace), kept from
+	// Before to After the arrival of the request Long.
+	Trace         string
+	Label         string // names the server's process in the trace
+	Long          string
+	Before, After time.Duration
+}
+
+// Start starts python serving the script in shape, as o says, and waits
+// until it listens.
+func Start(python string, shape []string, o Options) (*Server, error) {
+	switchInterval, protocol, stderr := o.SwitchInterval, o.Protocol, o.Stderr
 	dir, err := os.MkdirTemp("", "primetime-cpython-")
 	if err != nil {
 		return nil, err
@@ -120,6 +139,9 @@ func Start(python string, shape []string, switchInterval time.Duration, protocol
 	args = append(args, "--switch-interval", strconv.FormatFloat(switchInterval.Seconds(), 'g', -1, 64))
 	if protocol != "" {
 		args = append(args, "--protocol", protocol)
+	}
+	if o.Trace != "" {
+		args = append(args, "--trace", filepath.Join(dir, "trace.log"))
 	}
 	cmd := exec.Command(python, args...)
 	cmd.Stderr = stderr
@@ -135,18 +157,36 @@ func Start(python string, shape []string, switchInterval time.Duration, protocol
 		}
 		return nil, fmt.Errorf("cpython: starting %s: %w", python, err)
 	}
-	return &Server{Server: srv, dir: dir}, nil
+	return &Server{Server: srv, dir: dir, o: o}, nil
 }
 
 // Stop closes the server's stdin, which ends it, waits for it, and kills
-// it if it has not exited in time.
+// it if it has not exited in time; then it writes the trace, if asked.
 func (s *Server) Stop() error {
 	defer os.RemoveAll(s.dir)
 	err := s.Server.Stop(stopTimeout)
 	if errors.Is(err, reexec.ErrKilled) {
 		return errors.New("cpython: the lecture's server did not stop in time; killed")
 	}
-	return err
+	if err != nil || s.o.Trace == "" {
+		return err
+	}
+	return s.writeTrace()
+}
+
+// writeTrace turns the script's trace log into the trace file.
+func (s *Server) writeTrace() error {
+	log, err := os.Open(filepath.Join(s.dir, "trace.log"))
+	if err != nil {
+		return fmt.Errorf("cpython: the lecture's server left no trace log: %w", err)
+	}
+	defer log.Close()
+	out, err := os.Create(s.o.Trace)
+	if err != nil {
+		return err
+	}
+	meta := timeline.Meta{Process: s.o.Label, Task: "prime", PID: s.Pid()}
+	return errors.Join(WriteTrace(log, out, s.o.Long, s.o.Before, s.o.After, meta), out.Close())
 }
 
 // NthTime returns how long python takes to compute the nth prime with the

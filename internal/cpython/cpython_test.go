@@ -69,7 +69,7 @@ func TestTheLecturesServerAnswersAsTheGoServerDoes(t *testing.T) {
 		t.Run(text, func(t *testing.T) {
 			shape, ok := Shape(describe(t, text))
 			require.True(t, ok)
-			s, err := Start(py, shape, 5*time.Millisecond, "", nil)
+			s, err := Start(py, shape, Options{SwitchInterval: 5 * time.Millisecond})
 			require.NoError(t, err)
 			defer func() {
 				require.NoError(t, s.Stop())
@@ -97,7 +97,7 @@ func TestTheLecturesServerSpeaksRecv(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) {
 			shape, _ := Shape(describe(t, text))
-			s, err := Start(py, shape, 5*time.Millisecond, "recv", nil)
+			s, err := Start(py, shape, Options{SwitchInterval: 5 * time.Millisecond, Protocol: "recv"})
 			require.NoError(t, err)
 			defer s.Stop()
 			c, err := net.Dial("tcp", s.Addr)

@@ -20,6 +20,11 @@ each recv is one request. It listens on a loopback port, prints
 "primetime-cpython/1 HOST:PORT" once it is ready, and exits when its stdin
 closes. Standard library only; Python 3.10 or later.
 
+With --trace FILE it logs each request's steps (received, computing,
+computed, sent) with the thread or worker process they ran on, and writes
+them to FILE as it exits, a line each: "NS STEP PID TID N NAME", NS from
+time.perf_counter_ns. CPython's lock itself is not visible from Python.
+
     python3 lecture_server.py threads --switch-interval 0.002
 """
 
@@ -30,6 +35,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 MAX_N = 1_000_000
 MAX_LINE = 4096
@@ -49,6 +55,45 @@ def nth_prime(n):
             found += 1
             if found == n:
                 return candidate
+
+
+TRACE = None  # with --trace: the steps logged, as (ns, step, pid, tid, n, name)
+
+
+def step(kind, n, lane=None, ns=None):
+    """Logs a request's step on lane (pid, tid, name), by default the
+    calling thread."""
+    if TRACE is None:
+        return
+    if lane is None:
+        t = threading.current_thread()
+        lane = (0, t.native_id, t.name)
+    TRACE.append((ns or time.perf_counter_ns(), kind, lane[0], lane[1], n, lane[2]))
+
+
+def traced_nth(n):
+    """nth_prime, with its steps logged on the calling thread."""
+    step("computing", n)
+    r = nth_prime(n)
+    step("computed", n)
+    return r
+
+
+def timed_nth(n):
+    """nth_prime in a worker process, with when it ran there and where."""
+    start = time.perf_counter_ns()
+    r = nth_prime(n)
+    return r, start, time.perf_counter_ns(), os.getpid()
+
+
+def log_worker(n, timed):
+    """Logs the steps of a task that ran in a worker process, on its lane,
+    and returns its answer."""
+    r, start, end, pid = timed
+    lane = (pid, pid, "worker %d" % pid)
+    step("computing", n, lane, start)
+    step("computed", n, lane, end)
+    return r
 
 
 def quote(b):
@@ -110,11 +155,15 @@ def requests(sock, protocol):
 def handle(sock, protocol, compute=nth_prime):
     """Serves one connection on the calling thread, as the lecture's
     handler does: recv, compute, send."""
+    if TRACE is not None and compute is nth_prime:
+        compute = traced_nth
     with sock:
         try:
             for request in requests(sock, protocol):
                 n, refusal = parse(request)
+                step("received", n or 0)
                 sock.sendall(refusal or b"%d\n" % compute(n))
+                step("sent", n or 0)
         except OSError:
             pass
 
@@ -140,6 +189,8 @@ def serve_threadpool(listener, protocol, size):
 
 def serve_procpool(listener, protocol, size, pool):
     def compute(n):
+        if TRACE is not None:
+            return log_worker(n, pool.submit(timed_nth, n).result())
         return pool.submit(nth_prime, n).result()
 
     while True:
@@ -147,7 +198,12 @@ def serve_procpool(listener, protocol, size, pool):
         threading.Thread(target=handle, args=(sock, protocol, compute), daemon=True).start()
 
 
+CONNS = iter(range(1, 1 << 62))
+
+
 async def handle_async(loop, sock, protocol, executor):
+    k = next(CONNS)
+    lane = (0, 1_000_000 + k, "conn %d" % k)
     with sock:
         buf = b""
         try:
@@ -155,13 +211,13 @@ async def handle_async(loop, sock, protocol, executor):
                 data = await loop.sock_recv(sock, MAX_LINE + 1 if protocol == "recv" else 65536)
                 if not data:
                     if buf and protocol == "line":
-                        await answer_async(loop, sock, buf, executor)
+                        await answer_async(loop, sock, buf, executor, lane)
                     return
                 if protocol == "recv":
                     if len(data) > MAX_LINE:
                         await loop.sock_sendall(sock, b"ERR request too long: the limit is %d bytes\n" % MAX_LINE)
                         return
-                    await answer_async(loop, sock, data.rstrip(b"\r\n"), executor)
+                    await answer_async(loop, sock, data.rstrip(b"\r\n"), executor, lane)
                     continue
                 buf += data
                 while (i := buf.find(b"\n")) >= 0:
@@ -171,7 +227,7 @@ async def handle_async(loop, sock, protocol, executor):
                     if len(line) > MAX_LINE:
                         await loop.sock_sendall(sock, b"ERR request line too long: the limit is %d bytes\n" % MAX_LINE)
                         return
-                    await answer_async(loop, sock, line, executor)
+                    await answer_async(loop, sock, line, executor, lane)
                 if len(buf) > MAX_LINE + 1:
                     await loop.sock_sendall(sock, b"ERR request line too long: the limit is %d bytes\n" % MAX_LINE)
                     return
@@ -179,14 +235,21 @@ async def handle_async(loop, sock, protocol, executor):
             pass
 
 
-async def answer_async(loop, sock, request, executor):
+async def answer_async(loop, sock, request, executor, lane):
     n, refusal = parse(request)
+    step("received", n or 0, lane)
     if refusal:
         await loop.sock_sendall(sock, refusal)
     elif executor is None:
-        await loop.sock_sendall(sock, b"%d\n" % nth_prime(n))
-    else:
+        await loop.sock_sendall(sock, b"%d\n" % (traced_nth if TRACE is not None else nth_prime)(n))
+    elif TRACE is None:
         await loop.sock_sendall(sock, b"%d\n" % await loop.run_in_executor(executor, nth_prime, n))
+    elif isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        timed = await loop.run_in_executor(executor, timed_nth, n)
+        await loop.sock_sendall(sock, b"%d\n" % log_worker(n, timed))
+    else:
+        await loop.sock_sendall(sock, b"%d\n" % await loop.run_in_executor(executor, traced_nth, n))
+    step("sent", n or 0, lane)
 
 
 def serve_asyncio(listener, protocol, executor):
@@ -208,7 +271,11 @@ def main():
     ap.add_argument("--protocol", choices=["line", "recv"], default="line")
     ap.add_argument("--switch-interval", type=float, default=0.005, help="sys.setswitchinterval, in seconds")
     ap.add_argument("--nth", type=int, help="print the nth prime and the seconds it took, and exit")
+    ap.add_argument("--trace", metavar="FILE", help="log each request's steps, and write them to FILE on exit")
     args = ap.parse_args()
+    global TRACE
+    if args.trace:
+        TRACE = []
     sys.setswitchinterval(args.switch_interval)
     if args.nth:
         import time
@@ -234,6 +301,9 @@ def main():
         sys.stdin.buffer.read()
         if procs is not None:
             procs.shutdown(wait=True, cancel_futures=True)
+        if TRACE is not None:
+            with open(args.trace, "w") as f:
+                f.writelines("%d %s %d %d %d %s\n" % e for e in list(TRACE))
         os._exit(0)
 
     threading.Thread(target=watch_stdin, daemon=True).start()

@@ -25,6 +25,19 @@ func (e TraceEvent) Arg(key string) string {
 	return s
 }
 
+// rawEvent is an event as decoded, its required fields pointers, so that
+// a missing one is seen.
+type rawEvent struct {
+	Ph   *string        `json:"ph"`
+	Cat  string         `json:"cat"`
+	Name string         `json:"name"`
+	TS   *float64       `json:"ts"`
+	Dur  float64        `json:"dur"`
+	PID  *int           `json:"pid"`
+	TID  *int           `json:"tid"`
+	Args map[string]any `json:"args"`
+}
+
 // A Thread is one (pid, tid) of a trace.
 type Thread struct{ PID, TID int }
 
@@ -48,14 +61,14 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw []map[string]json.RawMessage
+	var raw []rawEvent
 	t := &Trace{Names: map[Thread]string{}, Processes: map[int]string{}}
 	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
 		err = json.Unmarshal(data, &raw)
 	} else {
 		var obj struct {
-			TraceEvents []map[string]json.RawMessage `json:"traceEvents"`
-			OtherData   map[string]any               `json:"otherData"`
+			TraceEvents []rawEvent     `json:"traceEvents"`
+			OtherData   map[string]any `json:"otherData"`
 		}
 		err = json.Unmarshal(data, &obj)
 		raw, t.Other = obj.TraceEvents, obj.OtherData
@@ -68,17 +81,16 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 	}
 	last := map[Thread]float64{}
 	open := map[Thread]int{}
-	for i, fields := range raw {
-		for _, key := range []string{"ph", "ts", "pid", "tid"} {
-			if _, ok := fields[key]; !ok {
-				return nil, fmt.Errorf("timeline: event %d has no %q", i, key)
+	for i, r := range raw {
+		for _, f := range [...]struct {
+			key     string
+			missing bool
+		}{{"ph", r.Ph == nil}, {"ts", r.TS == nil}, {"pid", r.PID == nil}, {"tid", r.TID == nil}} {
+			if f.missing {
+				return nil, fmt.Errorf("timeline: event %d has no %q", i, f.key)
 			}
 		}
-		var e TraceEvent
-		b, _ := json.Marshal(fields)
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("timeline: event %d: %w", i, err)
-		}
+		e := TraceEvent{Ph: *r.Ph, Cat: r.Cat, Name: r.Name, TS: *r.TS, Dur: r.Dur, PID: *r.PID, TID: *r.TID, Args: r.Args}
 		th := Thread{e.PID, e.TID}
 		if e.Ph == "M" {
 			name, _ := e.Args["name"].(string)
@@ -115,4 +127,19 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 		}
 	}
 	return t, nil
+}
+
+// Anchor returns when the long request arrived, in the trace's
+// microseconds: the recorder's anchor, or the start of the request span
+// of payload long; ok is false if the trace has neither.
+func (t *Trace) Anchor(long string) (ts float64, ok bool) {
+	if ts, ok := t.Other["anchor_ts"].(float64); ok {
+		return ts, true
+	}
+	for _, e := range t.Events {
+		if e.Cat == "request" && long != "" && e.Arg("request") == long {
+			return e.TS, true
+		}
+	}
+	return 0, false
 }

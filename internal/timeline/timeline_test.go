@@ -149,6 +149,20 @@ func TestTheTraceIsValidTraceEventFormat(t *testing.T) {
 	assert.Equal(t, "worker 1", tr.Names[Thread{4242, byName["task/prime"].TID}])
 }
 
+func TestAnyPayloadMakesValidJSON(t *testing.T) {
+	r := New(Options{})
+	l := r.Lane("conn \"1\"", "connection")
+	for _, p := range []string{"a\"b", "\\", "\n\t", "\xff\xfe", "é", "\x00"} {
+		l.Instant(DropRequest, []byte(p))
+	}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTrace(&b, Meta{Task: "t\""}))
+	tr, err := ReadTrace(&b)
+	require.NoError(t, err, b.String())
+	assert.Equal(t, "a\"b", tr.Events[0].Arg("request"))
+	assert.Equal(t, "\uFFFD\uFFFD", tr.Events[3].Arg("request"), "invalid UTF-8 is replaced")
+}
+
 func TestReadTraceRefusesWhatIsNotATrace(t *testing.T) {
 	for name, text := range map[string]string{
 		"not JSON":      "nope",
@@ -164,4 +178,51 @@ func TestReadTraceRefusesWhatIsNotATrace(t *testing.T) {
 	}
 	_, err := ReadTrace(strings.NewReader(`[{"ph":"B","ts":1,"pid":1,"tid":1},{"ph":"E","ts":2,"pid":1,"tid":1},{"ph":"i","ts":1,"pid":1,"tid":2}]`))
 	assert.NoError(t, err, "each thread's own order is what counts")
+}
+
+func TestFiguresAreTakenWhileTheLongRequestRuns(t *testing.T) {
+	m := &manual{}
+	r := New(Options{Anchor: "10000", Clock: m.clock})
+	long, small, loop, queue := r.Lane("conn 1", "connection"), r.Lane("conn 2", "connection"), r.Lane("loop", "loop"), r.Lane("queue", "queue")
+	small.Hold(small.Now(), Done, []byte("7")) // before the window: not counted
+	m.advance(time.Millisecond)
+	arrived := long.Arrive([]byte("10000"))
+	queue.Depth(3)
+	for range 4 { // 4 x (5 ms long hold, a drop request, 1 ms small hold after a 5 ms wait)
+		hold, wait := long.Now(), small.Now()
+		m.advance(5 * time.Millisecond)
+		small.Instant(DropRequest, []byte("7"))
+		long.Hold(hold, Dropped, []byte("10000"))
+		small.Span(Wait, wait, []byte("7"))
+		hold = small.Now()
+		busy := loop.Now()
+		m.advance(time.Millisecond)
+		small.Hold(hold, Done, []byte("7"))
+		small.Span(Request, wait, []byte("7"))
+		loop.Busy(busy, 1)
+	}
+	small.Instant(FailedWake, []byte("7"))
+	long.Span(Request, arrived, []byte("10000"))
+	m.advance(time.Millisecond)
+	small.Hold(small.Now(), Done, []byte("7")) // after the window
+
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTrace(&b, Meta{}))
+	tr, err := ReadTrace(&b)
+	require.NoError(t, err)
+	f := tr.Figures("")
+	assert.InDelta(t, 24, f.WindowMS, 1e-9)
+	assert.True(t, f.Lock)
+	assert.InDelta(t, 20.0/24, f.LongHold, 1e-9)
+	assert.InDelta(t, 4.0/24, f.SmallHold, 1e-9)
+	assert.InDelta(t, 5, f.WaitP50MS, 1e-9)
+	assert.InDelta(t, 5, f.WaitP99MS, 1e-9)
+	assert.InDelta(t, 4/0.024, f.DropRequests, 1e-6)
+	assert.InDelta(t, 7/0.024, f.Switches, 1e-6, "long, small, long, ... 8 holds")
+	assert.Equal(t, 1, f.FailedWakes)
+	assert.True(t, f.Loop)
+	assert.InDelta(t, 4.0/24, f.LoopBusy, 1e-9)
+	assert.Equal(t, 3, f.MaxQueue)
+	assert.InDelta(t, 6, f.LatencyP99MS, 1e-9)
+	assert.InDelta(t, 5, f.RequestWaitP99MS, 1e-9, "one wait per request")
 }

@@ -16,6 +16,8 @@ type Meta struct {
 	Process string
 	// Task is the name of the task that Task spans run.
 	Task string
+	// PID is the server's process; 0 means this process.
+	PID int
 }
 
 // The Trace Event Format's schema here, so that any reader finds things:
@@ -87,6 +89,9 @@ func (r *Recorder) WriteTrace(w io.Writer, meta Meta) error {
 
 	bw := bufio.NewWriter(w)
 	pid := int32(os.Getpid())
+	if meta.PID != 0 {
+		pid = int32(meta.PID)
+	}
 	other := map[string]any{"recorder": "primetime", "anchor": r.opts.Anchor,
 		"window_before_us": r.opts.Before.Microseconds(), "window_after_us": r.opts.After.Microseconds(),
 		"truncated": truncated, "budget_filled": full, "lanes_refused": refused}
@@ -127,10 +132,19 @@ func (r *Recorder) WriteTrace(w io.Writer, meta Meta) error {
 		emit(map[string]any{"ph": "M", "cat": "__metadata", "ts": 0, "name": "thread_name", "pid": p, "tid": i + 1, "args": map[string]any{"name": l.name}})
 		emit(map[string]any{"ph": "M", "cat": "__metadata", "ts": 0, "name": "thread_sort_index", "pid": p, "tid": i + 1, "args": map[string]any{"sort_index": i + 1}})
 	}
-	task := meta.Task
-	if task == "" {
-		task = "task"
+	task, err := json.Marshal(meta.Task)
+	if err != nil || meta.Task == "" {
+		task = []byte(`"task"`)
 	}
+	roles := make([][]byte, len(lanes))
+	for i, l := range lanes {
+		if l.role != "" {
+			roles[i], _ = json.Marshal(l.role)
+		}
+	}
+	// The events are written by hand, not through maps: a run's trace
+	// has hundreds of thousands.
+	var b []byte
 	for i := range events {
 		e := &events[i]
 		s := shapes[e.Kind]
@@ -138,36 +152,86 @@ func (r *Recorder) WriteTrace(w io.Writer, meta Meta) error {
 		if e.PID != 0 {
 			p = e.PID
 		}
-		v := map[string]any{"ph": s.ph, "cat": s.cat, "name": s.name, "ts": micros(e.TS), "pid": p, "tid": e.Lane}
-		args := map[string]any{}
-		if int(e.Lane) >= 1 && int(e.Lane) <= len(lanes) && lanes[e.Lane-1].role != "" {
-			args["role"] = lanes[e.Lane-1].role
+		b = append(b[:0], sep...)
+		b = append(b, `{"ph":"`...)
+		b = append(b, s.ph...)
+		b = append(b, `","cat":"`...)
+		b = append(b, s.cat...)
+		b = append(b, `","name":`...)
+		if e.Kind == Task {
+			b = append(b, task...)
+		} else {
+			b = append(b, '"')
+			b = append(b, s.name...)
+			b = append(b, '"')
 		}
-		if e.plen > 0 {
-			args["request"] = e.Payload()
-		}
-		switch e.Kind {
-		case Task:
-			v["name"] = task
-		case Hold:
-			args["ended"] = e.Why.String()
-		case Busy:
-			args["events"] = e.N
-		case Depth:
-			args = map[string]any{"depth": e.N}
-		case DropRequest, FailedWake:
-			v["s"] = "t"
-		}
+		b = append(b, `,"ts":`...)
+		b = strconv.AppendFloat(b, micros(e.TS), 'f', -1, 64)
 		if s.ph == "X" {
-			v["dur"] = micros(e.Dur)
+			b = append(b, `,"dur":`...)
+			b = strconv.AppendFloat(b, micros(e.Dur), 'f', -1, 64)
 		}
-		v["args"] = args
-		if err := emit(v); err != nil {
+		if e.Kind == DropRequest || e.Kind == FailedWake {
+			b = append(b, `,"s":"t"`...)
+		}
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(p), 10)
+		b = append(b, `,"tid":`...)
+		b = strconv.AppendInt(b, int64(e.Lane), 10)
+		b = append(b, `,"args":{`...)
+		if e.Kind == Depth {
+			b = append(b, `"depth":`...)
+			b = strconv.AppendInt(b, int64(e.N), 10)
+		} else {
+			comma := false
+			field := func(key string) {
+				if comma {
+					b = append(b, ',')
+				}
+				comma = true
+				b = append(b, '"')
+				b = append(b, key...)
+				b = append(b, `":`...)
+			}
+			if int(e.Lane) >= 1 && int(e.Lane) <= len(lanes) && roles[e.Lane-1] != nil {
+				field("role")
+				b = append(b, roles[e.Lane-1]...)
+			}
+			if e.plen > 0 {
+				field("request")
+				b = appendString(b, e.Payload())
+			}
+			switch e.Kind {
+			case Hold:
+				field("ended")
+				b = appendString(b, e.Why.String())
+			case Busy:
+				field("events")
+				b = strconv.AppendInt(b, int64(e.N), 10)
+			}
+		}
+		b = append(b, "}}"...)
+		if _, err := bw.Write(b); err != nil {
 			return err
 		}
+		sep = ",\n"
 	}
 	bw.WriteString("\n]}\n")
 	return bw.Flush()
+}
+
+// appendString appends s as a JSON string: a request's payload is the
+// client's bytes, any of them.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // micros converts the recorder's nanoseconds to the format's microseconds.

@@ -41,6 +41,13 @@ type childConfig struct {
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
 	Protocol loadtest.Protocol `json:"protocol,omitempty"`
+	// Trace, if not empty, is the file the server writes its timeline to
+	// as it stops, recorded around the request Anchor, Before it and After
+	// it.
+	Trace  string        `json:"trace,omitempty"`
+	Anchor string        `json:"anchor,omitempty"`
+	Before time.Duration `json:"before,omitempty"`
+	After  time.Duration `json:"after,omitempty"`
 }
 
 // envConfig carries the childConfig to the child.
@@ -111,6 +118,9 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 		return "", nil, err
 	}
 	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, PythonCosts: cfg.PythonCosts, Protocol: cfg.Protocol}
+	if cfg.Trace != "" {
+		srv.Recorder = server.NewRecorder(server.RecorderOptions{Anchor: cfg.Anchor, Before: cfg.Before, After: cfg.After})
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	stop = func() error {
@@ -122,9 +132,21 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
 			return err
 		}
+		if cfg.Trace != "" {
+			return writeTrace(srv, cfg.Trace)
+		}
 		return nil
 	}
 	return l.Addr().String(), stop, nil
+}
+
+// writeTrace writes srv's timeline to the file path.
+func writeTrace(srv *server.Server, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(srv.WriteTrace(f), f.Close())
 }
 
 // task returns the registered task cfg names.

@@ -92,6 +92,14 @@ type Experiment struct {
 	// lock of that switch interval (server.Server's GIL option). Nil
 	// means Go mode only.
 	SwitchIntervals []time.Duration
+	// TraceDir, if not empty, has each row's server record its timeline
+	// (see server.Recorder) from 250 ms before the long request's arrival
+	// to the run's end, and write it there in the Trace Event Format, a
+	// file per run named after its row ("perconn-gil=5ms.json"; "-2" for
+	// the second of Count); CPython rows log each request's steps. Each
+	// Row has its first run's file and the figures taken from it. The
+	// directory must exist.
+	TraceDir string
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 	// Progress, if not nil, is told about each run's start and each of
@@ -178,6 +186,8 @@ func (x Experiment) Plan() (*Plan, error) {
 		return nil, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
 	case x.InProcess && x.Idle > 0:
 		return nil, loadtest.Fault("Idle", "{Idle} needs servers in child processes: leave out {InProcess}")
+	case x.TraceDir != "" && !isDir(x.TraceDir):
+		return nil, loadtest.Fault("TraceDir", fmt.Sprintf("{TraceDir} %q is not a directory: make it first", x.TraceDir))
 	case x.Count < 0:
 		return nil, loadtest.Fault("Count", fmt.Sprintf("{Count} is %d; it must be at least 1, or 0 for once", x.Count))
 	}
@@ -251,7 +261,7 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 	}
 	for round := range max(x.Count, 1) {
 		for i, t := range p.targets {
-			row, res, err := x.runTarget(ctx, t, sc, p.py)
+			row, res, err := x.runTarget(ctx, t, sc, p.py, round)
 			if res != nil {
 				res.Label = row.Label()
 				if x.Count > 1 {
@@ -269,18 +279,26 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 }
 
 // runTarget runs sc once against t and returns its row and result.
-func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenario, py *pythonRows) (loadtest.Row, *loadtest.Result, error) {
+func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenario, py *pythonRows, round int) (loadtest.Row, *loadtest.Result, error) {
 	s := t.strategy
 	run := sc
 	run.Reconnect = sc.Reconnect || (oneAtATime(s) && !x.KeepSerialConnections)
 	if t.runtime != "" {
 		run.Long = py.long
 	}
-	res, idle, err := x.runOne(ctx, t, run)
+	trace := x.tracePath(t, round)
+	res, idle, err := x.runOne(ctx, t, run, trace)
 	if res == nil {
 		return loadtest.Row{}, nil, err
 	}
 	row := rowOf(s, res)
+	if trace != "" && err == nil {
+		figures, terr := readFigures(trace, run.Long)
+		if terr != nil {
+			return row, res, fmt.Errorf("its timeline: %w", terr)
+		}
+		row.Trace, row.Timeline = trace, figures
+	}
 	if errors.Is(err, context.Canceled) {
 		row.Note = strings.TrimPrefix(row.Note+"; stopped early, interrupted", "; ")
 	}
@@ -319,9 +337,9 @@ func oneAtATime(s strategy.Strategy) bool { return strategy.Describe(s).Schedule
 
 // runOne starts srv, measures its idle connections if asked, runs sc
 // against it and stops it.
-func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario) (*loadtest.Result, float64, error) {
+func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (*loadtest.Result, float64, error) {
 	s := srv.strategy
-	addr, pid, stop, err := x.startServer(srv, sc.Protocol)
+	addr, pid, stop, err := x.startServer(srv, sc, trace)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -348,12 +366,15 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 
 // startServer starts srv and returns its address, its process (0 for one
 // in this process) and how to stop it.
-func (x Experiment) startServer(srv target, protocol loadtest.Protocol) (string, int, func() error, error) {
-	s, gil := srv.strategy, srv.gil
+func (x Experiment) startServer(srv target, sc loadtest.Scenario, trace string) (string, int, func() error, error) {
+	s, gil, protocol := srv.strategy, srv.gil, sc.Protocol
 	if srv.runtime != "" {
-		return startPython(srv, protocol, x.Stderr)
+		return startPython(srv, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr)
 	}
 	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol}
+	if trace != "" {
+		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
+	}
 	if x.InProcess {
 		addr, stop, err := serveInProcess(s, cfg, slog.New(slog.DiscardHandler))
 		return addr, 0, stop, err

@@ -102,13 +102,17 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 }
 
 // startPython starts the lecture's server for t under CPython.
-func startPython(t target, protocol loadtest.Protocol, stderr io.Writer) (string, int, func() error, error) {
+func startPython(t target, protocol loadtest.Protocol, trace, long string, after time.Duration, stderr io.Writer) (string, int, func() error, error) {
 	shape, _ := cpython.Shape(strategy.Describe(t.strategy))
 	interval := t.gil
 	if interval == 0 {
 		interval = cpythonDefaultInterval
 	}
-	srv, err := cpython.Start(t.python, shape, interval, string(protocol), stderr)
+	o := cpython.Options{SwitchInterval: interval, Protocol: string(protocol), Stderr: stderr}
+	if trace != "" {
+		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after
+	}
+	srv, err := cpython.Start(t.python, shape, o)
 	if err != nil {
 		return "", 0, nil, err
 	}

@@ -68,6 +68,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1600px; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { padding: .25em .75em; text-align: right; }
+table.why th { cursor: auto; }
 th { cursor: pointer; border-bottom: 2px solid #999; user-select: none; }
 th:first-child, td:first-child, th:last-child, td.note { text-align: left; }
 tbody { border-bottom: 1px solid #ccc; }
@@ -78,6 +79,10 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 .chart { margin: 1em 0 2em; }
 .bar { height: 1.1em; background: #5b8fd6; display: inline-block; vertical-align: middle; }
 .bars td { border: 0; }
+.lane-row h3 { font-size: 14px; margin: 1.2em 0 .3em; padding-left: .5em; }
+.lane-note { color: #555; margin: 0 0 .3em; }
+.lane-tip { position: absolute; display: none; background: #fff; border: 1px solid #999; padding: .2em .5em; font-size: 12px; pointer-events: none; }
+.key span { display: inline-block; width: 1.2em; height: .8em; margin: 0 .3em 0 1em; vertical-align: middle; }
 </style>
 </head>
 <body>
@@ -97,6 +102,17 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 {{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} style="--c: {{.Color}}" data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
 {{end}}</tbody>
 {{end}}</table>
+{{if .Why}}<h2>While the long request ran</h2>
+<p>{{.WhyNote}}</p>
+<table class="why"><thead><tr>{{range .WhyHead}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
+{{range .Why}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</tbody></table>{{end}}
+{{if .Lanes}}<h2>Who runs when</h2>
+<p>Each row's timeline around the long request's arrival (the red line at 0), one lane per interpreter thread, event loop, worker, queue or connection, as David Beazley drew the GIL. Drag to zoom (every row follows), double-click to zoom out; hover for an event.</p>
+<p class="key"><span style="background:#c00000"></span>the long request's thread holds the lock<span style="background:#2f5597"></span>another thread holds it<span style="background:#f0b400"></span>waits for it<span style="background:#000;height:.5em"></span>drop request<span style="background:#e7298a;height:.5em"></span>failed wake-up<span style="background:#636363"></span>loop busy<span style="background:#d9d9d9"></span>loop polls<span style="background:#548235"></span>a task runs<span style="background:#b2182b"></span>the long task<span style="background:#c9a0dc"></span>queued<span style="background:#7030a0"></span>queue depth<span style="background:#9dc3e6"></span>a request, arrival to answer</p>
+<div id="lanes"></div>
+<script id="lanes-data" type="application/json">{{.LanesData}}</script>
+<script>{{.LanesJS}}</script>{{end}}
 {{if .IdleBars}}<h2>Server memory per idle connection</h2>
 <table class="bars">{{range .IdleBars}}<tr><td>{{.Label}}</td><td style="width:600px;text-align:left"><span class="bar" style="width:{{.Width}}%"></span> {{.Bytes}}</td></tr>
 {{end}}</table>{{end}}
@@ -171,7 +187,8 @@ const pageJS = `
 // HTML writes cmp as a self-contained page that works offline: every run's
 // answers per second and latency on one time axis, with hover and zoom,
 // and the table, sortable, each strategy's Python-mode and CPython rows
-// under it.
+// under it. Rows with a timeline (Row.Trace, a file it reads) get a lane
+// chart of who ran when around the long request's arrival.
 func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	desc := describe(cmp.Scenario)
 	if cmp.Python != "" {
@@ -228,7 +245,7 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 	}
 	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String()},
-		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle)
+		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors))
 }
 
 // palette holds the hues of the strategies in a page, in order.
@@ -271,7 +288,7 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}, Color: template.CSS(palette[0])}
 	desc := fmt.Sprintf("One run against the server at %s: %s", sc.Addr, describe(sc))
 	return writePage(w, pageText{Title: "primetime load", Description: desc, First: "server", Conditions: res.Conditions.String()},
-		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil)
+		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil, nil, nil)
 }
 
 // describe says what a scenario does, in a sentence.
@@ -300,12 +317,18 @@ func groupRows(rows []pageRow) []pageGroup {
 	return groups
 }
 
-func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle) error {
+func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle, why [][]string, lanes []pageLanes) error {
 	data, err := json.Marshal(chartData(labels, colors, results))
 	if err != nil {
 		return err
 	}
+	lanesData, err := json.Marshal(map[string]any{"before": lanesBefore, "after": lanesAfter, "rows": lanes})
+	if err != nil {
+		return err
+	}
 	return page.Execute(w, map[string]any{
+		"Why": why, "WhyHead": whyHead, "WhyNote": whyNote,
+		"Lanes": len(lanes) > 0, "LanesData": template.JS(lanesData), "LanesJS": template.JS(lanesJS),
 		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First,
 		"Idle": idle, "Groups": groups, "IdleBars": bars,
 		"UplotCSS": template.CSS(uplotCSS), "UplotJS": template.JS(uplotJS), "PageJS": template.JS(pageJS),

@@ -13,10 +13,12 @@ import (
 // conditions it was measured under; with idle connections measured, a
 // column says how much memory each took in the server. A row that ran more
 // than once shows its medians, the range of before and kept, and "~" where
-// kept does not differ significantly from its reference row.
+// kept does not differ significantly from its reference row. Rows with a
+// timeline get a second table, of its figures while the long request ran.
 func Table(w io.Writer, cmp *loadtest.Comparison) error {
 	ew := &errWriter{w: w}
 	writeTable(ew, cmp)
+	writeWhy(ew, cmp)
 	fmt.Fprintf(ew, "measured %s\n", cmp.Conditions)
 	if cmp.Python != "" {
 		fmt.Fprintf(ew, "CPython rows: %s\n", cmp.Python)

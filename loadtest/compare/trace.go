@@ -1,0 +1,52 @@
+package compare
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/primetime-lab/primetime/internal/timeline"
+	"github.com/primetime-lab/primetime/loadtest"
+)
+
+// tracePath returns the file of t's timeline in its round, or "" without
+// a TraceDir.
+func (x Experiment) tracePath(t target, round int) string {
+	if x.TraceDir == "" {
+		return ""
+	}
+	name := TraceFile(t.label())
+	if round > 0 {
+		name = strings.TrimSuffix(name, ".json") + fmt.Sprintf("-%d.json", round+1)
+	}
+	return filepath.Join(x.TraceDir, name)
+}
+
+// TraceFile returns the name of the file of a row's timeline in TraceDir:
+// its label with spaces as dashes, and ".json".
+func TraceFile(label string) string {
+	return strings.NewReplacer(" ", "-", "/", "_", ":", "_").Replace(label) + ".json"
+}
+
+// readFigures reads the timeline in path and returns its figures while the
+// request long runs.
+func readFigures(path, long string) (*loadtest.TraceFigures, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr, err := timeline.ReadTrace(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	figures := tr.Figures(long)
+	return &figures, nil
+}
+
+// isDir reports whether path is a directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
