@@ -36,6 +36,15 @@ var listening = regexp.MustCompile(`msg=serving addr=(\S+) strategy=(\S+)`)
 // that receives the exit code.
 func startServe(t *testing.T, args ...string) (addr string, stop func(), code <-chan int) {
 	t.Helper()
+	addr, stop, code, _ = startServeLogs(t, args...)
+	return addr, stop, code
+}
+
+// startServeLogs is startServe, and also returns serve's log lines after
+// the one that says it serves; they must be read, or serve blocks.
+func startServeLogs(t *testing.T, args ...string) (addr string, stop func(), code <-chan int, logs <-chan string) {
+	t.Helper()
+	lines := make(chan string, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
@@ -45,27 +54,35 @@ func startServe(t *testing.T, args ...string) (addr string, stop func(), code <-
 	}()
 	found := make(chan []string, 1)
 	go func() {
+		defer close(lines)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m
+				close(found)
+				break
 			}
 		}
-		close(found)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // a test that does not read them
+			}
+		}
 	}()
 	select {
 	case m, ok := <-found:
 		require.True(t, ok, "serve exited before listening")
 		t.Cleanup(func() {
 			cancel()
-			for range found {
+			for range lines {
 			}
 		})
-		return m[1], cancel, done
+		return m[1], cancel, done, lines
 	case <-time.After(bound):
 		cancel()
 		t.Fatal("serve did not report its address")
-		return "", nil, nil
+		return "", nil, nil, nil
 	}
 }
 
