@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/server"
@@ -14,12 +15,16 @@ import (
 )
 
 // roleStrategyServer is a child process that serves the strategy envStrategy
-// names, with at most envFileLimit descriptors if that is set, until its
+// names, with at most envFileLimit descriptors if that is set, in Python
+// mode with envGIL's switch interval if that is set, with a recorder of
+// envRecord's budget in bytes (0: the default) if that is set, until its
 // stdin closes.
 const (
 	roleStrategyServer = "test-strategy-server"
 	envStrategy        = "PRIMETIME_TEST_STRATEGY"
 	envFileLimit       = "PRIMETIME_TEST_FILE_LIMIT"
+	envGIL             = "PRIMETIME_TEST_GIL"
+	envRecord          = "PRIMETIME_TEST_RECORD"
 )
 
 func init() {
@@ -43,6 +48,18 @@ func init() {
 			return err
 		}
 		srv := &server.Server{Strategy: st}
+		if gil := os.Getenv(envGIL); gil != "" {
+			if srv.GIL, err = time.ParseDuration(gil); err != nil {
+				return err
+			}
+		}
+		if budget := os.Getenv(envRecord); budget != "" {
+			n, err := strconv.Atoi(budget)
+			if err != nil {
+				return err
+			}
+			srv.Recorder = server.NewRecorder(server.RecorderOptions{Budget: n})
+		}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(l) }()
 		fmt.Println(childPrefix, l.Addr())

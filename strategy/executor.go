@@ -127,7 +127,7 @@ func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []by
 	if t == nil {
 		return nil, ErrNoTask
 	}
-	if lane := gil.LaneOf(ctx); lane != nil {
+	if lane := gil.TaskLane(ctx); lane != nil {
 		start := lane.Now()
 		defer lane.Span(timeline.Task, start, payload)
 	}

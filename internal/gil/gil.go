@@ -155,11 +155,13 @@ type Thread struct {
 	drops       uint64      // how many times it has dropped the lock; only its goroutine reads it
 
 	// lane records the thread's events, if the lock has a recorder;
-	// holdStart is when its hold began, serving the request it serves.
+	// holdStart is when its hold began, after a wait from waitStart,
+	// serving the request it serves.
 	// Only its goroutine uses them.
 	lane      *timeline.Lane
 	laneMade  bool
 	holdStart int64
+	waitStart int64 // or -1 if it took the lock without waiting
 	serving   []byte
 }
 
@@ -266,12 +268,6 @@ func (t *Thread) take() {
 			lane.Instant(timeline.DropRequest, t.serving)
 		}
 	}
-	if waitStart >= 0 {
-		lane.Span(timeline.Wait, waitStart, t.serving)
-	}
-	if lane != nil {
-		t.holdStart = lane.Now()
-	}
 	if woken != nil {
 		g.woken = nil
 	}
@@ -286,6 +282,22 @@ func (t *Thread) take() {
 	t.dropRequest.Store(false)
 	t.held = true
 	g.mu.Unlock()
+	if lane != nil { // outside the lock's critical section; drop records the wait
+		t.holdStart, t.waitStart = lane.Now(), waitStart
+	}
+}
+
+// recordHold records t's last wait for the lock, if it waited, and its
+// hold until end, once it has released the lock: nothing of it lengthens
+// the hold.
+func (t *Thread) recordHold(end int64, why Reason) {
+	if t.lane == nil {
+		return
+	}
+	if t.waitStart >= 0 {
+		t.lane.Between(timeline.Wait, t.waitStart, t.holdStart, t.serving)
+	}
+	t.lane.Hold(t.holdStart, end, timeline.Why(why), t.serving)
 }
 
 // reservedLocked reports whether the free lock is a woken waiter's, one
@@ -307,12 +319,12 @@ func (g *GIL) removeWaiterLocked(w *waiter) {
 // was asked to drop it, drop returns only once another thread has taken it.
 func (t *Thread) drop(why Reason) {
 	g := t.g
+	defer t.recordHold(t.lane.Now(), why)
 	g.mu.Lock()
 	if !t.held || g.holder != t {
 		g.mu.Unlock()
 		panic("gil: a thread that does not hold the lock dropped it")
 	}
-	t.lane.Hold(t.holdStart, timeline.Why(why), t.serving)
 	t.held = false
 	t.drops++
 	g.lastHolder = t
@@ -373,6 +385,20 @@ func LaneOf(ctx context.Context) *timeline.Lane {
 		return nil
 	}
 	if r := running(ctx); r != nil {
+		return r.Lane
+	}
+	return nil
+}
+
+// TaskLane returns the lane to record ctx's task on as a Task span, or
+// nil: LaneOf's in Go mode, and none in Python mode, where the thread's
+// holds of the lock, which carry the request, show when it ran, and a
+// span more would lengthen each hold.
+func TaskLane(ctx context.Context) *timeline.Lane {
+	if !timeline.Active() {
+		return nil
+	}
+	if r := running(ctx); r != nil && r.Thread == nil {
 		return r.Lane
 	}
 	return nil

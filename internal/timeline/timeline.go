@@ -14,6 +14,7 @@
 package timeline
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,8 +83,9 @@ func (e *Event) setPayload(p []byte) {
 
 // Options bound a Recorder.
 type Options struct {
-	// Budget is the memory the events may take, in bytes; 0 means
-	// DefaultBudget.
+	// Budget is the memory the events may take, in bytes: three
+	// quarters for the ring, a quarter for the lanes' buffers. 0 means
+	// DefaultBudget; less than MinBudget means MinBudget.
 	Budget int
 	// Anchor is the payload of the request around whose arrival the
 	// recording is kept: Before it and After it. Empty means no anchor:
@@ -100,13 +102,14 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultBudget = 64 << 20
+	MinBudget     = 256 << 10
 	DefaultBefore = 250 * time.Millisecond
 	DefaultAfter  = 750 * time.Millisecond
 )
 
 // maxLanes bounds the lanes, as the events are: a run with a new
 // connection per request makes a lane per connection, and those past the
-// bound record nothing.
+// bound (or past the budget's quarter) record nothing.
 const maxLanes = 4096
 
 // active counts the recorders made in this process: until one is, code
@@ -130,8 +133,10 @@ type Recorder struct {
 	anchor   int64 // when the anchor request arrived
 	stop     int64 // anchor + After: events after it are not recorded
 	lanes    []laneInfo
-	refused  uint64 // lanes refused for the bound
-	full     bool   // the window filled the ring before its end
+	buffered []*Lane // the lanes, whose buffers Events flushes
+	refused  uint64  // lanes refused for the bound
+	maxLanes int
+	full     bool // the window filled the ring before its end
 }
 
 type laneInfo struct {
@@ -145,15 +150,17 @@ func New(o Options) *Recorder {
 	if o.Budget <= 0 {
 		o.Budget = DefaultBudget
 	}
+	o.Budget = max(o.Budget, MinBudget)
 	if o.Before <= 0 {
 		o.Before = DefaultBefore
 	}
 	if o.After <= 0 {
 		o.After = DefaultAfter
 	}
-	n := max(o.Budget/int(unsafe.Sizeof(Event{})), 1024)
+	n := o.Budget / 4 * 3 / int(unsafe.Sizeof(Event{}))
+	lanes := min(maxLanes, o.Budget/4/int(unsafe.Sizeof(Lane{})))
 	active.Add(1)
-	return &Recorder{epoch: time.Now(), opts: o, ring: make([]Event, n)}
+	return &Recorder{epoch: time.Now(), opts: o, ring: make([]Event, n), maxLanes: lanes}
 }
 
 // Options returns the recorder's options, with the defaults filled in.
@@ -185,27 +192,45 @@ func (r *Recorder) lane(name, role string, pid int32) *Lane {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.lanes) >= maxLanes {
+	if len(r.lanes) >= r.maxLanes {
 		r.refused++
 		return nil
 	}
 	r.lanes = append(r.lanes, laneInfo{name: name, role: role, pid: pid})
-	return &Lane{r: r, id: int32(len(r.lanes)), pid: pid}
+	l := &Lane{r: r, id: int32(len(r.lanes)), pid: pid}
+	r.buffered = append(r.buffered, l)
+	return l
 }
 
-// add records e, unless the window after the anchor has passed, or the
-// ring is full of the window: once anchored, the window's start is what
-// matters, and its end gives way.
-func (r *Recorder) add(e *Event) {
+// flush moves the lanes' buffered events into the ring.
+func (r *Recorder) flush() {
 	r.mu.Lock()
-	slot := &r.ring[r.n%uint64(len(r.ring))]
-	switch {
-	case r.anchored && e.TS > r.stop:
-	case r.anchored && r.n >= uint64(len(r.ring)) && slot.TS+slot.Dur >= r.anchor-int64(r.opts.Before):
-		r.full = true
-	default:
-		*slot = *e
-		r.n++
+	lanes := slices.Clone(r.buffered)
+	r.mu.Unlock()
+	for _, l := range lanes {
+		l.mu.Lock()
+		r.addAll(l.buf[:l.n])
+		l.n = 0
+		l.mu.Unlock()
+	}
+}
+
+// addAll records events, each unless the window after the anchor has
+// passed, or the ring is full of the window: once anchored, the window's
+// start is what matters, and its end gives way.
+func (r *Recorder) addAll(events []Event) {
+	r.mu.Lock()
+	for i := range events {
+		e := &events[i]
+		slot := &r.ring[r.n%uint64(len(r.ring))]
+		switch {
+		case r.anchored && e.TS > r.stop:
+		case r.anchored && r.n >= uint64(len(r.ring)) && slot.TS+slot.Dur >= r.anchor-int64(r.opts.Before):
+			r.full = true
+		default:
+			*slot = *e
+			r.n++
+		}
 	}
 	r.mu.Unlock()
 }
@@ -223,12 +248,35 @@ func (r *Recorder) arrived(ts int64, payload []byte) {
 	r.mu.Unlock()
 }
 
+// laneBuffer is how many events a lane keeps before it moves them into
+// the ring: one lock of the recorder's per that many events, so that
+// lanes recording at once do not contend for it, and a lane that records
+// inside the interpreter lock's own critical section holds it no longer
+// than a copy.
+const laneBuffer = 64
+
 // A Lane is one thread's, loop's, worker's or connection's row of events.
 // A nil *Lane records nothing.
 type Lane struct {
 	r   *Recorder
 	id  int32
 	pid int32
+
+	mu  sync.Mutex
+	n   int
+	buf [laneBuffer]Event
+}
+
+// add records e on the lane.
+func (l *Lane) add(e *Event) {
+	l.mu.Lock()
+	l.buf[l.n] = *e
+	l.n++
+	if l.n == len(l.buf) {
+		l.r.addAll(l.buf[:])
+		l.n = 0
+	}
+	l.mu.Unlock()
 }
 
 // Now returns the lane's recorder's clock, or 0 for a nil l.
@@ -246,17 +294,28 @@ func (l *Lane) Span(kind Kind, start int64, payload []byte) {
 	}
 	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: kind}
 	e.setPayload(payload)
-	l.r.add(&e)
+	l.add(&e)
 }
 
-// Hold records a hold of the lock from start until now, ended for why.
-func (l *Lane) Hold(start int64, why Why, payload []byte) {
+// Between records a span of kind from start until end, times of Now: for
+// code that takes the time inside a critical section and records outside.
+func (l *Lane) Between(kind Kind, start, end int64, payload []byte) {
 	if l == nil {
 		return
 	}
-	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: Hold, Why: why}
+	e := Event{TS: start, Dur: end - start, Lane: l.id, PID: l.pid, Kind: kind}
 	e.setPayload(payload)
-	l.r.add(&e)
+	l.add(&e)
+}
+
+// Hold records a hold of the lock from start until end, ended for why.
+func (l *Lane) Hold(start, end int64, why Why, payload []byte) {
+	if l == nil {
+		return
+	}
+	e := Event{TS: start, Dur: end - start, Lane: l.id, PID: l.pid, Kind: Hold, Why: why}
+	e.setPayload(payload)
+	l.add(&e)
 }
 
 // Busy records a busy span of a loop from start until now, in which it
@@ -265,7 +324,7 @@ func (l *Lane) Busy(start int64, n int) {
 	if l == nil {
 		return
 	}
-	l.r.add(&Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, Kind: Busy, N: int32(n)})
+	l.add(&Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, Kind: Busy, N: int32(n)})
 }
 
 // Instant records an instant event of kind now.
@@ -275,7 +334,7 @@ func (l *Lane) Instant(kind Kind, payload []byte) {
 	}
 	e := Event{TS: l.r.Now(), Lane: l.id, PID: l.pid, Kind: kind}
 	e.setPayload(payload)
-	l.r.add(&e)
+	l.add(&e)
 }
 
 // Depth records that the queue the lane stands for holds n tasks now.
@@ -283,7 +342,7 @@ func (l *Lane) Depth(n int) {
 	if l == nil {
 		return
 	}
-	l.r.add(&Event{TS: l.r.Now(), Lane: l.id, Kind: Depth, N: int32(n)})
+	l.add(&Event{TS: l.r.Now(), Lane: l.id, Kind: Depth, N: int32(n)})
 }
 
 // Arrive notes a request's arrival on the lane and returns its time, for

@@ -28,7 +28,7 @@ func TestANilLaneRecordsNothingAndAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		start := l.Now()
 		l.Span(Task, start, []byte("7"))
-		l.Hold(start, Dropped, nil)
+		l.Hold(start, l.Now(), Dropped, nil)
 		l.Busy(start, 3)
 		l.Instant(DropRequest, nil)
 		l.Depth(2)
@@ -42,21 +42,23 @@ func TestANilLaneRecordsNothingAndAllocatesNothing(t *testing.T) {
 func TestTheRingStaysWithinItsBudget(t *testing.T) {
 	const budget = 1 << 20
 	r := New(Options{Budget: budget})
-	l := r.Lane("loop", "loop")
-	for range 200_000 { // far more events than the budget holds
+	var lanes []*Lane
+	for range 10_000 { // more lanes than the budget holds, a connection each
+		if l := r.Lane("conn", "connection"); l != nil {
+			lanes = append(lanes, l)
+		}
+	}
+	for i := range 200_000 { // far more events than the budget holds
+		l := lanes[i%len(lanes)]
 		l.Busy(l.Now(), 1)
 	}
-	assert.LessOrEqual(t, cap(r.ring)*int(unsafe.Sizeof(Event{})), budget)
+	used := cap(r.ring)*int(unsafe.Sizeof(Event{})) + len(lanes)*int(unsafe.Sizeof(Lane{}))
+	assert.LessOrEqual(t, used, budget, "the ring and the lanes' buffers (the lanes' names aside)")
+	assert.Len(t, r.lanes, len(lanes))
+	assert.EqualValues(t, 10_000-len(r.lanes), r.refused, "the lanes past the bound record nothing")
 	events, truncated := r.Events()
 	assert.Len(t, events, len(r.ring), "the ring keeps the latest events")
 	assert.False(t, truncated, "without an anchor nothing is a window's start")
-
-	// Lanes are bounded too.
-	for range maxLanes + 10 {
-		r.Lane("conn", "connection")
-	}
-	assert.Len(t, r.lanes, maxLanes)
-	assert.EqualValues(t, 11, r.refused)
 }
 
 func TestTheWindowAroundTheAnchorIsKept(t *testing.T) {
@@ -121,7 +123,7 @@ func TestTheTraceIsValidTraceEventFormat(t *testing.T) {
 	hold := conn.Now()
 	m.advance(5 * time.Millisecond)
 	conn.Instant(DropRequest, []byte("7"))
-	conn.Hold(hold, Dropped, []byte("10000"))
+	conn.Hold(hold, conn.Now(), Dropped, []byte("10000"))
 	task := worker.Now()
 	m.advance(time.Millisecond)
 	worker.Span(Task, task, []byte("10000"))
@@ -184,7 +186,7 @@ func TestFiguresAreTakenWhileTheLongRequestRuns(t *testing.T) {
 	m := &manual{}
 	r := New(Options{Anchor: "10000", Clock: m.clock})
 	long, small, loop, queue := r.Lane("conn 1", "connection"), r.Lane("conn 2", "connection"), r.Lane("loop", "loop"), r.Lane("queue", "queue")
-	small.Hold(small.Now(), Done, []byte("7")) // before the window: not counted
+	small.Hold(small.Now(), small.Now(), Done, []byte("7")) // before the window: not counted
 	m.advance(time.Millisecond)
 	arrived := long.Arrive([]byte("10000"))
 	queue.Depth(3)
@@ -192,19 +194,19 @@ func TestFiguresAreTakenWhileTheLongRequestRuns(t *testing.T) {
 		hold, wait := long.Now(), small.Now()
 		m.advance(5 * time.Millisecond)
 		small.Instant(DropRequest, []byte("7"))
-		long.Hold(hold, Dropped, []byte("10000"))
+		long.Hold(hold, long.Now(), Dropped, []byte("10000"))
 		small.Span(Wait, wait, []byte("7"))
 		hold = small.Now()
 		busy := loop.Now()
 		m.advance(time.Millisecond)
-		small.Hold(hold, Done, []byte("7"))
+		small.Hold(hold, small.Now(), Done, []byte("7"))
 		small.Span(Request, wait, []byte("7"))
 		loop.Busy(busy, 1)
 	}
 	small.Instant(FailedWake, []byte("7"))
 	long.Span(Request, arrived, []byte("10000"))
 	m.advance(time.Millisecond)
-	small.Hold(small.Now(), Done, []byte("7")) // after the window
+	small.Hold(small.Now(), small.Now(), Done, []byte("7")) // after the window
 
 	var b bytes.Buffer
 	require.NoError(t, r.WriteTrace(&b, Meta{}))

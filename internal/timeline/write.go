@@ -45,6 +45,7 @@ var shapes = [...]struct{ ph, cat, name string }{
 // the ring holds, or with an anchor those from Before it to After it. It
 // also reports whether the ring had lost some of the window's start.
 func (r *Recorder) Events() (events []Event, truncated bool) {
+	r.flush()
 	r.mu.Lock()
 	size := uint64(len(r.ring))
 	first := uint64(0)

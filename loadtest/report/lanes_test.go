@@ -29,11 +29,11 @@ func writeTimeline(t *testing.T, path string) {
 		hold, wait := now, now
 		now += int64(5 * time.Millisecond)
 		small.Instant(timeline.DropRequest, []byte("1"))
-		long.Hold(hold, timeline.Dropped, []byte("10000"))
+		long.Hold(hold, long.Now(), timeline.Dropped, []byte("10000"))
 		small.Span(timeline.Wait, wait, []byte("1"))
 		hold = now
 		now += int64(time.Millisecond)
-		small.Hold(hold, timeline.Done, []byte("1"))
+		small.Hold(hold, small.Now(), timeline.Done, []byte("1"))
 	}
 	long.Span(timeline.Request, arrived, []byte("10000"))
 	f, err := os.Create(path)
