@@ -19,6 +19,13 @@ type Figures struct {
 	// threads did, all together.
 	LongHold  float64 `json:"long_hold,omitempty"`
 	SmallHold float64 `json:"small_hold,omitempty"`
+	// LongHoldP50MS and SmallHoldP50MS are the median holds of the long
+	// request's thread and of the others, in milliseconds, weighted by
+	// time: half the time held was in holds at least that long. In
+	// Python mode, a switch interval and a small request's time; the
+	// loop's long task is one hold.
+	LongHoldP50MS  float64 `json:"long_hold_p50_ms,omitempty"`
+	SmallHoldP50MS float64 `json:"small_hold_p50_ms,omitempty"`
 	// WaitP50MS and WaitP99MS are the other threads' waits for the lock
 	// that ended in the window, in milliseconds.
 	WaitP50MS float64 `json:"wait_p50_ms,omitempty"`
@@ -75,7 +82,7 @@ func (t *Trace) Figures(long string) Figures {
 			longThread, best = th, d
 		}
 	}
-	var waits, latencies, requestWaits []float64
+	var waits, latencies, requestWaits, longHolds, smallHolds []float64
 	type span struct{ end, dur float64 }
 	laneWaits, laneRequests := map[Thread][]span{}, map[Thread][]span{}
 	var holds []TraceEvent
@@ -88,8 +95,14 @@ func (t *Trace) Figures(long string) Figures {
 			f.Lock = true
 			if th == longThread {
 				f.LongHold += clip(e)
+				if clip(e) > 0 {
+					longHolds = append(longHolds, e.Dur)
+				}
 			} else {
 				f.SmallHold += clip(e)
+				if clip(e) > 0 {
+					smallHolds = append(smallHolds, e.Dur)
+				}
 			}
 			if clip(e) > 0 {
 				holds = append(holds, e)
@@ -148,6 +161,7 @@ func (t *Trace) Figures(long string) Figures {
 			requestWaits, prev = append(requestWaits, sum), r.end
 		}
 	}
+	f.LongHoldP50MS, f.SmallHoldP50MS = weightedMedian(longHolds)/1e3, weightedMedian(smallHolds)/1e3
 	f.RequestWaitP99MS = quantile(requestWaits, 0.99) / 1e3
 	f.WaitP50MS, f.WaitP99MS = quantile(waits, 0.50)/1e3, quantile(waits, 0.99)/1e3
 	f.LatencyP99MS = quantile(latencies, 0.99) / 1e3
@@ -171,6 +185,23 @@ func (t *Trace) window(long string) (from, to float64) {
 		return ts, last
 	}
 	return first, last
+}
+
+// weightedMedian returns the duration d of xs (sorted in place) such that
+// half their sum is in durations of at least d, or 0.
+func weightedMedian(xs []float64) float64 {
+	slices.Sort(xs)
+	total := 0.0
+	for _, x := range xs {
+		total += x
+	}
+	sum := 0.0
+	for i := len(xs) - 1; i >= 0; i-- {
+		if sum += xs[i]; sum >= total/2 {
+			return xs[i]
+		}
+	}
+	return 0
 }
 
 // quantile returns the q quantile of xs (sorted in place), or 0.

@@ -88,8 +88,9 @@ type Options struct {
 	// DefaultBudget; less than MinBudget means MinBudget.
 	Budget int
 	// Anchor is the payload of the request around whose arrival the
-	// recording is kept: Before it and After it. Empty means no anchor:
-	// the ring keeps the latest events.
+	// recording is kept: Before it and After it, or until Before after
+	// its answer if that comes first. Empty means no anchor: the ring
+	// keeps the latest events.
 	Anchor string
 	// Before and After bound the window around the anchor; 0 means
 	// DefaultBefore and DefaultAfter.
@@ -248,6 +249,21 @@ func (r *Recorder) arrived(ts int64, payload []byte) {
 	r.mu.Unlock()
 }
 
+// answered notes the answer to a request at ts: the anchor's ends the
+// window Before after it, if that comes before After its arrival, so
+// that a window set long enough for any long request keeps no more than
+// its own.
+func (r *Recorder) answered(ts int64, payload []byte) {
+	if r.opts.Anchor == "" || string(payload) != r.opts.Anchor {
+		return
+	}
+	r.mu.Lock()
+	if r.anchored {
+		r.stop = min(r.stop, ts+int64(r.opts.Before))
+	}
+	r.mu.Unlock()
+}
+
 // laneBuffer is how many events a lane keeps before it moves them into
 // the ring: one lock of the recorder's per that many events, so that
 // lanes recording at once do not contend for it, and a lane that records
@@ -295,6 +311,9 @@ func (l *Lane) Span(kind Kind, start int64, payload []byte) {
 	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: kind}
 	e.setPayload(payload)
 	l.add(&e)
+	if kind == Request {
+		l.r.answered(e.TS+e.Dur, payload)
+	}
 }
 
 // Between records a span of kind from start until end, times of Now: for

@@ -85,6 +85,21 @@ func TestTheWindowAroundTheAnchorIsKept(t *testing.T) {
 	assert.Len(t, events, 11+21)
 }
 
+func TestTheWindowEndsSoonAfterTheAnchorsAnswer(t *testing.T) {
+	m := &manual{}
+	r := New(Options{Anchor: "10000", Before: 10 * time.Millisecond, After: time.Hour, Clock: m.clock})
+	l := r.Lane("conn 1", "connection")
+	arrived := l.Arrive([]byte("10000"))
+	m.advance(100 * time.Millisecond)
+	l.Span(Request, arrived, []byte("10000"))
+	for range 50 { // 50 ms after the answer: the first 10 are kept
+		m.advance(time.Millisecond)
+		l.Instant(DropRequest, nil)
+	}
+	events, _ := r.Events()
+	assert.Len(t, events, 1+10)
+}
+
 func TestAFullRingKeepsTheWindowsStartAndSaysSo(t *testing.T) {
 	m := &manual{}
 	r := New(Options{Budget: 1, Anchor: "long", Before: time.Second, After: time.Hour, Clock: m.clock})
@@ -227,4 +242,6 @@ func TestFiguresAreTakenWhileTheLongRequestRuns(t *testing.T) {
 	assert.Equal(t, 3, f.MaxQueue)
 	assert.InDelta(t, 6, f.LatencyP99MS, 1e-9)
 	assert.InDelta(t, 5, f.RequestWaitP99MS, 1e-9, "one wait per request")
+	assert.InDelta(t, 5, f.LongHoldP50MS, 1e-9)
+	assert.InDelta(t, 1, f.SmallHoldP50MS, 1e-9)
 }

@@ -94,7 +94,7 @@ type Experiment struct {
 	SwitchIntervals []time.Duration
 	// TraceDir, if not empty, has each row's server record its timeline
 	// (see server.Recorder) from 250 ms before the long request's arrival
-	// to the run's end, and write it there in the Trace Event Format, a
+	// to 250 ms after its answer (or the run's end), and write it there in the Trace Event Format, a
 	// file per run named after its row ("perconn-gil=5ms.json"; "-2" for
 	// the second of Count); CPython rows log each request's steps. Each
 	// Row has its first run's file and the figures taken from it. The

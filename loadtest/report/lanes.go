@@ -270,7 +270,7 @@ const lanesJS = `
     ch.wrap.dataset.drawn = drawn;
   }
   const niceStep = s => { const p = Math.pow(10, Math.floor(Math.log10(s))); return [1, 2, 5, 10].map(m => m * p).find(v => v >= s); };
-  const fmt = us => Math.abs(us) >= 1000 ? (us / 1000).toFixed(Math.abs(us) >= 10000 ? 0 : 1) + " ms" : us.toFixed(0) + " µs";
+  const fmt = us => Math.abs(us) >= 1000 || us === 0 ? (us / 1000).toFixed(Math.abs(us) >= 10000 ? 0 : 1) + " ms" : us.toFixed(0) + " µs";
   const redraw = () => charts.forEach(draw);
   charts.forEach(ch => {
     let dragFrom = null;

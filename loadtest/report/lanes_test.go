@@ -106,7 +106,7 @@ func TestThePageDrawsTheLanesOfTheRowsWithATimeline(t *testing.T) {
 			line = l
 		}
 	}
-	assert.Equal(t, []string{"perconn", "gil=5ms", "83.3%", "16.7%", "5.0ms", "5.0ms", "-", "167", "250", "0", "-", "-", "-"}, strings.Fields(line))
+	assert.Equal(t, []string{"perconn", "gil=5ms", "83.3%", "16.7%", "5.0ms", "1.0ms", "5.0ms", "5.0ms", "-", "167", "250", "0", "-", "-", "-"}, strings.Fields(line))
 }
 
 func TestAPageWithoutTimelinesHasNoLanes(t *testing.T) {

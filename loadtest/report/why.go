@@ -12,11 +12,11 @@ import (
 
 // whyHead heads the second table: the figures of each row's timeline
 // while the long request ran, as gil_load gives them.
-var whyHead = []string{"while the long request ran", "long holds", "others hold", "wait p50", "wait p99", "waits/request p99",
+var whyHead = []string{"while the long request ran", "long holds", "others hold", "long hold p50", "others' p50", "wait p50", "wait p99", "waits/request p99",
 	"drop req/s", "switches/s", "failed wake-ups", "loop busy", "largest queue", "request p99"}
 
 // whyNote explains the second table.
-const whyNote = "From each row's timeline: the lock's holds are shares of the long request's time; waits are the other threads', " +
+const whyNote = "From each row's timeline: the lock's holds are shares of the long request's time, and their medians; waits are the other threads', " +
 	"one at a time and all of a request's; request p99 is the others' from arrival to answer in the server; " +
 	"- where a row has no such part (no lock in Go mode or CPython, no loop, no queue)."
 
@@ -42,7 +42,7 @@ func whyRows(cmp *loadtest.Comparison) [][]string {
 			queue = fmt.Sprint(f.MaxQueue)
 		}
 		rows = append(rows, []string{r.Label(),
-			lock(percent(f.LongHold)), lock(percent(f.SmallHold)), lock(ms(f.WaitP50MS)), lock(ms(f.WaitP99MS)),
+			lock(percent(f.LongHold)), lock(percent(f.SmallHold)), lock(ms(f.LongHoldP50MS)), lock(ms(f.SmallHoldP50MS)), lock(ms(f.WaitP50MS)), lock(ms(f.WaitP99MS)),
 			lock(ms(f.RequestWaitP99MS)), lock(count(f.DropRequests)), lock(count(f.Switches)), lock(fmt.Sprint(f.FailedWakes)),
 			loop, queue, ms(f.LatencyP99MS)})
 	}
@@ -71,6 +71,8 @@ func ms(f float64) string {
 	switch {
 	case f == 0:
 		return "-"
+	case f < 0.1:
+		return fmt.Sprintf("%.1fµs", f*1e3)
 	case f < 1:
 		return fmt.Sprintf("%.3fms", f)
 	}
