@@ -60,6 +60,12 @@ type Row struct {
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	// Errors counts the small requests that failed (in all its runs).
 	Errors int `json:"errors"`
+	// P50 and P99 are the small requests' latency percentiles over the
+	// run after the warm-up, and InFlight how many were in flight on
+	// average (Summary.InFlight).
+	P50      time.Duration `json:"p50,omitempty"`
+	P99      time.Duration `json:"p99,omitempty"`
+	InFlight float64       `json:"in_flight,omitempty"`
 	// Runs is how many times the row ran (Experiment.Count), when more
 	// than once: its figures are then the runs' medians, BeforeRange and
 	// KeptRange their smallest and largest, Samples every run's, and
@@ -137,7 +143,7 @@ func Aggregate(rows []Row) Row {
 	}
 	out := rows[0]
 	out.Runs = len(rows)
-	var before, during, after, kept, idle, long []float64
+	var before, during, after, kept, idle, long, p50, p99, inFlight []float64
 	errors := 0
 	out.NoDuring, out.NoAfter = true, true
 	for _, r := range rows {
@@ -158,6 +164,7 @@ func Aggregate(rows []Row) Row {
 			idle = append(idle, r.IdleBytes)
 		}
 		errors += r.Errors
+		p50, p99, inFlight = append(p50, float64(r.P50)), append(p99, float64(r.P99)), append(inFlight, r.InFlight)
 		out.GeneratorBound = out.GeneratorBound || r.GeneratorBound
 		if r.Note != "" && out.Note == "" {
 			out.Note = r.Note
@@ -167,6 +174,7 @@ func Aggregate(rows []Row) Row {
 	out.Before, out.During, out.After = median(before), median(during), median(after)
 	out.BeforeRange = spread(before)
 	out.Errors = errors
+	out.P50, out.P99, out.InFlight = time.Duration(median(p50)), time.Duration(median(p99)), median(inFlight)
 	out.IdleBytes = median(idle)
 	out.LongAnswered = len(long) == len(rows)
 	out.LongLatency = time.Duration(median(long))

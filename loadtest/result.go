@@ -68,6 +68,8 @@ func (iv Interval) Rate() float64 {
 
 // Percentiles summarise a set of latencies.
 type Percentiles struct {
+	// Mean is their mean.
+	Mean time.Duration `json:"mean,omitempty"`
 	P50  time.Duration `json:"p50"`
 	P90  time.Duration `json:"p90"`
 	P99  time.Duration `json:"p99"`
@@ -111,6 +113,15 @@ type Summary struct {
 	ErrorsByKind map[string]int `json:"errors_by_kind,omitempty"`
 	// Latency holds the small requests' latency percentiles.
 	Latency Percentiles `json:"latency"`
+	// InFlight is how many small requests were in flight on average, by
+	// Little's law: their throughput (answers and errors) times their
+	// mean latency, after the warm-up and before the long request (while
+	// it runs, requests wait whose latency is not yet known; with no
+	// long request, the whole run). With closed-loop clients it is
+	// close to Clients; a smaller figure says the generator kept its
+	// clients idle between requests, so that the load was not what the
+	// scenario says.
+	InFlight float64 `json:"in_flight,omitempty"`
 	// Before, During and After are the small requests' answers per
 	// second before the long request was sent, while it was in flight,
 	// and after it was answered. With no long request, Before covers the

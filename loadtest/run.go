@@ -155,7 +155,28 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	r.mu.Unlock()
 	res.Summary = r.summarize(res.End, long, total, phases, errs)
 	res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
+	res.Summary.InFlight = inFlight(res.Intervals, long)
 	return res, ctx.Err()
+}
+
+// inFlight returns how many small requests were in flight on average, by
+// Little's law, in the intervals after the warm-up and before the long
+// request: while it runs, requests wait unanswered, and their latency is
+// not yet known.
+func inFlight(ivs []Interval, long longState) float64 {
+	var done, seconds, latency float64
+	for _, iv := range ivs {
+		if iv.Warmup || (!long.sent.IsZero() && iv.End.After(long.sent)) {
+			continue
+		}
+		done += float64(iv.Answers + iv.Errors)
+		seconds += iv.End.Sub(iv.Start).Seconds()
+		latency += float64(iv.Answers) * iv.Latency.Mean.Seconds()
+	}
+	if seconds == 0 || done == 0 {
+		return 0
+	}
+	return done / seconds * latency / done
 }
 
 // generatorBound says whether the generator may have set the pace in the

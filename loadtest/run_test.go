@@ -391,3 +391,20 @@ func TestReadingRefusesWhatWasNotSaved(t *testing.T) {
 		assert.ErrorContains(t, err, "it has no scenario or no figures", text)
 	}
 }
+
+func TestLittlesLawCountsTheRequestsInFlightBeforeTheLongOne(t *testing.T) {
+	start := time.Unix(0, 0)
+	iv := func(i, answers int, mean time.Duration) Interval {
+		return Interval{Start: start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i+1) * time.Second),
+			Answers: answers, Latency: Percentiles{Mean: mean}}
+	}
+	ivs := []Interval{iv(0, 1, time.Second), iv(1, 4000, time.Millisecond), iv(2, 2000, time.Millisecond), iv(3, 10, time.Second)}
+	ivs[0].Warmup = true
+	long := longState{sent: start.Add(3 * time.Second)}
+	// 6000 answers in 2 s, 1 ms each: 3 in flight; the warm-up and the
+	// interval of the long request are left out.
+	assert.InDelta(t, 3, inFlight(ivs, long), 1e-9)
+	// With no long request, the whole run: 6010 in 3 s, 16 s of latency.
+	assert.InDelta(t, 16.0/3, inFlight(ivs, longState{}), 1e-9)
+	assert.Zero(t, inFlight(ivs[:1], long), "nothing after the warm-up")
+}

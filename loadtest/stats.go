@@ -36,6 +36,7 @@ func percentiles(h *hdr.Histogram) Percentiles {
 	}
 	at := func(q float64) time.Duration { return time.Duration(h.ValueAtQuantile(q)) * time.Microsecond }
 	return Percentiles{
+		Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
 		P50:  at(50),
 		P90:  at(90),
 		P99:  at(99),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -401,6 +402,9 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 		LongAnswered: sum.LongAnswered,
 		LongLatency:  sum.LongLatency,
 		Errors:       sum.Errors,
+		P50:          sum.Latency.P50,
+		P99:          sum.Latency.P99,
+		InFlight:     sum.InFlight,
 	}
 	switch {
 	case !r.Scenario.SendsLong():
@@ -418,6 +422,11 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 		row.Note = "long request not answered before the run ended"
 	case r.Scenario.Reconnect:
 		row.Note = "a new connection per request"
+	}
+	if c := float64(r.Scenario.Clients); r.Scenario.Rate == 0 && sum.Answers > 0 && math.Abs(sum.InFlight-c) > 0.1*c {
+		// Little's law: closed-loop clients each have one request in
+		// flight, or the generator did not keep them busy.
+		row.Note = strings.TrimPrefix(row.Note+fmt.Sprintf("; Little's law: %.1f small requests in flight on average, not %d: the generator kept its clients idle between requests", sum.InFlight, r.Scenario.Clients), "; ")
 	}
 	if sum.GeneratorBound {
 		row.GeneratorBound = true

@@ -219,3 +219,15 @@ func TestPlanSaysWhatRunsBeforeAnythingRuns(t *testing.T) {
 	assert.Equal(t, []string{"perconn", "perconn gil=5ms", "loop", "loop gil=5ms"}, p.Rows)
 	assert.Equal(t, 8, p.Runs)
 }
+
+func TestARowSaysWhenLittlesLawIsOff(t *testing.T) {
+	s, err := strategy.Parse("perconn")
+	require.NoError(t, err)
+	res := func(inFlight float64, rate float64) *loadtest.Result {
+		return &loadtest.Result{Scenario: loadtest.Scenario{Clients: 4, Rate: rate, LongAfter: -1},
+			Summary: loadtest.Summary{Answers: 1000, InFlight: inFlight}}
+	}
+	assert.Contains(t, rowOf(s, res(2.1, 0)).Note, "Little's law: 2.1 small requests in flight on average, not 4")
+	assert.NotContains(t, rowOf(s, res(3.7, 0)).Note, "Little's law", "within 10%")
+	assert.NotContains(t, rowOf(s, res(0.5, 1000)).Note, "Little's law", "open loop: no such rule")
+}
