@@ -42,7 +42,9 @@ type fakeServer struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	// longConns counts the long answers written on each connection.
+	longConns map[net.Conn]int
+	wg        sync.WaitGroup
 }
 
 // startFake serves on a loopback port until the test ends. In mode
@@ -61,7 +63,7 @@ func startFakeAfterProbe(t *testing.T, mode string) *fakeServer { return startFa
 func startFakeFor(t *testing.T, mode string, later bool) *fakeServer {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &fakeServer{t: t, l: l, mode: mode, later: later, longStarted: make(chan struct{}), release: make(chan struct{}), conns: map[net.Conn]bool{}}
+	s := &fakeServer{t: t, l: l, mode: mode, later: later, longStarted: make(chan struct{}), release: make(chan struct{}), conns: map[net.Conn]bool{}, longConns: map[net.Conn]int{}}
 	s.wg.Go(s.accept)
 	t.Cleanup(s.stop)
 	return s
@@ -114,6 +116,9 @@ func (s *fakeServer) accept() {
 					once.Do(func() { close(s.longStarted) })
 					<-s.release
 					_, err = c.Write(longDone)
+					s.mu.Lock()
+					s.longConns[c]++
+					s.mu.Unlock()
 				case string(line) == "bad\n" && !(first && s.later):
 					_, err = c.Write(errBad)
 				default:

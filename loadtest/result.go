@@ -154,6 +154,11 @@ type Summary struct {
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	LongAnswer   string        `json:"long_answer,omitempty"`
 	LongError    string        `json:"long_error,omitempty"`
+	// LongsAnswered counts the answers to the Longs clients' long
+	// requests, and LongsError says how the first of them failed, if one
+	// did (that client then stops).
+	LongsAnswered int    `json:"longs_answered,omitempty"`
+	LongsError    string `json:"longs_error,omitempty"`
 	// GeneratorBound says that the load generator, rather than the server,
 	// may have set the pace before the long request: the machine's CPUs
 	// were nearly all busy and the generator took at least as much as the

@@ -75,6 +75,10 @@ type run struct {
 	events []Event
 	firsts [numErrKinds]bool
 	long   longState
+	// longsAnswered and longsError are the Longs clients' answers and
+	// first failure.
+	longsAnswered int
+	longsError    string
 }
 
 func newRun(sc Scenario) *run {
@@ -114,6 +118,9 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	}
 	if r.sc.SendsLong() {
 		wg.Go(func() { r.longClient(runCtx) })
+	}
+	for range r.sc.Longs {
+		wg.Go(func() { r.longsClient(runCtx) })
 	}
 	res := &Result{Scenario: r.sc, Start: r.start, Conditions: CurrentConditions()}
 	r.cpu = newCPUMeter(r.sc.ServerPID)
@@ -156,6 +163,9 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	res.Summary = r.summarize(res.End, long, total, phases, errs)
 	res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
 	res.Summary.InFlight = inFlight(res.Intervals, long)
+	r.mu.Lock()
+	res.Summary.LongsAnswered, res.Summary.LongsError = r.longsAnswered, r.longsError
+	r.mu.Unlock()
 	return res, ctx.Err()
 }
 

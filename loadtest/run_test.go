@@ -408,3 +408,28 @@ func TestLittlesLawCountsTheRequestsInFlightBeforeTheLongOne(t *testing.T) {
 	assert.InDelta(t, 16.0/3, inFlight(ivs, longState{}), 1e-9)
 	assert.Zero(t, inFlight(ivs[:1], long), "nothing after the warm-up")
 }
+
+func TestLongsClientsSendTheLongRequestBackToBack(t *testing.T) {
+	srv := startFake(t, "answer")
+	close(srv.release) // every long request is answered at once
+	sc := Scenario{Addr: srv.addr(), Clients: 1, Long: "long", LongAfter: -1, Longs: 2, Duration: 300 * time.Millisecond, Interval: 50 * time.Millisecond}
+	res, err := Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	srv.mu.Lock()
+	conns, written := len(srv.longConns), 0
+	for _, n := range srv.longConns {
+		written += n
+	}
+	srv.mu.Unlock()
+	assert.Equal(t, 2, conns, "a connection each")
+	s := res.Summary
+	assert.Positive(t, s.LongsAnswered)
+	assert.LessOrEqual(t, s.LongsAnswered, written)
+	assert.GreaterOrEqual(t, s.LongsAnswered, written-2, "but the answers each client had not read when the run ended")
+	assert.Empty(t, s.LongsError)
+	assert.False(t, s.LongSent, "no single long request")
+	assert.Positive(t, s.Answers, "and the small requests go on")
+
+	_, err = Scenario{Addr: srv.addr(), Longs: -1}.WithDefaults()
+	assert.ErrorContains(t, err, "Longs is -1")
+}

@@ -71,6 +71,12 @@ type Scenario struct {
 	// summary; its intervals are reported, marked as warm-up. It is
 	// rounded up to a whole number of intervals.
 	Warmup time.Duration `json:"warmup,omitempty"`
+	// Longs is how many more clients send the long request back to back,
+	// each on a connection of its own, from the end of the warm-up to the
+	// end of the run, as the CPU-bound threads of CPython's ccbench run:
+	// the background of the convoy effect. Zero means none; the one long
+	// request of LongAfter is sent as well, unless LongAfter is negative.
+	Longs int `json:"longs,omitempty"`
 	// Rate, if positive, switches the small requests to open loop: the
 	// clients together send Rate requests per second on a fixed schedule,
 	// and latency is measured from when each request was due, not from
@@ -142,6 +148,8 @@ func (sc Scenario) WithDefaults() (Scenario, error) {
 		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v falls inside the {Warmup} of %v: set a later {LongAfter} or a shorter {Warmup}", sc.LongAfter, sc.Warmup))
 	case sc.LongAfter >= sc.Duration:
 		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v is not before the end of the run at {Duration} %v: set an earlier {LongAfter} or a longer {Duration}", sc.LongAfter, sc.Duration))
+	case sc.Longs < 0:
+		return sc, Fault("Longs", fmt.Sprintf("{Longs} is %d; it must be 0 or more", sc.Longs))
 	case sc.Rate < 0:
 		return sc, Fault("Rate", fmt.Sprintf("{Rate} is %v; it must be positive, or 0 for closed loop", sc.Rate))
 	}
