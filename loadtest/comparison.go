@@ -3,6 +3,7 @@ package loadtest
 import (
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/perf/benchmath"
@@ -19,6 +20,9 @@ type Comparison struct {
 	Conditions Conditions `json:"conditions"`
 	// Python is the version of the Python that served the CPython rows.
 	Python string `json:"python,omitempty"`
+	// Sweeps are the experiment's sweeps, if any: each row's Point is a
+	// value of each.
+	Sweeps []Sweep `json:"sweeps,omitempty"`
 	// Idle is how many idle connections measured each row's IdleBytes,
 	// or 0.
 	Idle    int       `json:"idle,omitempty"`
@@ -86,8 +90,47 @@ type Row struct {
 	// Timeline the figures taken from it.
 	Trace    string        `json:"trace,omitempty"`
 	Timeline *TraceFigures `json:"timeline,omitempty"`
+	// Point is the row's point in the experiment's sweeps: the value of
+	// each swept setting; nil without sweeps.
+	Point []Setting `json:"point,omitempty"`
 	// Note explains a figure that would mislead on its own.
 	Note string `json:"note,omitempty"`
+}
+
+// A Sweep repeats an experiment at each of its Values of the setting
+// Name, as the command's -sweep flag gives them: "rate" (open loop, the
+// small requests per second in all), "clients", "request" (the small
+// request), "gil" (the switch interval of the Python-mode and CPython
+// rows), "longs" (Scenario.Longs) or "maxprocs" (each server's GOMAXPROCS).
+type Sweep struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+}
+
+// A Setting is the value of one swept setting at a point, both as the
+// command's flags write them: "gil" and "5ms", "longs" and "2".
+type Setting struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// PointLabel names the row's point: "longs=1 gil=5ms", or "" without
+// sweeps.
+func (r Row) PointLabel() string {
+	var parts []string
+	for _, s := range r.Point {
+		parts = append(parts, s.Name+"="+s.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// FullLabel is Label, followed by the point in brackets if the row has
+// one: "perconn gil=5ms [longs=1]".
+func (r Row) FullLabel() string {
+	if len(r.Point) == 0 {
+		return r.Label()
+	}
+	return r.Label() + " [" + r.PointLabel() + "]"
 }
 
 // Label names the row: the strategy's text form, followed by " gil=5ms"

@@ -101,6 +101,10 @@ type Experiment struct {
 	// Row has its first run's file and the figures taken from it. The
 	// directory must exist.
 	TraceDir string
+	// Sweeps, if any, repeat the experiment at each of their values: every
+	// row at every point, a point being a value of each (two make a
+	// grid), interleaved as Count is. Each Row says its point.
+	Sweeps []loadtest.Sweep
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 	// Progress, if not nil, is told about each run's start and each of
@@ -135,32 +139,78 @@ type Plan struct {
 	// Python is the version of the Python of the CPython rows, if any.
 	Python string
 
-	x       Experiment
-	targets []target
-	py      *pythonRows
+	x      Experiment
+	points []point
+}
+
+// A point is what a Plan runs at one point of its sweeps: the experiment
+// with the point's settings, and its targets.
+type point struct {
+	settings []loadtest.Setting
+	x        Experiment
+	sc       loadtest.Scenario
+	targets  []target
+	py       *pythonRows
+}
+
+// label returns the label of t's row at the point.
+func (pt point) label(t target) string {
+	return loadtest.Row{Strategy: t.strategy.String(), GIL: t.gil, Runtime: t.runtime, Point: pt.settings}.FullLabel()
 }
 
 // Plan checks x and returns what it runs. Its errors are
 // *loadtest.FieldError's that name the field at fault.
 func (x Experiment) Plan() (*Plan, error) {
+	grid, err := x.grid()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{x: x}
+	for _, settings := range grid {
+		xp, err := x.at(settings)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := xp.planPoint()
+		if err != nil {
+			return nil, err
+		}
+		pt.settings = settings
+		if len(p.points) == 0 {
+			p.Scenario = pt.sc
+		}
+		if pt.py != nil {
+			p.Python = pt.py.version
+		}
+		for _, t := range pt.targets {
+			p.Rows = append(p.Rows, pt.label(t))
+		}
+		p.Runs += len(pt.targets) * max(x.Count, 1)
+		p.points = append(p.points, pt)
+	}
+	return p, nil
+}
+
+// planPoint checks x, which has no sweeps, and returns what it runs.
+func (x Experiment) planPoint() (point, error) {
 	texts := x.Strategies
 	if texts == nil && x.Values == nil {
 		texts = DefaultStrategies()
 	}
 	if len(texts) == 0 && len(x.Values) == 0 {
-		return nil, loadtest.Fault("Strategies", "{Strategies} is empty: name a strategy or more")
+		return point{}, loadtest.Fault("Strategies", "{Strategies} is empty: name a strategy or more")
 	}
 	var strats []strategy.Strategy
 	for _, text := range texts {
 		s, err := strategy.Parse(text)
 		if err != nil {
-			return nil, loadtest.Fault("Strategies", "{Strategies}: "+strings.TrimPrefix(err.Error(), "strategy: "))
+			return point{}, loadtest.Fault("Strategies", "{Strategies}: "+strings.TrimPrefix(err.Error(), "strategy: "))
 		}
 		strats = append(strats, s)
 	}
 	for _, s := range x.Values {
 		if _, err := strategy.Parse(s.String()); err != nil && !x.InProcess {
-			return nil, loadtest.Fault("Values", fmt.Sprintf("strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set {InProcess}", s, err))
+			return point{}, loadtest.Fault("Values", fmt.Sprintf("strategy %s cannot be named in a child process (%v): register its scheduler and executor in an init function, or set {InProcess}", s, err))
 		}
 		strats = append(strats, s)
 	}
@@ -168,29 +218,29 @@ func (x Experiment) Plan() (*Plan, error) {
 	sc.Addr = "127.0.0.1:0" // a placeholder, for WithDefaults
 	sc, err := sc.WithDefaults()
 	if err != nil {
-		return nil, err
+		return point{}, err
 	}
 	if _, err := (childConfig{Task: x.Task}).task(); err != nil {
-		return nil, loadtest.Fault("Task", err.Error())
+		return point{}, loadtest.Fault("Task", err.Error())
 	}
 	if sc.Check == nil && x.Task != "" && x.Task != primetime.Prime.Name() {
 		// One rule for Run and Compare: a nil Check checks the prime
 		// task's answers, so another task needs a check of its own.
-		return nil, loadtest.Fault("Check", fmt.Sprintf("{Task} is %q, and a nil {Check} checks the prime task's answers: set {Check} to a check of that task's answers (loadtest.AnyAnswer takes every answer)", x.Task))
+		return point{}, loadtest.Fault("Check", fmt.Sprintf("{Task} is %q, and a nil {Check} checks the prime task's answers: set {Check} to a check of that task's answers (loadtest.AnyAnswer takes every answer)", x.Task))
 	}
 	switch {
 	case x.MaxProcs < 0:
-		return nil, loadtest.Fault("MaxProcs", fmt.Sprintf("{MaxProcs} is %d; it must be positive, or 0 to leave each server's GOMAXPROCS", x.MaxProcs))
+		return point{}, loadtest.Fault("MaxProcs", fmt.Sprintf("{MaxProcs} is %d; it must be positive, or 0 to leave each server's GOMAXPROCS", x.MaxProcs))
 	case x.InProcess && x.MaxProcs > 0:
-		return nil, loadtest.Fault("MaxProcs", "{MaxProcs} needs servers in child processes: leave out {InProcess}")
+		return point{}, loadtest.Fault("MaxProcs", "{MaxProcs} needs servers in child processes: leave out {InProcess}")
 	case x.Idle < 0:
-		return nil, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
+		return point{}, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
 	case x.InProcess && x.Idle > 0:
-		return nil, loadtest.Fault("Idle", "{Idle} needs servers in child processes: leave out {InProcess}")
+		return point{}, loadtest.Fault("Idle", "{Idle} needs servers in child processes: leave out {InProcess}")
 	case x.TraceDir != "" && !isDir(x.TraceDir):
-		return nil, loadtest.Fault("TraceDir", fmt.Sprintf("{TraceDir} %q is not a directory: make it first", x.TraceDir))
+		return point{}, loadtest.Fault("TraceDir", fmt.Sprintf("{TraceDir} %q is not a directory: make it first", x.TraceDir))
 	case x.Count < 0:
-		return nil, loadtest.Fault("Count", fmt.Sprintf("{Count} is %d; it must be at least 1, or 0 for once", x.Count))
+		return point{}, loadtest.Fault("Count", fmt.Sprintf("{Count} is %d; it must be at least 1, or 0 for once", x.Count))
 	}
 	intervals := x.SwitchIntervals
 	if intervals == nil {
@@ -198,18 +248,17 @@ func (x Experiment) Plan() (*Plan, error) {
 	}
 	for i, d := range intervals {
 		if d < 0 {
-			return nil, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals}: %v is negative", d))
+			return point{}, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals}: %v is negative", d))
 		}
 		if slices.Contains(intervals[:i], d) {
-			return nil, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals} has %v twice", switchName(d)))
+			return point{}, loadtest.Fault("SwitchIntervals", fmt.Sprintf("{SwitchIntervals} has %v twice", switchName(d)))
 		}
 	}
-	p := &Plan{Scenario: sc, x: x}
+	p := point{x: x, sc: sc}
 	if x.CPython {
 		if p.py, err = x.pythonRows(sc, intervals); err != nil {
-			return nil, err
+			return point{}, err
 		}
-		p.Python = p.py.version
 	}
 	for _, s := range strats {
 		for _, gil := range intervals {
@@ -217,10 +266,6 @@ func (x Experiment) Plan() (*Plan, error) {
 		}
 		p.targets = append(p.targets, p.py.targets(s)...)
 	}
-	for _, t := range p.targets {
-		p.Rows = append(p.Rows, t.label())
-	}
-	p.Runs = len(p.targets) * max(x.Count, 1)
 	return p, nil
 }
 
@@ -246,11 +291,15 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 	return p.Run(ctx)
 }
 
-// Run runs the plan, as the package's Run does.
+// Run runs the plan, as the package's Run does: every row at every point,
+// then all of them again for each of Count.
 func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
-	x, sc := p.x, p.Scenario
-	cmp := &loadtest.Comparison{Scenario: sc, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python}
-	runs := make([][]loadtest.Row, len(p.targets))
+	x := p.x
+	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Sweeps: x.Sweeps}
+	var runs [][]loadtest.Row
+	for _, pt := range p.points {
+		runs = append(runs, make([][]loadtest.Row, len(pt.targets))...)
+	}
 	finish := func() *loadtest.Comparison {
 		for _, rows := range runs {
 			if len(rows) > 0 {
@@ -261,18 +310,23 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 		return cmp
 	}
 	for round := range max(x.Count, 1) {
-		for i, t := range p.targets {
-			row, res, err := x.runTarget(ctx, t, sc, p.py, round)
-			if res != nil {
-				res.Label = row.Label()
-				if x.Count > 1 {
-					res.Label += fmt.Sprintf(" #%d", round+1)
+		i := 0
+		for _, pt := range p.points {
+			for _, t := range pt.targets {
+				row, res, err := pt.x.runTarget(ctx, t, pt.sc, pt.py, round, pt.label(t))
+				if res != nil {
+					row.Point = pt.settings
+					res.Label = row.FullLabel()
+					if x.Count > 1 {
+						res.Label += fmt.Sprintf(" #%d", round+1)
+					}
+					cmp.Results = append(cmp.Results, res)
+					runs[i] = append(runs[i], row)
 				}
-				cmp.Results = append(cmp.Results, res)
-				runs[i] = append(runs[i], row)
-			}
-			if err != nil {
-				return finish(), fmt.Errorf("compare: %s: %w", t.label(), err)
+				if err != nil {
+					return finish(), fmt.Errorf("compare: %s: %w", pt.label(t), err)
+				}
+				i++
 			}
 		}
 	}
@@ -280,14 +334,14 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 }
 
 // runTarget runs sc once against t and returns its row and result.
-func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenario, py *pythonRows, round int) (loadtest.Row, *loadtest.Result, error) {
+func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenario, py *pythonRows, round int, label string) (loadtest.Row, *loadtest.Result, error) {
 	s := t.strategy
 	run := sc
 	run.Reconnect = sc.Reconnect || (oneAtATime(s) && !x.KeepSerialConnections)
 	if t.runtime != "" {
 		run.Long = py.long
 	}
-	trace := x.tracePath(t, round)
+	trace := x.tracePath(label, round)
 	res, idle, err := x.runOne(ctx, t, run, trace)
 	if res == nil {
 		return loadtest.Row{}, nil, err

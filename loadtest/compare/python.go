@@ -51,7 +51,7 @@ func (x Experiment) pythonRows(sc loadtest.Scenario, intervals []time.Duration) 
 	if len(p.intervals) == 0 {
 		p.intervals = []time.Duration{0}
 	}
-	if n, err := strconv.Atoi(sc.Long); err == nil && n > 0 && sc.SendsLong() {
+	if n, err := strconv.Atoi(sc.Long); err == nil && n > 0 && (sc.SendsLong() || sc.Longs > 0) {
 		scaled, err := scaleLong(python, n)
 		if err != nil {
 			return nil, err

@@ -10,13 +10,13 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
-// tracePath returns the file of t's timeline in its round, or "" without
-// a TraceDir.
-func (x Experiment) tracePath(t target, round int) string {
+// tracePath returns the file of the timeline of the row labelled label in
+// its round, or "" without a TraceDir.
+func (x Experiment) tracePath(label string, round int) string {
 	if x.TraceDir == "" {
 		return ""
 	}
-	name := TraceFile(t.label())
+	name := TraceFile(label)
 	if round > 0 {
 		name = strings.TrimSuffix(name, ".json") + fmt.Sprintf("-%d.json", round+1)
 	}
@@ -26,7 +26,7 @@ func (x Experiment) tracePath(t target, round int) string {
 // TraceFile returns the name of the file of a row's timeline in TraceDir:
 // its label with spaces as dashes, and ".json".
 func TraceFile(label string) string {
-	return strings.NewReplacer(" ", "-", "/", "_", ":", "_").Replace(label) + ".json"
+	return strings.NewReplacer(" ", "-", "/", "_", ":", "_", "[", "", "]", "").Replace(label) + ".json"
 }
 
 // readFigures reads the timeline in path and returns its figures while the

@@ -1,0 +1,68 @@
+package compare
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/loadtest"
+)
+
+func TestASweepRunsEveryRowAtEveryPoint(t *testing.T) {
+	p, err := Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "loop"},
+		Sweeps: []loadtest.Sweep{{Name: "clients", Values: []string{"1", "4"}}}}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"perconn [clients=1]", "loop [clients=1]", "perconn [clients=4]", "loop [clients=4]"}, p.Rows)
+	assert.Equal(t, 4, p.Runs)
+}
+
+func TestTwoSweepsMakeAGrid(t *testing.T) {
+	p, err := Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Count: 2,
+		Sweeps: []loadtest.Sweep{{Name: "longs", Values: []string{"0", "1"}}, {Name: "gil", Values: []string{"5ms", "100us"}}}}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"perconn gil=5ms [longs=0 gil=5ms]", "perconn gil=100µs [longs=0 gil=100µs]",
+		"perconn gil=5ms [longs=1 gil=5ms]", "perconn gil=100µs [longs=1 gil=100µs]",
+	}, p.Rows, "a gil point has Python-mode rows only, at its interval")
+	assert.Equal(t, 8, p.Runs, "Count at every point")
+}
+
+func TestSweepsRefuseWhatTheyCannotRun(t *testing.T) {
+	for sweeps, want := range map[*[]loadtest.Sweep]string{
+		{{Name: "colour", Values: []string{"red"}}}:                                      `"colour" is not a setting to sweep`,
+		{{Name: "clients", Values: []string{"0"}}}:                                       `clients="0": want a whole number of at least 1`,
+		{{Name: "gil", Values: []string{"-5ms"}}}:                                        `gil="-5ms": want a positive switch interval`,
+		{{Name: "rate", Values: []string{"fast"}}}:                                       `rate="fast"`,
+		{{Name: "longs", Values: []string{"1", "1"}}}:                                    "longs has 1 twice",
+		{{Name: "longs", Values: nil}}:                                                   "longs has no values",
+		{{Name: "longs", Values: []string{"1"}}, {Name: "longs", Values: []string{"2"}}}: "sweeps longs twice",
+		{{Name: "longs", Values: []string{"1"}}, {Name: "gil", Values: []string{"1ms"}}, {Name: "clients", Values: []string{"2"}}}: "at most 2",
+	} {
+		_, err := Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Sweeps: *sweeps}.Plan()
+		var fe *loadtest.FieldError
+		require.ErrorAs(t, err, &fe, want)
+		assert.Equal(t, "Sweeps", fe.Field)
+		assert.ErrorContains(t, err, want)
+	}
+}
+
+func TestASweepsRowsSayTheirPointAndRunInterleaved(t *testing.T) {
+	sc := shortScenario
+	sc.LongAfter, sc.Duration = -1, 200*time.Millisecond
+	cmp, err := Run(context.Background(), Experiment{Scenario: sc, Strategies: []string{"perconn"}, InProcess: true, Count: 2,
+		Sweeps: []loadtest.Sweep{{Name: "clients", Values: []string{"1", "2"}}}})
+	require.NoError(t, err)
+	var order []string
+	for _, res := range cmp.Results {
+		order = append(order, res.Label)
+	}
+	assert.Equal(t, []string{"perconn [clients=1] #1", "perconn [clients=2] #1", "perconn [clients=1] #2", "perconn [clients=2] #2"}, order)
+	require.Len(t, cmp.Rows, 2)
+	assert.Equal(t, []loadtest.Setting{{Name: "clients", Value: "1"}}, cmp.Rows[0].Point)
+	assert.Equal(t, "clients=2", cmp.Rows[1].PointLabel())
+	assert.Equal(t, 2, cmp.Results[1].Scenario.Clients, "the point's setting is the run's")
+	assert.Equal(t, []loadtest.Sweep{{Name: "clients", Values: []string{"1", "2"}}}, cmp.Sweeps)
+}
