@@ -122,6 +122,10 @@ type Summary struct {
 	// clients idle between requests, so that the load was not what the
 	// scenario says.
 	InFlight float64 `json:"in_flight,omitempty"`
+	// AnsweredClients counts the clients that got an answer in that same
+	// span: a client the server never answered has a request in flight
+	// all along, whose latency is never known.
+	AnsweredClients int `json:"answered_clients,omitempty"`
 	// Before, During and After are the small requests' answers per
 	// second before the long request was sent, while it was in flight,
 	// and after it was answered. With no long request, Before covers the

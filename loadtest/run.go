@@ -70,6 +70,9 @@ type run struct {
 	cpu                   *cpuMeter
 	phase                 atomic.Int32
 	tallies               []*tally
+	// answeredBefore counts each client's answers after the warm-up and
+	// before the long request; only the monitor's goroutine uses it.
+	answeredBefore []int
 
 	mu     sync.Mutex // guards what follows: the rare events
 	events []Event
@@ -89,6 +92,7 @@ func newRun(sc Scenario) *run {
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())
 	}
+	r.answeredBefore = make([]int, sc.Clients)
 	return r
 }
 
@@ -163,6 +167,11 @@ func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	res.Summary = r.summarize(res.End, long, total, phases, errs)
 	res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
 	res.Summary.InFlight = inFlight(res.Intervals, long)
+	for _, n := range r.answeredBefore {
+		if n > 0 {
+			res.Summary.AnsweredClients++
+		}
+	}
 	r.mu.Lock()
 	res.Summary.LongsAnswered, res.Summary.LongsError = r.longsAnswered, r.longsError
 	r.mu.Unlock()
@@ -228,13 +237,16 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *[numPhases]int, errs *[numErrKinds]int) Interval {
 	iv := Interval{Start: start, End: end, Warmup: start.Before(r.warmupEnd)}
 	hist := newHistogram()
-	for _, t := range r.tallies {
+	for i, t := range r.tallies {
 		b := t.swap()
 		hist.Merge(b.hist)
 		for p, n := range b.answers {
 			iv.Answers += n
 			if !iv.Warmup {
 				phases[p] += n
+				if phase(p) == before {
+					r.answeredBefore[i] += n
+				}
 			}
 		}
 		for k, n := range b.errors {

@@ -441,6 +441,29 @@ func (x Experiment) startServer(srv target, sc loadtest.Scenario, trace string) 
 	return c.Addr, c.Pid(), c.stop, nil
 }
 
+// littlesLaw checks a closed-loop run by Little's law: each client that
+// was answered has one request in flight, so their number is the
+// throughput times the mean latency, within 10%. It says which is off, or
+// returns "".
+func littlesLaw(r *loadtest.Result) string {
+	sum, sc := r.Summary, r.Scenario
+	if sc.Rate > 0 || sum.Answers == 0 || sum.AnsweredClients == 0 {
+		return ""
+	}
+	var note []string
+	if sum.AnsweredClients < sc.Clients {
+		note = append(note, fmt.Sprintf("%d of the %d clients got no answer before the long request", sc.Clients-sum.AnsweredClients, sc.Clients))
+	}
+	if c := float64(sum.AnsweredClients); math.Abs(sum.InFlight-c) > 0.1*c {
+		why := "the generator kept its clients idle between requests"
+		if sc.Reconnect {
+			why = "the clients spent the rest connecting, with a new connection per request"
+		}
+		note = append(note, fmt.Sprintf("Little's law: %.1f small requests in flight on average for %d clients answered: %s", sum.InFlight, sum.AnsweredClients, why))
+	}
+	return strings.Join(note, "; ")
+}
+
 func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 	sum := r.Summary
 	row := loadtest.Row{
@@ -477,10 +500,8 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 	case r.Scenario.Reconnect:
 		row.Note = "a new connection per request"
 	}
-	if c := float64(r.Scenario.Clients); r.Scenario.Rate == 0 && sum.Answers > 0 && math.Abs(sum.InFlight-c) > 0.1*c {
-		// Little's law: closed-loop clients each have one request in
-		// flight, or the generator did not keep them busy.
-		row.Note = strings.TrimPrefix(row.Note+fmt.Sprintf("; Little's law: %.1f small requests in flight on average, not %d: the generator kept its clients idle between requests", sum.InFlight, r.Scenario.Clients), "; ")
+	if note := littlesLaw(r); note != "" {
+		row.Note = strings.TrimPrefix(row.Note+"; "+note, "; ")
 	}
 	if sum.GeneratorBound {
 		row.GeneratorBound = true

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,8 @@ func TestRunInProcess(t *testing.T) {
 		assert.Positive(t, row.Before, row.Strategy)
 		assert.Zero(t, row.Errors, row.Strategy)
 	}
-	assert.Equal(t, "a new connection per request", cmp.Rows[0].Note)
+	// Little's law may add that the clients spent time connecting.
+	assert.True(t, strings.HasPrefix(cmp.Rows[0].Note, "a new connection per request"), cmp.Rows[0].Note)
 
 	var buf bytes.Buffer
 	require.NoError(t, cmp.WriteJSON(&buf))
@@ -70,7 +72,8 @@ func TestRunSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
 	require.NoError(t, err)
 	row := cmp.Rows[0]
 	assert.False(t, row.LongAnswered)
-	assert.Equal(t, "long request never answered: with persistent connections Serial never accepts its connection", row.Note)
+	// A loaded machine may add Little's law's note to what a run says.
+	assert.True(t, strings.HasPrefix(row.Note, "long request never answered: with persistent connections Serial never accepts its connection; 1 of the 2 clients got no answer before the long request"), row.Note)
 }
 
 func TestRunRunsEachServerInAChildProcess(t *testing.T) {
@@ -145,7 +148,7 @@ func TestRunRunsTheLecturesServerUnderCPython(t *testing.T) {
 	n, err := strconv.Atoi(py.Long)
 	require.NoError(t, err, "the CPython rows' long request is scaled")
 	assert.Less(t, n, 1500, "CPython's prime is slower, so its n is smaller")
-	assert.Equal(t, "long request n="+py.Long+", as long as Go's 1500", py.Note)
+	assert.True(t, strings.HasPrefix(py.Note, "long request n="+py.Long+", as long as Go's 1500"), py.Note)
 	assert.Contains(t, cmp.Python, "Python 3.")
 	assert.Empty(t, proctest.Children(), "every server process, and its workers, have exited")
 }
@@ -206,7 +209,7 @@ func TestARowSaysWhyItHasNoKept(t *testing.T) {
 	res := &loadtest.Result{Scenario: shortScenario, Summary: loadtest.Summary{LongSent: true, LongRefused: true,
 		LongAnswer: "ERR bad request", KeptMissing: "the long request was refused"}}
 	row := rowOf(strategy.PerConn(), res)
-	assert.Equal(t, "long request refused: ERR bad request", row.Note)
+	assert.True(t, strings.HasPrefix(row.Note, "long request refused: ERR bad request"), row.Note)
 	assert.Equal(t, "the long request was refused", row.KeptMissing)
 }
 
@@ -225,9 +228,12 @@ func TestARowSaysWhenLittlesLawIsOff(t *testing.T) {
 	require.NoError(t, err)
 	res := func(inFlight float64, rate float64) *loadtest.Result {
 		return &loadtest.Result{Scenario: loadtest.Scenario{Clients: 4, Rate: rate, LongAfter: -1},
-			Summary: loadtest.Summary{Answers: 1000, InFlight: inFlight}}
+			Summary: loadtest.Summary{Answers: 1000, InFlight: inFlight, AnsweredClients: 4}}
 	}
-	assert.Contains(t, rowOf(s, res(2.1, 0)).Note, "Little's law: 2.1 small requests in flight on average, not 4")
+	assert.Contains(t, rowOf(s, res(2.1, 0)).Note, "Little's law: 2.1 small requests in flight on average for 4 clients answered: the generator kept its clients idle")
+	stuck := res(1, 0)
+	stuck.Summary.AnsweredClients = 1
+	assert.Equal(t, "no long request; 3 of the 4 clients got no answer before the long request", rowOf(s, stuck).Note, "the others' requests wait in the server")
 	assert.NotContains(t, rowOf(s, res(3.7, 0)).Note, "Little's law", "within 10%")
 	assert.NotContains(t, rowOf(s, res(0.5, 1000)).Note, "Little's law", "open loop: no such rule")
 }
