@@ -58,8 +58,10 @@ type Row struct {
 	NoAfter     bool    `json:"no_after,omitempty"`
 	Kept        float64 `json:"kept"`
 	KeptMissing string  `json:"kept_missing,omitempty"`
-	// LongAnswered says whether the long request was answered before the
-	// run ended, and LongLatency how long it took.
+	// NoLong says the run sent no long request. LongAnswered says
+	// whether the long request was answered before the run ended, and
+	// LongLatency how long it took.
+	NoLong       bool          `json:"no_long,omitempty"`
 	LongAnswered bool          `json:"long_answered"`
 	LongLatency  time.Duration `json:"long_latency,omitempty"`
 	// Errors counts the small requests that failed (in all its runs).

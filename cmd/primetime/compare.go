@@ -22,6 +22,16 @@ const (
 	compareInterval = 250 * time.Millisecond
 )
 
+// The convoy experiment's grid and its points' length: the CPU-bound
+// clients start as the warm-up ends, so the figures are the steady state
+// beside them.
+const (
+	convoyLongs    = "0,1,2"
+	convoyGIL      = "5ms,1ms,100us,10us"
+	convoyDuration = 3 * time.Second
+	convoyWarmup   = 500 * time.Millisecond
+)
+
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("compare", "primetime compare [flags]", stdout, stderr)
 	strategies := c.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies")
@@ -38,9 +48,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
 	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
 	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
+	var sweeps []loadtest.Sweep
+	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs; twice for a grid", func(v string) error {
+		name, values, ok := strings.Cut(v, "=")
+		if !ok || name == "" || values == "" {
+			return fmt.Errorf("%q is not NAME=v1,v2,...", v)
+		}
+		sweeps = append(sweeps, loadtest.Sweep{Name: name, Values: strings.Split(values, ",")})
+		return nil
+	})
+	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL)
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
-		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace"} {
+		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep"} {
 		c.field(field, name)
 	}
 	if code, ok := c.parse(args, 0); !ok {
@@ -57,6 +77,23 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.usageError(err.Error())
 	}
 	sc := scenario()
+	if *convoy {
+		if len(sweeps) > 0 || *gilList != "" {
+			return c.usageError("-convoy sets its own -sweep and -gil: leave them out")
+		}
+		sweeps = []loadtest.Sweep{{Name: "longs", Values: strings.Split(convoyLongs, ",")}, {Name: "gil", Values: strings.Split(convoyGIL, ",")}}
+		*withPython = true
+		sc.LongAfter = -1
+		if !c.set("strategies") {
+			list = []string{"perconn"}
+		}
+		if !c.set("duration") {
+			sc.Duration = convoyDuration
+		}
+		if !c.set("warmup") {
+			sc.Warmup = convoyWarmup
+		}
+	}
 	if sc.Interval == 0 && sc.Duration >= 10*compareInterval {
 		sc.Interval = compareInterval
 	}
@@ -74,6 +111,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		PythonCosts:           costs(),
 		Python:                *python,
 		TraceDir:              *traceDir,
+		Sweeps:                sweeps,
 		Stderr:                stderr,
 		Progress:              progress,
 	}

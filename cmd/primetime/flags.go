@@ -253,3 +253,10 @@ func (c *command) float(name string, def float64, b within, usage string) *float
 	c.Var(floatValue{&f, b}, name, usage)
 	return &f
 }
+
+// set reports whether the flag name was given on the command line.
+func (c *command) set(name string) bool {
+	given := false
+	c.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}

@@ -28,9 +28,10 @@ func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func
 	warmup := c.duration("warmup", 0, nonNegative, "leave this much of the start out of the figures")
 	reconnect := c.Bool("reconnect", false, "use a new connection for every small request")
 	rate := c.float("rate", 0, nonNegative, "open loop: total small requests per second (0: closed loop)")
+	longs := c.int("longs", 0, nonNegative, "`N` more clients send the long request back to back from the warm-up's end, as CPU-bound threads (the convoy effect)")
 	protocol := protocolFlag(c)
 	for field, name := range map[string]string{"Clients": "clients", "Small": "request", "Long": "long", "LongAfter": "after",
-		"Duration": "duration", "Interval": "interval", "Warmup": "warmup", "Reconnect": "reconnect", "Rate": "rate"} {
+		"Duration": "duration", "Interval": "interval", "Warmup": "warmup", "Reconnect": "reconnect", "Rate": "rate", "Longs": "longs"} {
 		c.field(field, name)
 	}
 	return func() loadtest.Scenario {
@@ -45,6 +46,7 @@ func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func
 			Warmup:    *warmup,
 			Reconnect: *reconnect,
 			Rate:      *rate,
+			Longs:     *longs,
 		}
 	}
 }

@@ -107,6 +107,10 @@ type Experiment struct {
 	Sweeps []loadtest.Sweep
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
+
+	// scaled holds, while Plan works, the long requests scaled for
+	// CPython, by their Go form.
+	scaled map[string]string
 	// Progress, if not nil, is told about each run's start and each of
 	// its intervals as it closes.
 	Progress Progress
@@ -166,6 +170,7 @@ func (x Experiment) Plan() (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{x: x}
+	x.scaled = map[string]string{} // one calibration of CPython's long request for every point
 	for _, settings := range grid {
 		xp, err := x.at(settings)
 		if err != nil {
@@ -485,7 +490,7 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 	}
 	switch {
 	case !r.Scenario.SendsLong():
-		row.Note = "no long request"
+		row.Note, row.NoLong = "no long request", true
 	case sum.LongRefused:
 		row.Note = "long request refused: " + sum.LongAnswer
 	case sum.LongError != "":

@@ -52,11 +52,18 @@ func (x Experiment) pythonRows(sc loadtest.Scenario, intervals []time.Duration) 
 		p.intervals = []time.Duration{0}
 	}
 	if n, err := strconv.Atoi(sc.Long); err == nil && n > 0 && (sc.SendsLong() || sc.Longs > 0) {
+		if long, ok := x.scaled[python+" "+sc.Long]; ok {
+			p.long = long
+			return p, nil
+		}
 		scaled, err := scaleLong(python, n)
 		if err != nil {
 			return nil, err
 		}
 		p.long = strconv.Itoa(scaled)
+		if x.scaled != nil {
+			x.scaled[python+" "+sc.Long] = p.long
+		}
 	}
 	return p, nil
 }

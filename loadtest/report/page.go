@@ -197,9 +197,12 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	labels := make([]string, len(cmp.Rows))
 	var rows []pageRow
 	for i, r := range cmp.Rows {
-		labels[i] = r.Label()
+		labels[i] = r.FullLabel()
 		long := "unanswered"
-		if r.LongAnswered {
+		switch {
+		case r.NoLong:
+			long = "-"
+		case r.LongAnswered:
 			long = short(r.LongLatency)
 		}
 		keys := []float64{r.Before, r.During, r.After, r.Kept, r.LongLatency.Seconds(), float64(r.Errors)}

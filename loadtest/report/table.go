@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -18,6 +19,7 @@ import (
 func Table(w io.Writer, cmp *loadtest.Comparison) error {
 	ew := &errWriter{w: w}
 	writeTable(ew, cmp)
+	writeAgainst(ew, cmp)
 	writeWhy(ew, cmp)
 	fmt.Fprintf(ew, "measured %s\n", cmp.Conditions)
 	if cmp.Python != "" {
@@ -33,19 +35,38 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	if cmp.Idle > 0 {
 		idle = "idle conn\t"
 	}
-	fmt.Fprintf(tw, "strategy\tbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", idle)
+	// With sweeps, a strategy's rows at every point stand together, the
+	// swept values in columns of their own, and each point's latency.
+	points, swept := "", ""
+	for _, sw := range cmp.Sweeps {
+		swept += sw.Name + "\t"
+	}
+	if swept != "" {
+		swept += "p50\tp99\t"
+	}
+	fmt.Fprintf(tw, "strategy\t%sbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", swept, idle)
 	repeated := false
-	for _, r := range cmp.Rows {
+	for _, r := range byStrategy(cmp.Rows) {
 		long := "unanswered"
-		if r.LongAnswered {
+		switch {
+		case r.NoLong:
+			long = "-"
+		case r.LongAnswered:
 			long = short(r.LongLatency)
+		}
+		if swept != "" {
+			points = ""
+			for _, s := range r.Point {
+				points += s.Value + "\t"
+			}
+			points += short(r.P50) + "\t" + short(r.P99) + "\t"
 		}
 		if cmp.Idle > 0 {
 			idle = idleCell(r) + "\t"
 		}
 		repeated = repeated || r.Runs > 1
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.Label(), points, beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
 	writeTrimmed(w, buf.Bytes())
@@ -53,6 +74,21 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
 			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
 	}
+}
+
+// byStrategy returns rows with each label's rows together, in the order
+// the labels first come, each at its points in order: the order of a
+// sweep's table. Rows without points keep their order.
+func byStrategy(rows []loadtest.Row) []loadtest.Row {
+	first := map[string]int{}
+	for i, r := range rows {
+		if _, ok := first[r.Label()]; !ok {
+			first[r.Label()] = i
+		}
+	}
+	out := slices.Clone(rows)
+	slices.SortStableFunc(out, func(a, b loadtest.Row) int { return first[a.Label()] - first[b.Label()] })
+	return out
 }
 
 // beforeCell formats a row's before-rate: with the range of its runs when
