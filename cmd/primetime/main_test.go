@@ -230,7 +230,7 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s*`+name+`\s+[\d,]+\s+[\d,]+`, out, "a table row for %s", name)
 		assert.Regexp(t, `(?m)^`+name+`\s+\|.*\| peak`, out, "a chart row for %s", name)
 	}
-	assert.Regexp(t, `(?m)^\s*serial\s.*\s0\s+-\s+a new connection per request$`, out, "Serial holds no idle connections")
+	assert.Regexp(t, `(?m)^\s*serial\s.*\s0\s+-\s+a new connection per request`, out, "Serial holds no idle connections")
 	assert.Regexp(t, `(?m)^\s*loop\s.*\s0\s+[\d,]+ B\s*$`, out, "the loop's memory per idle connection")
 	page, err := os.ReadFile(html)
 	require.NoError(t, err)
