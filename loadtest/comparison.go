@@ -38,7 +38,8 @@ type Row struct {
 	// CPython row, its switch interval (0: CPython's default, 5 ms).
 	GIL time.Duration `json:"gil,omitempty"`
 	// Runtime is "cpython" for a row the lecture's server served under
-	// CPython, and empty for the Go server.
+	// CPython ("cpython-nogil" under a free-threaded build running
+	// without its lock), and empty for the Go server.
 	Runtime string `json:"runtime,omitempty"`
 	// MaxProcs is the server's GOMAXPROCS: Experiment.MaxProcs, or the
 	// machine's CPUs; 0 for a CPython row.

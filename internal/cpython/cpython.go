@@ -59,6 +59,26 @@ func Version(python string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// freeThreadedProbe prints whether the interpreter was built without the
+// lock (PEP 703's Py_GIL_DISABLED) and whether the lock is on now.
+const freeThreadedProbe = `import sys, sysconfig; print(int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))), int(getattr(sys, "_is_gil_enabled", lambda: True)()))`
+
+// FreeThreaded reports whether python is a free-threaded build (3.13t,
+// 3.14t) running without its lock, as the lecture's server would then
+// run: a build without the lock whose lock was turned back on (PYTHON_GIL=1)
+// is not.
+func FreeThreaded(python string) (bool, error) {
+	out, err := exec.Command(python, "-c", freeThreadedProbe).Output()
+	if err != nil {
+		return false, fmt.Errorf("cpython: asking %s whether it has the lock: %w", python, err)
+	}
+	var built, enabled int
+	if _, err := fmt.Sscan(string(out), &built, &enabled); err != nil {
+		return false, fmt.Errorf("cpython: %s answered %q to whether it has the lock", python, out)
+	}
+	return built == 1 && enabled == 0, nil
+}
+
 // Shape returns the script's arguments that serve the lecture's
 // counterpart of a strategy, and false for a strategy the lecture has none
 // of. A size left out (procs) means one per CPU, as in Go.

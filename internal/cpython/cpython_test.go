@@ -146,3 +146,25 @@ func TestNthTimeTimesThePythonAlgorithm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, d)
 }
+
+func TestFreeThreadedSaysWhetherTheInterpreterRunsWithoutTheLock(t *testing.T) {
+	py := python(t)
+	free, err := FreeThreaded(py)
+	require.NoError(t, err)
+	assert.False(t, free, "this machine's python3 has the lock")
+
+	// Fake interpreters that answer as builds with and without it do.
+	dir := t.TempDir()
+	fake := func(answer string) string {
+		path := filepath.Join(dir, strings.ReplaceAll(answer, " ", "-"))
+		require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\necho '"+answer+"'\n"), 0o755))
+		return path
+	}
+	for answer, want := range map[string]bool{"1 0": true, "1 1": false, "0 1": false} {
+		free, err := FreeThreaded(fake(answer))
+		require.NoError(t, err)
+		assert.Equal(t, want, free, answer)
+	}
+	_, err = FreeThreaded(fake("what"))
+	assert.ErrorContains(t, err, "answered")
+}

@@ -3,7 +3,9 @@ package compare
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,4 +238,19 @@ func TestARowSaysWhenLittlesLawIsOff(t *testing.T) {
 	assert.Equal(t, "no long request; 3 of the 4 clients got no answer before the long request", rowOf(s, stuck).Note, "the others' requests wait in the server")
 	assert.NotContains(t, rowOf(s, res(3.7, 0)).Note, "Little's law", "within 10%")
 	assert.NotContains(t, rowOf(s, res(0.5, 1000)).Note, "Little's law", "open loop: no such rule")
+}
+
+func TestAFreeThreadedPythonsRowsSayTheyRunWithoutTheLock(t *testing.T) {
+	real, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("needs python3:", err)
+	}
+	// A python3 that answers the probe as a free-threaded build does.
+	fake := filepath.Join(t.TempDir(), "python3t")
+	script := "#!/bin/sh\ncase \"$2\" in *Py_GIL_DISABLED*) echo '1 0'; exit 0;; esac\nexec " + real + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+	p, err := Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, CPython: true, Python: fake}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"perconn", "perconn cpython-nogil"}, p.Rows)
+	assert.Contains(t, p.Python, "free-threaded, without the GIL")
 }

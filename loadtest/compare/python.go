@@ -23,6 +23,7 @@ type pythonRows struct {
 	python    string
 	version   string
 	long      string          // the long request, scaled for CPython
+	runtime   string          // the rows' Runtime: "cpython", or "cpython-nogil" for a free-threaded build
 	intervals []time.Duration // the switch intervals of the rows; 0 is the default
 }
 
@@ -42,7 +43,16 @@ func (x Experiment) pythonRows(sc loadtest.Scenario, intervals []time.Duration) 
 	if err != nil {
 		return nil, err
 	}
-	p := &pythonRows{python: python, version: version, long: sc.Long}
+	p := &pythonRows{python: python, version: version, long: sc.Long, runtime: "cpython"}
+	free, err := cpython.FreeThreaded(python)
+	if err != nil {
+		return nil, err
+	}
+	if free {
+		// PEP 703's build, running without the lock: the row the
+		// lecture could not have.
+		p.runtime, p.version = "cpython-nogil", version+", free-threaded, without the GIL"
+	}
 	for _, d := range intervals {
 		if d > 0 {
 			p.intervals = append(p.intervals, d)
@@ -103,7 +113,7 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 	}
 	var ts []target
 	for _, d := range p.intervals {
-		ts = append(ts, target{strategy: s, gil: d, runtime: "cpython", python: p.python})
+		ts = append(ts, target{strategy: s, gil: d, runtime: p.runtime, python: p.python})
 	}
 	return ts
 }

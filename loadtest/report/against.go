@@ -25,7 +25,7 @@ func writeAgainst(w io.Writer, cmp *loadtest.Comparison) {
 	}
 	cpython := map[key]loadtest.Row{}
 	for _, r := range cmp.Rows {
-		if r.Runtime == "cpython" {
+		if r.Runtime != "" {
 			cpython[key{r.Strategy, r.PointLabel(), int64(r.GIL)}] = r
 		}
 	}
