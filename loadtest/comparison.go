@@ -93,6 +93,8 @@ type Row struct {
 	// Timeline the figures taken from it.
 	Trace    string        `json:"trace,omitempty"`
 	Timeline *TraceFigures `json:"timeline,omitempty"`
+	// Knee is the row's knee, when the experiment searched for it.
+	Knee *Knee `json:"knee,omitempty"`
 	// Point is the row's point in the experiment's sweeps: the value of
 	// each swept setting; nil without sweeps.
 	Point []Setting `json:"point,omitempty"`
@@ -108,6 +110,27 @@ type Row struct {
 type Sweep struct {
 	Name   string   `json:"name"`
 	Values []string `json:"values"`
+}
+
+// A Knee is a row's knee: the highest open-loop rate of small requests at
+// which the server kept up (answered at least compare.KeepUp of the rate)
+// with their p99 under the bound, and every rate probed to find it. A
+// probe where the generator may have been the limit ends the search, and
+// GeneratorBound says that Rate is then only a lower bound.
+type Knee struct {
+	Rate           float64     `json:"rate"`
+	GeneratorBound bool        `json:"generator_bound,omitempty"`
+	Points         []KneePoint `json:"points"`
+}
+
+// A KneePoint is one probe of a knee search: the rate asked and achieved,
+// the p99, and whether the server kept up.
+type KneePoint struct {
+	Rate           float64       `json:"rate"`
+	Achieved       float64       `json:"achieved"`
+	P99            time.Duration `json:"p99"`
+	Kept           bool          `json:"kept"`
+	GeneratorBound bool          `json:"generator_bound,omitempty"`
 }
 
 // A Setting is the value of one swept setting at a point, both as the

@@ -35,7 +35,9 @@ const (
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("compare", "primetime compare [flags]", stdout, stderr)
 	strategies := c.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies")
-	scenario := scenarioFlags(c, compareDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", compareInterval, 10*compareInterval))
+	var rateAuto bool
+	scenario := scenarioFlagsAuto(c, compareDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", compareInterval, 10*compareInterval), &rateAuto)
+	kneeP99 := c.duration("p99", compare.DefaultKneeP99, positive, "with -rate auto, the p99 a knee's rate must stay under")
 	inProcess := c.Bool("inprocess", false, "run the servers in this process instead of one child process each")
 	keepSerial := c.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
 	html := c.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
@@ -52,7 +54,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs; twice for a grid", func(v string) error {
 		name, values, ok := strings.Cut(v, "=")
 		if !ok || name == "" || values == "" {
-			return fmt.Errorf("%q is not NAME=v1,v2,...", v)
+			return fmt.Errorf("%q is not of the form NAME=v1,v2", v)
 		}
 		sweeps = append(sweeps, loadtest.Sweep{Name: name, Values: strings.Split(values, ",")})
 		return nil
@@ -117,6 +119,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if x.Strategies == nil {
 		x.Strategies = []string{} // empty, not the default list
+	}
+	if rateAuto {
+		x.Knee = &compare.KneeSearch{P99: *kneeP99}
 	}
 	if x.TraceDir != "" {
 		if err := os.MkdirAll(x.TraceDir, 0o755); err != nil {

@@ -247,16 +247,27 @@ func (v floatValue) Set(s string) error {
 	return nil
 }
 
-// float defines a float64 flag whose values are within b.
-func (c *command) float(name string, def float64, b within, usage string) *float64 {
-	f := def
-	c.Var(floatValue{&f, b}, name, usage)
-	return &f
-}
-
 // set reports whether the flag name was given on the command line.
 func (c *command) set(name string) bool {
 	given := false
 	c.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
+}
+
+// rateValue is -rate: a number of requests per second, or with auto not
+// nil "auto", which sets *auto.
+type rateValue struct {
+	floatValue
+	auto *bool
+}
+
+func (v rateValue) Set(s string) error {
+	if s == "auto" && v.auto != nil {
+		*v.auto = true
+		return nil
+	}
+	if s == "auto" {
+		return fmt.Errorf(`"auto" is compare's: here give a rate, or 0 for closed loop`)
+	}
+	return v.floatValue.Set(s)
 }

@@ -19,6 +19,12 @@ import (
 // the given default duration and help for -interval, and returns a function
 // that reads them.
 func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func() loadtest.Scenario {
+	return scenarioFlagsAuto(c, duration, intervalHelp, nil)
+}
+
+// scenarioFlagsAuto is scenarioFlags whose -rate also takes "auto", which
+// sets *auto, if auto is not nil.
+func scenarioFlagsAuto(c *command, duration time.Duration, intervalHelp string, auto *bool) func() loadtest.Scenario {
 	clients := c.int("clients", loadtest.DefaultClients, positive, "number of clients sending small requests")
 	small := c.String("request", loadtest.DefaultSmall, "the small `request` (n for the prime task)")
 	long := c.String("long", loadtest.DefaultLong, "the long `request`")
@@ -27,7 +33,12 @@ func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func
 	iv := c.duration("interval", 0, positive, "monitor interval, at least "+loadtest.MinInterval.String()+" "+intervalHelp)
 	warmup := c.duration("warmup", 0, nonNegative, "leave this much of the start out of the figures")
 	reconnect := c.Bool("reconnect", false, "use a new connection for every small request")
-	rate := c.float("rate", 0, nonNegative, "open loop: total small requests per second (0: closed loop)")
+	rate := new(float64)
+	rateHelp := "open loop: total small requests per second (0: closed loop)"
+	if auto != nil {
+		rateHelp += "; auto: find each strategy's knee, the highest rate it keeps up with under -p99"
+	}
+	c.Var(rateValue{floatValue{rate, nonNegative}, auto}, "rate", rateHelp)
 	longs := c.int("longs", 0, nonNegative, "`N` more clients send the long request back to back from the warm-up's end, as CPU-bound threads (the convoy effect)")
 	protocol := protocolFlag(c)
 	for field, name := range map[string]string{"Clients": "clients", "Small": "request", "Long": "long", "LongAfter": "after",

@@ -101,6 +101,10 @@ type Experiment struct {
 	// Row has its first run's file and the figures taken from it. The
 	// directory must exist.
 	TraceDir string
+	// Knee, if not nil, searches each row's knee (Row.Knee) after its run,
+	// against a server of its own: the open-loop rates probed, with no
+	// long request, as KneeSearch says.
+	Knee *KneeSearch
 	// Sweeps, if any, repeat the experiment at each of their values: every
 	// row at every point, a point being a value of each (two make a
 	// grid), interleaved as Count is. Each Row says its point.
@@ -352,6 +356,13 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 		return loadtest.Row{}, nil, err
 	}
 	row := rowOf(s, res)
+	if x.Knee != nil && err == nil {
+		knee, kerr := x.findKnee(ctx, t, run)
+		row.Knee = &knee
+		if kerr != nil {
+			return row, res, fmt.Errorf("its knee: %w", kerr)
+		}
+	}
 	if trace != "" && err == nil {
 		figures, terr := readFigures(trace, run.Long)
 		if terr != nil {

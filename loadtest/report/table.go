@@ -44,9 +44,19 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	if swept != "" {
 		swept += "p50\tp99\t"
 	}
-	fmt.Fprintf(tw, "strategy\t%sbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", swept, idle)
+	knees := ""
+	for _, r := range cmp.Rows {
+		if r.Knee != nil {
+			knees = "knee/s\t"
+		}
+	}
+	fmt.Fprintf(tw, "strategy\t%s%sbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", swept, knees, idle)
 	repeated := false
 	for _, r := range byStrategy(cmp.Rows) {
+		knee := ""
+		if knees != "" {
+			knee = kneeCell(r.Knee) + "\t"
+		}
 		long := "unanswered"
 		switch {
 		case r.NoLong:
@@ -65,8 +75,8 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 			idle = idleCell(r) + "\t"
 		}
 		repeated = repeated || r.Runs > 1
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), points, beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
+		fmt.Fprintf(tw, "%s\t%s%s%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.Label(), points, knee, beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
 	}
 	tw.Flush()
 	writeTrimmed(w, buf.Bytes())
@@ -74,6 +84,18 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
 			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
 	}
+}
+
+// kneeCell formats a knee: "-" if none was searched or none passed, and
+// ">=" before one the generator bounded.
+func kneeCell(k *loadtest.Knee) string {
+	switch {
+	case k == nil || k.Rate == 0 && !k.GeneratorBound:
+		return "-"
+	case k.GeneratorBound:
+		return ">=" + count(k.Rate)
+	}
+	return count(k.Rate)
 }
 
 // byStrategy returns rows with each label's rows together, in the order
