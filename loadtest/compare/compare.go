@@ -148,6 +148,7 @@ type Plan struct {
 	Python string
 
 	x      Experiment
+	sweeps []loadtest.Sweep // x's, their values in canonical form
 	points []point
 }
 
@@ -169,11 +170,11 @@ func (pt point) label(t target) string {
 // Plan checks x and returns what it runs. Its errors are
 // *loadtest.FieldError's that name the field at fault.
 func (x Experiment) Plan() (*Plan, error) {
-	grid, err := x.grid()
+	grid, sweeps, err := x.grid()
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{x: x}
+	p := &Plan{x: x, sweeps: sweeps}
 	x.scaled = map[string]string{} // one calibration of CPython's long request for every point
 	for _, settings := range grid {
 		xp, err := x.at(settings)
@@ -304,7 +305,7 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 // then all of them again for each of Count.
 func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 	x := p.x
-	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Sweeps: x.Sweeps}
+	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Sweeps: p.sweeps}
 	var runs [][]loadtest.Row
 	for _, pt := range p.points {
 		runs = append(runs, make([][]loadtest.Row, len(pt.targets))...)

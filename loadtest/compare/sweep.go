@@ -17,36 +17,38 @@ var sweepNames = []string{"rate", "clients", "request", "gil", "longs", "maxproc
 const maxSweeps = 2
 
 // grid checks x's sweeps and returns their points, each a value of each
-// sweep, the first sweep's varying slowest; without sweeps, one point
-// with no settings.
-func (x Experiment) grid() ([][]loadtest.Setting, error) {
+// sweep, the first sweep's varying slowest (without sweeps, one point with
+// no settings), and the sweeps with their values in canonical form.
+func (x Experiment) grid() ([][]loadtest.Setting, []loadtest.Sweep, error) {
 	if len(x.Sweeps) > maxSweeps {
-		return nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps} has %d sweeps; at most %d make a grid", len(x.Sweeps), maxSweeps))
+		return nil, nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps} has %d sweeps; at most %d make a grid", len(x.Sweeps), maxSweeps))
 	}
 	points := [][]loadtest.Setting{nil}
+	var canonical []loadtest.Sweep
 	for i, sw := range x.Sweeps {
 		if !slices.Contains(sweepNames, sw.Name) {
-			return nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %q is not a setting to sweep: give one of %s", sw.Name, strings.Join(sweepNames, ", ")))
+			return nil, nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %q is not a setting to sweep: give one of %s", sw.Name, strings.Join(sweepNames, ", ")))
 		}
 		for _, prev := range x.Sweeps[:i] {
 			if prev.Name == sw.Name {
-				return nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps} sweeps %s twice", sw.Name))
+				return nil, nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps} sweeps %s twice", sw.Name))
 			}
 		}
 		if len(sw.Values) == 0 {
-			return nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %s has no values", sw.Name))
+			return nil, nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %s has no values", sw.Name))
 		}
 		var values []string
 		for _, v := range sw.Values {
 			canon, err := sweepValue(sw.Name, strings.TrimSpace(v))
 			if err != nil {
-				return nil, loadtest.Fault("Sweeps", "{Sweeps}: "+err.Error())
+				return nil, nil, loadtest.Fault("Sweeps", "{Sweeps}: "+err.Error())
 			}
 			if slices.Contains(values, canon) {
-				return nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %s has %s twice", sw.Name, canon))
+				return nil, nil, loadtest.Fault("Sweeps", fmt.Sprintf("{Sweeps}: %s has %s twice", sw.Name, canon))
 			}
 			values = append(values, canon)
 		}
+		canonical = append(canonical, loadtest.Sweep{Name: sw.Name, Values: values})
 		var next [][]loadtest.Setting
 		for _, p := range points {
 			for _, v := range values {
@@ -55,7 +57,7 @@ func (x Experiment) grid() ([][]loadtest.Setting, error) {
 		}
 		points = next
 	}
-	return points, nil
+	return points, canonical, nil
 }
 
 // sweepValue checks v as a value of the setting name and returns it in

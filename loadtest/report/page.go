@@ -102,6 +102,11 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 {{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} style="--c: {{.Color}}" data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
 {{end}}</tbody>
 {{end}}</table>
+{{if .Sweeps}}<h2>Curves</h2>
+<p>Each figure against the swept value, a line per strategy (dashed for CPython), and each knee search's latency against the rate it achieved, the knee marked. Hover for the values; drag to zoom, double-click to zoom out.</p>
+<div id="sweeps"></div>
+<script id="sweeps-data" type="application/json">{{.SweepsData}}</script>
+<script>{{.SweepsJS}}</script>{{end}}
 {{if .Why}}<h2>While the long request ran</h2>
 <p>{{.WhyNote}}</p>
 <table class="why"><thead><tr>{{range .WhyHead}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
@@ -248,7 +253,30 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 	}
 	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String()},
-		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors))
+		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors), sweepsOf(cmp))
+}
+
+// strategyColors gives each row label of cmp a hue, a lighter one for
+// Python-mode and CPython labels: the lines of the sweep charts.
+func strategyColors(cmp *loadtest.Comparison) map[string]string {
+	name := ""
+	if len(cmp.Sweeps) > 0 {
+		name = cmp.Sweeps[0].Name
+	}
+	colors, hues := map[string]string{}, map[string]int{}
+	shades := map[string]int{}
+	for _, r := range cmp.Rows {
+		key := lineLabel(r, name)
+		if _, ok := colors[key]; ok {
+			continue
+		}
+		if _, ok := hues[r.Strategy]; !ok {
+			hues[r.Strategy] = len(hues)
+		}
+		colors[key] = shade(palette[hues[r.Strategy]%len(palette)], shades[r.Strategy])
+		shades[r.Strategy]++
+	}
+	return colors
 }
 
 // palette holds the hues of the strategies in a page, in order.
@@ -291,7 +319,7 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}, Color: template.CSS(palette[0])}
 	desc := fmt.Sprintf("One run against the server at %s: %s", sc.Addr, describe(sc))
 	return writePage(w, pageText{Title: "primetime load", Description: desc, First: "server", Conditions: res.Conditions.String()},
-		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil, nil, nil)
+		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil, nil, nil, nil)
 }
 
 // describe says what a scenario does, in a sentence.
@@ -320,7 +348,7 @@ func groupRows(rows []pageRow) []pageGroup {
 	return groups
 }
 
-func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle, why [][]string, lanes []pageLanes) error {
+func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle, why [][]string, lanes []pageLanes, sweeps *pageSweep) error {
 	data, err := json.Marshal(chartData(labels, colors, results))
 	if err != nil {
 		return err
@@ -329,7 +357,12 @@ func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels
 	if err != nil {
 		return err
 	}
+	sweepsData, err := json.Marshal(sweeps)
+	if err != nil {
+		return err
+	}
 	return page.Execute(w, map[string]any{
+		"Sweeps": sweeps != nil, "SweepsData": template.JS(sweepsData), "SweepsJS": template.JS(sweepsJS),
 		"Why": why, "WhyHead": whyHead, "WhyNote": whyNote,
 		"Lanes": len(lanes) > 0, "LanesData": template.JS(lanesData), "LanesJS": template.JS(lanesJS),
 		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First,

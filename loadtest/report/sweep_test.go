@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -41,4 +42,54 @@ func TestASweepsTableGroupsAStrategysPointsAndSetsPythonModeBesideCPython(t *tes
 	assert.Equal(t, []string{"Python", "mode", "against", "CPython", "longs"}, lines[6][:5])
 	assert.Equal(t, []string{"perconn", "0", "40,000", "20,000", "2.00x", "1ms", "2ms", "0.50x"}, lines[7])
 	assert.Equal(t, []string{"perconn", "1", "600", "400", "1.50x", "24ms", "20ms", "1.20x"}, lines[8])
+}
+
+func TestThePageDrawsASweepsCurvesAndEachKnee(t *testing.T) {
+	at := func(gil string) []loadtest.Setting { return []loadtest.Setting{{Name: "gil", Value: gil}} }
+	cmp := &loadtest.Comparison{
+		Scenario: loadtest.Scenario{Interval: time.Second},
+		Sweeps:   []loadtest.Sweep{{Name: "gil", Values: []string{"5ms", "10µs"}}},
+		Rows: []loadtest.Row{
+			{Strategy: "perconn", GIL: 5 * time.Millisecond, Point: at("5ms"), Before: 600, P99: 24 * time.Millisecond, NoLong: true},
+			{Strategy: "perconn", GIL: 5 * time.Millisecond, Runtime: "cpython", Point: at("5ms"), Before: 500, NoLong: true},
+			{Strategy: "perconn", GIL: 10 * time.Microsecond, Point: at("10µs"), Before: 2000, NoLong: true,
+				Knee: &loadtest.Knee{Rate: 9750, Points: []loadtest.KneePoint{{Rate: 8000, Achieved: 8000, P99: time.Millisecond, Kept: true}, {Rate: 16000, Achieved: 12000, P99: 50 * time.Millisecond}}}},
+			{Strategy: "perconn", GIL: 10 * time.Microsecond, Runtime: "cpython", Point: at("10µs"), Before: 10000, NoLong: true},
+		},
+	}
+	var buf bytes.Buffer
+	require.NoError(t, report.HTML(&buf, cmp))
+	page := buf.String()
+	const tag = `<script id="sweeps-data" type="application/json">`
+	start := strings.Index(page, tag)
+	require.Positive(t, start, "the page has curves")
+	end := strings.Index(page[start:], "</script>")
+	var data struct {
+		Name  string    `json:"name"`
+		Log   bool      `json:"log"`
+		X     []float64 `json:"x"`
+		Lines []struct {
+			Label  string     `json:"label"`
+			Dash   bool       `json:"dash"`
+			Before []*float64 `json:"before"`
+		} `json:"lines"`
+		Knees []struct {
+			Label  string       `json:"label"`
+			Knee   float64      `json:"knee"`
+			Points [][3]float64 `json:"points"`
+		} `json:"knees"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(page[start+len(tag):start+end]), &data))
+	assert.Equal(t, "gil", data.Name)
+	assert.True(t, data.Log, "a switch interval's axis is a log scale")
+	assert.Equal(t, []float64{5000, 10}, data.X, "in µs")
+	require.Len(t, data.Lines, 2, "one line for Python mode, one for CPython, across the intervals")
+	assert.Equal(t, "perconn Python mode", data.Lines[0].Label)
+	assert.Equal(t, "perconn cpython", data.Lines[1].Label)
+	assert.True(t, data.Lines[1].Dash)
+	assert.Equal(t, 600.0, *data.Lines[0].Before[0])
+	assert.Equal(t, 10000.0, *data.Lines[1].Before[1])
+	require.Len(t, data.Knees, 1)
+	assert.Equal(t, 9750.0, data.Knees[0].Knee)
+	assert.Equal(t, [3]float64{12000, 50, 0}, data.Knees[0].Points[1])
 }
