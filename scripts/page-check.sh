@@ -37,10 +37,21 @@ drawn=$(grep -oE 'class="lane-row" data-drawn="[1-9][0-9]*"' "$work/dom.html" | 
 if [ "$rows" -ne 9 ] || [ "$drawn" -ne "$rows" ]; then
   echo "the page drew lanes for $drawn of $rows rows, want 9 of 9"; exit 1
 fi
+# A sweep's page draws its curves: answers, p50 and p99 against the swept value.
+"$work/primetime" compare -strategies perconn,loop -sweep clients=1,4 -duration 1s -after 300ms -long 2000 \
+  -html "$work/sweep.html" >/dev/null
+run sweep.html --dump-dom >"$work/sweep-dom.html"
+if grep -qE 'CONSOLE|Uncaught' "$work/console.log"; then
+  echo "the sweep's page logged errors:"; grep -E 'CONSOLE|Uncaught' "$work/console.log"; exit 1
+fi
+curves=$(grep -oE 'id="sweeps" data-charts="[0-9]+"' "$work/sweep-dom.html" | grep -oE '[0-9]+' || echo 0)
+if [ "$curves" -lt 4 ]; then
+  echo "the sweep's page drew $curves curves, want 4 (answers, p50, p99, kept)"; exit 1
+fi
 run page.html --screenshot="$shot" >/dev/null
 # The three perconn rows' lanes alone: Go, Python mode, CPython.
 sed 's|</head>|<style>body>*:not(#lanes){display:none} .lane-row:nth-child(n+4){display:none}</style></head>|' \
   "$work/page.html" >"$work/lanes.html"
 timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,470 \
   --screenshot="$lanes" "file://$work/lanes.html" >/dev/null 2>&1
-echo "ok   the page drew its 2 charts and the lanes of its 9 rows with no console error; screenshots: $shot, $lanes"
+echo "ok   the page drew its 2 charts and the lanes of its 9 rows, a sweep's page its $curves curves, with no console error; screenshots: $shot, $lanes"

@@ -105,8 +105,7 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 {{if .Sweeps}}<h2>Curves</h2>
 <p>Each figure against the swept value, a line per strategy (dashed for CPython), and each knee search's latency against the rate it achieved, the knee marked. Hover for the values; drag to zoom, double-click to zoom out.</p>
 <div id="sweeps"></div>
-<script id="sweeps-data" type="application/json">{{.SweepsData}}</script>
-<script>{{.SweepsJS}}</script>{{end}}
+<script id="sweeps-data" type="application/json">{{.SweepsData}}</script>{{end}}
 {{if .Why}}<h2>While the long request ran</h2>
 <p>{{.WhyNote}}</p>
 <table class="why"><thead><tr>{{range .WhyHead}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
@@ -124,6 +123,7 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 <script>{{.UplotJS}}</script>
 <script id="data" type="application/json">{{.Data}}</script>
 <script>{{.PageJS}}</script>
+{{if .Sweeps}}<script>{{.SweepsJS}}</script>{{end}}
 </body>
 </html>
 `))
