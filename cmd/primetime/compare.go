@@ -30,6 +30,11 @@ const (
 	convoyGIL      = "5ms,1ms,100us,10us"
 	convoyDuration = 3 * time.Second
 	convoyWarmup   = 500 * time.Millisecond
+	// convoyMaxProcs gives each server more Ps than the machine has cores,
+	// so that the kernel, not Go's scheduler, decides which interpreter
+	// thread runs, as it does CPython's: a woken waiter otherwise waits
+	// for a P behind a CPU-bound goroutine, up to its 10 ms quantum.
+	convoyMaxProcs = 8
 )
 
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -59,7 +64,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		sweeps = append(sweeps, loadtest.Sweep{Name: name, Values: strings.Split(values, ",")})
 		return nil
 	})
-	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL)
+	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL+", GOMAXPROCS "+strconv.Itoa(convoyMaxProcs))
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
 		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep"} {
@@ -94,6 +99,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		if !c.set("warmup") {
 			sc.Warmup = convoyWarmup
+		}
+		if !c.set("maxprocs") {
+			*maxProcs = convoyMaxProcs
 		}
 	}
 	if sc.Interval == 0 && sc.Duration >= 10*compareInterval {
