@@ -93,3 +93,19 @@ func TestThePageDrawsASweepsCurvesAndEachKnee(t *testing.T) {
 	assert.Equal(t, 9750.0, data.Knees[0].Knee)
 	assert.Equal(t, [3]float64{12000, 50, 0}, data.Knees[0].Points[1])
 }
+
+func TestTheTerminalDrawsASweepsCurves(t *testing.T) {
+	at := func(longs string) []loadtest.Setting { return []loadtest.Setting{{Name: "longs", Value: longs}} }
+	cmp := &loadtest.Comparison{
+		Scenario: loadtest.Scenario{Interval: time.Second},
+		Sweeps:   []loadtest.Sweep{{Name: "longs", Values: []string{"0", "1", "2"}}},
+		Rows: []loadtest.Row{
+			{Strategy: "perconn", Point: at("0"), Before: 40000, P99: time.Millisecond},
+			{Strategy: "perconn", Point: at("1"), Before: 4000, P99: 10 * time.Millisecond},
+			{Strategy: "perconn", Point: at("2"), Before: 400, P99: 100 * time.Millisecond},
+		},
+	}
+	var buf bytes.Buffer
+	require.NoError(t, report.Chart(&buf, cmp))
+	assert.Contains(t, buf.String(), "answers/s and p99 at longs = 0, 1, 2, each line on its own log scale\nperconn |█▅▁| 40,000 to 400/s  p99 |▁▅█|\n")
+}

@@ -81,7 +81,7 @@ func sweepsOf(cmp *loadtest.Comparison) *pageSweep {
 			}
 			key := lineLabel(r, ps.Name)
 			if len(r.Point) > 1 {
-				key += " " + r.Point[1].Name + "=" + r.Point[1].Value
+				key = lineLabel(r, r.Point[1].Name) + " " + r.Point[1].Name + "=" + r.Point[1].Value
 			}
 			l := lines[key]
 			if l == nil {
