@@ -69,7 +69,7 @@ func sweepsOf(cmp *loadtest.Comparison) *pageSweep {
 			index[v] = i
 			ps.X = append(ps.X, sweepNumber(sw.Name, v, i))
 		}
-		lines := map[string]*pageSweepLine{}
+		lines, hues := map[string]*pageSweepLine{}, map[string]int{}
 		var order []string
 		for _, r := range cmp.Rows {
 			if len(r.Point) == 0 {
@@ -79,14 +79,27 @@ func sweepsOf(cmp *loadtest.Comparison) *pageSweep {
 			if !ok {
 				continue
 			}
-			key := lineLabel(r, ps.Name)
+			key, hue := lineLabel(r, ps.Name), r.Strategy
 			if len(r.Point) > 1 {
-				key = lineLabel(r, r.Point[1].Name) + " " + r.Point[1].Name + "=" + r.Point[1].Value
+				other := " " + r.Point[1].Name + "=" + r.Point[1].Value
+				key, hue = lineLabel(r, r.Point[1].Name)+other, r.Strategy+other
 			}
 			l := lines[key]
 			if l == nil {
 				n := len(ps.X)
-				l = &pageSweepLine{Label: key, Color: colors[lineLabel(r, ps.Name)], Dash: r.Runtime != "",
+				// A hue per strategy and value of the other sweep; its
+				// CPython line lighter and dashed.
+				if _, ok := hues[hue]; !ok {
+					hues[hue] = len(hues)
+				}
+				color := shade(palette[hues[hue]%len(palette)], 0)
+				if r.Runtime != "" {
+					color = shade(palette[hues[hue]%len(palette)], 1)
+				}
+				if len(r.Point) < 2 {
+					color = colors[lineLabel(r, ps.Name)]
+				}
+				l = &pageSweepLine{Label: key, Color: color, Dash: r.Runtime != "",
 					Before: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n), Kept: make([]*float64, n)}
 				lines[key] = l
 				order = append(order, key)
