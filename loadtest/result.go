@@ -55,6 +55,10 @@ type Interval struct {
 	// LongInFlight is true if the long request was in flight during any
 	// part of the interval.
 	LongInFlight bool `json:"long_in_flight,omitempty"`
+	// Histogram is the answers' latencies, in µs, as HdrHistogram's V2
+	// compressed encoding: what Result.WriteHlog writes and what adds up
+	// exactly across generators. Nil in results saved before it was kept.
+	Histogram []byte `json:"hdr,omitempty"`
 }
 
 // Rate returns the interval's answers per second.

@@ -258,6 +258,7 @@ func (r *run) closeInterval(start, end time.Time, total *hdr.Histogram, phases *
 		t.release(b)
 	}
 	iv.Latency = percentiles(hist)
+	iv.Histogram, _ = hist.Encode(hdr.V2CompressedEncodingCookieBase) // cannot fail for this version
 	iv.GeneratorCPU, iv.ServerCPU = r.cpu.read()
 	if !iv.Warmup {
 		total.Merge(hist)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
 	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
+	hlogDir := c.String("hlog", "", "write each run's latency histograms as an HdrHistogram interval log to `dir`, a file per run")
 	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
 	var sweeps []loadtest.Sweep
 	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs; twice for a grid", func(v string) error {
@@ -131,9 +133,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if rateAuto {
 		x.Knee = &compare.KneeSearch{P99: *kneeP99}
 	}
-	if x.TraceDir != "" {
-		if err := os.MkdirAll(x.TraceDir, 0o755); err != nil {
-			return c.fail(err, 2)
+	for _, dir := range []string{x.TraceDir, *hlogDir} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return c.fail(err, 2)
+			}
 		}
 	}
 	plan, err := x.Plan()
@@ -166,6 +170,17 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *jsonFile != "" {
 		if werr := writeFile(*jsonFile, cmp.WriteJSON); werr != nil {
 			errs = append(errs, werr.Error())
+		}
+	}
+	if *hlogDir != "" {
+		for _, res := range cmp.Results {
+			// A file per run, named and tagged as its trace is named.
+			name := strings.ReplaceAll(strings.TrimSuffix(compare.TraceFile(res.Label), ".json"), "#", "")
+			tag := strings.ReplaceAll(name, ",", "_")
+			path := filepath.Join(*hlogDir, name+".hlog")
+			if werr := writeFile(path, func(w io.Writer) error { return res.WriteHlog(w, tag) }); werr != nil {
+				errs = append(errs, werr.Error())
+			}
 		}
 	}
 	if len(errs) > 0 {

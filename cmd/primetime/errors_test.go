@@ -46,6 +46,7 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 		{[]string{"compare", "-sweep", "gil=1ms", "-sweep", "gil=2ms"}, "primetime compare: -sweep sweeps gil twice"},
 		{[]string{"compare", "-convoy", "-sweep", "clients=1"}, "primetime compare: -convoy sets its own -sweep and -gil: leave them out"},
 		{[]string{"compare", "-longs", "-1"}, "primetime compare: -longs: -1 must not be negative"},
+		{[]string{"load", "-hlog-tag", "gen 1"}, `primetime load: -hlog-tag: "gen 1" holds a comma, a space or a line break`},
 		{[]string{"load", "-rate", "auto"}, `primetime load: -rate: "auto" is compare's: here give a rate, or 0 for closed loop`},
 		{[]string{"compare", "-idle", "5"}, "primetime compare: flag provided but not defined: -idle"},
 		{[]string{"compare", "-strategies", " , "}, "primetime compare: -strategies is empty"},

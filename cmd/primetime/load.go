@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -70,6 +71,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonFile := c.String("json", "", "write the result as JSON to `file`")
 	csvFile := c.String("csv", "", "write the intervals as CSV to `file`")
 	htmlFile := c.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
+	hlogFile := c.String("hlog", "", "write the intervals' latency histograms as an HdrHistogram interval log to `file`")
+	hlogTag := c.String("hlog-tag", "", "tag the -hlog histograms with this `tag` (no commas or spaces), say the generator's name")
 	c.field("Addr", "addr")
 	c.field("ServerPID", "server-pid")
 	if code, ok := c.parse(args, 0); !ok {
@@ -80,7 +83,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if _, err := sc.WithDefaults(); err != nil {
 		return c.fail(err, 2)
 	}
-	if err := checkOutputs(*jsonFile, *csvFile, *htmlFile); err != nil {
+	if strings.ContainsAny(*hlogTag, ", \r\n") {
+		return c.usageError(fmt.Sprintf("-hlog-tag: %q holds a comma, a space or a line break", *hlogTag))
+	}
+	if err := checkOutputs(*jsonFile, *csvFile, *htmlFile, *hlogFile); err != nil {
 		return c.fail(err, 2)
 	}
 	res, err := loadtest.Run(ctx, sc, report.Monitor(stdout))
@@ -88,7 +94,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.fail(err, 1)
 	}
 	report.Summary(stdout, res)
-	if err := writeFiles(res, *jsonFile, *csvFile, *htmlFile); err != nil {
+	if err := writeFiles(res, *jsonFile, *csvFile, *htmlFile, *hlogFile, *hlogTag); err != nil {
 		return c.fail(err, 1)
 	}
 	if err != nil {
@@ -127,8 +133,11 @@ func checkOutputs(names ...string) error {
 	return nil
 }
 
-func writeFiles(res *loadtest.Result, jsonFile, csvFile, htmlFile string) error {
+func writeFiles(res *loadtest.Result, jsonFile, csvFile, htmlFile, hlogFile, hlogTag string) error {
 	var errs []error
+	if hlogFile != "" {
+		errs = append(errs, writeFile(hlogFile, func(w io.Writer) error { return res.WriteHlog(w, hlogTag) }))
+	}
 	if jsonFile != "" {
 		errs = append(errs, writeFile(jsonFile, res.WriteJSON))
 	}

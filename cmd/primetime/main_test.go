@@ -163,8 +163,11 @@ func TestLoadPrintsTheMonitorAndTheSummary(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"load", "-addr", addr, "-duration", "400ms", "-interval", "100ms",
 		"-after", "100ms", "-long", "2000", "-clients", "2",
-		"-json", dir + "/r.json", "-csv", dir + "/r.csv"}, &stdout, &stderr)
+		"-json", dir + "/r.json", "-csv", dir + "/r.csv", "-hlog", dir + "/r.hlog", "-hlog-tag", "gen-1"}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
+	hlog, err := os.ReadFile(dir + "/r.hlog")
+	require.NoError(t, err)
+	assert.Equal(t, 4, strings.Count(string(hlog), "\nTag=gen-1,"), "an interval histogram per interval:\n%s", hlog)
 	out := stdout.String()
 	assert.Equal(t, 4, strings.Count(out, "/s  answers"), "one line per interval:\n%s", out)
 	assert.Contains(t, out, "-> long request sent: 2000")
