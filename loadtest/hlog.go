@@ -29,7 +29,9 @@ func (r *Result) WriteHlog(w io.Writer, tag string) error {
 	start := r.Start.UnixMilli()
 	lw.SetBaseTime(start)
 	for _, step := range []func() error{
-		func() error { return lw.OutputComment(fmt.Sprintf("[primetime load against %s: %d clients send %q]", r.Scenario.Addr, r.Scenario.Clients, r.Scenario.Small)) },
+		func() error {
+			return lw.OutputComment(fmt.Sprintf("[primetime load against %s: %d clients send %q]", r.Scenario.Addr, r.Scenario.Clients, r.Scenario.Small))
+		},
 		lw.OutputLogFormatVersion,
 		func() error { return lw.OutputStartTime(start) },
 		func() error { return lw.OutputBaseTime(start) },
