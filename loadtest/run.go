@@ -41,6 +41,9 @@ func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 	if err := r.probe(ctx); err != nil {
 		return nil, err
 	}
+	if !sc.StartAt.IsZero() && sleepUntil(ctx, sc.StartAt) {
+		return nil, ctx.Err()
+	}
 	return r.run(ctx, monitor)
 }
 
@@ -109,6 +112,9 @@ func (r *run) firstError(k errKind, err error) {
 
 func (r *run) run(ctx context.Context, monitor Monitor) (*Result, error) {
 	r.start = time.Now()
+	if !r.sc.StartAt.IsZero() {
+		r.start = r.sc.StartAt // the intervals of every generator started at it line up
+	}
 	r.end = r.start.Add(r.sc.Duration)
 	// The warm-up ends with the first interval that starts after it, so
 	// that whole intervals are in or out of the figures.

@@ -433,3 +433,23 @@ func TestLongsClientsSendTheLongRequestBackToBack(t *testing.T) {
 	_, err = Scenario{Addr: srv.addr(), Longs: -1}.WithDefaults()
 	assert.ErrorContains(t, err, "Longs is -1")
 }
+
+func TestARunStartsAtItsStartTimeAndItsIntervalsCountFromIt(t *testing.T) {
+	srv := startFake(t, "answer")
+	at := time.Now().Add(150 * time.Millisecond)
+	sc := Scenario{Addr: srv.addr(), Clients: 1, LongAfter: -1, Duration: 200 * time.Millisecond, Interval: 50 * time.Millisecond, StartAt: at}
+	res, err := Run(context.Background(), sc, nil)
+	require.NoError(t, err)
+	assert.True(t, res.Start.Equal(at), "the run's start is the time given")
+	require.NotEmpty(t, res.Intervals)
+	for i, iv := range res.Intervals {
+		assert.True(t, iv.Start.Equal(at.Add(time.Duration(i)*sc.Interval)), "interval %d lines up", i)
+	}
+
+	sc.StartAt = time.Now().Add(-time.Second)
+	_, err = Run(context.Background(), sc, nil)
+	assert.ErrorContains(t, err, "in the past")
+	sc.StartAt = time.Now().Add(25 * time.Hour)
+	_, err = Run(context.Background(), sc, nil)
+	assert.ErrorContains(t, err, "more than 24h0m0s")
+}

@@ -34,6 +34,8 @@ const (
 	DefaultInterval  = time.Second
 	// MinInterval is the finest interval a Scenario may ask for.
 	MinInterval = 10 * time.Millisecond
+	// MaxStartWait is how far ahead a Scenario's StartAt may be.
+	MaxStartWait = 24 * time.Hour
 )
 
 // A Scenario describes one run of the experiment. The zero value of each
@@ -83,6 +85,11 @@ type Scenario struct {
 	// when it could be sent, so a stalled server is not flattered
 	// (no coordinated omission).
 	Rate float64 `json:"rate,omitempty"`
+	// StartAt, if set, is when the run starts: Run checks the server, then
+	// waits until then, and counts its intervals from it, so that
+	// generators started on several machines begin together and their
+	// intervals line up. It must be in the future, and within MaxStartWait.
+	StartAt time.Time `json:"start_at,omitempty"`
 	// ServerPID, if positive, is the server's process on this machine,
 	// whose CPU each interval records beside the generator's (from /proc),
 	// to tell whether the generator or the server set the pace. Compare
@@ -148,6 +155,10 @@ func (sc Scenario) WithDefaults() (Scenario, error) {
 		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v falls inside the {Warmup} of %v: set a later {LongAfter} or a shorter {Warmup}", sc.LongAfter, sc.Warmup))
 	case sc.LongAfter >= sc.Duration:
 		return sc, Fault("LongAfter", fmt.Sprintf("{LongAfter} %v is not before the end of the run at {Duration} %v: set an earlier {LongAfter} or a longer {Duration}", sc.LongAfter, sc.Duration))
+	case !sc.StartAt.IsZero() && !time.Now().Before(sc.StartAt):
+		return sc, Fault("StartAt", fmt.Sprintf("{StartAt} %s is %v in the past: give a time to come", sc.StartAt.Format(time.RFC3339Nano), time.Since(sc.StartAt).Round(time.Millisecond)))
+	case time.Until(sc.StartAt) > MaxStartWait:
+		return sc, Fault("StartAt", fmt.Sprintf("{StartAt} %s is %v ahead, more than %v: give a nearer time", sc.StartAt.Format(time.RFC3339), time.Until(sc.StartAt).Round(time.Second), MaxStartWait))
 	case sc.Longs < 0:
 		return sc, Fault("Longs", fmt.Sprintf("{Longs} is %d; it must be 0 or more", sc.Longs))
 	case sc.Rate < 0:

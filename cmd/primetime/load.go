@@ -73,13 +73,22 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	htmlFile := c.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
 	hlogFile := c.String("hlog", "", "write the intervals' latency histograms as an HdrHistogram interval log to `file`")
 	hlogTag := c.String("hlog-tag", "", "tag the -hlog histograms with this `tag` (no commas or spaces), say the generator's name")
+	startAt := c.String("start-at", "", "start at `time` (RFC 3339, or +DURATION from now), so that generators started on several machines begin together and their intervals line up")
 	c.field("Addr", "addr")
 	c.field("ServerPID", "server-pid")
+	c.field("StartAt", "start-at")
 	if code, ok := c.parse(args, 0); !ok {
 		return code
 	}
 	sc := scenario()
 	sc.Addr, sc.ServerPID = *addr, *serverPid
+	if *startAt != "" {
+		at, err := parseStartAt(*startAt, time.Now())
+		if err != nil {
+			return c.usageError("-start-at: " + err.Error())
+		}
+		sc.StartAt = at
+	}
 	if _, err := sc.WithDefaults(); err != nil {
 		return c.fail(err, 2)
 	}
@@ -131,6 +140,22 @@ func checkOutputs(names ...string) error {
 		}
 	}
 	return nil
+}
+
+// parseStartAt reads -start-at: an RFC 3339 time, or +DURATION from now.
+func parseStartAt(v string, now time.Time) (time.Time, error) {
+	if d, ok := strings.CutPrefix(v, "+"); ok {
+		wait, err := time.ParseDuration(d)
+		if err != nil || wait <= 0 {
+			return time.Time{}, fmt.Errorf("%q is not +DURATION, such as +30s", v)
+		}
+		return now.Add(wait), nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time, such as 2026-12-01T12:00:00Z, nor +DURATION", v)
+	}
+	return at, nil
 }
 
 func writeFiles(res *loadtest.Result, jsonFile, csvFile, htmlFile, hlogFile, hlogTag string) error {
