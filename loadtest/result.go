@@ -30,6 +30,9 @@ type Result struct {
 	Events []Event `json:"events"`
 	// Summary is the run in a few figures.
 	Summary Summary `json:"summary"`
+	// Parts are the runs a merged result was made of (see Merge), with
+	// their conditions; nil for a run of one generator.
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // An Interval is one of the monitor's counts of the small requests.

@@ -54,7 +54,7 @@ func (c *command) parse(args []string, nargs int) (code int, ok bool) {
 	switch {
 	case nargs == 0 && c.NArg() > 0:
 		return c.usageError(fmt.Sprintf("unexpected argument %q", c.Arg(0))), false
-	case nargs > 0 && c.NArg() != nargs:
+	case nargs > 0 && c.NArg() != nargs: // a negative nargs takes any number
 		return c.usageError(fmt.Sprintf("takes %d arguments, got %d", nargs, c.NArg())), false
 	}
 	return 0, true

@@ -63,6 +63,7 @@ commands:
   load    run the experiment against a server and print each interval as it closes
   diff    compare two saved comparisons (or runs of load), row by row, with significance
   report  show a saved comparison (or run of load) again: its table and chart, or an HTML page
+  merge   add up runs of load that several generators made together, exactly
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
 
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDiff(args[1:], stdout, stderr)
 	case "report":
 		return runReport(args[1:], stdout, stderr)
+	case "merge":
+		return runMerge(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
