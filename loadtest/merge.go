@@ -9,6 +9,10 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
+// maxMergedIntervals bounds a merged result, as files that say anything
+// must not make Merge allocate without end.
+const maxMergedIntervals = 1 << 20
+
 // A Part is one of the runs a merged Result was made of.
 type Part struct {
 	Label      string     `json:"label,omitempty"`
@@ -52,7 +56,7 @@ func Merge(parts ...*Result) (*Result, error) {
 			return nil, fmt.Errorf("loadtest: part %d sends %q and %q, part 1 %q and %q: merge runs of one scenario", i+1, sc.Small, sc.Long, first.Scenario.Small, first.Scenario.Long)
 		case sc.Protocol != first.Scenario.Protocol:
 			return nil, fmt.Errorf("loadtest: part %d speaks %q, part 1 %q: merge runs of one scenario", i+1, sc.Protocol, first.Scenario.Protocol)
-		case sc.Interval != iv || iv <= 0:
+		case sc.Interval != iv || iv < MinInterval:
 			return nil, fmt.Errorf("loadtest: part %d counts every %v, part 1 every %v: merge runs of one interval", i+1, sc.Interval, iv)
 		}
 		for j, piv := range p.Intervals {
@@ -75,6 +79,9 @@ func Merge(parts ...*Result) (*Result, error) {
 	}
 	if !latest.Before(earliest) {
 		return nil, errors.New("loadtest: the runs do not overlap in time: merge runs made together (load -start-at starts them together)")
+	}
+	if end.Sub(start)/iv > maxMergedIntervals {
+		return nil, fmt.Errorf("loadtest: the runs span %v, more than %d intervals of %v", end.Sub(start), maxMergedIntervals, iv)
 	}
 
 	out := &Result{Label: "merged", Scenario: first.Scenario, Start: start, End: end, Conditions: first.Conditions}
