@@ -108,7 +108,9 @@ type Row struct {
 // request), "gil" (the switch interval of the Python-mode and CPython
 // rows), "longs" (Scenario.Longs) or "maxprocs" (each server's GOMAXPROCS).
 type Sweep struct {
-	Name   string   `json:"name"`
+	// Name is the setting swept.
+	Name string `json:"name"`
+	// Values are its values, in the order the points run.
 	Values []string `json:"values"`
 }
 
@@ -118,24 +120,34 @@ type Sweep struct {
 // probe where the generator may have been the limit ends the search, and
 // GeneratorBound says that Rate is then only a lower bound.
 type Knee struct {
-	Rate           float64     `json:"rate"`
-	GeneratorBound bool        `json:"generator_bound,omitempty"`
-	Points         []KneePoint `json:"points"`
+	// Rate is the knee, in small requests per second; 0 if no rate
+	// passed.
+	Rate float64 `json:"rate"`
+	// GeneratorBound says the search ended where the generator may have
+	// been the limit: Rate is then a lower bound.
+	GeneratorBound bool `json:"generator_bound,omitempty"`
+	// Points are the probes, in the order they ran.
+	Points []KneePoint `json:"points"`
 }
 
 // A KneePoint is one probe of a knee search: the rate asked and achieved,
 // the p99, and whether the server kept up.
 type KneePoint struct {
-	Rate           float64       `json:"rate"`
-	Achieved       float64       `json:"achieved"`
-	P99            time.Duration `json:"p99"`
-	Kept           bool          `json:"kept"`
-	GeneratorBound bool          `json:"generator_bound,omitempty"`
+	// Rate is the rate asked, Achieved the answers per second.
+	Rate     float64 `json:"rate"`
+	Achieved float64 `json:"achieved"`
+	// P99 is the small requests' p99 at that rate.
+	P99 time.Duration `json:"p99"`
+	// Kept says the server kept up: it answered enough, under the bound.
+	Kept bool `json:"kept"`
+	// GeneratorBound says the generator may have been the limit.
+	GeneratorBound bool `json:"generator_bound,omitempty"`
 }
 
 // A Setting is the value of one swept setting at a point, both as the
 // command's flags write them: "gil" and "5ms", "longs" and "2".
 type Setting struct {
+	// Name is the setting, Value its value at the point.
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }

@@ -15,9 +15,13 @@ const maxMergedIntervals = 1 << 20
 
 // A Part is one of the runs a merged Result was made of.
 type Part struct {
-	Label      string     `json:"label,omitempty"`
-	Start      time.Time  `json:"start"`
-	Clients    int        `json:"clients"`
+	// Label is the part's label, if it had one.
+	Label string `json:"label,omitempty"`
+	// Start is when the part's run started, and Clients how many small
+	// request clients it ran.
+	Start   time.Time `json:"start"`
+	Clients int       `json:"clients"`
+	// Conditions are what the part was measured under: its machine.
 	Conditions Conditions `json:"conditions"`
 	// Skew is how far the part's start was from a whole number of
 	// intervals after the earliest part's.

@@ -9,13 +9,18 @@ import (
 
 // A TraceEvent is one event of a trace in the Trace Event Format, as read.
 type TraceEvent struct {
-	Ph   string         `json:"ph"`
-	Cat  string         `json:"cat"`
-	Name string         `json:"name"`
-	TS   float64        `json:"ts"`  // microseconds
-	Dur  float64        `json:"dur"` // microseconds, for "X"
-	PID  int            `json:"pid"`
-	TID  int            `json:"tid"`
+	// Ph is the event's phase ("X", "i", "C", "M", ...), Cat and Name
+	// what it is.
+	Ph   string `json:"ph"`
+	Cat  string `json:"cat"`
+	Name string `json:"name"`
+	// TS is when it began, Dur how long it lasted ("X"), in microseconds.
+	TS  float64 `json:"ts"`
+	Dur float64 `json:"dur"`
+	// PID and TID are its process and thread.
+	PID int `json:"pid"`
+	TID int `json:"tid"`
+	// Args are its arguments.
 	Args map[string]any `json:"args,omitempty"`
 }
 
@@ -39,7 +44,10 @@ type rawEvent struct {
 }
 
 // A Thread is one (pid, tid) of a trace.
-type Thread struct{ PID, TID int }
+type Thread struct {
+	// PID and TID are the process and the thread.
+	PID, TID int
+}
 
 // A Trace is a trace in the Trace Event Format, as read.
 type Trace struct {
