@@ -192,16 +192,7 @@ func mergedSummary(out *Result, parts []*Result, longFrom int, total *hdr.Histog
 	}
 	s.Before, s.During, s.After = rate(before), rate(during), rate(after)
 	s.NoDuring, s.NoAfter = !s.LongSent, !s.LongSent || !s.LongAnswered || phases[after].seconds == 0
-	switch {
-	case !s.LongSent:
-		s.KeptMissing = "no long request was sent"
-	case !s.LongAnswered:
-		s.KeptMissing = "the long request was not answered before the run ended"
-	case s.Before == 0:
-		s.KeptMissing = "no small request was answered before the long one"
-	default:
-		s.Kept = s.During / s.Before
-	}
+	s.setKept()
 	var long longState
 	for _, e := range out.Events {
 		if e.Kind == LongSent {

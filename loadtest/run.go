@@ -318,6 +318,13 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 		s.During = rate(phases[during], long.sent, long.ended)
 		s.After = rate(phases[after], long.ended, end)
 	}
+	s.setKept()
+	return s
+}
+
+// setKept sets Kept from Before and During, or KeptMissing to why it
+// cannot be.
+func (s *Summary) setKept() {
 	switch {
 	case !s.LongSent:
 		s.KeptMissing = "no long request was sent"
@@ -332,7 +339,6 @@ func (r *run) summarize(end time.Time, long longState, total *hdr.Histogram, pha
 	default:
 		s.Kept = s.During / s.Before
 	}
-	return s
 }
 
 // client sends small requests until ctx ends.

@@ -5,14 +5,8 @@
 # Usage: bash scripts/trace-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "no node and npm: install Node.js to check the traces with an independent reader"; exit 1
-fi
-reader=${XDG_CACHE_HOME:-$HOME/.cache}/primetime-trace-check
-if [ ! -d "$reader/node_modules/@tracerbench/trace-model" ]; then
-  mkdir -p "$reader"
-  npm install --silent --no-audit --no-fund --prefix "$reader" @tracerbench/trace-model@8.0.0 >/dev/null
-fi
+. scripts/npm-reader.sh
+npm_reader trace-check @tracerbench/trace-model 8.0.0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/primetime" ./cmd/primetime
@@ -20,4 +14,4 @@ cpython=""
 if command -v python3 >/dev/null; then cpython=-cpython; fi
 "$work/primetime" compare -strategies perconn,loop,loop+goroutines:2,procpool:2 -gil 5ms $cpython \
   -duration 1s -long 3000 -trace "$work/traces" >/dev/null
-NODE_PATH="$reader/node_modules" node scripts/trace-check.js "$work"/traces/*.json
+node scripts/trace-check.js "$work"/traces/*.json

@@ -308,12 +308,7 @@ func (l *Lane) Span(kind Kind, start int64, payload []byte) {
 	if l == nil {
 		return
 	}
-	e := Event{TS: start, Dur: l.r.Now() - start, Lane: l.id, PID: l.pid, Kind: kind}
-	e.setPayload(payload)
-	l.add(&e)
-	if kind == Request {
-		l.r.answered(e.TS+e.Dur, payload)
-	}
+	l.span(kind, Done, start, l.r.Now(), payload)
 }
 
 // Between records a span of kind from start until end, times of Now: for
@@ -322,9 +317,7 @@ func (l *Lane) Between(kind Kind, start, end int64, payload []byte) {
 	if l == nil {
 		return
 	}
-	e := Event{TS: start, Dur: end - start, Lane: l.id, PID: l.pid, Kind: kind}
-	e.setPayload(payload)
-	l.add(&e)
+	l.span(kind, Done, start, end, payload)
 }
 
 // Hold records a hold of the lock from start until end, ended for why.
@@ -332,9 +325,18 @@ func (l *Lane) Hold(start, end int64, why Why, payload []byte) {
 	if l == nil {
 		return
 	}
-	e := Event{TS: start, Dur: end - start, Lane: l.id, PID: l.pid, Kind: Hold, Why: why}
+	l.span(Hold, why, start, end, payload)
+}
+
+// span records a span on a non-nil l; a Request span's end is an answer,
+// which may end the window.
+func (l *Lane) span(kind Kind, why Why, start, end int64, payload []byte) {
+	e := Event{TS: start, Dur: end - start, Lane: l.id, PID: l.pid, Kind: kind, Why: why}
 	e.setPayload(payload)
 	l.add(&e)
+	if kind == Request {
+		l.r.answered(end, payload)
+	}
 }
 
 // Busy records a busy span of a loop from start until now, in which it

@@ -79,26 +79,26 @@ func sweepsOf(cmp *loadtest.Comparison) *pageSweep {
 			if !ok {
 				continue
 			}
-			key, hue := lineLabel(r, ps.Name), r.Strategy
+			key := lineLabel(r, ps.Name)
+			color := colors[key]
 			if len(r.Point) > 1 {
+				// In a grid, a hue per strategy and value of the other
+				// sweep; its CPython line lighter.
 				other := " " + r.Point[1].Name + "=" + r.Point[1].Value
-				key, hue = lineLabel(r, r.Point[1].Name)+other, r.Strategy+other
+				key = lineLabel(r, r.Point[1].Name) + other
+				hue := r.Strategy + other
+				if _, ok := hues[hue]; !ok {
+					hues[hue] = len(hues)
+				}
+				step := 0
+				if r.Runtime != "" {
+					step = 1
+				}
+				color = shade(palette[hues[hue]%len(palette)], step)
 			}
 			l := lines[key]
 			if l == nil {
 				n := len(ps.X)
-				// A hue per strategy and value of the other sweep; its
-				// CPython line lighter and dashed.
-				if _, ok := hues[hue]; !ok {
-					hues[hue] = len(hues)
-				}
-				color := shade(palette[hues[hue]%len(palette)], 0)
-				if r.Runtime != "" {
-					color = shade(palette[hues[hue]%len(palette)], 1)
-				}
-				if len(r.Point) < 2 {
-					color = colors[lineLabel(r, ps.Name)]
-				}
 				l = &pageSweepLine{Label: key, Color: color, Dash: r.Runtime != "",
 					Before: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n), Kept: make([]*float64, n)}
 				lines[key] = l
