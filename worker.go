@@ -1,7 +1,6 @@
 package primetime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +41,7 @@ func MaybeWorker() {
 	if ok, err := reexec.RunRole(); ok {
 		exitWith(err)
 	}
-	exitWith(worker.Serve(os.Stdin, os.Stdout, Registered(), runRegistered, ErrBadRequest))
+	exitWith(worker.Serve(os.Stdin, os.Stdout, Registered(), worker.Lookup(Lookup), ErrBadRequest))
 }
 
 // exitWith ends a worker process: EOF on stdin is how its parent tells it to
@@ -53,13 +52,4 @@ func exitWith(err error) {
 	}
 	fmt.Fprintf(os.Stderr, "primetime worker %d: %v\n", os.Getpid(), err)
 	os.Exit(1)
-}
-
-func runRegistered(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
-	t, ok := Lookup(name)
-	if !ok {
-		return nil, false, nil
-	}
-	answer, err := t.Run(ctx, payload)
-	return answer, true, err
 }

@@ -23,6 +23,7 @@ const (
 	InlineName     = "inline"
 	GoroutinesName = "goroutines"
 	ProcsName      = "procs"
+	NATSName       = "nats"
 	// ProcPoolName is the form of PerConn with processes:
 	// "procpool:2" is "perconn+procs:2".
 	ProcPoolName = "procpool"
@@ -53,8 +54,8 @@ type Part struct {
 	// elsewhere.
 	Name string
 	// Size is the part's size: a pool's places, how many loops, an
-	// executor's workers. It is 0 for a part that has none, and for procs
-	// and loops without a size, which mean one per CPU.
+	// executor's workers. It is 0 for a part that has none, and for procs,
+	// nats and loops without a size, which mean one per CPU.
 	Size int
 	// MaxConns is, for a scheduler, the most connections it serves at
 	// once; 0 for no bound, or none known.
@@ -117,13 +118,14 @@ func strategyForm(sched, exec string) string {
 // Schedulers: "serial", "perconn", "pool:N", "loop", "loops:N", those
 // registered with [RegisterScheduler]; and "procpool:N", which is
 // "perconn+procs:N". Executors: "inline" (the default), "goroutines:N",
-// "procs:N", and those registered with [RegisterExecutor].
+// "procs:N", "nats:N", and those registered with [RegisterExecutor].
 //
 // So "loop+goroutines:4" is LoopWithOffload(Goroutines(4)), "loop+procs:2"
 // is LoopWithOffload(Processes(2)), and "pool:8+goroutines:2" serves 8
 // connections at once and runs their tasks on 2 worker goroutines. Sizes
-// are whole numbers from 1 to 65536; the number of processes and of loops
-// may be left out ("procpool", "loop+procs", "loops") to mean one per CPU.
+// are whole numbers from 1 to 65536; the number of processes, of NATS tasks
+// in flight and of loops may be left out ("procpool", "loop+procs",
+// "perconn+nats", "loops") to mean one per CPU.
 // Case and surrounding spaces do not matter. The error names what was wrong
 // and what is accepted.
 func Parse(text string) (Strategy, error) {
@@ -303,6 +305,13 @@ func init() {
 			return nil, err
 		}
 		return Processes(n), nil
+	})
+	RegisterExecutor(NATSName+":N", func(arg string) (Executor, error) {
+		n, err := optionalSize(NATSName, arg, arg != "")
+		if err != nil {
+			return nil, err
+		}
+		return NATS(n, ""), nil
 	})
 }
 

@@ -58,6 +58,13 @@ func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, 
 	return s, nil
 }
 
+// Done returns a channel that is closed once the process has ended and
+// been waited for; Err then says how it ended.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err returns how the process ended, once Done is closed.
+func (s *Server) Err() error { return s.err }
+
 // Pid returns the server process's id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strings"
 	"sync"
 )
 
@@ -31,8 +30,7 @@ func Serve(in io.Reader, out io.Writer, names []string, run RunFunc, badRequest 
 		done:       make(chan error, 1),
 	}
 	s.br = bufio.NewReader(idleReader(in, s.busyAndIdle))
-	hello := magic + "\n" + strings.Join(names, "\n")
-	if err := s.w.write(kindHello, 0, []byte(hello)); err != nil {
+	if err := s.w.write(kindHello, 0, HelloMessage(names)); err != nil {
 		return err
 	}
 	go s.lead()
@@ -104,22 +102,27 @@ func (s *child) lead() {
 }
 
 func answerRun(ctx context.Context, w *childWriter, id uint64, name string, payload []byte, run RunFunc, badRequest error) {
+	kind, parts := outcome(ctx, name, payload, run, badRequest)
+	w.write(kind, id, parts...)
+}
+
+// outcome runs a task and returns the kind and the body of its answer.
+func outcome(ctx context.Context, name string, payload []byte, run RunFunc, badRequest error) (kind, [][]byte) {
 	answer, found, stack, err := runRecovered(ctx, name, payload, run)
 	switch {
 	case stack != nil:
-		w.write(kindFail, id, failBody(CodePanic, err.Error(), stack)...)
+		return kindFail, failBody(CodePanic, err.Error(), stack)
 	case !found:
 		msg := fmt.Sprintf("task %q is not registered in the worker process: register it with primetime.Register in an init function of the program", name)
-		w.write(kindFail, id, failBody(CodeUnknownTask, msg, nil)...)
+		return kindFail, failBody(CodeUnknownTask, msg, nil)
 	case err == nil:
-		w.write(kindAnswer, id, answer)
+		return kindAnswer, [][]byte{answer}
 	case errors.Is(err, badRequest):
-		w.write(kindFail, id, failBody(CodeBadRequest, err.Error(), nil)...)
+		return kindFail, failBody(CodeBadRequest, err.Error(), nil)
 	case errors.Is(err, context.Canceled):
-		w.write(kindFail, id, failBody(CodeCanceled, err.Error(), nil)...)
-	default:
-		w.write(kindFail, id, failBody(CodeFailed, err.Error(), nil)...)
+		return kindFail, failBody(CodeCanceled, err.Error(), nil)
 	}
+	return kindFail, failBody(CodeFailed, err.Error(), nil)
 }
 
 // runRecovered runs a task; a panic becomes its value as an error and the
@@ -147,4 +150,21 @@ func (c *childWriter) write(kind kind, id uint64, parts ...[]byte) error {
 		return err
 	}
 	return c.w.Flush()
+}
+
+// A Runner is a task as a worker runs it.
+type Runner interface {
+	Run(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Lookup returns the RunFunc that runs the tasks lookup finds by name.
+func Lookup[T Runner](lookup func(name string) (T, bool)) RunFunc {
+	return func(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
+		t, ok := lookup(name)
+		if !ok {
+			return nil, false, nil
+		}
+		answer, err := t.Run(ctx, payload)
+		return answer, true, err
+	}
 }

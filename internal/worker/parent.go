@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,14 +81,11 @@ func (p *Proc) handshake(timeout time.Duration) error {
 	case err != nil:
 		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, reexec.HookAdvice)
 	}
-	names, ok := strings.CutPrefix(string(f.Body), magic+"\n")
-	if f.kind != kindHello || !ok {
+	tasks, herr := ParseHello(f.Body)
+	if f.kind != kindHello || herr != nil {
 		return fmt.Errorf("worker process sent a %q frame instead of its %s handshake: %s", f.kind, magic, reexec.HookAdvice)
 	}
-	p.tasks = make(map[string]bool)
-	for _, name := range strings.Split(names, "\n") {
-		p.tasks[name] = true
-	}
+	p.tasks = tasks
 	return nil
 }
 

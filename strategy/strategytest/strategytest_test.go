@@ -1,12 +1,14 @@
 package strategytest_test
 
 import (
+	"os"
 	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/strategy"
 	"github.com/primetime-lab/primetime/strategy/strategytest"
 )
@@ -30,6 +32,27 @@ func TestEveryBuiltInStrategyConforms(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(text, func(t *testing.T) { strategytest.Run(t, s) })
+	}
+}
+
+// TestTheNATSStrategiesConform runs the suite for the NATS executor, on a
+// NATS server in this process with two workers of this test binary.
+func TestTheNATSStrategiesConform(t *testing.T) {
+	cluster, err := natslocal.Start(2, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := cluster.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, text := range []string{"loop+nats:2", "perconn+nats:2"} {
+		s, err := strategy.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(text, func(t *testing.T) { strategytest.Run(t, strategy.WithNATSURL(s, cluster.URL())) })
 	}
 }
 

@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/natslocal"
+	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// natsStrategies send their tasks to NATS workers.
+var natsStrategies = []string{"loop+nats:2", "perconn+nats:2"}
+
+// startCluster starts a NATS server in this process and n workers of this
+// test binary, stopped when the test ends.
+func startCluster(t *testing.T, n int) *natslocal.Cluster {
+	t.Helper()
+	c, err := natslocal.Start(n, os.Stderr)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
+	return c
+}
+
+// startNATS serves task with the strategy named by text, on the cluster
+// at url.
+func startNATS(t *testing.T, text, url string) *testServer {
+	t.Helper()
+	return start(t, &server.Server{Strategy: strategy.WithNATSURL(parse(t, text), url), Task: callback})
+}
+
+func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
+	cluster := startCluster(t, 2)
+	for _, text := range natsStrategies {
+		t.Run(text, func(t *testing.T) {
+			ts := startNATS(t, text, cluster.URL())
+			held := dial(t, ts.addr)
+			pid, hold := holdInWorker(t, held)
+			assert.Contains(t, cluster.Pids, pid, "a worker of the cluster runs it")
+
+			// One worker holds a task: every other request goes to the
+			// other one, which is free, never behind the held one.
+			c := dial(t, ts.addr)
+			for range 20 {
+				other := askPid(t, c)
+				require.NotEqual(t, pid, other)
+				require.Contains(t, cluster.Pids, other)
+			}
+			hold.Close()
+			assert.Equal(t, "released", held.read())
+		})
+	}
+}
+
+func TestNATSKilledWorkerFailsOnlyItsRequest(t *testing.T) {
+	cluster := startCluster(t, 2)
+	ts := startNATS(t, "perconn+nats:2", cluster.URL())
+	victim, survivor := dial(t, ts.addr), dial(t, ts.addr)
+	pid, _ := holdInWorker(t, victim)
+	otherPid, hold := holdInWorker(t, survivor)
+	require.NotEqual(t, pid, otherPid)
+	require.NoError(t, proctest.Kill(pid))
+	got := victim.read()
+	assert.True(t, strings.HasPrefix(got, "ERR worker lost: no word on nats://"), got)
+
+	// The other worker's task goes on, and so do both connections.
+	hold.Close()
+	assert.Equal(t, "released", survivor.read())
+	assert.Equal(t, "after", victim.ask("after"))
+	assert.Equal(t, "other", survivor.ask("other"))
+}
+
+func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
+	cluster := startCluster(t, 1)
+	for _, text := range []string{"loop+nats:1", "perconn+nats:1"} {
+		t.Run(text, func(t *testing.T) {
+			ts := startNATS(t, text, cluster.URL())
+			gone := dial(t, ts.addr)
+			pid, hold := holdInWorker(t, gone)
+			gone.c.Close()
+
+			// The task sees its context end in the worker process and
+			// closes its call back: EOF, not the test's deadline.
+			_, err := io.Copy(io.Discard, hold)
+			require.NoError(t, err)
+			// The one worker is free again: it answers the next request.
+			assert.Equal(t, pid, askPid(t, dial(t, ts.addr)))
+		})
+	}
+}
+
+func TestNATSServerThatRestartsIsReconnectedTo(t *testing.T) {
+	nats, err := natslocal.StartServer(0)
+	require.NoError(t, err)
+	port, url := nats.Port(), nats.URL()
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	ready := make(chan []int, 1)
+	go func() {
+		served <- strategy.NATSWorkers{URL: url, N: 1, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
+	}()
+	t.Cleanup(func() {
+		stop()
+		assert.NoError(t, <-served)
+		nats.Close()
+	})
+	pid := (<-ready)[0]
+	ts := startNATS(t, "perconn+nats:1", url)
+	c := dial(t, ts.addr)
+	assert.Equal(t, pid, askPid(t, c))
+
+	nats.Close()
+	nats, err = natslocal.StartServer(port)
+	require.NoError(t, err)
+	// Requests sent while the executor and the worker reconnect may fail,
+	// each with an error answer; once they have, the same worker answers.
+	deadline := time.Now().Add(bound)
+	for {
+		got := c.ask("pid")
+		if got == strconv.Itoa(pid) {
+			break
+		}
+		require.True(t, strings.HasPrefix(got, "ERR "), got)
+		require.True(t, time.Now().Before(deadline), "not reconnected within %v", bound)
+	}
+}
+
+func TestNATSRefusesAtStart(t *testing.T) {
+	cluster := startCluster(t, 1)
+	empty, err := natslocal.StartServer(0)
+	require.NoError(t, err)
+	t.Cleanup(empty.Close)
+	notNATS, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { notNATS.Close() })
+	go func() {
+		for {
+			c, err := notNATS.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
+			c.Close()
+		}
+	}()
+	unregistered := primetime.TaskFunc("unregistered", func(context.Context, []byte) ([]byte, error) { return nil, nil })
+	for _, tc := range []struct {
+		name, url string
+		task      primetime.Task
+		want      string
+	}{
+		{"unreachable", "nats://127.0.0.1:1", callback, `^strategy: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection$`},
+		{"not NATS", "nats://" + notNATS.Addr().String(), callback, `^strategy: what answers at nats://127.0.0.1:\d+ does not speak NATS: nats: protocol exception, INFO not received$`},
+		{"no worker", empty.URL(), callback, `^strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers$`},
+		{"unregistered task", cluster.URL(), unregistered, `^strategy: task "unregistered" is not registered in the workers on nats://127.0.0.1:\d+: register it`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, text := range natsStrategies {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				srv := &server.Server{Strategy: strategy.WithNATSURL(parse(t, text), tc.url), Task: tc.task, Logger: discard}
+				err = srv.Serve(l)
+				require.Error(t, err)
+				assert.Regexp(t, tc.want, err.Error())
+			}
+		})
+	}
+}

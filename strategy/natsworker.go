@@ -1,0 +1,316 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/worker"
+)
+
+// NATSWorkers serves the tasks of this program to [NATS] executors: N
+// worker processes, each connected to the NATS server at URL and running
+// one task at a time, as a process pool's workers do. It is what
+// "primetime worker" runs; a program of one's own that registers tasks
+// (primetime.Register, in init functions) serves them with it, and must
+// call primetime.MaybeWorker first thing in main, since the workers are
+// this program started again.
+type NATSWorkers struct {
+	// URL is the NATS server's; "" means DefaultNATSURL.
+	URL string
+	// N is how many worker processes to run; 0 means one per CPU.
+	N int
+	// Ready, if not nil, is called once every worker has connected and
+	// joined the queue group, with their pids.
+	Ready func(pids []int)
+	// Log receives a line for each worker that ends unexpectedly and is
+	// started again, and the workers' own stderr; nil means os.Stderr.
+	Log io.Writer
+}
+
+// Serve starts the workers and serves until ctx ends, then stops them and
+// waits for them. A worker that dies is started again, a second later if
+// it could not start at once. Serve returns an error if the workers cannot
+// start (no NATS server at URL), and nil once ctx has ended.
+func (w NATSWorkers) Serve(ctx context.Context) error {
+	url := w.URL
+	if url == "" {
+		url = DefaultNATSURL
+	}
+	n := w.N
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	logw := w.Log
+	if logw == nil {
+		logw = os.Stderr
+	}
+	procs := make([]*reexec.Server, n)
+	var errs []error
+	var mu sync.Mutex
+	var starting sync.WaitGroup
+	for i := range procs {
+		starting.Go(func() {
+			p, err := startNATSWorker(url, logw)
+			mu.Lock()
+			defer mu.Unlock()
+			procs[i] = p
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	starting.Wait()
+	if len(errs) > 0 {
+		for _, p := range procs {
+			if p != nil {
+				p.Stop(closeGrace)
+			}
+		}
+		return errs[0]
+	}
+	if w.Ready != nil {
+		pids := make([]int, n)
+		for i, p := range procs {
+			pids[i] = p.Pid()
+		}
+		w.Ready(pids)
+	}
+	var running sync.WaitGroup
+	for _, p := range procs {
+		running.Go(func() { superviseNATSWorker(ctx, p, url, logw) })
+	}
+	running.Wait()
+	return nil
+}
+
+// superviseNATSWorker keeps a worker process running until ctx ends, then
+// stops it.
+func superviseNATSWorker(ctx context.Context, p *reexec.Server, url string, logw io.Writer) {
+	for {
+		select {
+		case <-ctx.Done():
+			p.Stop(closeGrace)
+			return
+		case <-p.Done():
+		}
+		fmt.Fprintf(logw, "primetime: NATS worker %d ended (%v); starting another\n", p.Pid(), p.Err())
+		for {
+			np, err := startNATSWorker(url, logw)
+			if err == nil {
+				p = np
+				break
+			}
+			fmt.Fprintf(logw, "primetime: starting a NATS worker: %v\n", err)
+			if sleepCtx(ctx, time.Second) != nil {
+				return
+			}
+		}
+	}
+}
+
+// The child process of a NATS worker: its role, how its parent gives it the
+// URL, and the line it writes once it serves, or if it cannot.
+const (
+	roleNATSWorker = "nats-worker"
+	envNATSURL     = "PRIMETIME_NATS_URL"
+	natsReadyLine  = "primetime-nats-worker/1"
+	natsErrorLine  = "primetime-nats-worker-error"
+)
+
+func init() { reexec.RegisterRole(roleNATSWorker, natsWorkerMain) }
+
+// startNATSWorker starts a worker process and waits until it serves.
+func startNATSWorker(url string, logw io.Writer) (*reexec.Server, error) {
+	cmd, err := reexec.Command("", nil, roleNATSWorker, logw, envNATSURL+"="+url, "GOMAXPROCS=1")
+	if err != nil {
+		return nil, err
+	}
+	p, err := reexec.StartServer(cmd, natsReadyLine, natsConnectTimeout+workerStartTimeout)
+	var se *reexec.StartError
+	switch {
+	case errors.As(err, &se) && strings.HasPrefix(se.Line, natsErrorLine+" "):
+		return nil, errors.New(strings.TrimSpace(strings.TrimPrefix(se.Line, natsErrorLine+" ")))
+	case errors.As(err, &se):
+		return nil, fmt.Errorf("NATS worker process did not start (%v): %s", se, reexec.HookAdvice)
+	case err != nil:
+		return nil, fmt.Errorf("starting a NATS worker process: %w", err)
+	}
+	return p, nil
+}
+
+// natsWorkerMain is a worker process's entry point, reached through
+// primetime.MaybeWorker: it serves until its stdin closes.
+func natsWorkerMain() error {
+	url := os.Getenv(envNATSURL)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	return serveNATSWorker(ctx, url, func(err error) {
+		if err != nil {
+			fmt.Printf("%s %v\n", natsErrorLine, err)
+			return
+		}
+		fmt.Printf("%s %d\n", natsReadyLine, os.Getpid())
+	})
+}
+
+// serveNATSWorker is one worker: it runs the tasks that come from the
+// queue group one at a time until ctx ends. ready is called once, with nil
+// once it serves, or with the error that keeps it from serving.
+func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
+	host, _ := os.Hostname()
+	nc, err := nats.Connect(url,
+		nats.Name(fmt.Sprintf("primetime worker %d on %s", os.Getpid(), host)),
+		nats.Timeout(natsConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(50*time.Millisecond),
+	)
+	if err != nil {
+		err = fmt.Errorf("connecting to the NATS server at %s: %w", url, err)
+		ready(err)
+		return err
+	}
+	w := &natsServer{nc: nc, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), running: map[string]context.CancelFunc{}}
+	defer w.tasks.Wait() // after the connection closes, which ends every task
+	defer nc.Close()
+	hello := worker.HelloMessage(primetime.Registered())
+	_, err = nc.Subscribe(natsWorkers, func(m *nats.Msg) { m.Respond(hello) })
+	if err == nil {
+		_, err = nc.ChanSubscribe(natsCancel, w.in)
+	}
+	if err == nil {
+		err = w.join()
+	}
+	if err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		ready(err)
+		return err
+	}
+	ready(nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-w.in:
+			if m.Subject == natsCancel {
+				w.cancel(string(m.Data))
+				continue
+			}
+			w.start(ctx, m)
+		}
+	}
+}
+
+// natsServer is a worker's state. The loop of serveNATSWorker reads the
+// tasks and cancellations on one channel, in the order the NATS server
+// sent them, so that a cancellation never overtakes its task.
+type natsServer struct {
+	nc    *nats.Conn
+	me    natsReply // the worker's pid and host, for its replies
+	in    chan *nats.Msg
+	tasks sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // by reply subject
+}
+
+// join makes the worker a member of the queue group for one task.
+func (w *natsServer) join() error {
+	sub, err := w.nc.ChanQueueSubscribe(natsTasks, natsGroup, w.in)
+	if err != nil {
+		return err
+	}
+	return sub.AutoUnsubscribe(1)
+}
+
+func (w *natsServer) cancel(reply string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cancel, ok := w.running[reply]; ok {
+		cancel()
+	}
+}
+
+func (w *natsServer) reply(to string, kind byte, body []byte) {
+	r := w.me
+	r.kind, r.body = kind, body
+	w.nc.Publish(to, r.encode())
+}
+
+// start runs the task of m on a goroutine of its own, with heartbeats,
+// and answers it once it has joined the group again.
+func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
+	ctx, cancel := context.WithCancel(ctx)
+	w.mu.Lock()
+	w.running[m.Reply] = cancel
+	w.mu.Unlock()
+	w.tasks.Go(func() {
+		defer cancel()
+		beat := w.beat(m.Reply)
+		kind, body := replyAnswer, []byte(nil)
+		name, payload, err := worker.ParseRunMessage(m.Data)
+		if err != nil {
+			kind, body = replyFail, worker.FailureMessage(worker.CodeFailed, err.Error())
+		} else if answer, failure, failed := worker.Outcome(ctx, name, payload, worker.Lookup(primetime.Lookup), primetime.ErrBadRequest); failed {
+			kind, body = replyFail, failure
+		} else {
+			body = answer
+		}
+		beat.stop()
+		w.mu.Lock()
+		delete(w.running, m.Reply)
+		w.mu.Unlock()
+		if err := w.join(); err != nil {
+			kind, body = replyFail, worker.FailureMessage(worker.CodeFailed, "the worker could not join the queue group again: "+err.Error())
+		}
+		w.reply(m.Reply, kind, body)
+	})
+}
+
+// A beater sends a run's heartbeats, every natsBeat until stopped.
+type beater struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+// beat starts the heartbeats of the run that answers to reply.
+func (w *natsServer) beat(reply string) *beater {
+	b := &beater{}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.t = time.AfterFunc(natsBeat, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.stopped {
+			w.reply(reply, replyBeat, nil)
+			b.t.Reset(natsBeat)
+		}
+	})
+	return b
+}
+
+// stop stops the heartbeats: none is sent once it has returned.
+func (b *beater) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	b.t.Stop()
+}
