@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/compare"
 	"github.com/primetime-lab/primetime/loadtest/report"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // Defaults of compare: seven strategies in about a minute, with an interval
@@ -67,9 +69,10 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return nil
 	})
 	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL+", GOMAXPROCS "+strconv.Itoa(convoyMaxProcs))
+	natsURL := natsFlag(c, "", natsUsage)
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
-		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep"} {
+		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
 		c.field(field, name)
 	}
 	if code, ok := c.parse(args, 0); !ok {
@@ -140,6 +143,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		}
 	}
+	var ss []strategy.Strategy
+	for _, text := range list {
+		if s, err := strategy.Parse(text); err == nil {
+			ss = append(ss, s)
+		}
+	}
+	var stopNATS func() error
+	x.NATS, stopNATS, err = natsFor(*natsURL, ss, stderr, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return c.fail(err, 1)
+	}
+	defer stopNATS()
+	localNATS := x.NATS != "" && *natsURL == ""
 	plan, err := x.Plan()
 	if err != nil {
 		return c.fail(err, 2)
@@ -148,7 +164,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.fail(err, 2)
 	}
 	progress.Align(plan.Rows...)
-	printPlan(stdout, plan, x)
+	printPlan(stdout, plan, x, localNATS)
 
 	cmp, err := plan.Run(ctx)
 	if cmp == nil {
@@ -191,7 +207,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // printPlan says what an experiment runs, with its defaults filled in.
-func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment) {
+func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, localNATS bool) {
 	sc := plan.Scenario
 	fmt.Fprintf(w, "%d runs, %s each: %d clients send %q", plan.Runs, sc.Duration, sc.Clients, sc.Small)
 	if sc.LongAfter >= 0 {
@@ -207,6 +223,12 @@ func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment) {
 	}
 	if x.Idle > 0 {
 		fmt.Fprintf(w, "; %s idle connections measure each server's memory first", thousands(x.Idle))
+	}
+	switch {
+	case localNATS:
+		fmt.Fprintf(w, "; nats tasks go to local workers through a NATS server in this process")
+	case x.NATS != "":
+		fmt.Fprintf(w, "; nats tasks go to the workers of %s", x.NATS)
 	}
 	fmt.Fprint(w, "\n\n")
 }

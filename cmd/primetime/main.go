@@ -6,7 +6,8 @@
 //	primetime load [-addr 127.0.0.1:25000] [load flags] [-json FILE] [-csv FILE]
 //	primetime diff OLD.json NEW.json
 //	primetime report [-html FILE] SAVED.json
-//	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn]
+//	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn] [-nats URL]
+//	primetime worker [-nats URL] [-n N]
 //	primetime nth N
 //
 // compare runs the lecture's experiment against each strategy, each server
@@ -23,6 +24,11 @@
 // SIGINT or SIGTERM, then shuts down gracefully; a second signal closes it
 // at once. -gil 5ms serves in Python mode. nth computes the nth prime here and prints it
 // with the time it took.
+//
+// worker runs tasks for the servers whose executor is nats ("loop+nats:2"):
+// N worker processes that take them from the NATS server at -nats, on this
+// machine or any other. compare and serve, given such a strategy and no
+// -nats, start a NATS server in their own process and local workers.
 package main
 
 import (
@@ -65,6 +71,7 @@ commands:
   report  show a saved comparison (or run of load) again: its table and chart, or an HTML page
   merge   add up runs of load that several generators made together, exactly
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
+  worker  run the tasks of nats strategies' servers, taken from a NATS server, until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
 
 Run "primetime <command> -h" for a command's flags.
@@ -80,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "worker":
+		return runWorker(ctx, args[1:], stdout, stderr)
 	case "nth":
 		return nth(ctx, args[1:], stdout, stderr)
 	case "load":
@@ -118,6 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	debugAddr := c.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address`, a loopback one such as 127.0.0.1:6060 (off if empty)")
 	debugPublic := c.Bool("debug-public", false, "let -debug-addr be an address other machines reach: they then see the server's stacks, heap and command line")
 	maxConns := c.int("max-conns", 0, nonNegative, "most connections open at once; further clients wait to be accepted (0: no limit)")
+	natsURL := natsFlag(c, "", natsUsage)
 	traceFile := c.String("trace", "", "record who runs when, and write it to `file` in the Trace Event Format on exit and on SIGUSR1 (for ui.perfetto.dev)")
 	traceAnchor := c.String("trace-anchor", loadtest.DefaultLong, "with -trace, keep the window around the arrival of this `request` (empty: the latest events)")
 	traceBefore := c.duration("trace-before", timeline.DefaultBefore, positive, "with -trace, keep this much before the anchor")
@@ -146,7 +156,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err, 1)
 	}
+	defer l.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	url, stopNATS, err := natsFor(*natsURL, []strategy.Strategy{s}, stderr, logger)
+	if err != nil {
+		return c.fail(err, 1)
+	}
+	defer stopNATS()
+	s = strategy.WithNATSURL(s, url)
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
 	if *traceFile != "" {

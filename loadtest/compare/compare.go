@@ -109,6 +109,11 @@ type Experiment struct {
 	// row at every point, a point being a value of each (two make a
 	// grid), interleaved as Count is. Each Row says its point.
 	Sweeps []loadtest.Sweep
+	// NATS is the URL of the NATS server whose workers run the tasks of the
+	// rows whose executor is nats (strategy.NATS); empty means
+	// strategy.DefaultNATSURL. The command starts a NATS server of its own,
+	// with local workers, when it is given none.
+	NATS string
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 
@@ -443,7 +448,7 @@ func (x Experiment) startServer(srv target, sc loadtest.Scenario, trace string) 
 	if srv.runtime != "" {
 		return startPython(srv, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr)
 	}
-	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol}
+	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
 	if trace != "" {
 		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
 	}
