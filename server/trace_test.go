@@ -11,6 +11,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // traced serves task with the strategy named by text and a recorder.
@@ -111,8 +112,18 @@ func TestTheLoopPollsWhileAWorkerRunsTheTask(t *testing.T) {
 	assert.LessOrEqual(t, queued.TS+queued.Dur, task.TS+0.001, "it waited in the queue before it ran")
 }
 
-func TestAProcessPoolsTaskSpansCarryTheWorkersPid(t *testing.T) {
-	ts := traced(t, "procpool:2", callback, 0)
+func TestTaskSpansOfWorkerProcessesCarryTheirPids(t *testing.T) {
+	for _, text := range []string{"procpool:2", "loop+nats:2"} {
+		t.Run(text, func(t *testing.T) { taskSpansCarryTheWorkersPid(t, text) })
+	}
+}
+
+func taskSpansCarryTheWorkersPid(t *testing.T, text string) {
+	s := parse(t, text)
+	if strategy.Describe(s).Executor.Name == strategy.NATSName {
+		s = strategy.WithNATSURL(s, startCluster(t, 2).URL())
+	}
+	ts := start(t, &server.Server{Strategy: s, Task: callback, Recorder: server.NewRecorder(server.RecorderOptions{})})
 	c := dial(t, ts.addr)
 	pid, hold := holdInWorker(t, c)
 	hold.Close() // releases the task

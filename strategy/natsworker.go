@@ -158,13 +158,19 @@ func natsWorkerMain() error {
 		io.Copy(io.Discard, os.Stdin)
 		cancel()
 	}()
-	return serveNATSWorker(ctx, url, func(err error) {
+	reported := false
+	err := serveNATSWorker(ctx, url, func(err error) {
 		if err != nil {
-			fmt.Printf("%s %v\n", natsErrorLine, err)
+			_, werr := fmt.Printf("%s %v\n", natsErrorLine, err)
+			reported = werr == nil
 			return
 		}
 		fmt.Printf("%s %d\n", natsReadyLine, os.Getpid())
 	})
+	if reported {
+		return nil // the parent says why
+	}
+	return err
 }
 
 // serveNATSWorker is one worker: it runs the tasks that come from the

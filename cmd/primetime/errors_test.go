@@ -62,6 +62,11 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 		{[]string{"load", "-clients", "x"}, `primetime load: -clients: "x" is not a whole number`},
 		{[]string{"load", "-csv", missing}, "primetime load: cannot write the output"},
 		{[]string{"report"}, "primetime report: takes 1 arguments, got 0"},
+		{[]string{"serve", "-nats", "127.0.0.1:4222"}, `primetime serve: -nats: "127.0.0.1:4222" is not a NATS URL such as nats://127.0.0.1:4222`},
+		{[]string{"compare", "-nats", "http://127.0.0.1:4222"}, `primetime compare: -nats: "http://127.0.0.1:4222" is not a NATS URL such as nats://127.0.0.1:4222`},
+		{[]string{"worker", "-nats", "bogus"}, `primetime worker: -nats: "bogus" is not a NATS URL such as nats://127.0.0.1:4222`},
+		{[]string{"worker", "-n", "0"}, "primetime worker: -n: 0 must be positive"},
+		{[]string{"worker", "extra"}, `primetime worker: unexpected argument "extra"`},
 		{[]string{"diff", "a.json"}, "primetime diff: takes 2 arguments, got 1"},
 	}
 	for _, c := range cases {
@@ -80,7 +85,7 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 
 // -h prints a command's usage and flags on stdout and exits 0.
 func TestHelpExitsZero(t *testing.T) {
-	for _, name := range []string{"serve", "load", "compare", "diff", "report", "nth"} {
+	for _, name := range []string{"serve", "load", "compare", "diff", "report", "nth", "worker", "merge"} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 0, run(context.Background(), []string{name, "-h"}, &stdout, &stderr), name)
 		assert.True(t, strings.HasPrefix(stdout.String(), "usage: primetime "+name), "%s: %q", name, stdout.String())

@@ -19,6 +19,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/natslocal"
+	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
@@ -87,7 +89,7 @@ func startServeLogs(t *testing.T, args ...string) (addr string, stop func(), cod
 }
 
 func TestServeAnswersAndStopsGracefully(t *testing.T) {
-	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
+	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2", "procpool:2", "loop+procs:2", "loop+nats:2"} {
 		t.Run(strat, func(t *testing.T) {
 			addr, stop, code := startServe(t, "-strategy", strat, "-request-timeout", "10s", "-max-conns", "8", "-gil", "1ms")
 			c, err := net.Dial("tcp", addr)
@@ -254,6 +256,61 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		assert.Equal(t, runtime.NumCPU(), row.MaxProcs, "each server's GOMAXPROCS")
 	}
 	assert.Contains(t, out, "measured ")
+}
+
+// The command of the README: the process pool's rows and the NATS
+// executor's, whose NATS server and workers compare starts itself.
+func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"compare", "-strategies", "procpool:2,loop+procs:2,loop+nats:2",
+		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "nats tasks go to local workers through a NATS server in this process")
+	for _, name := range []string{"procpool:2", "loop+procs:2", "loop+nats:2"} {
+		assert.Regexp(t, `(?m)^\s*`+regexp.QuoteMeta(name)+`\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+\S+\s+0\s*$`, out, "a table row for %s, without errors", name)
+	}
+	assert.Empty(t, proctest.Children(), "the NATS workers are gone")
+}
+
+// worker serves the nats executor's tasks until stopped, and fails at once
+// without a NATS server.
+func TestWorkerServesUntilStopped(t *testing.T) {
+	var stderr bytes.Buffer
+	assert.Equal(t, 1, run(context.Background(), []string{"worker", "-nats", "nats://127.0.0.1:1"}, io.Discard, &stderr))
+	assert.Equal(t, "primetime worker: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection\n", stderr.String())
+
+	nats, err := natslocal.StartServer(0)
+	require.NoError(t, err)
+	defer nats.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"worker", "-nats", nats.URL(), "-n", "2"}, io.Discard, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	require.True(t, sc.Scan())
+	assert.Regexp(t, `msg=serving nats=nats://127.0.0.1:\d+ workers="\[\d+ \d+\]"`, sc.Text())
+	addr, stopServe, served := startServe(t, "-strategy", "perconn+nats:2", "-nats", nats.URL())
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "10\n")
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(bound))
+	answer, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "29\n", answer)
+	stopServe()
+	assert.Equal(t, 0, <-served)
+
+	stop()
+	for sc.Scan() {
+	}
+	assert.Equal(t, 0, <-code)
+	assert.Empty(t, proctest.Children(), "every worker has exited and been waited for")
 }
 
 func TestCompareRefusesBadFlags(t *testing.T) {
