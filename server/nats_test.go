@@ -63,6 +63,26 @@ func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
 	}
 }
 
+func TestNATSTasksWaitForABusyWorkerWhenThereAreFewerThanN(t *testing.T) {
+	cluster := startCluster(t, 1)
+	ts := startNATS(t, "perconn+nats:2", cluster.URL())
+	held, waiting := dial(t, ts.addr), dial(t, ts.addr)
+	pid, hold := holdInWorker(t, held)
+	waiting.send("pid") // finds the one worker busy, and is offered again
+	hold.Close()
+	assert.Equal(t, "released", held.read())
+	assert.Equal(t, strconv.Itoa(pid), waiting.read(), "answered once the worker was free, not failed")
+}
+
+func TestNATSRequestsFailAtOnceWhenNoWorkerIsLeft(t *testing.T) {
+	cluster := startCluster(t, 1)
+	ts := startNATS(t, "perconn+nats:1", cluster.URL())
+	c := dial(t, ts.addr)
+	assert.Equal(t, "x", c.ask("x"))
+	require.NoError(t, cluster.StopWorkers())
+	assert.Regexp(t, `^ERR worker lost: no worker answers on nats://127.0.0.1:\d+ any more \(nats: no responders available for request\)$`, c.ask("y"))
+}
+
 func TestNATSKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 	cluster := startCluster(t, 2)
 	ts := startNATS(t, "perconn+nats:2", cluster.URL())

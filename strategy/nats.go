@@ -33,8 +33,9 @@ const DefaultNATSURL = "nats://127.0.0.1:4222"
 // At most n tasks are in flight at once, n = 0 meaning one per CPU of this
 // machine; a worker runs one at a time and is offered a task only while it
 // has none, so that no request waits behind a long task while a worker is
-// free: run at least n workers. Start fails if no worker answers, or if the
-// workers lack the server's task.
+// free. Run at least n workers: with fewer, a task that finds them all busy
+// is offered again every few milliseconds until one takes it. Start fails
+// if no worker answers, or if the workers lack the server's task.
 //
 // A request whose context ends is cancelled on its worker. A worker that
 // dies during a task, or says nothing for two seconds (it beats five times
@@ -316,9 +317,9 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 }
 
 // wait waits for the answer or the failure of the task that msg sent.
-// Until a worker takes it, a task that finds none free is sent again; a
-// cancelled one is cancelled on its worker, which is given a second to
-// stop it.
+// A task that finds no worker free is sent again until one takes it, as
+// long as some worker answers; a cancelled one is cancelled on its worker,
+// which is given a second to stop it.
 func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg) (natsReply, error) {
 	quiet := time.NewTimer(natsLiveness)
 	defer quiet.Stop()
@@ -331,11 +332,15 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg) (natsRe
 		case m := <-c.replies:
 			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 				// No member in the group: every worker is busy, or
-				// there is none. Send it again shortly, until a
-				// worker takes it or the quiet timer fires.
+				// there is none. While some worker answers, send it
+				// again shortly, until one takes it.
 				if ctx.Err() != nil {
 					return natsReply{}, ctx.Err()
 				}
+				if _, err := p.nc.Request(natsWorkers, nil, natsConnectTimeout); err != nil {
+					return natsReply{}, fmt.Errorf("%w: no worker answers on %s any more (%v)", ErrWorkerLost, p.url, err)
+				}
+				quiet.Reset(natsLiveness)
 				retry = min(2*retry, 10*time.Millisecond)
 				if err := sleepCtx(ctx, retry); err != nil {
 					return natsReply{}, err

@@ -51,9 +51,11 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	logw := w.Log
-	if logw == nil {
-		logw = os.Stderr
+	var logw io.Writer = os.Stderr
+	if _, isFile := w.Log.(*os.File); isFile {
+		logw = w.Log // the workers write to it directly
+	} else if w.Log != nil {
+		logw = &lockedWriter{w: w.Log} // written from a goroutine per worker
 	}
 	procs := make([]*reexec.Server, n)
 	var errs []error
@@ -319,4 +321,16 @@ func (b *beater) stop() {
 	defer b.mu.Unlock()
 	b.stopped = true
 	b.t.Stop()
+}
+
+// A lockedWriter serialises the writes of several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -59,6 +60,9 @@ type Cluster struct {
 	Pids   []int // the workers'
 	cancel context.CancelFunc
 	served chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start starts a NATS server and n workers (strategy.NATSWorkers), their
@@ -83,10 +87,18 @@ func Start(n int, log io.Writer) (*Cluster, error) {
 	}
 }
 
+// StopWorkers stops the workers and waits for them; the server goes on.
+func (c *Cluster) StopWorkers() error {
+	c.stopOnce.Do(func() {
+		c.cancel()
+		c.stopErr = <-c.served
+	})
+	return c.stopErr
+}
+
 // Close stops the workers, then the server, and waits for them.
 func (c *Cluster) Close() error {
-	c.cancel()
-	err := <-c.served
+	err := c.StopWorkers()
 	c.Server.Close()
 	return err
 }
