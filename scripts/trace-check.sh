@@ -12,6 +12,6 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/primetime" ./cmd/primetime
 cpython=""
 if command -v python3 >/dev/null; then cpython=-cpython; fi
-"$work/primetime" compare -strategies perconn,loop,loop+goroutines:2,procpool:2 -gil 5ms $cpython \
+"$work/primetime" compare -strategies perconn,loop,loop+goroutines:2,procpool:2,loop+nats:2 -gil 5ms $cpython \
   -duration 1s -long 3000 -trace "$work/traces" >/dev/null
 node scripts/trace-check.js "$work"/traces/*.json

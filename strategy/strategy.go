@@ -21,7 +21,9 @@
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
-// goroutines, or [Processes], a pool of worker processes. [Offload] moves
+// goroutines, [Processes], a pool of worker processes, or [NATS], worker
+// processes anywhere, which take tasks from a NATS queue group
+// ([NATSWorkers] serves them). [Offload] moves
 // any scheduler's tasks onto an executor, and [LoopWithOffload] is the Loop
 // whose tasks run elsewhere, as asyncio's run_in_executor does: the loop
 // hands the task over and goes on, and learns of its answer through a
@@ -39,7 +41,7 @@
 //
 // Strategies have a text form, returned by String and read by [Parse]:
 // "serial", "perconn", "pool:8", "loop", "loops:2", "loop+goroutines:4",
-// "procpool:2", "loop+procs:2", and in general a scheduler and an optional
+// "procpool:2", "loop+procs:2", "loop+nats:2", and in general a scheduler and an optional
 // executor joined by "+" ("pool:8+goroutines:2"). [Describe] says what a
 // strategy is made of, for programs that would otherwise read its text.
 //
