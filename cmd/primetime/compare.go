@@ -226,7 +226,7 @@ func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, localNATS 
 	}
 	switch {
 	case localNATS:
-		fmt.Fprintf(w, "; nats tasks go to local workers through a NATS server in this process")
+		fmt.Fprintf(w, "; nats tasks go to local workers through a NATS server of its own")
 	case x.NATS != "":
 		fmt.Fprintf(w, "; nats tasks go to the workers of %s", x.NATS)
 	}

@@ -28,7 +28,7 @@
 // worker runs tasks for the servers whose executor is nats ("loop+nats:2"):
 // N worker processes that take them from the NATS server at -nats, on this
 // machine or any other. compare and serve, given such a strategy and no
-// -nats, start a NATS server in their own process and local workers.
+// -nats, start a NATS server of their own and local workers.
 package main
 
 import (

@@ -266,7 +266,7 @@ func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
 		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2"}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
-	assert.Contains(t, out, "nats tasks go to local workers through a NATS server in this process")
+	assert.Contains(t, out, "nats tasks go to local workers through a NATS server of its own")
 	for _, name := range []string{"procpool:2", "loop+procs:2", "loop+nats:2"} {
 		assert.Regexp(t, `(?m)^\s*`+regexp.QuoteMeta(name)+`\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+\S+\s+0\s*$`, out, "a table row for %s, without errors", name)
 	}

@@ -28,7 +28,7 @@ func natsFlag(c *command, def, usage string) *string {
 }
 
 // natsUsage is -nats's usage in compare and serve.
-const natsUsage = "`URL` of the NATS server whose workers run the tasks of the nats executor (\"primetime worker\" serves them); without it, a NATS server in this process and local workers, as many as the tasks in flight"
+const natsUsage = "`URL` of the NATS server whose workers run the tasks of the nats executor (\"primetime worker\" serves them); without it, a NATS server of its own (a child process) and local workers, as many as the tasks in flight"
 
 // checkNATSURL checks that s is a URL a NATS client connects to.
 func checkNATSURL(s string) error {
@@ -68,7 +68,7 @@ func natsFor(given string, ss []strategy.Strategy, stderr io.Writer, logger *slo
 	if err != nil {
 		return "", nil, fmt.Errorf("starting NATS on this machine: %w", err)
 	}
-	logger.Info("NATS server in this process, with local workers", "url", cluster.URL(), "workers", cluster.Pids)
+	logger.Info("a NATS server of its own, with local workers", "url", cluster.URL(), "workers", cluster.Pids)
 	return cluster.URL(), cluster.Close, nil
 }
 

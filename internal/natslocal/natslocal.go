@@ -1,6 +1,7 @@
 // Package natslocal runs NATS on this machine for the NATS executor when
-// nobody gives a URL: a NATS server in this process, on a free loopback
-// port (the NATS project's own, embedded), and worker processes of this
+// nobody gives a URL: a NATS server on a free loopback port (the NATS
+// project's own, embedded in this program), in a child process so that it
+// shares no scheduler with a load generator, and worker processes of this
 // program connected to it.
 package natslocal
 
@@ -9,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -54,10 +57,35 @@ func (s *Server) Close() {
 	s.s.WaitForShutdown()
 }
 
-// A Cluster is a NATS server in this process and n worker processes.
+// The child process of a NATS server: its role, and the line it writes
+// once it accepts clients.
+const (
+	roleServer = "nats-server"
+	readyLine  = "primetime-nats-server/1"
+)
+
+func init() { reexec.RegisterRole(roleServer, serveChild) }
+
+// serveChild is a NATS server process's entry point, reached through
+// primetime.MaybeWorker: it serves until its stdin closes.
+func serveChild() error {
+	s, err := StartServer(0)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := fmt.Printf("%s %s\n", readyLine, s.URL()); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// A Cluster is a NATS server in a child process and n worker processes.
 type Cluster struct {
-	*Server
-	Pids   []int // the workers'
+	server *reexec.Server
+	// Pids are the workers'.
+	Pids   []int
 	cancel context.CancelFunc
 	served chan error
 
@@ -68,24 +96,34 @@ type Cluster struct {
 // Start starts a NATS server and n workers (strategy.NATSWorkers), their
 // stderr on log, and returns once every worker serves.
 func Start(n int, log io.Writer) (*Cluster, error) {
-	s, err := StartServer(0)
+	cmd, err := reexec.Command("", nil, roleServer, log)
 	if err != nil {
 		return nil, err
 	}
+	srv, err := reexec.StartServer(cmd, readyLine, readyTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("natslocal: starting a NATS server process: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{Server: s, cancel: cancel, served: make(chan error, 1)}
+	c := &Cluster{server: srv, cancel: cancel, served: make(chan error, 1)}
 	ready := make(chan []int, 1)
-	w := strategy.NATSWorkers{URL: s.URL(), N: n, Log: log, Ready: func(pids []int) { ready <- pids }}
+	w := strategy.NATSWorkers{URL: srv.Addr, N: n, Log: log, Ready: func(pids []int) { ready <- pids }}
 	go func() { c.served <- w.Serve(ctx) }()
 	select {
 	case c.Pids = <-ready:
 		return c, nil
 	case err := <-c.served:
 		cancel()
-		s.Close()
+		srv.Stop(stopTimeout)
 		return nil, err
 	}
 }
+
+// stopTimeout bounds the wait for the NATS server process to exit.
+const stopTimeout = 5 * time.Second
+
+// URL returns the NATS server's client URL.
+func (c *Cluster) URL() string { return c.server.Addr }
 
 // StopWorkers stops the workers and waits for them; the server goes on.
 func (c *Cluster) StopWorkers() error {
@@ -99,6 +137,8 @@ func (c *Cluster) StopWorkers() error {
 // Close stops the workers, then the server, and waits for them.
 func (c *Cluster) Close() error {
 	err := c.StopWorkers()
-	c.Server.Close()
+	if serr := c.server.Stop(stopTimeout); serr != nil && err == nil {
+		err = fmt.Errorf("natslocal: the NATS server process: %w", serr)
+	}
 	return err
 }
