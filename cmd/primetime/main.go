@@ -116,7 +116,7 @@ const shutdownGrace = 10 * time.Second
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("serve", "primetime serve [flags]", stdout, stderr)
 	addr := c.String("addr", server.DefaultAddr, "`address` to listen on")
-	strat := c.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, ...")
+	strat := c.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, loop+nats:N, ...")
 	idle := c.duration("idle", server.DefaultIdleTimeout, anyValue, "close a connection idle this long, or whose request has not arrived whole this long after its first byte (negative: never)")
 	maxLine := c.int("max-line", server.DefaultMaxLineBytes, positive, "longest request line in bytes")
 	gilInterval := c.duration("gil", 0, nonNegative, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
