@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -72,6 +73,23 @@ func TestNATSTasksWaitForABusyWorkerWhenThereAreFewerThanN(t *testing.T) {
 	hold.Close()
 	assert.Equal(t, "released", held.read())
 	assert.Equal(t, strconv.Itoa(pid), waiting.read(), "answered once the worker was free, not failed")
+}
+
+func TestNATSWorkerThatStopsFailsItsTaskAtOnce(t *testing.T) {
+	cluster := startCluster(t, 1)
+	ts := startNATS(t, "perconn+nats:1", cluster.URL())
+	c := dial(t, ts.addr)
+	pid, _ := holdInWorker(t, c)
+	stopped := make(chan error, 1)
+	go func() { stopped <- cluster.StopWorkers() }()
+	assert.Equal(t, fmt.Sprintf("ERR worker %d on %s stopped during the task", pid, hostname(t)), c.read())
+	require.NoError(t, <-stopped)
+}
+
+func hostname(t *testing.T) string {
+	h, err := os.Hostname()
+	require.NoError(t, err)
+	return h
 }
 
 func TestNATSRequestsFailAtOnceWhenNoWorkerIsLeft(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -192,8 +193,8 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 		return err
 	}
 	w := &natsServer{nc: nc, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), running: map[string]context.CancelFunc{}}
-	defer w.tasks.Wait() // after the connection closes, which ends every task
 	defer nc.Close()
+	defer w.tasks.Wait() // their answers go out before the connection closes
 	hello := worker.HelloMessage(primetime.Registered())
 	_, err = nc.Subscribe(natsWorkers, func(m *nats.Msg) { m.Respond(hello) })
 	if err == nil {
@@ -215,13 +216,16 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 	for {
 		select {
 		case <-ctx.Done():
+			w.stop()
 			return nil
 		case m := <-w.in:
 			if m.Subject == natsCancel {
 				w.cancel(string(m.Data))
 				continue
 			}
-			w.start(ctx, m)
+			// A task ends by its cancellation or by stop, which
+			// says why first.
+			w.start(context.WithoutCancel(ctx), m)
 		}
 	}
 }
@@ -235,17 +239,41 @@ type natsServer struct {
 	in    chan *nats.Msg
 	tasks sync.WaitGroup
 
+	stopping atomic.Bool
+
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // by reply subject
+	sub     *nats.Subscription            // the last membership of the group
 }
 
-// join makes the worker a member of the queue group for one task.
+// join makes the worker a member of the queue group for one task, unless
+// it is stopping.
 func (w *natsServer) join() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopping.Load() {
+		return nil
+	}
 	sub, err := w.nc.ChanQueueSubscribe(natsTasks, natsGroup, w.in)
 	if err != nil {
 		return err
 	}
+	w.sub = sub
 	return sub.AutoUnsubscribe(1)
+}
+
+// stop leaves the group and cancels the running task, whose request is
+// then answered with an error that says the worker stopped.
+func (w *natsServer) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopping.Store(true)
+	if w.sub != nil {
+		w.sub.Unsubscribe() // fails harmlessly if its one task came
+	}
+	for _, cancel := range w.running {
+		cancel()
+	}
 }
 
 func (w *natsServer) cancel(reply string) {
@@ -280,6 +308,9 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 			kind, body = replyFail, failure
 		} else {
 			body = answer
+		}
+		if failed := kind == replyFail; failed && w.stopping.Load() && ctx.Err() != nil {
+			body = worker.FailureMessage(worker.CodeFailed, natsWorker{w.me.host, w.me.pid}.String()+" stopped during the task")
 		}
 		beat.stop()
 		w.mu.Lock()
