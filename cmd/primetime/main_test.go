@@ -273,6 +273,22 @@ func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
 	assert.Empty(t, proctest.Children(), "the NATS workers are gone")
 }
 
+// Given a NATS server without workers, compare and serve say so at once.
+func TestCompareAndServeSayAtOnceThatNoWorkerAnswers(t *testing.T) {
+	nats, err := natslocal.StartServer(0)
+	require.NoError(t, err)
+	defer nats.Close()
+	for _, args := range [][]string{
+		{"compare", "-strategies", "procpool:2,loop+nats:2", "-nats", nats.URL()},
+		{"serve", "-addr", "127.0.0.1:0", "-strategy", "perconn+nats", "-nats", nats.URL()},
+	} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 1, run(context.Background(), args, &stdout, &stderr), args)
+		assert.Regexp(t, `^primetime `+args[0]+`: strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers\n$`, stderr.String())
+		assert.Empty(t, stdout.String())
+	}
+}
+
 // worker serves the nats executor's tasks until stopped, and fails at once
 // without a NATS server.
 func TestWorkerServesUntilStopped(t *testing.T) {

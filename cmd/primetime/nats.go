@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -61,8 +62,18 @@ func natsWorkersNeeded(ss []strategy.Strategy) int {
 // closes. logger says so.
 func natsFor(given string, ss []strategy.Strategy, stderr io.Writer, logger *slog.Logger) (natsURL string, stop func() error, err error) {
 	n := natsWorkersNeeded(ss)
-	if given != "" || n == 0 {
-		return given, func() error { return nil }, nil
+	none := func() error { return nil }
+	if n == 0 {
+		return given, none, nil
+	}
+	if given != "" {
+		// Said once, before anything runs, rather than by each server.
+		r, err := strategy.NATS(1, given).Start(strategy.Env{Task: primetime.Prime})
+		if err != nil {
+			return "", nil, err
+		}
+		r.Stop()
+		return given, none, nil
 	}
 	cluster, err := natslocal.Start(n, stderr)
 	if err != nil {
