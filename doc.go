@@ -59,10 +59,13 @@
 //     makes one reachable by name, and [Checkpoint] is what a long task calls
 //     every so often so that it stops when its request is abandoned.
 //   - [MaybeWorker] is the call at the top of main (and TestMain) that lets
-//     a program be its own worker process, for the process-pool strategies.
+//     a program be its own worker process, for the process-pool strategies
+//     and for the NATS executor's workers (strategy.NATSWorkers), which take
+//     tasks from a NATS server on any machine.
 //   - Package strategy: the strategies, and strategy.Parse for their text
 //     forms ("serial", "perconn", "pool:8", "loop", "loops:2",
-//     "loop+goroutines:4", "procpool:2", "loop+procs:2"); strategy.Describe
+//     "loop+goroutines:4", "procpool:2", "loop+procs:2", "loop+nats:2");
+//     strategy.Describe
 //     says what one is made of. Both axes are open: a scheduler of either
 //     kind (a ConnScheduler, or a LoopScheduler: an event loop) or an
 //     Executor written elsewhere combines with the built-in ones
