@@ -24,7 +24,7 @@ import (
 // Worker processes are this same program, started again with a marker in
 // their environment. The same call also serves the other child processes
 // the module starts: the servers that compare.Run runs each in a
-// process of its own. In a worker, MaybeWorker runs the tasks its parent
+// process of its own, and the workers of strategy.NATSWorkers. In a worker, MaybeWorker runs the tasks its parent
 // sends, finding each by the name it was registered under with [Register],
 // and never returns: the process exits when its parent closes its stdin or
 // dies. Tasks must therefore be registered in init functions, which run
