@@ -53,10 +53,8 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 		n = runtime.NumCPU()
 	}
 	var logw io.Writer = os.Stderr
-	if _, isFile := w.Log.(*os.File); isFile {
-		logw = w.Log // the workers write to it directly
-	} else if w.Log != nil {
-		logw = &lockedWriter{w: w.Log} // written from a goroutine per worker
+	if w.Log != nil {
+		logw = reexec.SharedWriter(w.Log)
 	}
 	procs := make([]*reexec.Server, n)
 	var errs []error
@@ -352,16 +350,4 @@ func (b *beater) stop() {
 	defer b.mu.Unlock()
 	b.stopped = true
 	b.t.Stop()
-}
-
-// A lockedWriter serialises the writes of several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
@@ -80,6 +81,8 @@ Run "primetime <command> -h" for a command's flags.
 // run runs the command line args and returns the exit code. ctx ends when
 // the process is asked to stop.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Child processes (servers, workers, a NATS server) share stderr.
+	stderr = reexec.SharedWriter(stderr)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -144,4 +145,28 @@ func self() string {
 		return ""
 	}
 	return exe
+}
+
+// SharedWriter returns w made safe for the stderr of several child
+// processes at once: os/exec copies into a writer that is not a file on a
+// goroutine per process. A file, written to by the processes directly, is
+// returned as it is.
+func SharedWriter(w io.Writer) io.Writer {
+	switch w.(type) {
+	case *os.File, *lockedWriter:
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+// A lockedWriter serialises the writes of several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
