@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/worker"
@@ -30,6 +31,9 @@ import (
 // dies. Tasks must therefore be registered in init functions, which run
 // before main in every process.
 //
+// Child processes ignore SIGINT: they stop when their parent closes their
+// stdin, or dies.
+//
 // A worker that does not reach this call never answers its parent's
 // handshake; the parent kills it and reports an error that names this call.
 // Such a process cannot start a process pool or a server of its own either:
@@ -38,6 +42,10 @@ func MaybeWorker() {
 	if !reexec.IsWorker() {
 		return
 	}
+	// Ctrl-C in a terminal interrupts the whole process group; a child
+	// stops when its parent says so (its stdin closes), so that the
+	// parent's graceful shutdown has its workers to finish with.
+	signal.Ignore(os.Interrupt)
 	if ok, err := reexec.RunRole(); ok {
 		exitWith(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,6 +146,25 @@ func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
 		})
 	}
+}
+
+// A terminal's Ctrl-C reaches every process of its group: workers ignore
+// it, and stop when their server says so.
+func TestWorkerProcessesIgnoreSIGINT(t *testing.T) {
+	if !proctest.Available() {
+		t.Skip("needs /proc")
+	}
+	cluster := startCluster(t, 1)
+	ts := startWith(t, "procpool:1", callback)
+	pids := []int{askPid(t, dial(t, ts.addr)), cluster.Pids[0]}
+	for _, pid := range pids {
+		ignored, err := proctest.Ignores(pid, int(syscall.SIGINT))
+		require.NoError(t, err)
+		assert.True(t, ignored, "worker %d ignores SIGINT", pid)
+	}
+	ignored, err := proctest.Ignores(os.Getpid(), int(syscall.SIGINT))
+	require.NoError(t, err)
+	assert.False(t, ignored, "the server does not")
 }
 
 func TestClientDisconnectFreesItsWorker(t *testing.T) {

@@ -3,6 +3,7 @@
 package proctest
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,4 +55,20 @@ func Kill(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// Ignores reports whether the process pid ignores the signal numbered sig,
+// from the SigIgn mask of /proc/PID/status.
+func Ignores(pid, sig int) (bool, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return m&(1<<(sig-1)) != 0, err
+		}
+	}
+	return false, errors.New("proctest: no SigIgn in /proc/" + strconv.Itoa(pid) + "/status")
 }
