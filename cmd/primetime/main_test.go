@@ -88,19 +88,25 @@ func startServeLogs(t *testing.T, args ...string) (addr string, stop func(), cod
 	}
 }
 
+// ask sends line to the server at addr and returns its answer line.
+func ask(t *testing.T, addr, line string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, line)
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(bound))
+	answer, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err)
+	return answer
+}
+
 func TestServeAnswersAndStopsGracefully(t *testing.T) {
 	for _, strat := range []string{"perconn", "serial", "loop+goroutines:2", "procpool:2", "loop+procs:2", "loop+nats:2"} {
 		t.Run(strat, func(t *testing.T) {
 			addr, stop, code := startServe(t, "-strategy", strat, "-request-timeout", "10s", "-max-conns", "8", "-gil", "1ms")
-			c, err := net.Dial("tcp", addr)
-			require.NoError(t, err)
-			defer c.Close()
-			_, err = io.WriteString(c, "10\n")
-			require.NoError(t, err)
-			c.SetReadDeadline(time.Now().Add(bound))
-			answer, err := bufio.NewReader(c).ReadString('\n')
-			require.NoError(t, err)
-			assert.Equal(t, "29\n", answer)
+			assert.Equal(t, "29\n", ask(t, addr, "10\n"))
 
 			stop()
 			select {
@@ -310,15 +316,7 @@ func TestWorkerServesUntilStopped(t *testing.T) {
 	require.True(t, sc.Scan())
 	assert.Regexp(t, `msg=serving nats=nats://127.0.0.1:\d+ workers="\[\d+ \d+\]"`, sc.Text())
 	addr, stopServe, served := startServe(t, "-strategy", "perconn+nats:2", "-nats", nats.URL())
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = io.WriteString(c, "10\n")
-	require.NoError(t, err)
-	c.SetReadDeadline(time.Now().Add(bound))
-	answer, err := bufio.NewReader(c).ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "29\n", answer)
+	assert.Equal(t, "29\n", ask(t, addr, "10\n"))
 	stopServe()
 	assert.Equal(t, 0, <-served)
 
