@@ -111,7 +111,9 @@ type Experiment struct {
 	Sweeps []loadtest.Sweep
 	// NATS is the URL of the NATS server whose workers run the tasks of the
 	// rows whose executor is nats (strategy.NATS); empty means
-	// strategy.DefaultNATSURL. The command starts a NATS server of its own,
+	// strategy.DefaultNATSURL. A strategy of Values reaches its child
+	// server by its text form, so with this URL too, not one given by
+	// strategy.WithNATSURL. The command starts a NATS server of its own,
 	// with local workers, when it is given none.
 	NATS string
 	// Stderr receives the child servers' logs; nil means os.Stderr.
