@@ -22,10 +22,7 @@ import (
 // readTraceFile reads and checks the trace in path.
 func readTraceFile(t *testing.T, path string) *timeline.Trace {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	tr, err := timeline.ReadTrace(f)
+	tr, err := timeline.ReadTraceFile(path)
 	require.NoError(t, err)
 	return tr
 }

@@ -3,7 +3,6 @@ package cpython
 import (
 	"bufio"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,10 +35,7 @@ func TestTheLecturesServerTracesEachRequestsSteps(t *testing.T) {
 			c.Close()
 			require.NoError(t, s.Stop())
 
-			f, err := os.Open(path)
-			require.NoError(t, err)
-			defer f.Close()
-			tr, err := timeline.ReadTrace(f)
+			tr, err := timeline.ReadTraceFile(path)
 			require.NoError(t, err)
 			_, anchored := tr.Anchor("100")
 			assert.True(t, anchored)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 )
 
 // A TraceEvent is one event of a trace in the Trace Event Format, as read.
@@ -59,6 +60,21 @@ type Trace struct {
 	Processes map[int]string
 	// Other is the object form's otherData.
 	Other map[string]any
+}
+
+// ReadTraceFile reads the trace in the file path, as ReadTrace does; its
+// errors name the file.
+func ReadTraceFile(path string) (*Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr, err := ReadTrace(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tr, nil
 }
 
 // ReadTrace reads a trace in the Trace Event Format, in its object form

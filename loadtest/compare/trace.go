@@ -32,14 +32,9 @@ func TraceFile(label string) string {
 // readFigures reads the timeline in path and returns its figures while the
 // request long runs.
 func readFigures(path, long string) (*loadtest.TraceFigures, error) {
-	f, err := os.Open(path)
+	tr, err := timeline.ReadTraceFile(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	tr, err := timeline.ReadTrace(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	figures := tr.Figures(long)
 	return &figures, nil

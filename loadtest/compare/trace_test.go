@@ -2,7 +2,6 @@ package compare
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -28,10 +27,7 @@ func TestRunWritesATimelinePerRow(t *testing.T) {
 	require.NoError(t, err)
 	for _, row := range cmp.Rows {
 		require.Equal(t, filepath.Join(dir, TraceFile(row.Label())), row.Trace, row.Label())
-		f, err := os.Open(row.Trace)
-		require.NoError(t, err)
-		tr, err := timeline.ReadTrace(f)
-		f.Close()
+		tr, err := timeline.ReadTraceFile(row.Trace)
 		require.NoError(t, err, row.Label())
 		long := row.Long
 		if long == "" {

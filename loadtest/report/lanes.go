@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 
@@ -71,12 +70,7 @@ func lanesOf(cmp *loadtest.Comparison, colors map[string]string) []pageLanes {
 
 // readLanes reads the timeline in path and lays out its window.
 func readLanes(path, long string) (*pageLanes, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	tr, err := timeline.ReadTrace(f)
+	tr, err := timeline.ReadTraceFile(path)
 	if err != nil {
 		return nil, err
 	}

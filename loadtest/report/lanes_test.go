@@ -60,10 +60,7 @@ func TestThePageDrawsTheLanesOfTheRowsWithATimeline(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "perconn-gil=5ms.json")
 	writeTimeline(t, path)
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	tr, err := timeline.ReadTrace(f)
-	f.Close()
+	tr, err := timeline.ReadTraceFile(path)
 	require.NoError(t, err)
 	figures := tr.Figures("10000")
 
