@@ -88,6 +88,19 @@ func startServeLogs(t *testing.T, args ...string) (addr string, stop func(), cod
 	}
 }
 
+// exitCode waits for a command run on a goroutine of the test to end and
+// returns its exit code.
+func exitCode(t *testing.T, code <-chan int) int {
+	t.Helper()
+	select {
+	case got := <-code:
+		return got
+	case <-time.After(bound):
+		t.Fatal("the command did not stop")
+		return 0
+	}
+}
+
 // ask sends line to the server at addr and returns its answer line.
 func ask(t *testing.T, addr, line string) string {
 	t.Helper()
@@ -107,14 +120,8 @@ func TestServeAnswersAndStopsGracefully(t *testing.T) {
 		t.Run(strat, func(t *testing.T) {
 			addr, stop, code := startServe(t, "-strategy", strat, "-request-timeout", "10s", "-max-conns", "8", "-gil", "1ms")
 			assert.Equal(t, "29\n", ask(t, addr, "10\n"))
-
 			stop()
-			select {
-			case got := <-code:
-				assert.Equal(t, 0, got)
-			case <-time.After(bound):
-				t.Fatal("serve did not stop")
-			}
+			assert.Equal(t, 0, exitCode(t, code))
 		})
 	}
 }
@@ -315,15 +322,14 @@ func TestWorkerServesUntilStopped(t *testing.T) {
 	sc := bufio.NewScanner(pr)
 	require.True(t, sc.Scan())
 	assert.Regexp(t, `msg=serving nats=nats://127.0.0.1:\d+ workers="\[\d+ \d+\]"`, sc.Text())
+	go io.Copy(io.Discard, pr) // the rest of its log, until it ends
 	addr, stopServe, served := startServe(t, "-strategy", "perconn+nats:2", "-nats", nats.URL())
 	assert.Equal(t, "29\n", ask(t, addr, "10\n"))
 	stopServe()
-	assert.Equal(t, 0, <-served)
+	assert.Equal(t, 0, exitCode(t, served))
 
 	stop()
-	for sc.Scan() {
-	}
-	assert.Equal(t, 0, <-code)
+	assert.Equal(t, 0, exitCode(t, code))
 	assert.Empty(t, proctest.Children(), "every worker has exited and been waited for")
 }
 
