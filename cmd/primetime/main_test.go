@@ -322,7 +322,11 @@ func TestWorkerServesUntilStopped(t *testing.T) {
 	sc := bufio.NewScanner(pr)
 	require.True(t, sc.Scan())
 	assert.Regexp(t, `msg=serving nats=nats://127.0.0.1:\d+ workers="\[\d+ \d+\]"`, sc.Text())
-	go io.Copy(io.Discard, pr) // the rest of its log, until it ends
+	drained := make(chan struct{})
+	go func() { // the rest of its log, until it ends
+		io.Copy(io.Discard, pr)
+		close(drained)
+	}()
 	addr, stopServe, served := startServe(t, "-strategy", "perconn+nats:2", "-nats", nats.URL())
 	assert.Equal(t, "29\n", ask(t, addr, "10\n"))
 	stopServe()
@@ -330,6 +334,7 @@ func TestWorkerServesUntilStopped(t *testing.T) {
 
 	stop()
 	assert.Equal(t, 0, exitCode(t, code))
+	<-drained
 	assert.Empty(t, proctest.Children(), "every worker has exited and been waited for")
 }
 
