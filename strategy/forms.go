@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +328,14 @@ func Size(name, arg string) (int, error) {
 		return 0, fmt.Errorf("%s size %q is not a whole number from 1 to %d", name, arg, maxSize)
 	}
 	return n, nil
+}
+
+// perCPU returns n, or one per CPU for a size left out (0).
+func perCPU(n int) int {
+	if n <= 0 {
+		return runtime.NumCPU()
+	}
+	return n
 }
 
 // optionalSize is Size where no size means 0: one per CPU.

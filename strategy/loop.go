@@ -1,8 +1,6 @@
 package strategy
 
 import (
-	"runtime"
-
 	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/reactor"
 )
@@ -29,13 +27,10 @@ func (s loops) describe() Part {
 
 // count returns how many loops to run.
 func (s loops) count() int {
-	switch {
-	case !s.many:
+	if !s.many {
 		return 1
-	case s.n == 0:
-		return runtime.NumCPU()
 	}
-	return s.n
+	return perCPU(s.n)
 }
 
 // ServeLoop implements [LoopScheduler]: with the epoll reactor, which owns

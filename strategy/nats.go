@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,12 +78,7 @@ func (e natsExec) String() string { return partForm(NATSName, e.n) }
 
 func (e natsExec) describe() Part { return Part{Name: NATSName, Size: e.n} }
 
-func (e natsExec) size() int {
-	if e.n == 0 {
-		return runtime.NumCPU()
-	}
-	return e.n
-}
+func (e natsExec) size() int { return perCPU(e.n) }
 
 func (e natsExec) addr() string {
 	if e.url == "" {

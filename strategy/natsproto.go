@@ -16,12 +16,14 @@ import (
 // task goes only to a free worker. What it sends back to the reply subject
 // is a natsReply: heartbeats while the task runs, then its answer or its
 // failure. Cancelling a run is a message on natsCancel, which every worker
-// hears, whose body is the run's reply subject.
+// hears, whose body is the run's reply subject. A request on natsWorkers,
+// where every worker is a member of natsGroup at all times, gets one
+// worker's handshake: whether any worker is there, and what it knows.
 const (
 	natsTasks   = "primetime.tasks"
 	natsGroup   = "primetime-workers"
 	natsCancel  = "primetime.cancel"
-	natsWorkers = "primetime.workers" // every worker answers its handshake here
+	natsWorkers = "primetime.workers"
 )
 
 // Timing of NATS workers.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,10 +47,7 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 	if url == "" {
 		url = DefaultNATSURL
 	}
-	n := w.N
-	if n <= 0 {
-		n = runtime.NumCPU()
-	}
+	n := perCPU(w.N)
 	var logw io.Writer = os.Stderr
 	if w.Log != nil {
 		logw = reexec.SharedWriter(w.Log)
@@ -194,7 +190,7 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 	defer nc.Close()
 	defer w.tasks.Wait() // their answers go out before the connection closes
 	hello := worker.HelloMessage(primetime.Registered())
-	_, err = nc.Subscribe(natsWorkers, func(m *nats.Msg) { m.Respond(hello) })
+	_, err = nc.QueueSubscribe(natsWorkers, natsGroup, func(m *nats.Msg) { m.Respond(hello) })
 	if err == nil {
 		_, err = nc.ChanSubscribe(natsCancel, w.in)
 	}
@@ -209,8 +205,6 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 		return err
 	}
 	ready(nil)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():
@@ -307,7 +301,7 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 		} else {
 			body = answer
 		}
-		if failed := kind == replyFail; failed && w.stopping.Load() && ctx.Err() != nil {
+		if kind == replyFail && w.stopping.Load() && ctx.Err() != nil {
 			body = worker.FailureMessage(worker.CodeFailed, natsWorker{w.me.host, w.me.pid}.String()+" stopped during the task")
 		}
 		beat.stop()

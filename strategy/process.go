@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,12 +70,7 @@ func (p processes) String() string { return partForm(ProcsName, p.n) }
 
 func (p processes) describe() Part { return Part{Name: ProcsName, Size: p.n} }
 
-func (p processes) size() int {
-	if p.n == 0 {
-		return runtime.NumCPU()
-	}
-	return p.n
-}
+func (p processes) size() int { return perCPU(p.n) }
 
 // Start ignores the server's lock: each worker process is an interpreter of
 // its own, with a lock of its own that its one task at a time never
