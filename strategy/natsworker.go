@@ -139,7 +139,7 @@ func startNATSWorker(url string, logw io.Writer) (*reexec.Server, error) {
 	case errors.As(err, &se) && strings.HasPrefix(se.Line, natsErrorLine+" "):
 		return nil, errors.New(strings.TrimSpace(strings.TrimPrefix(se.Line, natsErrorLine+" ")))
 	case errors.As(err, &se):
-		return nil, fmt.Errorf("NATS worker process did not start (%v): %s", se, reexec.HookAdvice)
+		return nil, fmt.Errorf("NATS worker process did not start (%v): %s", se, se.Advice())
 	case err != nil:
 		return nil, fmt.Errorf("starting a NATS worker process: %w", err)
 	}

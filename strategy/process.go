@@ -48,9 +48,10 @@ const (
 //
 // A task that is cancelled (its client went away, or the server is closing)
 // is cancelled in its worker too; a worker that does not stop it within a
-// second is killed. A worker that dies during a task (killed, crashed)
-// fails only that request, with an error that starts "worker exited", and
-// is replaced; the pool never stays broken.
+// second is killed. A worker that dies during a task (killed, crashed), or
+// is killed twice in a row as it starts, fails only that request, with an
+// error that starts "worker exited", and is replaced; the pool never stays
+// broken.
 func Processes(n int) Executor {
 	if n < 0 {
 		panic("strategy: Processes needs a non-negative number of workers")
@@ -242,9 +243,8 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		return nil, err
 	}
 	if w == nil {
-		if w, err = p.start(true); err != nil {
-			p.put(nil)
-			return nil, fmt.Errorf("worker process could not start: %w", err)
+		if w, err = p.startFor(); err != nil {
+			return nil, err
 		}
 	}
 	name := t.Name()
@@ -263,9 +263,8 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		// The worker died while idle: the task never ran, so run it on
 		// a new worker in its place rather than fail the request.
 		p.kill(w)
-		if w, err = p.start(true); err != nil {
-			p.put(nil)
-			return nil, fmt.Errorf("worker process could not start: %w", err)
+		if w, err = p.startFor(); err != nil {
+			return nil, err
 		}
 		answer, usable, err = w.Call(ctx, name, payload, cancelGrace, queued)
 	}
@@ -284,11 +283,31 @@ func (p *procPool) Submit(ctx context.Context, t primetime.Task, payload []byte,
 	p.wg.Go(func() { done(p.call(ctx, t, payload)) })
 }
 
-// start starts a worker, in place of one that ended if restart is set.
+// start starts a worker, in place of one that ended if restart is set. A
+// worker killed from outside before its handshake is started once more:
+// no task was lost with it.
 func (p *procPool) start(restart bool) (*worker.Proc, error) {
 	w, err := worker.Start(p.opts)
+	if errors.Is(err, worker.ErrExited) {
+		w, err = worker.Start(p.opts)
+	}
 	if err == nil {
 		p.metrics.started(restart)
+	}
+	return w, err
+}
+
+// startFor starts a worker for a request whose slot had none, or whose
+// worker died before the request reached it. A worker lost as it started
+// fails the request as a worker lost during it would ("worker exited");
+// anything else says that no worker could start.
+func (p *procPool) startFor() (*worker.Proc, error) {
+	w, err := p.start(true)
+	if err != nil {
+		p.put(nil)
+		if !errors.Is(err, worker.ErrExited) {
+			err = fmt.Errorf("worker process could not start: %w", err)
+		}
 	}
 	return w, err
 }

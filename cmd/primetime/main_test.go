@@ -217,6 +217,26 @@ func TestLoadStopsAtOnceWhenNothingListens(t *testing.T) {
 }
 
 // checkConditions checks that a JSON's conditions are this machine's.
+// readComparison reads the comparison compare saved with -json.
+func readComparison(t *testing.T, path string) *loadtest.Comparison {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	cmp, err := loadtest.ReadComparisonJSON(f)
+	require.NoError(t, err)
+	return cmp
+}
+
+// rowsByStrategy indexes a comparison's rows by their strategy.
+func rowsByStrategy(cmp *loadtest.Comparison) map[string]loadtest.Row {
+	rows := map[string]loadtest.Row{}
+	for _, r := range cmp.Rows {
+		rows[r.Strategy] = r
+	}
+	return rows
+}
+
 func checkConditions(t *testing.T, c loadtest.Conditions) {
 	t.Helper()
 	assert.Equal(t, runtime.Version(), c.Go)
@@ -248,19 +268,26 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s*`+name+`\s+[\d,]+\s+[\d,]+`, out, "a table row for %s", name)
 		assert.Regexp(t, `(?m)^`+name+`\s+\|.*\| peak`, out, "a chart row for %s", name)
 	}
-	assert.Regexp(t, `(?m)^\s*serial\s.*\s0\s+-\s+a new connection per request`, out, "Serial holds no idle connections")
-	assert.Regexp(t, `(?m)^\s*loop\s.*\s0\s+[\d,]+ B\s*$`, out, "the loop's memory per idle connection")
+	// The table's figures are checked in the saved JSON: a row's note,
+	// which a busy machine may add, extends its line.
+	assert.Regexp(t, `(?m)^\s*serial\s.*\s-\s+a new connection per request`, out, "Serial holds no idle connections")
+	assert.Regexp(t, `(?m)^\s*loop\s.*\s[\d,]+ B\b`, out, "the loop's memory per idle connection")
 	page, err := os.ReadFile(html)
 	require.NoError(t, err)
 	for _, label := range []string{"serial", "loop", "perconn"} {
 		assert.Contains(t, string(page), "<td>"+label+"</td>", "the page's table has every row; package report checks the page whole")
 	}
 	assert.Contains(t, string(page), "<th>idle conn</th>")
-	f, err := os.Open(jsonFile)
-	require.NoError(t, err)
-	defer f.Close()
-	cmp, err := loadtest.ReadComparisonJSON(f)
-	require.NoError(t, err)
+	cmp := readComparison(t, jsonFile)
+	rows := rowsByStrategy(cmp)
+	require.Len(t, rows, 3)
+	assert.True(t, rows["serial"].Reconnect, "serial: a new connection per request")
+	assert.Zero(t, rows["serial"].IdleBytes, "Serial holds no idle connections")
+	assert.Positive(t, rows["loop"].IdleBytes, "the loop's memory per idle connection")
+	for name, row := range rows {
+		assert.Zero(t, row.Errors, name)
+		assert.Positive(t, row.Before, name)
+	}
 	checkConditions(t, cmp.Conditions)
 	for _, res := range cmp.Results {
 		checkConditions(t, res.Conditions)
@@ -274,14 +301,20 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 // The command of the README: the process pool's rows and the NATS
 // executor's, whose NATS server and workers compare starts itself.
 func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
+	jsonFile := t.TempDir() + "/compare.json"
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"compare", "-strategies", "procpool:2,loop+procs:2,loop+nats:2",
-		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2"}, &stdout, &stderr)
+		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-json", jsonFile}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	assert.Contains(t, out, "nats tasks go to local workers through a NATS server of its own")
+	rows := rowsByStrategy(readComparison(t, jsonFile))
 	for _, name := range []string{"procpool:2", "loop+procs:2", "loop+nats:2"} {
-		assert.Regexp(t, `(?m)^\s*`+regexp.QuoteMeta(name)+`\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+\S+\s+0\s*$`, out, "a table row for %s, without errors", name)
+		assert.Regexp(t, `(?m)^\s*`+regexp.QuoteMeta(name)+`\s+[\d,]+\s+[\d,]+`, out, "a table row for %s", name)
+		if assert.Contains(t, rows, name) {
+			assert.Positive(t, rows[name].Before, name)
+			assert.Zero(t, rows[name].Errors, "%s: no errors", name)
+		}
 	}
 	assert.Empty(t, proctest.Children(), "the NATS workers are gone")
 }

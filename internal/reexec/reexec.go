@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -169,4 +170,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// KilledBySignal reports whether err, a child's exit as [exec.Cmd.Wait]
+// returns it, says that a signal ended the child. A child that never
+// reached the hook exits by itself; one killed before it was ready was
+// stopped from outside, and the hook's advice does not apply.
+func KilledBySignal(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }

@@ -28,6 +28,18 @@ type StartError struct {
 	Line string // what it wrote instead, if anything
 	Read error  // why its stdout gave no line: os.ErrDeadlineExceeded if none came in time
 	Exit error  // how the process ended
+	// Killed says that a signal from outside ended the process before it
+	// was ready: it did not lack the hook.
+	Killed bool
+}
+
+// Advice says what the program must change for the server to start: the
+// hook's advice, or nothing it could have done if the process was killed.
+func (e *StartError) Advice() string {
+	if e.Killed {
+		return "it was killed from outside before it was ready"
+	}
+	return HookAdvice
 }
 
 func (e *StartError) Error() string {
@@ -47,12 +59,26 @@ func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, 
 		s.err = cmd.Wait()
 		close(s.done)
 	}()
-	stdout.SetReadDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	stdout.SetReadDeadline(deadline)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), prefix+" ")
 	if err != nil || !ok {
+		se := &StartError{Line: line, Read: err}
+		if errors.Is(err, io.EOF) {
+			// Its stdout closed: it is exiting, or was killed. Its own
+			// status tells which, if it ends before the deadline.
+			t := time.NewTimer(time.Until(deadline))
+			select {
+			case <-s.done:
+				se.Killed = KilledBySignal(s.err)
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		s.Kill()
-		return nil, &StartError{Line: line, Read: err, Exit: s.err}
+		se.Exit = s.err
+		return nil, se
 	}
 	s.Addr = strings.TrimSpace(addr)
 	return s, nil

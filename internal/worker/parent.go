@@ -46,7 +46,9 @@ type Proc struct {
 // Start starts a worker process and waits for its handshake. A worker that
 // exits, writes anything but the handshake, or says nothing within
 // StartTimeout is killed, and Start returns an error that names the call the
-// program is missing.
+// program is missing. A worker killed by a signal before its handshake was
+// stopped from outside, not missing that call: the error then wraps
+// [ErrExited], as a worker's death during a task does.
 func Start(opts Options) (*Proc, error) {
 	cmd, err := reexec.Command(opts.Path, opts.Args, "", opts.Stderr)
 	if err != nil {
@@ -70,13 +72,23 @@ func Start(opts Options) (*Proc, error) {
 }
 
 func (p *Proc) handshake(timeout time.Duration) error {
-	p.stdout.SetReadDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	p.stdout.SetReadDeadline(deadline)
 	f, err := readFrame(p.br)
 	p.stdout.SetReadDeadline(time.Time{})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("worker process sent no handshake within %v: %s", timeout, reexec.HookAdvice)
 	case errors.Is(err, io.EOF):
+		// Its stdout closed: it is exiting, or killed. Wait for its own
+		// status (killing it only if it outlives the deadline), so that
+		// a kill from outside is told from an exit.
+		switch {
+		case p.awaitExit(time.Until(deadline)):
+			return fmt.Errorf("worker process closed its stdout without a handshake: %s", reexec.HookAdvice)
+		case reexec.KilledBySignal(p.waitErr):
+			return fmt.Errorf("%w before its handshake (%v)", ErrExited, p.waitErr)
+		}
 		return fmt.Errorf("worker process exited before its handshake (%s): %s", p.exitStatus(), reexec.HookAdvice)
 	case err != nil:
 		return fmt.Errorf("worker process wrote something other than its handshake (%v): %s", err, reexec.HookAdvice)
@@ -95,8 +107,10 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Has reports whether the worker has registered a task under name.
 func (p *Proc) Has(name string) bool { return p.tasks[name] }
 
-// errExited wraps the error of a call whose worker exited during it.
-var errExited = errors.New("worker exited")
+// ErrExited wraps the error of a call whose worker exited during it, and
+// that of a Start whose worker was killed before its handshake: the worker
+// was lost, and a new one may take its place.
+var ErrExited = errors.New("worker exited")
 
 // ErrNotDelivered wraps the error of a call whose request never reached
 // the worker, which had already exited: the task did not run, and the call
@@ -123,7 +137,7 @@ func (e *RemoteError) Error() string { return e.Msg }
 // the protocol, or did not stop within grace. The caller then kills it.
 func (p *Proc) Call(ctx context.Context, task string, payload []byte, grace time.Duration, queued bool) (answer []byte, usable bool, err error) {
 	if p.dead {
-		return nil, false, errExited
+		return nil, false, ErrExited
 	}
 	p.nextID++
 	id := p.nextID
@@ -203,7 +217,7 @@ func (p *Proc) result(f frame, id uint64) ([]byte, bool, error) {
 // process and reports its exit status, or the protocol error.
 func (p *Proc) exitError(ioErr error) error {
 	if errors.Is(ioErr, io.EOF) || errors.Is(ioErr, io.ErrUnexpectedEOF) || errors.Is(ioErr, syscall.EPIPE) {
-		return fmt.Errorf("%w: %s", errExited, p.exitStatus())
+		return fmt.Errorf("%w: %s", ErrExited, p.exitStatus())
 	}
 	return fmt.Errorf("worker broke the protocol: %w", ioErr)
 }
@@ -225,6 +239,17 @@ func (p *Proc) Kill() {
 		p.cmd.Process.Kill()
 		p.reap()
 	})
+}
+
+// awaitExit waits for a worker that is exiting by itself, kills it if it
+// has not exited within d, and reports whether it had to.
+func (p *Proc) awaitExit(d time.Duration) (killed bool) {
+	p.stopOnce.Do(func() {
+		t := time.AfterFunc(max(d, 0), func() { p.cmd.Process.Kill() })
+		p.reap()
+		killed = !t.Stop()
+	})
+	return killed
 }
 
 // Close asks the worker to exit by closing its stdin, waits up to grace for

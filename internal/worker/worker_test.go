@@ -139,7 +139,7 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 
 	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), bound, false)
 	assert.EqualError(t, err, "worker exited: exit status 7")
-	assert.ErrorIs(t, err, errExited)
+	assert.ErrorIs(t, err, ErrExited)
 	assert.False(t, usable)
 	assert.True(t, p.dead)
 }
@@ -194,6 +194,24 @@ func TestStartFailsClearlyWithoutAHandshake(t *testing.T) {
 			assert.Contains(t, err.Error(), "the program must call primetime.MaybeWorker() first thing in main")
 		}
 	}
+}
+
+func TestStartTellsAWorkerKilledAsItStartsFromOneWithoutTheHook(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("needs /bin/sh")
+	}
+	// Killed by a signal before its handshake: lost, not misbuilt.
+	_, err := Start(Options{Path: "/bin/sh", Args: []string{"-c", "kill -9 $$"}, StartTimeout: bound})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrExited)
+	assert.Equal(t, "worker exited before its handshake (signal: killed)", err.Error())
+
+	// Its stdout closed but it lives on: killed at the deadline, and the
+	// kill is ours, so the hook's advice stands.
+	_, err = Start(Options{Path: "/bin/sh", Args: []string{"-c", "exec >&-; exec sleep 30"}, StartTimeout: 50 * time.Millisecond})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrExited)
+	assert.Contains(t, err.Error(), "worker process closed its stdout without a handshake: the program must call primetime.MaybeWorker()")
 }
 
 func TestWorkerRefusesToStartWorkers(t *testing.T) {

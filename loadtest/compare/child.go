@@ -194,7 +194,7 @@ func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
 	case errors.As(err, &se) && errors.Is(se.Read, os.ErrDeadlineExceeded):
 		return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, reexec.HookAdvice)
 	case errors.As(err, &se) && se.Read != nil:
-		return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, se.Exit, reexec.HookAdvice)
+		return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, se.Exit, se.Advice())
 	case errors.As(err, &se):
 		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, se.Line, reexec.HookAdvice)
 	case err != nil:
