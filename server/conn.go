@@ -32,7 +32,7 @@ type conn struct {
 	// reset.
 	linger bool
 
-	// mark is the conn's phase (waiting, running, watchable, writing), and
+	// mark is the conn's phase (waiting, reading, watchable, writing), and
 	// since when, for the watchdog; see markAt.
 	mark atomic.Int64
 
@@ -92,14 +92,9 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 		c.from += n
 		switch d.Kind {
 		case wire.Request:
-			// With more bytes already buffered the client has pipelined
-			// its next request, and reading the connection would tell
-			// nothing.
-			phase := int64(running)
-			if c.from == c.to {
-				phase = watchable
-			}
-			if c.s.mark(c, phase) == ended {
+			// Watched even with the next request already buffered: a
+			// client that pipelines and leaves has left all the same.
+			if c.s.mark(c, watchable) == ended {
 				// The idle sweep ended the wait as the request came: it
 				// came in time.
 				c.nc.SetReadDeadline(time.Time{})
@@ -171,7 +166,11 @@ func (c *conn) WriteAnswer(answer []byte, err error) error {
 	if c.codec.CloseAfter() {
 		return errCloseAfter
 	}
-	// The client may have gone while its task ran.
+	// The client may have gone while its task ran: no request it
+	// pipelined before it left is started.
+	if c.left.Load() {
+		return errClientLeft
+	}
 	return c.cr.gone()
 }
 

@@ -66,38 +66,56 @@ func TestAnHTTPClientThatLeavesGetsTheReasonIn503(t *testing.T) {
 	}
 }
 
-// TestClientsThatResetWhileTheLoopRunsATaskCostItNothing: clients that
-// send a request that would run for hours and reset while the loop runs
-// another client's task. Without a look at its sockets before each task,
-// the loop would start each of their tasks in turn, each running a watch
-// delay before its checkpoint saw the reset; it starts one at most, then
-// closes the rest unstarted.
-func TestClientsThatResetWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
+// TestClientsThatLeaveWhileTheLoopRunsATaskCostItNothing: clients that
+// send a request that would run for hours (with its newline or without)
+// and leave, by a reset or a close, while the loop runs another client's
+// task. Without a look at its sockets before each task, the loop would
+// start each of their tasks in turn, each running a watch delay before its
+// checkpoint saw the client go; it starts one at most, then closes the
+// rest unstarted.
+func TestClientsThatLeaveWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the event loop is Linux's")
 	}
 	const storm = 20
-	ts := startWith(t, "loop", nil)
-	first := dial(t, ts.addr)
-	first.send("1000000")
-	<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
-	require.Equal(t, uint64(1), ts.Stats().Requests, "the loop runs the first task")
-	var leaving []*client
-	for range storm - 1 {
-		c := dial(t, ts.addr)
-		c.send("1000000")
-		delivered(t, c.c)
-		leaving = append(leaving, c)
+	for _, text := range []string{"loop", "loops:2"} {
+		for _, how := range []string{"rst", "close", "close without newline"} {
+			t.Run(text+"/"+how, func(t *testing.T) {
+				ts := startWith(t, text, nil)
+				// Every connection holds a task: a loop that starts a task
+				// for each of them is held by every one.
+				var leaving []*client
+				for i := range storm {
+					c := dial(t, ts.addr)
+					request := "1000000\n"
+					if how == "close without newline" && i > 0 {
+						request = "1000000"
+					}
+					_, err := io.WriteString(c.c, request)
+					require.NoError(t, err)
+					delivered(t, c.c)
+					leaving = append(leaving, c)
+					if i == 0 {
+						<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
+						require.Equal(t, uint64(1), ts.Stats().Requests, "the loop runs the first task")
+					}
+				}
+				<-waitUntil(func() bool { return ts.Stats().Accepted == storm })
+				require.Equal(t, uint64(storm), ts.Stats().Accepted)
+				for _, c := range leaving {
+					tc := c.c.(*net.TCPConn)
+					if how == "rst" {
+						tc.SetLinger(0)
+					}
+					tc.Close()
+				}
+				<-waitUntil(func() bool { return ts.Stats().Open == 0 })
+				require.Zero(t, ts.Stats().Open, "every connection whose client left is closed")
+				// Under loops:2 each loop runs one task before it looks.
+				loops := uint64(strings.Count(text, ":2") + 1)
+				assert.LessOrEqual(t, ts.Stats().Requests, 2*loops, "the first task of each loop, and one more at most, started")
+				assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+			})
+		}
 	}
-	<-waitUntil(func() bool { return ts.Stats().Accepted == storm })
-	require.Equal(t, uint64(storm), ts.Stats().Accepted)
-	for _, c := range append(leaving, first) {
-		tc := c.c.(*net.TCPConn)
-		tc.SetLinger(0)
-		tc.Close()
-	}
-	<-waitUntil(func() bool { return ts.Stats().Open == 0 })
-	require.Zero(t, ts.Stats().Open, "every connection reset is closed")
-	assert.LessOrEqual(t, ts.Stats().Requests, uint64(2), "the first task, and one more at most, started")
-	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
 }

@@ -49,7 +49,7 @@ func (c *conn) watchSelf() {
 // left.
 func (c *conn) look() {
 	mark := c.mark.Load()
-	if mark == ended || mark&phaseMask < running || c.self.calls.Add(1)%timeEvery != 0 {
+	if mark == ended || mark&phaseMask < watchable || c.self.calls.Add(1)%timeEvery != 0 {
 		return
 	}
 	// The time itself, not the watchdog's clock: with many tasks

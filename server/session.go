@@ -28,6 +28,8 @@ type session struct {
 	cancel  context.CancelCauseFunc
 	// reqCancel ends the request's own context, when it has one.
 	reqCancel context.CancelFunc
+	// left says that the client has left: no request of its starts.
+	left atomic.Bool
 
 	// nc is the connection for a goroutine's I/O, which Close and
 	// Shutdown reach through it; nil for the event loop's connections.
@@ -158,7 +160,10 @@ var (
 // clientLeft ends the connection's requests: its client has gone, by a
 // reset or a FIN (the server cannot tell a half-close from a close, and
 // takes either as the client leaving, as net/http does).
-func (ss *session) clientLeft() { ss.cancel(errClientLeft) }
+func (ss *session) clientLeft() {
+	ss.left.Store(true)
+	ss.cancel(errClientLeft)
+}
 
 // whyCancelled says why a request was cancelled, from its connection's
 // cause.

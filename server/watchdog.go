@@ -23,8 +23,7 @@ import (
 const (
 	waiting   = iota // for a request to begin
 	reading          // a request has begun to arrive, and is not whole yet
-	running          // a request is in flight; the client has sent more
-	watchable        // a request is in flight; the client has sent nothing more
+	watchable        // a request is in flight
 	writing          // an answer
 	phaseBits = 3
 	phaseMask = 1<<phaseBits - 1
@@ -59,7 +58,7 @@ func (s *Server) mark(c *conn, phase int64) int64 {
 		return c.mark.Swap(markAt(phase, s.clock.Load()))
 	}
 	old := c.mark.Swap(markAt(phase, int64(time.Since(s.epoch)/time.Millisecond)))
-	if phase >= running {
+	if phase >= watchable {
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -166,7 +165,7 @@ func (s *Server) scan(sweep bool, due []*conn) ([]*conn, int) {
 		}
 		phase, elapsed := m&phaseMask, now-m>>phaseBits
 		switch {
-		case phase == watchable || phase == running:
+		case phase == watchable:
 			active++
 			if phase == watchable && elapsed >= 2*tick {
 				due = append(due, c)

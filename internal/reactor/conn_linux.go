@@ -34,10 +34,13 @@ type conn struct {
 	sc    Conn
 	codec wire.ServerCodec
 	state connState
-	// eof says that the client has shut its side: it sends nothing more.
-	// left says that it has left, as far as the loop is concerned: its
-	// request in flight was cancelled, and no other starts.
-	eof, left bool
+	// eof says that the client has shut its side: it sends nothing more,
+	// and the loop has read all it sent. shut says that the client has
+	// shut its side, as epoll told while the loop did not read (input
+	// may be left unread). left says that it has left, as far as the loop
+	// is concerned: its request in flight was cancelled, and no other
+	// starts.
+	eof, shut, left bool
 	// again says that it waits in the loop's list of connections to go
 	// on with, past its budget of requests.
 	again bool
@@ -72,7 +75,9 @@ func (c *conn) decodes() bool { return c.state == waiting && len(c.out) < highWa
 
 // wants returns the events the loop waits for on the connection: input
 // while it can take more (during a request, only to notice the client
-// going, until it pipelines), output while some waits.
+// going, until it pipelines), the client shutting its side while it has
+// not (which a client that pipelined and left tells only so), output
+// while some waits.
 func (c *conn) wants() uint32 {
 	var want uint32
 	switch c.state {
@@ -81,6 +86,9 @@ func (c *conn) wants() uint32 {
 	case waiting, running:
 		if !c.eof && len(c.out) < highWater && (c.state == waiting || len(c.in) == 0) {
 			want = unix.EPOLLIN
+		}
+		if !c.eof && !c.shut {
+			want |= unix.EPOLLRDHUP
 		}
 	}
 	if len(c.out) > 0 {

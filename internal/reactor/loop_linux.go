@@ -289,14 +289,14 @@ func (lp *loop) add(sc Conn) {
 		}
 		lp.waker.post(event{kind: answered, c: c, answer: answer, err: err})
 	}
-	if err := lp.poller.add(fd, unix.EPOLLIN); err != nil {
+	if err := lp.poller.add(fd, c.wants()); err != nil {
 		lp.l.Logger().Error("event loop could not watch a connection; closing it", "err", err)
 		unix.Close(fd)
 		lp.assigned.Add(-1)
 		sc.Closed()
 		return
 	}
-	c.interest = unix.EPOLLIN
+	c.interest = c.wants()
 	for fd >= len(lp.conns) {
 		lp.conns = append(lp.conns, make([]*conn, len(lp.conns)+64)...)
 	}
@@ -325,8 +325,25 @@ func (lp *loop) ready(c *conn, events uint32) {
 	if events&unix.EPOLLOUT != 0 {
 		lp.flush(c)
 	}
-	if c.state != closed && events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+	switch {
+	case c.state == closed:
+	case events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0:
 		lp.read(c)
+	case events&unix.EPOLLRDHUP != 0:
+		// Shut while the loop does not read it: during a request, with
+		// the next one already in hand.
+		c.shut = true
+		lp.departing(c)
+		lp.watch(c)
+	}
+}
+
+// departing starts the watch delay of a request whose client has shut its
+// side: the request is cancelled once it has run that long.
+func (lp *loop) departing(c *conn) {
+	if c.state == running && c.watchAt == 0 {
+		c.watchAt = c.started.add(policy.WatchDelay)
+		lp.timers.arm(c, c.watchAt)
 	}
 }
 
@@ -350,10 +367,7 @@ func (lp *loop) read(c *conn) {
 		return
 	case n == 0:
 		c.eof = true
-		if c.state == running {
-			c.watchAt = c.started.add(policy.WatchDelay)
-			lp.timers.arm(c, c.watchAt)
-		}
+		lp.departing(c)
 		lp.process(c, c.in)
 		return
 	}
@@ -446,6 +460,11 @@ func (lp *loop) start(c *conn, payload []byte) {
 		c.ctxFor, c.runCtx = ctx, gil.WithRunning(ctx, &lp.running)
 	}
 	c.nextWatch = c.started.add(policy.WatchDelay)
+	if c.eof || c.shut {
+		// Its client has left already: it sent its last request and
+		// shut its side.
+		lp.departing(c)
+	}
 	lp.th.Serving(payload)
 	c.sub.Start()
 	lp.inflight++
@@ -638,24 +657,39 @@ func (lp *loop) watchCurrent() {
 	}
 }
 
-// sweepResets closes every connection whose client has reset it, without
-// waiting: a loop that has run tasks itself for a while would otherwise
-// start a task for each such client in turn, each running until its
-// checkpoint looks (the watch delay), so that 500 clients that send a
-// request and reset would hold the loop for 500 watch delays. epoll is
-// level-triggered, so the other events the sweep takes come again.
+// sweepResets closes every connection whose client has left, by a reset
+// or a FIN, without waiting: a loop that has run tasks itself for a while
+// would otherwise start a task for each such client in turn, each running
+// until its checkpoint looks (the watch delay), so that 500 clients that
+// send a request and leave would hold the loop for 500 watch delays. A
+// connection whose request runs on the executor has it cancelled instead,
+// once the request has run the watch delay. epoll is level-triggered, so
+// the other events the sweep takes come again, and a second wait takes
+// ready connections the first did not.
 func (lp *loop) sweepResets() {
-	var n int
-	lp.th.Syscall(func() { n = lp.poller.wait(lp.hangups, 0) })
-	lp.polled = lp.clock()
-	for _, ev := range lp.hangups[:n] {
-		if ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) == 0 {
-			continue
+	for range lp.open/len(lp.hangups) + 1 {
+		var n int
+		lp.th.Syscall(func() { n = lp.poller.wait(lp.hangups, 0) })
+		for _, ev := range lp.hangups[:n] {
+			c := lp.conns[int(ev.Fd)]
+			switch {
+			case c == nil || c == lp.current:
+			case ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0:
+				lp.close(c)
+			case ev.Events&unix.EPOLLRDHUP == 0:
+			case c.state == running:
+				c.shut = true
+				lp.departing(c)
+				lp.watch(c)
+			default:
+				lp.close(c)
+			}
 		}
-		if c := lp.conns[int(ev.Fd)]; c != nil && c != lp.current {
-			lp.close(c)
+		if n < len(lp.hangups) {
+			break
 		}
 	}
+	lp.polled = lp.clock()
 }
 
 // fireTimers handles every connection whose timer is due, and sets each
@@ -673,7 +707,7 @@ func (lp *loop) fireTimers() {
 			lp.close(c) // idle too long
 		case c.state == waiting && due(c.readAt):
 			lp.close(c) // trickling a request too long
-		case c.state == running && c.eof && due(c.watchAt):
+		case c.state == running && (c.eof || c.shut) && due(c.watchAt):
 			c.watchAt = 0
 			lp.gone(c)
 		}

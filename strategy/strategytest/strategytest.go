@@ -55,7 +55,9 @@ const bound = 10 * time.Second
 //   - LeavingCancelsTheTask: a client that leaves while its request runs,
 //     by a FIN (which a server cannot tell from a close) or a reset, has
 //     the task's context ended, and after a FIN reads an answer that says
-//     why it gets no other;
+//     why it gets no other; so has a client that closes right after its
+//     last request, whatever that request's last bytes (a line without
+//     its newline, or one pipelined behind another);
 //   - PythonMode: AnswersInOrder again under the emulated interpreter lock;
 //   - NoLeaks: once the server has closed, no goroutine, descriptor or
 //     child process that it started is left.
@@ -69,6 +71,9 @@ func Run(t *testing.T, s strategy.Strategy) {
 	t.Run("LeavingCancelsTheTask", func(t *testing.T) {
 		leavingCancelsTheTask(t, s, "fin")
 		leavingCancelsTheTask(t, s, "rst")
+		for _, shape := range []string{"NoNewline", "Pipelined"} {
+			t.Run(shape, func(t *testing.T) { closingCancelsTheLastRequest(t, s, shape) })
+		}
 	})
 	t.Run("PythonMode", func(t *testing.T) { answersInOrder(t, s, time.Millisecond) })
 	t.Run("NoLeaks", func(t *testing.T) { noLeaks(t, s) })
@@ -303,6 +308,38 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
 	}
 	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
 		t.Errorf("after a client reset, 10 got %q, want 29", answer)
+	}
+}
+
+// closingCancelsTheLastRequest sends a held request in the given shape and
+// closes at once: the client has left before the server read its request,
+// and the task, if it starts, must see its context end.
+func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape string) {
+	g := newGate(t)
+	ts := serve(t, s, &server.Server{})
+	c := dial(t, ts.addr)
+	var sent string
+	switch shape {
+	case "NoNewline":
+		sent = g.request("last")
+	case "Pipelined":
+		sent = g.request("last") + "\n" + g.request("next") + "\n"
+	}
+	if _, err := io.WriteString(c.c, sent); err != nil {
+		t.Fatalf("sending %q: %v", sent, err)
+	}
+	c.c.Close()
+	g.wait(t, "started last")
+	g.wait(t, "cancelled last")
+	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
+		t.Errorf("after a client closed with its last request (%s), 10 got %q, want 29", shape, answer)
+	}
+	ts.close(t)
+	g.close()
+	for range len(g.events) {
+		if <-g.events == "started next" {
+			t.Errorf("a request pipelined by a client that had left was started")
+		}
 	}
 }
 
