@@ -335,6 +335,3 @@ func (c *Comparison) WriteJSON(w io.Writer) error { return writeJSON(w, c) }
 func ReadComparisonJSON(rd io.Reader) (*Comparison, error) {
 	return readJSON[Comparison](rd, "a comparison")
 }
-
-// saved reports whether c has what every saved comparison has.
-func (c *Comparison) saved() bool { return c.Scenario.Duration > 0 && len(c.Rows) > 0 }

@@ -196,7 +196,7 @@ func writeJSON(w io.Writer, v any) error {
 // nothing saved: one without its scenario or its figures, such as {}.
 func readJSON[T any, P interface {
 	*T
-	saved() bool
+	checkSaved() error
 }](rd io.Reader, what string) (*T, error) {
 	var v T
 	dec := json.NewDecoder(rd)
@@ -204,14 +204,11 @@ func readJSON[T any, P interface {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("loadtest: reading %s: %w", what, err)
 	}
-	if !P(&v).saved() {
-		return nil, fmt.Errorf("loadtest: reading %s: it has no scenario or no figures, so it is not one that was saved", what)
+	if err := P(&v).checkSaved(); err != nil {
+		return nil, fmt.Errorf("loadtest: reading %s: %w", what, err)
 	}
 	return &v, nil
 }
-
-// saved reports whether r has what every saved run has.
-func (r *Result) saved() bool { return r.Scenario.Duration > 0 && !r.Start.IsZero() }
 
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{

@@ -84,7 +84,7 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 		var line, span strings.Builder
 		for _, iv := range res.Intervals {
 			switch {
-			case iv.Answers == 0:
+			case iv.Answers <= 0:
 				line.WriteRune(' ')
 			default:
 				line.WriteRune(sparks[min(len(sparks)-1, iv.Answers*len(sparks)/(peak+1))])

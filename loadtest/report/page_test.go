@@ -47,7 +47,8 @@ func checkPage(t *testing.T, page string, labels ...string) {
 	}
 }
 
-func TestThePageOfAStoredComparison(t *testing.T) {
+// storedComparison is a comparison of four rows, as compare saves one.
+func storedComparison() *loadtest.Comparison {
 	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	result := func(label string) *loadtest.Result {
 		r := &loadtest.Result{Label: label, Scenario: loadtest.Scenario{Interval: time.Second, Duration: 3 * time.Second, Clients: 4, Small: "1", Long: "10000", LongAfter: time.Second}, Start: start, End: start.Add(3 * time.Second)}
@@ -68,6 +69,11 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 		},
 		Results: []*loadtest.Result{result("perconn"), result("perconn gil=5ms"), result("perconn cpython si=5ms"), result("loop")},
 	}
+	return cmp
+}
+
+func TestThePageOfAStoredComparison(t *testing.T) {
+	cmp := storedComparison()
 	var buf bytes.Buffer
 	require.NoError(t, report.HTML(&buf, cmp))
 	page := buf.String()
@@ -88,9 +94,10 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	assert.True(t, strings.Contains(page, `"label":"perconn cpython si=5ms","color":"#bac6dc"`), "the chart draws a row's runs in the row's colour")
 
 	buf.Reset()
-	res := result("")
+	res := *cmp.Results[0]
+	res.Label = ""
 	res.Scenario.Addr = "127.0.0.1:25000"
-	require.NoError(t, report.RunHTML(&buf, res))
+	require.NoError(t, report.RunHTML(&buf, &res))
 	run := buf.String()
 	checkPage(t, run, "127.0.0.1:25000")
 	assert.Contains(t, run, "<th>server</th>", "a run's row is its server, not a strategy")
