@@ -9,8 +9,9 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// maxMergedIntervals bounds a merged result, as files that say anything
-// must not make Merge allocate without end.
+// maxMergedIntervals bounds a merged result, and any saved one, as files
+// that say anything must not make Merge allocate without end. Merge holds
+// one histogram at a time, beside the compressed ones the parts hold.
 const maxMergedIntervals = 1 << 20
 
 // A Part is one of the runs a merged Result was made of.
@@ -39,8 +40,10 @@ type Part struct {
 // merge of one result is that result.
 //
 // Merge refuses runs of different requests, protocols or intervals, runs
-// that do not overlap in time, runs saved without histograms, and two
-// parts that both sent the long request.
+// that do not overlap in time or span more than 2^20 intervals, runs saved
+// without histograms, and two parts that both sent the long request. It
+// works one interval at a time: its memory is the parts' and the merged
+// result's compressed histograms, and one histogram besides.
 func Merge(parts ...*Result) (*Result, error) {
 	switch {
 	case len(parts) == 0:
@@ -90,10 +93,11 @@ func Merge(parts ...*Result) (*Result, error) {
 
 	out := &Result{Label: "merged", Scenario: first.Scenario, Start: start, End: end, Conditions: first.Conditions}
 	out.Scenario.Clients, out.Scenario.Rate, out.Scenario.Longs, out.Scenario.ServerPID = 0, 0, 0, 0
-	var hists []*hdr.Histogram
+	firsts := make([]int, len(parts)) // the merged interval of each part's first
 	for i, p := range parts {
 		offset := p.Start.Sub(start)
 		k0 := int((offset + iv/2) / iv)
+		firsts[i] = k0
 		skew := offset - time.Duration(k0)*iv
 		if skew < 0 {
 			skew = -skew
@@ -102,19 +106,16 @@ func Merge(parts ...*Result) (*Result, error) {
 		out.Scenario.Clients += p.Scenario.Clients
 		out.Scenario.Rate += p.Scenario.Rate
 		out.Scenario.Longs += p.Scenario.Longs
+		if n := k0 + len(p.Intervals); n > maxMergedIntervals {
+			return nil, fmt.Errorf("loadtest: part %d ends %d intervals after the first part starts, more than %d", i+1, n, maxMergedIntervals)
+		}
 		for j, piv := range p.Intervals {
 			k := k0 + j
 			for len(out.Intervals) <= k {
 				n := len(out.Intervals)
 				s := start.Add(time.Duration(n) * iv)
 				out.Intervals = append(out.Intervals, Interval{Start: s, End: s.Add(iv)})
-				hists = append(hists, newHistogram())
 			}
-			h, err := hdr.Decode(piv.Histogram)
-			if err != nil {
-				return nil, fmt.Errorf("loadtest: part %d's interval %d: %w", i+1, j, err)
-			}
-			hists[k].Merge(h)
 			m := &out.Intervals[k]
 			m.Answers += piv.Answers
 			m.Errors += piv.Errors
@@ -126,13 +127,31 @@ func Merge(parts ...*Result) (*Result, error) {
 		out.Events = append(out.Events, p.Events...)
 	}
 	slices.SortStableFunc(out.Events, func(a, b Event) int { return a.Time.Compare(b.Time) })
-	total := newHistogram()
+	// The histograms, one merged interval at a time, packed: a latency
+	// histogram holds a few hundred of its tens of thousands of buckets,
+	// and the packed one's work is in proportion to those.
+	total, h := newPackedHistogram(), newPackedHistogram()
 	for k := range out.Intervals {
+		h.Reset()
+		for i, p := range parts {
+			j := k - firsts[i]
+			if j < 0 || j >= len(p.Intervals) {
+				continue
+			}
+			ph, err := hdr.DecodePacked(p.Intervals[j].Histogram)
+			if err != nil {
+				return nil, fmt.Errorf("loadtest: part %d's interval %d: %w", i+1, j, err)
+			}
+			h.Merge(ph)
+		}
 		m := &out.Intervals[k]
-		m.Latency = percentiles(hists[k])
-		m.Histogram, _ = hists[k].Encode(hdr.V2CompressedEncodingCookieBase) // cannot fail for this version
+		m.Latency = packedPercentiles(h)
+		var err error
+		if m.Histogram, err = h.Encode(); err != nil {
+			return nil, fmt.Errorf("loadtest: merged interval %d: %w", k, err)
+		}
 		if !m.Warmup {
-			total.Merge(hists[k])
+			total.Merge(h)
 		}
 	}
 	out.Intervals[len(out.Intervals)-1].End = end
@@ -143,7 +162,7 @@ func Merge(parts ...*Result) (*Result, error) {
 // mergedSummary recomputes the figures of a merged result from its
 // intervals: before, during and after to the interval, since an interval
 // of one part may hold answers of either side of the long request's send.
-func mergedSummary(out *Result, parts []*Result, longFrom int, total *hdr.Histogram) Summary {
+func mergedSummary(out *Result, parts []*Result, longFrom int, total *hdr.PackedHistogram) Summary {
 	var s Summary
 	if longFrom >= 0 {
 		l := parts[longFrom].Summary
@@ -163,7 +182,7 @@ func mergedSummary(out *Result, parts []*Result, longFrom int, total *hdr.Histog
 			s.ErrorsByKind[k] += n
 		}
 	}
-	s.Latency = percentiles(total)
+	s.Latency = packedPercentiles(total)
 	var phases [numPhases]struct {
 		answers int
 		seconds float64

@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -106,4 +108,70 @@ func TestMergeRefusesWhatItCannotAddUp(t *testing.T) {
 	}
 	_, err := Merge()
 	assert.Error(t, err)
+}
+
+// longRun is a generator's run of n intervals of 10 ms from start, each
+// with the same latencies.
+func longRun(t testing.TB, start time.Time, n int) *Result {
+	h := newHistogram()
+	for i := range 100 {
+		recordLatency(h, time.Duration(i+1)*time.Millisecond)
+	}
+	enc, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	require.NoError(t, err)
+	const iv = 10 * time.Millisecond
+	r := &Result{Scenario: Scenario{Small: "1", Interval: iv, Duration: time.Duration(n) * iv}, Start: start, End: start.Add(time.Duration(n) * iv)}
+	r.Intervals = make([]Interval, n)
+	for i := range r.Intervals {
+		s := start.Add(time.Duration(i) * iv)
+		r.Intervals[i] = Interval{Start: s, End: s.Add(iv), Answers: 100, Histogram: enc}
+	}
+	return r
+}
+
+func TestMergeOfTwentyThousandIntervalsAddsEveryOne(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	m, err := Merge(longRun(t, t0, 20000), longRun(t, t0, 20000))
+	require.NoError(t, err)
+	require.Len(t, m.Intervals, 20000)
+	for _, k := range []int{0, 9999, 19999} {
+		assert.Equal(t, 200, m.Intervals[k].Answers)
+		h, err := hdr.Decode(m.Intervals[k].Histogram)
+		require.NoError(t, err)
+		assert.Equal(t, int64(200), h.TotalCount())
+	}
+}
+
+// BenchmarkMerge merges two runs of 20,000 intervals of 10 ms and reports
+// the most heap it held, sampled every millisecond.
+func BenchmarkMerge(b *testing.B) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	a, c := longRun(b, t0, 20000), longRun(b, t0, 20000)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	stop, peak := make(chan struct{}), make(chan uint64)
+	go func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var most uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			most = max(most, sample[0].Value.Uint64())
+			select {
+			case <-stop:
+				peak <- most
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	for b.Loop() {
+		if _, err := Merge(a, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	b.ReportMetric(float64(<-peak-before.HeapAlloc)/1e6, "peak-MB")
 }

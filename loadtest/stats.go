@@ -18,6 +18,8 @@ const (
 
 func newHistogram() *hdr.Histogram { return hdr.New(histMin, histMax, histSigFigs) }
 
+func newPackedHistogram() *hdr.PackedHistogram { return hdr.NewPacked(histMin, histMax, histSigFigs) }
+
 func recordLatency(h *hdr.Histogram, d time.Duration) {
 	us := int64(d / time.Microsecond)
 	if us < histMin {
@@ -31,17 +33,27 @@ func recordLatency(h *hdr.Histogram, d time.Duration) {
 
 // percentiles reads h's percentiles.
 func percentiles(h *hdr.Histogram) Percentiles {
-	if h.TotalCount() == 0 {
+	return percentilesOf(h.TotalCount(), h.Mean(), h.Max(), h.ValueAtQuantile)
+}
+
+// packedPercentiles reads a packed histogram's, which has the same
+// buckets and percentile rule as the dense one.
+func packedPercentiles(h *hdr.PackedHistogram) Percentiles {
+	return percentilesOf(h.TotalCount(), h.Mean(), h.Max(), h.ValueAtPercentile)
+}
+
+func percentilesOf(total int64, mean float64, most int64, valueAt func(q float64) int64) Percentiles {
+	if total == 0 {
 		return Percentiles{}
 	}
-	at := func(q float64) time.Duration { return time.Duration(h.ValueAtQuantile(q)) * time.Microsecond }
+	at := func(q float64) time.Duration { return time.Duration(valueAt(q)) * time.Microsecond }
 	return Percentiles{
-		Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
+		Mean: time.Duration(mean * float64(time.Microsecond)),
 		P50:  at(50),
 		P90:  at(90),
 		P99:  at(99),
 		P999: at(99.9),
-		Max:  time.Duration(h.Max()) * time.Microsecond,
+		Max:  time.Duration(most) * time.Microsecond,
 	}
 }
 

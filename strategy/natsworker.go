@@ -209,6 +209,9 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 		select {
 		case <-ctx.Done():
 			w.stop()
+			// The NATS server has taken the leaving in once it answers
+			// the flush: no task goes to this worker after it exits.
+			nc.FlushTimeout(natsConnectTimeout)
 			return nil
 		case m := <-w.in:
 			if m.Subject == natsCancel {

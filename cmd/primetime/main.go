@@ -60,7 +60,23 @@ func main() {
 	primetime.MaybeWorker()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && !stopsGracefully(os.Args[1]) {
+		// The others read and compute, with nothing to finish or to
+		// stop: a signal ends them at once, as it ends any program.
+		stop()
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// stopsGracefully reports whether the command watches for SIGINT and
+// SIGTERM to stop what it started (servers, workers, a run) before it
+// exits.
+func stopsGracefully(command string) bool {
+	switch command {
+	case "serve", "worker", "nth", "load", "compare":
+		return true
+	}
+	return false
 }
 
 const usage = `usage: primetime <command> [flags]

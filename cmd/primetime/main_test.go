@@ -26,8 +26,18 @@ import (
 
 func TestMain(m *testing.M) {
 	primetime.MaybeWorker()
+	if args, ok := os.LookupEnv(envMainArgs); ok {
+		// The command itself, signals and all, for the tests that need
+		// a process of its own.
+		os.Args = append([]string{"primetime"}, strings.Split(args, "\x1f")...)
+		main()
+	}
 	goleak.VerifyTestMain(m)
 }
+
+// envMainArgs makes the test binary run main with its value's arguments,
+// separated by \x1f.
+const envMainArgs = "PRIMETIME_TEST_MAIN_ARGS"
 
 const bound = 10 * time.Second
 

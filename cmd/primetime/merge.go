@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/report"
 )
+
+// mergeMemory is the heap merge aims to stay under, unless GOMEMLIMIT says
+// otherwise.
+const mergeMemory = 64 << 20
 
 // runMerge adds up runs of load made together by several generators
 // against one server, exactly, and shows and writes the merged run as load
@@ -23,6 +28,12 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	}
 	if c.NArg() == 0 {
 		return c.usageError("give the runs to merge: the -json files of load")
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// Merge keeps little (one histogram beside the compressed ones),
+		// but each histogram it encodes makes a compressor's worth of
+		// garbage: collected sooner, it stays well under 100 MB.
+		debug.SetMemoryLimit(mergeMemory)
 	}
 	var parts []*loadtest.Result
 	for _, name := range c.Args() {
