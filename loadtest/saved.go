@@ -29,8 +29,9 @@ const (
 var errNotSaved = errors.New("it has no scenario or no figures, so it is not one that was saved")
 
 // lowest holds the fields that may be below zero, and how far: a CPU
-// figure is -1 when unknown; a part's skew is signed.
-var lowest = map[string]float64{"GeneratorCPU": -1, "ServerCPU": -1, "Skew": math.Inf(-1)}
+// figure is -1 when unknown; a part's skew is signed; a negative LongAfter
+// sends no long request.
+var lowest = map[string]float64{"GeneratorCPU": -1, "ServerCPU": -1, "Skew": math.Inf(-1), "LongAfter": math.Inf(-1)}
 
 // checkSaved refuses a Result that no run can have saved.
 func (r *Result) checkSaved() error {

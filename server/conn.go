@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,10 @@ type conn struct {
 	in       *[]byte
 	from, to int
 	eof      bool
+	// Once the server shuts down: draining, and how many bytes of what
+	// the client had sent by then are still to decode.
+	draining  bool
+	drainLeft int
 
 	// out holds the answer being written.
 	out []byte
@@ -74,7 +79,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			return strategy.Request{}, errIdle
 		}
 	}
-	if c.s.inShutdown.Load() {
+	if c.s.inShutdown.Load() && c.drained() {
 		return strategy.Request{}, ErrServerClosed
 	}
 	begun := false // the request's first bytes have come
@@ -89,6 +94,12 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 			continue
 		}
 		n, d := c.codec.Decode(in[c.from:c.to], c.eof)
+		if c.draining && n > 0 {
+			if n > c.drainLeft {
+				return strategy.Request{}, ErrServerClosed // sent after Shutdown began
+			}
+			c.drainLeft -= n
+		}
 		c.from += n
 		switch d.Kind {
 		case wire.Request:
@@ -110,7 +121,7 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 				return strategy.Request{}, errRefusedClose
 			}
 			// An answer, if an error one: the wait starts again.
-			if c.s.inShutdown.Load() {
+			if c.s.inShutdown.Load() && c.drained() {
 				return strategy.Request{}, ErrServerClosed
 			}
 			begun = false
@@ -143,9 +154,28 @@ func (c *conn) ReadRequest() (strategy.Request, error) {
 	}
 }
 
-// fill reads into in after what c holds; EOF is kept in c.eof.
+// drained reports, once the server is shutting down, whether the conn has
+// decoded every byte its client had sent when the conn first saw the
+// shutdown: those it answers, as requests read before Shutdown; whatever
+// comes after, it does not wait for.
+func (c *conn) drained() bool {
+	if !c.draining {
+		c.draining = true
+		c.drainLeft = c.to - c.from + socketPending(c.nc)
+	}
+	return c.drainLeft <= 0
+}
+
+// fill reads into in after what c holds; EOF is kept in c.eof. Shutdown
+// ends a wait with a past deadline; bytes the client had sent by then are
+// read all the same.
 func (c *conn) fill(in []byte) error {
 	k, err := c.cr.Read(in[c.to:])
+	for err != nil && k == 0 && errors.Is(err, os.ErrDeadlineExceeded) && c.s.inShutdown.Load() &&
+		c.mark.Load() != ended && c.s.baseCtx.Err() == nil && !c.drained() && c.drainLeft > c.to-c.from {
+		c.nc.SetReadDeadline(time.Time{})
+		k, err = c.cr.Read(in[c.to:])
+	}
 	c.to += k
 	switch {
 	case err == nil:
@@ -185,6 +215,11 @@ func (c *conn) write(b []byte) error {
 	_, err := c.nc.Write(b)
 	if c.s.mark(c, waiting) == ended && err == nil {
 		err = c.s.errWriteTimeout()
+	}
+	if err != nil {
+		c.unwrittenLost()
+	} else {
+		c.written()
 	}
 	return err
 }

@@ -94,16 +94,17 @@ func isTemporary(err error) bool {
 
 // track registers a new connection's session, and its goroutine conn if
 // it has one (nil for the event loop's), whose place accept has taken, and
-// reports whether it may be served: not once the server is closing. A
-// session that is not tracked is ended all the same: end gives its place
-// back.
+// reports whether it may be served: not once Close has closed the server.
+// A connection accepted as Shutdown begins is served: the request it has
+// sent is answered, as every request read before Shutdown is. A session
+// that is not tracked is ended all the same: end gives its place back.
 func (s *Server) track(ss *session, c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.accepted.Add(1)
 	s.stats.open.Add(1)
 	s.conns[ss] = c
-	return !s.inShutdown.Load()
+	return s.baseCtx.Err() == nil
 }
 
 func (s *Server) untrack(ss *session) {

@@ -103,5 +103,7 @@ func (c *loopConn) AppendRefusal(dst []byte, d wire.Decoded) []byte {
 	return c.appendRefusal(dst, d)
 }
 
-func (c *loopConn) Gone()   { c.clientLeft() }
-func (c *loopConn) Closed() { c.end() }
+func (c *loopConn) Written() { c.written() }
+func (c *loopConn) Lost()    { c.unwrittenLost() }
+func (c *loopConn) Gone()    { c.clientLeft() }
+func (c *loopConn) Closed()  { c.end() }

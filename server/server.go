@@ -191,14 +191,19 @@ type Stats struct {
 	// Open counts the connections open now.
 	Open int64
 	// Requests counts the requests read. Each is answered with a result
-	// or an error, so once no request is in flight, Requests equals
-	// Answered plus Errors.
+	// or an error, or its answer is lost, so once no request is in flight,
+	// Requests equals Answered plus Errors plus Lost.
 	Requests uint64
 	// Answered counts the requests answered with a result.
 	Answered uint64
 	// Errors counts the error answers: requests the task refused, tasks
 	// that failed or panicked, request lines over the limit.
 	Errors uint64
+	// Lost counts the answers, of either kind, that could not be written:
+	// the client had gone, or Close closed the connection first. An
+	// answer is counted in Answered or Errors as it is written, and
+	// moves here if the write fails.
+	Lost uint64
 }
 
 type counters struct {
@@ -223,6 +228,7 @@ func (s *Server) Stats() Stats {
 		Requests: all.requests.Load(),
 		Answered: all.answered.Load(),
 		Errors:   all.errors.Load(),
+		Lost:     all.lost.Load(),
 	}
 }
 

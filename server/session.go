@@ -44,6 +44,9 @@ type session struct {
 	// mutex, use it.
 	counts *tally
 	own    tally
+	// unwritten holds the answers counted and not yet written, in order:
+	// true for an error answer. One whose write fails moves to lost.
+	unwritten []bool
 
 	// lane records the connection's requests, if the server records a
 	// timeline: from arrived until the answer, of the payload kept.
@@ -52,14 +55,16 @@ type session struct {
 	payload []byte
 }
 
-// A tally counts requests, answers and error answers.
-type tally struct{ requests, answered, errors atomic.Uint64 }
+// A tally counts requests, answers and error answers, and the answers of
+// either kind that could not be written.
+type tally struct{ requests, answered, errors, lost atomic.Uint64 }
 
 // addTo adds t's counts to total.
 func (t *tally) addTo(total *tally) {
 	total.requests.Add(t.requests.Load())
 	total.answered.Add(t.answered.Load())
 	total.errors.Add(t.errors.Load())
+	total.lost.Add(t.lost.Load())
 }
 
 func (ss *session) init(s *Server, remote net.Addr) {
@@ -99,12 +104,32 @@ func (ss *session) request(payload []byte) strategy.Request {
 func (ss *session) appendRefusal(dst []byte, d wire.Decoded) []byte {
 	ss.counts.requests.Add(1)
 	ss.counts.errors.Add(1)
+	ss.unwritten = append(ss.unwritten, true)
 	return ss.codec.AppendError(dst, d.Status, d.Msg)
+}
+
+// written says that every answer counted so far has been written.
+func (ss *session) written() { ss.unwritten = ss.unwritten[:0] }
+
+// unwrittenLost says that the answers counted and not written never will
+// be: the connection failed or closed first. They count as lost, not as
+// answered.
+func (ss *session) unwrittenLost() {
+	for _, isErr := range ss.unwritten {
+		if isErr {
+			ss.counts.errors.Add(^uint64(0))
+		} else {
+			ss.counts.answered.Add(^uint64(0))
+		}
+		ss.counts.lost.Add(1)
+	}
+	ss.unwritten = ss.unwritten[:0]
 }
 
 // appendAnswer counts the answer to the request in flight and appends it.
 // Answers are counted before they are written, so that a client that has
-// read its answer finds it counted.
+// read its answer finds it counted; one that is never written is then
+// counted as lost (see unwrittenLost).
 func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
 	if ss.lane != nil {
 		ss.lane.Span(timeline.Request, ss.arrived, ss.payload)
@@ -120,11 +145,13 @@ func (ss *session) appendAnswer(dst, answer []byte, err error) []byte {
 		var out []byte
 		if out, err = ss.codec.AppendAnswer(dst, answer); err == nil {
 			ss.counts.answered.Add(1)
+			ss.unwritten = append(ss.unwritten, false)
 			return out
 		}
 	}
 	ss.logTaskError(err)
 	ss.counts.errors.Add(1)
+	ss.unwritten = append(ss.unwritten, true)
 	// A failed or panicking task is the server's fault.
 	status, msg := http.StatusInternalServerError, err.Error()
 	switch {
@@ -182,6 +209,7 @@ func whyCancelled(cause error) string {
 // end releases the session once its connection is closed: it cancels what
 // is in flight and frees the connection's place.
 func (ss *session) end() {
+	ss.unwrittenLost()
 	if ss.reqCancel != nil {
 		ss.reqCancel()
 	}

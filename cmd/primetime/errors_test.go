@@ -138,7 +138,7 @@ func TestDiffRefusesWhatIsNotTwoSavedRunsOfAKind(t *testing.T) {
 		require.NoError(t, f.Close())
 		return path
 	}
-	sc := loadtest.Scenario{Clients: 4, Duration: time.Second}
+	sc := loadtest.Scenario{Clients: 4, Duration: time.Second, Interval: 100 * time.Millisecond}
 	row := loadtest.Row{Strategy: "perconn", Before: 10, Kept: .5}
 	cmp := write("cmp.json", &loadtest.Comparison{Scenario: sc, Rows: []loadtest.Row{row}})
 	sc8 := sc

@@ -54,6 +54,7 @@ type conn struct {
 	interest         uint32  // the events epoll reports for it
 	started          instant // when the request in flight started
 	lingered         int     // bytes read while lingering
+	drainLeft        int     // while the loop drains: bytes sent before it began, still to decode
 	sub              Submission
 	done             func([]byte, error) // the done of its tasks, made once
 	// runCtx is the context its tasks run under: ctxFor, the request's,

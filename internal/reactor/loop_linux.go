@@ -276,7 +276,7 @@ func (lp *loop) closeIfServerClosed() {
 // add starts serving a new connection.
 func (lp *loop) add(sc Conn) {
 	fd := sc.Fd()
-	if lp.closing || lp.draining {
+	if lp.closing {
 		unix.Close(fd)
 		lp.assigned.Add(-1)
 		sc.Closed()
@@ -303,21 +303,42 @@ func (lp *loop) add(sc Conn) {
 	lp.conns[fd] = c
 	lp.open++
 	lp.waitForRequest(c)
+	if lp.draining {
+		c.drainLeft = Pending(fd)
+		if lp.drainIfIdle(c) {
+			lp.closeIfDone(c)
+		}
+	}
 }
 
-// drain closes every connection that waits for a request, and has the
-// others close once their request is answered.
+// drain closes every connection that waits for a request and has sent
+// none, and has the others close once their requests are answered: every
+// request a client sent before the server stopped accepting is answered.
 func (lp *loop) drain() {
 	lp.draining = true
 	for _, c := range lp.conns {
-		if c != nil && (c.state == waiting || c.state == closing) {
-			c.state = closing
+		if c == nil {
+			continue
+		}
+		c.drainLeft = len(c.in) + Pending(c.fd)
+		if lp.drainIfIdle(c) || c.state == closing {
 			lp.closeIfDone(c)
 			if c.state != closed {
 				lp.watch(c)
 			}
 		}
 	}
+}
+
+// drainIfIdle marks a connection closing if the loop drains and the
+// connection waits for a request, having decoded all its client had sent
+// when the draining began. It reports whether it did.
+func (lp *loop) drainIfIdle(c *conn) bool {
+	if !lp.draining || c.state != waiting || c.drainLeft > 0 {
+		return false
+	}
+	c.state = closing
+	return true
 }
 
 // ready handles the readiness of a connection's socket.
@@ -391,6 +412,13 @@ func (lp *loop) process(c *conn, data []byte) {
 			break
 		}
 		n, d := c.codec.Decode(data, c.eof)
+		if lp.draining && n > 0 {
+			if n > c.drainLeft {
+				c.state = closing // sent after the draining began
+				break
+			}
+			c.drainLeft -= n
+		}
 		data = data[n:]
 		if d.Kind == wire.NeedMore {
 			if c.eof {
@@ -426,6 +454,7 @@ func (lp *loop) process(c *conn, data []byte) {
 			lp.timers.arm(c, c.readAt)
 		}
 	}
+	lp.drainIfIdle(c)
 	if c.state != closed {
 		lp.closeIfDone(c)
 	}
@@ -496,6 +525,7 @@ func (lp *loop) answer(c *conn, answer []byte, err error) {
 	out := c.sc.AppendAnswer(lp.wbuf[:0], answer, err)
 	lp.wbuf = out[:0]
 	if c.state == closed {
+		c.sc.Lost()
 		return
 	}
 	c.state = waiting
@@ -503,10 +533,11 @@ func (lp *loop) answer(c *conn, answer []byte, err error) {
 	if c.state == closed {
 		return
 	}
-	if c.codec.CloseAfter() || lp.draining || c.left {
+	if c.codec.CloseAfter() || c.left {
 		c.state = closing
 	}
 	lp.waitForRequest(c)
+	lp.drainIfIdle(c)
 }
 
 // waitForRequest starts the connection's idle deadline, unless a request
@@ -535,6 +566,7 @@ func (lp *loop) send(c *conn, b []byte) {
 		return
 	}
 	if n == len(b) {
+		c.sc.Written()
 		return
 	}
 	c.out = append(c.out, b[n:]...)
@@ -576,6 +608,7 @@ func (lp *loop) flush(c *conn) {
 		return
 	}
 	c.out, c.writeAt = nil, 0
+	c.sc.Written()
 	lp.process(c, c.in)
 }
 

@@ -76,8 +76,10 @@ func (c *fakeConn) AppendAnswer(dst, answer []byte, err error) []byte {
 func (c *fakeConn) AppendRefusal(dst []byte, d wire.Decoded) []byte {
 	return c.codec.AppendError(dst, d.Status, d.Msg)
 }
-func (c *fakeConn) Gone()   {}
-func (c *fakeConn) Closed() { c.l.closed <- c }
+func (c *fakeConn) Written() {}
+func (c *fakeConn) Lost()    {}
+func (c *fakeConn) Gone()    {}
+func (c *fakeConn) Closed()  { c.l.closed <- c }
 
 // submitFunc is how a loop hands a task to its executor.
 type submitFunc = func(ctx context.Context, t primetime.Task, p []byte, done func([]byte, error))

@@ -9,3 +9,13 @@ func PeerLeft(fd int) bool {
 	n, err := unix.Poll(fds, 0)
 	return err == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }
+
+// Pending returns how many bytes the socket fd has received and not yet
+// given to a read, without reading them: one ioctl.
+func Pending(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	if err != nil {
+		return 0
+	}
+	return n
+}

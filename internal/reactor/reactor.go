@@ -60,6 +60,11 @@ type Conn interface {
 	// AppendRefusal counts a request the codec refused and appends its
 	// error answer to dst.
 	AppendRefusal(dst []byte, d wire.Decoded) []byte
+	// Written says that every answer appended so far has been written.
+	Written()
+	// Lost says that the answers appended and not yet written never will
+	// be; Closed says it of those still unwritten when the socket closes.
+	Lost()
 	// Gone cancels the request in flight: its client has gone.
 	Gone()
 	// Closed is called once the loop has closed the socket: it cancels
