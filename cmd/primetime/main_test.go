@@ -262,7 +262,7 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	html := t.TempDir() + "/compare.html"
 	jsonFile := t.TempDir() + "/compare.json"
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"compare", "-strategies", "serial, loop,perconn",
+	code := run(proctest.Context(t), []string{"compare", "-strategies", "serial, loop,perconn",
 		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-idle-conns", "500", "-html", html, "-json", jsonFile}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
@@ -313,7 +313,7 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
 	jsonFile := t.TempDir() + "/compare.json"
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"compare", "-strategies", "procpool:2,loop+procs:2,loop+nats:2",
+	code := run(proctest.Context(t), []string{"compare", "-strategies", "procpool:2,loop+procs:2,loop+nats:2",
 		"-duration", "600ms", "-interval", "50ms", "-after", "150ms", "-long", "3000", "-clients", "2", "-json", jsonFile}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
@@ -383,10 +383,10 @@ func TestWorkerServesUntilStopped(t *testing.T) {
 
 func TestCompareRefusesBadFlags(t *testing.T) {
 	var stderr bytes.Buffer
-	assert.Equal(t, 2, run(context.Background(), []string{"compare", "-strategies", "serial,threads"}, io.Discard, &stderr))
+	assert.Equal(t, 2, run(proctest.Context(t), []string{"compare", "-strategies", "serial,threads"}, io.Discard, &stderr))
 	assert.Contains(t, stderr.String(), `unknown scheduler "threads"`)
 	stderr.Reset()
-	assert.Equal(t, 2, run(context.Background(), []string{"compare", "-strategies", " , "}, io.Discard, &stderr))
+	assert.Equal(t, 2, run(proctest.Context(t), []string{"compare", "-strategies", " , "}, io.Discard, &stderr))
 	assert.Contains(t, stderr.String(), "-strategies is empty")
 }
 
@@ -394,7 +394,7 @@ func TestReportShowsASavedComparisonAgain(t *testing.T) {
 	dir := t.TempDir()
 	saved, html := filepath.Join(dir, "compare.json"), filepath.Join(dir, "page.html")
 	var first, stderr bytes.Buffer
-	require.Equal(t, 0, run(context.Background(), []string{"compare", "-strategies", "perconn,loop", "-duration", "300ms", "-interval", "50ms",
+	require.Equal(t, 0, run(proctest.Context(t), []string{"compare", "-strategies", "perconn,loop", "-duration", "300ms", "-interval", "50ms",
 		"-after", "100ms", "-long", "1500", "-clients", "2", "-json", saved}, &first, &stderr), stderr.String())
 	var again bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"report", "-html", html, saved}, &again, &stderr), stderr.String())

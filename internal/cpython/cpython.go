@@ -31,7 +31,8 @@ var script []byte
 // magic starts the line in which the script reports its address.
 const magic = "primetime-cpython/1"
 
-// Timing of a server's life.
+// Timing of a server's life: startTimeout bounds a start unless Options
+// say otherwise.
 const (
 	startTimeout = 10 * time.Second
 	stopTimeout  = 10 * time.Second
@@ -133,6 +134,9 @@ type Options struct {
 	Protocol string
 	// Stderr receives the script's stderr; nil means os.Stderr.
 	Stderr io.Writer
+	// StartTimeout bounds the wait for the server to listen; 0 means
+	// 10 s.
+	StartTimeout time.Duration
 	// Trace, if not empty, is the file that Stop writes the requests'
 	// steps to, in the Trace Event Format (see WriteTrace), kept from
 	// Before to After the arrival of the request Long.
@@ -168,12 +172,16 @@ func Start(python string, shape []string, o Options) (*Server, error) {
 	if stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	srv, err := reexec.StartServer(cmd, magic, startTimeout)
+	within := o.StartTimeout
+	if within <= 0 {
+		within = startTimeout
+	}
+	srv, err := reexec.StartServer(cmd, magic, within)
 	if err != nil {
 		os.RemoveAll(dir)
 		var se *reexec.StartError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start: %q, %v", strings.Join(shape, " "), se.Line, errors.Join(se.Read, se.Exit))
+			return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start within %v: %q, %v%s", strings.Join(shape, " "), within.Round(time.Millisecond), se.Line, errors.Join(se.Read, se.Exit), se.Printed())
 		}
 		return nil, fmt.Errorf("cpython: starting %s: %w", python, err)
 	}

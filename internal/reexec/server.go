@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,6 +30,8 @@ type StartError struct {
 	Line string // what it wrote instead, if anything
 	Read error  // why its stdout gave no line: os.ErrDeadlineExceeded if none came in time
 	Exit error  // how the process ended
+	// Stderr is the end of what it wrote on stderr meanwhile, if anything.
+	Stderr string
 	// Killed says that a signal from outside ended the process before it
 	// was ready: it did not lack the hook.
 	Killed bool
@@ -43,12 +47,57 @@ func (e *StartError) Advice() string {
 }
 
 func (e *StartError) Error() string {
-	return fmt.Sprintf("server process wrote %q instead of its address: %v", e.Line, errors.Join(e.Read, e.Exit))
+	return fmt.Sprintf("server process wrote %q instead of its address: %v%s", e.Line, errors.Join(e.Read, e.Exit), e.Printed())
+}
+
+// Printed returns "; it printed: " and the end of the process's stderr, or
+// "" if it printed nothing there.
+func (e *StartError) Printed() string {
+	if e.Stderr == "" {
+		return ""
+	}
+	return fmt.Sprintf("; it printed: %q", e.Stderr)
+}
+
+// stderrTail is how much of a starting server's stderr a StartError keeps.
+const stderrTail = 2 << 10
+
+// A tailWriter keeps the last bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - stderrTail; over > 0 {
+		t.buf = t.buf[:copy(t.buf, t.buf[over:])]
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
 }
 
 // StartServer starts cmd and waits up to timeout for the line of prefix,
-// a space and its address.
+// a space and its address. What the process writes on stderr goes to
+// cmd.Stderr (os.Stderr if nil) and, until then, to the StartError too.
 func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, error) {
+	tail := &tailWriter{}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	cmd.Stderr = io.MultiWriter(cmd.Stderr, tail)
+	if cmd.WaitDelay == 0 {
+		// Its own children share its stderr: once it has exited, Wait
+		// does not wait long for them to let go of it.
+		cmd.WaitDelay = time.Second
+	}
 	stdin, stdout, err := StartPiped(cmd)
 	if err != nil {
 		return nil, err
@@ -77,7 +126,7 @@ func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, 
 			t.Stop()
 		}
 		s.Kill()
-		se.Exit = s.err
+		se.Exit, se.Stderr = s.err, tail.String()
 		return nil, se
 	}
 	s.Addr = strings.TrimSpace(addr)

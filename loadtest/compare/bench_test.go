@@ -52,7 +52,7 @@ func handLoop(b *testing.B, addr string, clients int, d time.Duration) float64 {
 // in a child process of its own), alternating one second of each per
 // iteration. It reports both rates and their ratio, gen/hand.
 func BenchmarkGeneratorVersusHandLoop(b *testing.B) {
-	child, err := startChild(childConfig{Strategy: "perconn"}, nil)
+	child, err := startChild(childConfig{Strategy: "perconn"}, nil, startTimeout)
 	if err != nil {
 		b.Fatal(err)
 	}

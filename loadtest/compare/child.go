@@ -58,7 +58,8 @@ const envConfig = "PRIMETIME_SERVER_CONFIG"
 // magic starts the line in which the child reports its address.
 const magic = "primetime-server/1"
 
-// Timing of a child's life.
+// Timing of a child's life: startTimeout bounds a start when the
+// experiment's context has no deadline of its own.
 const (
 	startTimeout    = 10 * time.Second
 	shutdownTimeout = 10 * time.Second
@@ -171,9 +172,10 @@ func (cfg childConfig) task() (primetime.Task, error) {
 type child struct{ *reexec.Server }
 
 // startChild starts a child process that serves cfg on a loopback port
-// and waits until it listens. The child's log goes to stderr (os.Stderr if
-// nil). The program must call primetime.MaybeWorker first thing in main.
-func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
+// and waits up to within until it listens. The child's log goes to stderr
+// (os.Stderr if nil). The program must call primetime.MaybeWorker first
+// thing in main.
+func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child, error) {
 	if _, err := strategy.Parse(cfg.Strategy); err != nil {
 		return nil, err
 	}
@@ -188,15 +190,15 @@ func startChild(cfg childConfig, stderr io.Writer) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := reexec.StartServer(cmd, magic, startTimeout)
+	srv, err := reexec.StartServer(cmd, magic, within)
 	var se *reexec.StartError
 	switch {
 	case errors.As(err, &se) && errors.Is(se.Read, os.ErrDeadlineExceeded):
-		return nil, fmt.Errorf("server process for %s did not report its address within %v: %s", cfg.Strategy, startTimeout, reexec.HookAdvice)
+		return nil, fmt.Errorf("server process for %s did not report its address within %v%s: %s", cfg.Strategy, within.Round(time.Millisecond), se.Printed(), reexec.HookAdvice)
 	case errors.As(err, &se) && se.Read != nil:
-		return nil, fmt.Errorf("server process for %s ended before it listened (%v): %s", cfg.Strategy, se.Exit, se.Advice())
+		return nil, fmt.Errorf("server process for %s ended before it listened (%v)%s: %s", cfg.Strategy, se.Exit, se.Printed(), se.Advice())
 	case errors.As(err, &se):
-		return nil, fmt.Errorf("server process for %s wrote %q instead of its address: %s", cfg.Strategy, se.Line, reexec.HookAdvice)
+		return nil, fmt.Errorf("server process for %s wrote %q instead of its address%s: %s", cfg.Strategy, se.Line, se.Printed(), reexec.HookAdvice)
 	case err != nil:
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}

@@ -418,7 +418,7 @@ func oneAtATime(s strategy.Strategy) bool { return strategy.Describe(s).Schedule
 // against it and stops it.
 func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (*loadtest.Result, float64, error) {
 	s := srv.strategy
-	addr, pid, stop, err := x.startServer(srv, sc, trace)
+	addr, pid, stop, err := x.startServer(ctx, srv, sc, trace)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -444,11 +444,16 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 }
 
 // startServer starts srv and returns its address, its process (0 for one
-// in this process) and how to stop it.
-func (x Experiment) startServer(srv target, sc loadtest.Scenario, trace string) (string, int, func() error, error) {
+// in this process) and how to stop it. A child process has until ctx's
+// deadline to start, or startTimeout without one.
+func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (string, int, func() error, error) {
 	s, gil, protocol := srv.strategy, srv.gil, sc.Protocol
+	within := startTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		within = time.Until(deadline)
+	}
 	if srv.runtime != "" {
-		return startPython(srv, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr)
+		return startPython(srv, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
 	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
 	if trace != "" {
@@ -458,7 +463,7 @@ func (x Experiment) startServer(srv target, sc loadtest.Scenario, trace string) 
 		addr, stop, err := serveInProcess(s, cfg, slog.New(slog.DiscardHandler))
 		return addr, 0, stop, err
 	}
-	c, err := startChild(cfg, x.Stderr)
+	c, err := startChild(cfg, x.Stderr, within)
 	if err != nil {
 		return "", 0, nil, err
 	}

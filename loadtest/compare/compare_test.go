@@ -2,7 +2,6 @@ package compare
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +33,7 @@ func (r *recorder) Done(s string, res *loadtest.Result, err error)              
 
 func TestRunInProcess(t *testing.T) {
 	rec := &recorder{}
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"serial", "perconn", "loop+goroutines:2"},
 		InProcess:  true,
@@ -65,7 +64,7 @@ func TestRunInProcess(t *testing.T) {
 }
 
 func TestRunSaysWhenSerialNeverAcceptsTheLongRequest(t *testing.T) {
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:              shortScenario,
 		Strategies:            []string{"serial"},
 		InProcess:             true,
@@ -83,7 +82,7 @@ func TestRunRunsEachServerInAChildProcess(t *testing.T) {
 		t.Skip("needs /proc")
 	}
 	var stderr bytes.Buffer
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"loop", "procpool:1"},
 		Stderr:     &stderr,
@@ -102,7 +101,7 @@ func TestRunMeasuresIdleConnections(t *testing.T) {
 	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"perconn", "loop", "pool:8", "serial"},
 		Idle:       1000,
@@ -127,7 +126,7 @@ func TestRunRunsTheLecturesServerUnderCPython(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("needs python3:", err)
 	}
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:        shortScenario,
 		Strategies:      []string{"perconn", "loop+goroutines:2"},
 		SwitchIntervals: []time.Duration{0, 2 * time.Millisecond},
@@ -156,30 +155,30 @@ func TestRunRunsTheLecturesServerUnderCPython(t *testing.T) {
 }
 
 func TestRunRefusesBadInputBeforeRunning(t *testing.T) {
-	_, err := Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
+	_, err := Run(proctest.Context(t), Experiment{Scenario: shortScenario, Strategies: []string{"perconn", "threads"}})
 	assert.ErrorContains(t, err, `unknown scheduler "threads"`)
-	_, err = Run(context.Background(), Experiment{Scenario: loadtest.Scenario{Clients: -2}})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: loadtest.Scenario{Clients: -2}})
 	assert.ErrorContains(t, err, "Clients is -2")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, InProcess: true, MaxProcs: 1})
 	assert.ErrorContains(t, err, "MaxProcs needs servers in child processes")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, InProcess: true, Idle: 10})
 	assert.ErrorContains(t, err, "Idle needs servers in child processes")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Idle: -1})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, Idle: -1})
 	assert.ErrorContains(t, err, "Idle is -1")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, MaxProcs: -1})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, MaxProcs: -1})
 	assert.ErrorContains(t, err, "MaxProcs is -1")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, SwitchIntervals: []time.Duration{0, 5 * time.Millisecond, 5 * time.Millisecond}})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, SwitchIntervals: []time.Duration{0, 5 * time.Millisecond, 5 * time.Millisecond}})
 	assert.ErrorContains(t, err, "SwitchIntervals has 5ms twice")
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{}})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, Strategies: []string{}})
 	assert.ErrorContains(t, err, "Strategies is empty")
-	cmp, err := Run(context.Background(), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
+	cmp, err := Run(proctest.Context(t), Experiment{Scenario: shortScenario, Strategies: []string{"perconn"}, Task: "no-such-task"})
 	assert.ErrorContains(t, err, `task "no-such-task" is not registered`)
 	assert.Nil(t, cmp, "nothing ran")
 }
 
 func TestRunRunsEveryRowOnceThenAgain(t *testing.T) {
 	rec := &recorder{}
-	cmp, err := Run(context.Background(), Experiment{
+	cmp, err := Run(proctest.Context(t), Experiment{
 		Scenario:   shortScenario,
 		Strategies: []string{"perconn", "loop"},
 		InProcess:  true,
@@ -203,7 +202,7 @@ func TestRunRunsEveryRowOnceThenAgain(t *testing.T) {
 	}
 	require.NotNil(t, cmp.Rows[1].Significance)
 	assert.Equal(t, "perconn", cmp.Rows[1].Significance.Against)
-	_, err = Run(context.Background(), Experiment{Scenario: shortScenario, Count: -1})
+	_, err = Run(proctest.Context(t), Experiment{Scenario: shortScenario, Count: -1})
 	assert.ErrorContains(t, err, "Count is -1")
 }
 

@@ -66,7 +66,7 @@ func TestRunRunsRegisteredStrategiesInChildProcesses(t *testing.T) {
 	if !proctest.Available() {
 		t.Skip("needs /proc")
 	}
-	cmp, err := compare.Run(context.Background(), compare.Experiment{
+	cmp, err := compare.Run(proctest.Context(t), compare.Experiment{
 		Scenario:   customScenario,
 		Strategies: []string{"perconn+direct"},
 		Values:     []strategy.Strategy{strategy.Offload(strategy.Pool(4), direct{})},
@@ -84,10 +84,10 @@ func TestRunRunsRegisteredStrategiesInChildProcesses(t *testing.T) {
 
 func TestRunRunsAnyStrategyValueInProcess(t *testing.T) {
 	mine := strategy.New(everyOther{}, direct{})
-	_, err := compare.Run(context.Background(), compare.Experiment{Scenario: customScenario, Values: []strategy.Strategy{mine}})
+	_, err := compare.Run(proctest.Context(t), compare.Experiment{Scenario: customScenario, Values: []strategy.Strategy{mine}})
 	assert.ErrorContains(t, err, "cannot be named in a child process", "a scheduler nobody registered cannot cross to a child")
 
-	cmp, err := compare.Run(context.Background(), compare.Experiment{
+	cmp, err := compare.Run(proctest.Context(t), compare.Experiment{
 		Scenario:  customScenario,
 		Values:    []strategy.Strategy{mine},
 		InProcess: true,
@@ -106,14 +106,14 @@ func TestRunTakesTheAnswersOfATaskOfOnesOwnWithItsCheck(t *testing.T) {
 		Task:       "double",
 		InProcess:  true,
 	}
-	_, err := compare.Run(context.Background(), x)
+	_, err := compare.Run(proctest.Context(t), x)
 	var fe *loadtest.FieldError
 	require.ErrorAs(t, err, &fe, "a nil Check checks the prime task's answers, as in loadtest.Run")
 	assert.Equal(t, "Check", fe.Field)
 	assert.Contains(t, fe.Error(), "loadtest.AnyAnswer")
 
 	x.Scenario.Check = loadtest.AnyAnswer
-	cmp, err := compare.Run(context.Background(), x)
+	cmp, err := compare.Run(proctest.Context(t), x)
 	require.NoError(t, err)
 	row := cmp.Rows[0]
 	assert.Zero(t, row.Errors, "the prime task's check is not applied to another task")

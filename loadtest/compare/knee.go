@@ -98,7 +98,7 @@ func (k KneeSearch) search(ctx context.Context, probe func(context.Context, floa
 // with sc's small requests at open-loop rates and no long request.
 func (x Experiment) findKnee(ctx context.Context, t target, sc loadtest.Scenario) (loadtest.Knee, error) {
 	k := x.Knee.withDefaults()
-	addr, pid, stop, err := x.startServer(t, sc, "")
+	addr, pid, stop, err := x.startServer(ctx, t, sc, "")
 	if err != nil {
 		return loadtest.Knee{}, err
 	}

@@ -119,13 +119,13 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 }
 
 // startPython starts the lecture's server for t under CPython.
-func startPython(t target, protocol loadtest.Protocol, trace, long string, after time.Duration, stderr io.Writer) (string, int, func() error, error) {
+func startPython(t target, protocol loadtest.Protocol, trace, long string, after time.Duration, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
 	shape, _ := cpython.Shape(strategy.Describe(t.strategy))
 	interval := t.gil
 	if interval == 0 {
 		interval = cpythonDefaultInterval
 	}
-	o := cpython.Options{SwitchInterval: interval, Protocol: string(protocol), Stderr: stderr}
+	o := cpython.Options{SwitchInterval: interval, Protocol: string(protocol), Stderr: stderr, StartTimeout: within}
 	if trace != "" {
 		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after
 	}

@@ -1,13 +1,13 @@
 package compare
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
@@ -52,7 +52,7 @@ func TestSweepsRefuseWhatTheyCannotRun(t *testing.T) {
 func TestASweepsRowsSayTheirPointAndRunInterleaved(t *testing.T) {
 	sc := shortScenario
 	sc.LongAfter, sc.Duration = -1, 200*time.Millisecond
-	cmp, err := Run(context.Background(), Experiment{Scenario: sc, Strategies: []string{"perconn"}, InProcess: true, Count: 2,
+	cmp, err := Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn"}, InProcess: true, Count: 2,
 		Sweeps: []loadtest.Sweep{{Name: "clients", Values: []string{"1", "2"}}}})
 	require.NoError(t, err)
 	var order []string

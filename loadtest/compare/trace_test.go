@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
@@ -23,7 +23,7 @@ func TestRunWritesATimelinePerRow(t *testing.T) {
 	}
 	_, pyErr := exec.LookPath("python3")
 	x.CPython = pyErr == nil
-	cmp, err := Run(context.Background(), x)
+	cmp, err := Run(proctest.Context(t), x)
 	require.NoError(t, err)
 	for _, row := range cmp.Rows {
 		require.Equal(t, filepath.Join(dir, TraceFile(row.Label())), row.Trace, row.Label())
@@ -52,7 +52,7 @@ func TestRunWritesATimelinePerRow(t *testing.T) {
 }
 
 func TestRunRefusesATraceDirThatIsNot(t *testing.T) {
-	_, err := Run(context.Background(), Experiment{Scenario: shortScenario, TraceDir: filepath.Join(t.TempDir(), "missing")})
+	_, err := Run(proctest.Context(t), Experiment{Scenario: shortScenario, TraceDir: filepath.Join(t.TempDir(), "missing")})
 	assert.ErrorContains(t, err, "TraceDir")
 	assert.ErrorContains(t, err, "is not a directory")
 }
