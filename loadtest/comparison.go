@@ -100,6 +100,10 @@ type Row struct {
 	Point []Setting `json:"point,omitempty"`
 	// Note explains a figure that would mislead on its own.
 	Note string `json:"note,omitempty"`
+	// Interrupted says that something outside the server failed during
+	// the run (its NATS server was unreachable): the row's figures are
+	// not the strategy's, and the row needs running again.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // A Sweep repeats an experiment at each of its Values of the setting

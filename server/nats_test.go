@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,18 +33,18 @@ func startCluster(t *testing.T, n int) *natslocal.Cluster {
 	return c
 }
 
-// startNATS serves task with the strategy named by text, on the cluster
-// at url.
-func startNATS(t *testing.T, text, url string) *testServer {
+// startNATS serves task with the strategy named by text, on the NATS
+// server that conn names.
+func startNATS(t *testing.T, text string, conn strategy.NATSConn) *testServer {
 	t.Helper()
-	return start(t, &server.Server{Strategy: strategy.WithNATSURL(parse(t, text), url), Task: callback})
+	return start(t, &server.Server{Strategy: strategy.WithNATS(parse(t, text), conn), Task: callback})
 }
 
 func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
 	cluster := startCluster(t, 2)
 	for _, text := range natsStrategies {
 		t.Run(text, func(t *testing.T) {
-			ts := startNATS(t, text, cluster.URL())
+			ts := startNATS(t, text, cluster.Conn())
 			held := dial(t, ts.addr)
 			pid, hold := holdInWorker(t, held)
 			assert.Contains(t, cluster.Pids, pid, "a worker of the cluster runs it")
@@ -66,7 +65,7 @@ func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
 
 func TestNATSTasksWaitForABusyWorkerWhenThereAreFewerThanN(t *testing.T) {
 	cluster := startCluster(t, 1)
-	ts := startNATS(t, "perconn+nats:2", cluster.URL())
+	ts := startNATS(t, "perconn+nats:2", cluster.Conn())
 	held, waiting := dial(t, ts.addr), dial(t, ts.addr)
 	pid, hold := holdInWorker(t, held)
 	waiting.send("pid") // finds the one worker busy, and is offered again
@@ -77,7 +76,7 @@ func TestNATSTasksWaitForABusyWorkerWhenThereAreFewerThanN(t *testing.T) {
 
 func TestNATSWorkerThatStopsFailsItsTaskAtOnce(t *testing.T) {
 	cluster := startCluster(t, 1)
-	ts := startNATS(t, "perconn+nats:1", cluster.URL())
+	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
 	c := dial(t, ts.addr)
 	pid, _ := holdInWorker(t, c)
 	stopped := make(chan error, 1)
@@ -94,7 +93,7 @@ func hostname(t *testing.T) string {
 
 func TestNATSRequestsFailAtOnceWhenNoWorkerIsLeft(t *testing.T) {
 	cluster := startCluster(t, 1)
-	ts := startNATS(t, "perconn+nats:1", cluster.URL())
+	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
 	c := dial(t, ts.addr)
 	assert.Equal(t, "x", c.ask("x"))
 	require.NoError(t, cluster.StopWorkers())
@@ -103,7 +102,7 @@ func TestNATSRequestsFailAtOnceWhenNoWorkerIsLeft(t *testing.T) {
 
 func TestNATSKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 	cluster := startCluster(t, 2)
-	ts := startNATS(t, "perconn+nats:2", cluster.URL())
+	ts := startNATS(t, "perconn+nats:2", cluster.Conn())
 	victim, survivor := dial(t, ts.addr), dial(t, ts.addr)
 	pid, _ := holdInWorker(t, victim)
 	otherPid, hold := holdInWorker(t, survivor)
@@ -123,7 +122,7 @@ func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
 	cluster := startCluster(t, 1)
 	for _, text := range []string{"loop+nats:1", "perconn+nats:1"} {
 		t.Run(text, func(t *testing.T) {
-			ts := startNATS(t, text, cluster.URL())
+			ts := startNATS(t, text, cluster.Conn())
 			gone := dial(t, ts.addr)
 			pid, hold := holdInWorker(t, gone)
 			gone.c.Close()
@@ -138,39 +137,26 @@ func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
 	}
 }
 
-func TestNATSServerThatRestartsIsReconnectedTo(t *testing.T) {
-	nats, err := natslocal.StartServer(0)
-	require.NoError(t, err)
-	port, url := nats.Port(), nats.URL()
+// startWorkers serves NATS workers of this test binary on the NATS server
+// of conn until the test ends, and returns their pids.
+func startWorkers(t *testing.T, conn strategy.NATSConn, n int) []int {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	ready := make(chan []int, 1)
 	go func() {
-		served <- strategy.NATSWorkers{URL: url, N: 1, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
+		served <- strategy.NATSWorkers{Conn: conn, N: n, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
 	}()
 	t.Cleanup(func() {
 		stop()
 		assert.NoError(t, <-served)
-		nats.Close()
 	})
-	pid := (<-ready)[0]
-	ts := startNATS(t, "perconn+nats:1", url)
-	c := dial(t, ts.addr)
-	assert.Equal(t, pid, askPid(t, c))
-
-	nats.Close()
-	nats, err = natslocal.StartServer(port)
-	require.NoError(t, err)
-	// Requests sent while the executor and the worker reconnect may fail,
-	// each with an error answer; once they have, the same worker answers.
-	deadline := time.Now().Add(bound)
-	for {
-		got := c.ask("pid")
-		if got == strconv.Itoa(pid) {
-			break
-		}
-		require.True(t, strings.HasPrefix(got, "ERR "), got)
-		require.True(t, time.Now().Before(deadline), "not reconnected within %v", bound)
+	select {
+	case pids := <-ready:
+		return pids
+	case err := <-served:
+		t.Fatalf("the workers did not start: %v", err)
+		return nil
 	}
 }
 
@@ -194,20 +180,21 @@ func TestNATSRefusesAtStart(t *testing.T) {
 	}()
 	unregistered := primetime.TaskFunc("unregistered", func(context.Context, []byte) ([]byte, error) { return nil, nil })
 	for _, tc := range []struct {
-		name, url string
-		task      primetime.Task
-		want      string
+		name string
+		conn strategy.NATSConn
+		task primetime.Task
+		want string
 	}{
-		{"unreachable", "nats://127.0.0.1:1", callback, `^strategy: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection$`},
-		{"not NATS", "nats://" + notNATS.Addr().String(), callback, `^strategy: what answers at nats://127.0.0.1:\d+ does not speak NATS: nats: protocol exception, INFO not received$`},
-		{"no worker", empty.URL(), callback, `^strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers$`},
-		{"unregistered task", cluster.URL(), unregistered, `^strategy: task "unregistered" is not registered in the workers on nats://127.0.0.1:\d+: register it`},
+		{"unreachable", strategy.NATSConn{URL: "nats://127.0.0.1:1"}, callback, `^strategy: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection$`},
+		{"not NATS", strategy.NATSConn{URL: "nats://" + notNATS.Addr().String()}, callback, `^strategy: what answers at nats://127.0.0.1:\d+ does not speak NATS: nats: protocol exception, INFO not received$`},
+		{"no worker", strategy.NATSConn{URL: empty.URL()}, callback, `^strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers$`},
+		{"unregistered task", cluster.Conn(), unregistered, `^strategy: task "unregistered" is not registered in the workers on nats://127.0.0.1:\d+: register it`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, text := range natsStrategies {
 				l, err := net.Listen("tcp", "127.0.0.1:0")
 				require.NoError(t, err)
-				srv := &server.Server{Strategy: strategy.WithNATSURL(parse(t, text), tc.url), Task: tc.task, Logger: discard}
+				srv := &server.Server{Strategy: strategy.WithNATS(parse(t, text), tc.conn), Task: tc.task, Logger: discard}
 				err = srv.Serve(l)
 				require.Error(t, err)
 				assert.Regexp(t, tc.want, err.Error())

@@ -343,7 +343,7 @@ func (s *Server) Serve(l net.Listener) error {
 		defer stop()
 	}
 	strat := s.strategy()
-	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task(), Metrics: &s.metrics, Recorder: s.Recorder})
+	err = strat.Serve(&listener{s: s, l: l}, strategy.Env{Python: python, Task: s.task(), Metrics: &s.metrics, Recorder: s.Recorder, Logger: s.logger()})
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}

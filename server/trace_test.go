@@ -121,7 +121,7 @@ func TestTaskSpansOfWorkerProcessesCarryTheirPids(t *testing.T) {
 func taskSpansCarryTheWorkersPid(t *testing.T, text string) {
 	s := parse(t, text)
 	if strategy.Describe(s).Executor.Name == strategy.NATSName {
-		s = strategy.WithNATSURL(s, startCluster(t, 2).URL())
+		s = strategy.WithNATS(s, startCluster(t, 2).Conn())
 	}
 	ts := start(t, &server.Server{Strategy: s, Task: callback, Recorder: server.NewRecorder(server.RecorderOptions{})})
 	c := dial(t, ts.addr)

@@ -18,7 +18,7 @@ import (
 // subscriber in this process: the transport's own round trip.
 func BenchmarkRoundTrip(b *testing.B) {
 	url := benchNATS(b)
-	for _, e := range []Executor{Inline(), Goroutines(1), Processes(1), NATS(1, url)} {
+	for _, e := range []Executor{Inline(), Goroutines(1), Processes(1), NATS(1, NATSConn{URL: url})} {
 		b.Run(e.String(), func(b *testing.B) {
 			run, err := startRunner(e)
 			if err != nil {
@@ -102,7 +102,7 @@ func benchNATS(b *testing.B) string {
 	ctx, stop := context.WithCancel(context.Background())
 	ready, served := make(chan struct{}), make(chan error, 1)
 	go func() {
-		served <- NATSWorkers{URL: ns.ClientURL(), N: 1, Ready: func([]int) { close(ready) }}.Serve(ctx)
+		served <- NATSWorkers{Conn: NATSConn{URL: ns.ClientURL()}, N: 1, Ready: func([]int) { close(ready) }}.Serve(ctx)
 	}()
 	b.Cleanup(func() {
 		stop()

@@ -35,7 +35,7 @@ func ExampleNATSWorkers() {
 	ctx, stop := context.WithCancel(context.Background())
 	ready, served := make(chan []int, 1), make(chan error, 1)
 	go func() {
-		served <- strategy.NATSWorkers{URL: url, N: 2, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
+		served <- strategy.NATSWorkers{Conn: strategy.NATSConn{URL: url}, N: 2, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
 	}()
 	defer func() { stop(); <-served }()
 	select {
@@ -47,7 +47,7 @@ func ExampleNATSWorkers() {
 	}
 
 	s, _ := strategy.Parse("loop+nats:2")
-	srv := &server.Server{Strategy: strategy.WithNATSURL(s, url)}
+	srv := &server.Server{Strategy: strategy.WithNATS(s, strategy.NATSConn{URL: url})}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Println(err)

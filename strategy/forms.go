@@ -312,7 +312,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return NATS(n, ""), nil
+		return NATS(n, NATSConn{}), nil
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,17 +18,13 @@ import (
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
-// DefaultNATSURL is the NATS server that [NATS] executors use unless told
-// otherwise: one on this machine, on NATS's standard port.
-const DefaultNATSURL = "nats://127.0.0.1:4222"
-
 // NATS returns the executor that sends each task to the workers of a NATS
 // queue group and waits for its answer: the process pool of [Processes],
-// with its workers anywhere the NATS server at url reaches ("" means
-// [DefaultNATSURL]). Workers are programs that serve [NATSWorkers]: the
-// command's "primetime worker", or a program of one's own that registers
-// its tasks. Its text form is "nats:N"; the URL is not part of it (see
-// [WithNATSURL]). NATS panics if n < 0.
+// with its workers anywhere the NATS server that conn names reaches.
+// Workers are programs that serve [NATSWorkers] with the same conn's
+// server and prefix: the command's "primetime worker", or a program of
+// one's own that registers its tasks. Its text form is "nats:N"; the
+// connection is not part of it (see [WithNATS]). NATS panics if n < 0.
 //
 // At most n tasks are in flight at once, n = 0 meaning one per CPU of this
 // machine; a worker runs one at a time and is offered a task only while it
@@ -39,23 +36,29 @@ const DefaultNATSURL = "nats://127.0.0.1:4222"
 // A request whose context ends is cancelled on its worker. A worker that
 // dies during a task, or says nothing for two seconds (it beats five times
 // a second while a task runs), fails only that request; the others go on.
-// Messages lost while the NATS server restarts fail their requests the same
-// way; the executor and the workers reconnect by themselves.
-func NATS(n int, url string) Executor {
+// While the connection to the NATS server is lost, every request fails at
+// once with [ErrNATSUnreachable], those in flight included; the executor
+// and the workers reconnect by themselves, and requests are served again.
+func NATS(n int, conn NATSConn) Executor {
 	if n < 0 {
 		panic("strategy: NATS needs a non-negative number of tasks in flight")
 	}
-	return natsExec{n: n, url: url}
+	return natsExec{n: n, conn: conn}
 }
 
 // ErrWorkerLost is wrapped by the error of a request whose [NATS] worker
 // went quiet during its task: it died, or its messages were lost.
 var ErrWorkerLost = errors.New("worker lost")
 
-// WithNATSURL returns s with its [NATS] executor, if it has one, sending
-// tasks to the NATS server at url; any other strategy is returned as it is.
-// It is how a text form ("loop+nats:2") meets its server.
-func WithNATSURL(s Strategy, url string) Strategy {
+// ErrNATSUnreachable is wrapped by the error of a request that a [NATS]
+// executor could not send, or whose answer it could not wait for, because
+// its connection to the NATS server was lost.
+var ErrNATSUnreachable = errors.New("NATS server unreachable")
+
+// WithNATS returns s with its [NATS] executor, if it has one, reaching its
+// workers as conn says; any other strategy is returned as it is. It is how
+// a text form ("loop+nats:2") meets its server.
+func WithNATS(s Strategy, conn NATSConn) Strategy {
 	st, ok := s.(strategy)
 	if !ok {
 		return s
@@ -64,14 +67,14 @@ func WithNATSURL(s Strategy, url string) Strategy {
 	if !ok {
 		return s
 	}
-	e.url = url
+	e.conn = conn
 	st.exec = e
 	return st
 }
 
 type natsExec struct {
-	n   int
-	url string
+	n    int
+	conn NATSConn
 }
 
 func (e natsExec) String() string { return partForm(NATSName, e.n) }
@@ -80,38 +83,27 @@ func (e natsExec) describe() Part { return Part{Name: NATSName, Size: e.n} }
 
 func (e natsExec) size() int { return perCPU(e.n) }
 
-func (e natsExec) addr() string {
-	if e.url == "" {
-		return DefaultNATSURL
-	}
-	return e.url
-}
-
 // Start connects to the NATS server and asks the workers for their
 // handshake. It ignores the server's lock, as [Processes] does.
 func (e natsExec) Start(env Env) (Runner, error) {
-	url := e.addr()
-	nc, err := nats.Connect(url,
-		nats.Name("primetime executor"),
-		nats.Timeout(natsConnectTimeout),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(50*time.Millisecond),
-	)
-	if errors.Is(err, nats.ErrNoInfoReceived) || errors.Is(err, nats.ErrTimeout) {
-		return nil, fmt.Errorf("strategy: what answers at %s does not speak NATS: %w", url, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("strategy: connecting to the NATS server at %s: %w", url, err)
-	}
+	url := e.conn.url()
 	p := &natsPool{
-		nc:    nc,
+		conn:  e.conn,
 		url:   url,
-		inbox: nats.NewInbox(),
+		link:  natsLink{lost: make(chan struct{})},
+		log:   env.logger(),
 		calls: map[uint64]*natsCall{},
 		free:  make(chan struct{}, e.size()),
 		hop:   env.Python.charges().PoolHop,
 		rec:   env.Recorder,
 	}
+	nc, err := e.conn.connect("primetime executor",
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { p.link.lose(p, err) }),
+		nats.ReconnectHandler(func(*nats.Conn) { p.link.regain(p) }))
+	if err != nil {
+		return nil, fmt.Errorf("strategy: %w", err)
+	}
+	p.nc, p.inbox = nc, nc.NewInbox()
 	for range cap(p.free) {
 		p.free <- struct{}{}
 	}
@@ -147,7 +139,10 @@ func (w natsWorker) String() string {
 // per task it may have in flight.
 type natsPool struct {
 	nc    *nats.Conn
+	conn  NATSConn
 	url   string
+	link  natsLink
+	log   *slog.Logger
 	inbox string
 	sub   *nats.Subscription
 	subWG sync.WaitGroup // the subscription's delivery goroutine
@@ -178,10 +173,10 @@ func (p *natsPool) start(task primetime.Task) error {
 	p.sub = sub
 	p.subWG.Add(1)
 	sub.SetClosedHandler(func(string) { p.subWG.Done() })
-	m, err := p.nc.Request(natsWorkers, nil, natsConnectTimeout)
+	m, err := p.nc.Request(p.conn.workersSubject(), nil, natsConnectTimeout)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
-		return fmt.Errorf("strategy: no worker answers on %s: start some there with \"primetime worker -nats %s\", or a program that serves strategy.NATSWorkers", p.url, p.url)
+		return fmt.Errorf("strategy: no worker answers on %s%s: start some there with \"primetime worker -nats %s\", or a program that serves strategy.NATSWorkers", p.url, p.conn.forPool(), p.url)
 	case err != nil:
 		return fmt.Errorf("strategy: asking the workers on %s for their tasks: %w", p.url, err)
 	}
@@ -263,6 +258,10 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		return nil, err
 	}
 	defer func() { p.free <- struct{}{} }()
+	lost, err := p.link.current(p.url)
+	if err != nil {
+		return nil, err
+	}
 	name := t.Name()
 	body, err := worker.RunMessage(name, payload)
 	if err != nil {
@@ -285,11 +284,12 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	if p.rec != nil {
 		start = p.rec.Now()
 	}
-	msg := &nats.Msg{Subject: natsTasks, Reply: reply, Data: body}
+	key := newTaskKey()
+	msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body, Header: nats.Header{natsKeyHeader: []string{key}}}
 	if err := p.nc.PublishMsg(msg); err != nil {
 		return nil, fmt.Errorf("sending the task to %s: %w", p.url, err)
 	}
-	r, err := p.wait(ctx, c, msg)
+	r, err := p.wait(ctx, c, msg, key, lost)
 	if r.pid != 0 {
 		p.laneOf(natsWorker{r.host, r.pid}).Span(timeline.Task, start, payload)
 	}
@@ -310,11 +310,13 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	return nil, localError(name, re)
 }
 
-// wait waits for the answer or the failure of the task that msg sent.
-// A task that finds no worker free is sent again until one takes it, as
-// long as some worker answers; a cancelled one is cancelled on its worker,
-// which is given a second to stop it.
-func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg) (natsReply, error) {
+// wait waits for the answer or the failure of the task that msg sent with
+// key, taking only the replies signed with key, from the worker that first
+// sent one. A task that finds no worker free is sent again until one takes
+// it, as long as some worker answers; a cancelled one is cancelled on its
+// worker, which is given a second to stop it. Once lost is closed, the
+// connection to the NATS server is gone, and so is the task's answer.
+func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, key string, lost <-chan struct{}) (natsReply, error) {
 	quiet := time.NewTimer(natsLiveness)
 	defer quiet.Stop()
 	var from natsWorker
@@ -331,7 +333,7 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg) (natsRe
 				if ctx.Err() != nil {
 					return natsReply{}, ctx.Err()
 				}
-				if _, err := p.nc.Request(natsWorkers, nil, natsConnectTimeout); err != nil {
+				if _, err := p.nc.Request(p.conn.workersSubject(), nil, natsConnectTimeout); err != nil && !p.link.rejoining() {
 					return natsReply{}, fmt.Errorf("%w: no worker answers on %s any more (%v)", ErrWorkerLost, p.url, err)
 				}
 				quiet.Reset(natsLiveness)
@@ -344,20 +346,29 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg) (natsRe
 				}
 				continue
 			}
+			if !signedBy(m, key) {
+				continue // not from who took the task: forged, or stray
+			}
 			r, err := decodeReply(m.Data)
 			if err != nil {
 				return natsReply{}, fmt.Errorf("a worker on %s broke the protocol: %w", p.url, err)
 			}
-			from = natsWorker{r.host, r.pid}
+			if w := (natsWorker{r.host, r.pid}); from.pid == 0 {
+				from = w
+			} else if w != from {
+				continue // only the worker that took it answers it
+			}
 			if r.kind == replyBeat {
 				quiet.Reset(natsLiveness)
 				continue
 			}
 			return r, nil
+		case <-lost:
+			return natsReply{pid: from.pid, host: from.host}, fmt.Errorf("%w: the connection to the NATS server at %s was lost during the task", ErrNATSUnreachable, p.url)
 		case <-done:
 			done = nil
 			grace = time.After(cancelGrace)
-			p.nc.Publish(natsCancel, []byte(msg.Reply))
+			p.nc.Publish(p.conn.cancelSubject(), []byte(msg.Reply))
 		case <-grace:
 			return natsReply{pid: from.pid, host: from.host}, ctx.Err()
 		case <-quiet.C:
@@ -412,4 +423,60 @@ func (p *natsPool) close() {
 	if p.sub != nil {
 		p.subWG.Wait()
 	}
+}
+
+// natsLink follows the executor's connection to the NATS server: lost is
+// closed when the connection is lost, and made anew once it is back.
+type natsLink struct {
+	mu       sync.Mutex
+	lost     chan struct{}
+	down     bool
+	since    time.Time // when it was lost
+	why      error
+	regained time.Time // when it was last back
+}
+
+// rejoining reports whether the connection came back so lately that the
+// workers, which reconnect too, may not all be back yet.
+func (l *natsLink) rejoining() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.regained.IsZero() && time.Since(l.regained) < natsLiveness
+}
+
+// current returns the channel that is closed when the connection is lost,
+// or the error of a request while it is.
+func (l *natsLink) current(url string) (<-chan struct{}, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		return nil, fmt.Errorf("%w: the connection to the NATS server at %s was lost %v ago (%v); requests fail until it is back", ErrNATSUnreachable, url, time.Since(l.since).Round(time.Millisecond), l.why)
+	}
+	return l.lost, nil
+}
+
+// lose marks the connection lost, failing the requests in flight.
+func (l *natsLink) lose(p *natsPool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		return
+	}
+	if err == nil {
+		err = errors.New("the server closed it")
+	}
+	l.down, l.since, l.why = true, time.Now(), err
+	close(l.lost)
+	p.log.Warn("the NATS server is unreachable; requests fail until it is back", "nats", p.url, "err", err)
+}
+
+// regain marks the connection back.
+func (l *natsLink) regain(p *natsPool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.down {
+		return
+	}
+	p.log.Info("the NATS server is back", "nats", p.url, "after", time.Since(l.since).Round(time.Millisecond))
+	l.down, l.lost, l.regained = false, make(chan struct{}), time.Now()
 }

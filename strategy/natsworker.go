@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,15 +20,17 @@ import (
 )
 
 // NATSWorkers serves the tasks of this program to [NATS] executors: N
-// worker processes, each connected to the NATS server at URL and running
-// one task at a time, as a process pool's workers do. It is what
-// "primetime worker" runs; a program of one's own that registers tasks
-// (primetime.Register, in init functions) serves them with it, and must
-// call primetime.MaybeWorker first thing in main, since the workers are
-// this program started again.
+// worker processes, each connected to the NATS server that Conn names, in
+// its pool, and running one task at a time, as a process pool's workers
+// do. It is what "primetime worker" runs; a program of one's own that
+// registers tasks (primetime.Register, in init functions) serves them with
+// it, and must call primetime.MaybeWorker first thing in main, since the
+// workers are this program started again. The workers get Conn, its
+// credentials included, in their environment, which only this user's
+// processes read, never on a command line.
 type NATSWorkers struct {
-	// URL is the NATS server's; "" means DefaultNATSURL.
-	URL string
+	// Conn names the NATS server, the credentials and the pool.
+	Conn NATSConn
 	// N is how many worker processes to run; 0 means one per CPU.
 	N int
 	// Ready, if not nil, is called once every worker has connected and
@@ -43,10 +46,10 @@ type NATSWorkers struct {
 // it could not start at once. Serve returns an error if the workers cannot
 // start (no NATS server at URL), and nil once ctx has ended.
 func (w NATSWorkers) Serve(ctx context.Context) error {
-	url := w.URL
-	if url == "" {
-		url = DefaultNATSURL
+	if err := w.Conn.Check(); err != nil {
+		return fmt.Errorf("strategy: %w", err)
 	}
+	conn := w.Conn
 	n := perCPU(w.N)
 	var logw io.Writer = os.Stderr
 	if w.Log != nil {
@@ -58,7 +61,7 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 	var starting sync.WaitGroup
 	for i := range procs {
 		starting.Go(func() {
-			p, err := startNATSWorker(url, logw)
+			p, err := startNATSWorker(conn, logw)
 			mu.Lock()
 			defer mu.Unlock()
 			procs[i] = p
@@ -85,7 +88,7 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 	}
 	var running sync.WaitGroup
 	for _, p := range procs {
-		running.Go(func() { superviseNATSWorker(ctx, p, url, logw) })
+		running.Go(func() { superviseNATSWorker(ctx, p, conn, logw) })
 	}
 	running.Wait()
 	return nil
@@ -93,7 +96,7 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 
 // superviseNATSWorker keeps a worker process running until ctx ends, then
 // stops it.
-func superviseNATSWorker(ctx context.Context, p *reexec.Server, url string, logw io.Writer) {
+func superviseNATSWorker(ctx context.Context, p *reexec.Server, conn NATSConn, logw io.Writer) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,7 +106,7 @@ func superviseNATSWorker(ctx context.Context, p *reexec.Server, url string, logw
 		}
 		fmt.Fprintf(logw, "primetime: NATS worker %d ended (%v); starting another\n", p.Pid(), p.Err())
 		for {
-			np, err := startNATSWorker(url, logw)
+			np, err := startNATSWorker(conn, logw)
 			if err == nil {
 				p = np
 				break
@@ -120,7 +123,7 @@ func superviseNATSWorker(ctx context.Context, p *reexec.Server, url string, logw
 // URL, and the line it writes once it serves, or if it cannot.
 const (
 	roleNATSWorker = "nats-worker"
-	envNATSURL     = "PRIMETIME_NATS_URL"
+	envNATSConn    = "PRIMETIME_NATS"
 	natsReadyLine  = "primetime-nats-worker/1"
 	natsErrorLine  = "primetime-nats-worker-error"
 )
@@ -128,8 +131,12 @@ const (
 func init() { reexec.RegisterRole(roleNATSWorker, natsWorkerMain) }
 
 // startNATSWorker starts a worker process and waits until it serves.
-func startNATSWorker(url string, logw io.Writer) (*reexec.Server, error) {
-	cmd, err := reexec.Command("", nil, roleNATSWorker, logw, envNATSURL+"="+url, "GOMAXPROCS=1")
+func startNATSWorker(conn NATSConn, logw io.Writer) (*reexec.Server, error) {
+	js, err := json.Marshal(conn)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := reexec.Command("", nil, roleNATSWorker, logw, envNATSConn+"="+string(js), "GOMAXPROCS=1")
 	if err != nil {
 		return nil, err
 	}
@@ -149,14 +156,18 @@ func startNATSWorker(url string, logw io.Writer) (*reexec.Server, error) {
 // natsWorkerMain is a worker process's entry point, reached through
 // primetime.MaybeWorker: it serves until its stdin closes.
 func natsWorkerMain() error {
-	url := os.Getenv(envNATSURL)
+	var conn NATSConn
+	if err := json.Unmarshal([]byte(os.Getenv(envNATSConn)), &conn); err != nil {
+		return fmt.Errorf("strategy: a NATS worker's %s: %w", envNATSConn, err)
+	}
+	os.Unsetenv(envNATSConn) // what it runs need not see the credentials
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
 		cancel()
 	}()
 	reported := false
-	err := serveNATSWorker(ctx, url, func(err error) {
+	err := serveNATSWorker(ctx, conn, func(err error) {
 		if err != nil {
 			_, werr := fmt.Printf("%s %v\n", natsErrorLine, err)
 			reported = werr == nil
@@ -173,26 +184,20 @@ func natsWorkerMain() error {
 // serveNATSWorker is one worker: it runs the tasks that come from the
 // queue group one at a time until ctx ends. ready is called once, with nil
 // once it serves, or with the error that keeps it from serving.
-func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
+func serveNATSWorker(ctx context.Context, conn NATSConn, ready func(error)) error {
 	host, _ := os.Hostname()
-	nc, err := nats.Connect(url,
-		nats.Name(fmt.Sprintf("primetime worker %d on %s", os.Getpid(), host)),
-		nats.Timeout(natsConnectTimeout),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(50*time.Millisecond),
-	)
+	nc, err := conn.connect(fmt.Sprintf("primetime worker %d on %s", os.Getpid(), host))
 	if err != nil {
-		err = fmt.Errorf("connecting to the NATS server at %s: %w", url, err)
 		ready(err)
 		return err
 	}
-	w := &natsServer{nc: nc, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), running: map[string]context.CancelFunc{}}
+	w := &natsServer{nc: nc, conn: conn, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), running: map[string]context.CancelFunc{}}
 	defer nc.Close()
 	defer w.tasks.Wait() // their answers go out before the connection closes
 	hello := worker.HelloMessage(primetime.Registered())
-	_, err = nc.QueueSubscribe(natsWorkers, natsGroup, func(m *nats.Msg) { m.Respond(hello) })
+	_, err = nc.QueueSubscribe(conn.workersSubject(), conn.group(), func(m *nats.Msg) { m.Respond(hello) })
 	if err == nil {
-		_, err = nc.ChanSubscribe(natsCancel, w.in)
+		_, err = nc.ChanSubscribe(conn.cancelSubject(), w.in)
 	}
 	if err == nil {
 		err = w.join()
@@ -214,7 +219,7 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 			nc.FlushTimeout(natsConnectTimeout)
 			return nil
 		case m := <-w.in:
-			if m.Subject == natsCancel {
+			if m.Subject == conn.cancelSubject() {
 				w.cancel(string(m.Data))
 				continue
 			}
@@ -230,6 +235,7 @@ func serveNATSWorker(ctx context.Context, url string, ready func(error)) error {
 // sent them, so that a cancellation never overtakes its task.
 type natsServer struct {
 	nc    *nats.Conn
+	conn  NATSConn
 	me    natsReply // the worker's pid and host, for its replies
 	in    chan *nats.Msg
 	tasks sync.WaitGroup
@@ -249,7 +255,7 @@ func (w *natsServer) join() error {
 	if w.stopping.Load() {
 		return nil
 	}
-	sub, err := w.nc.ChanQueueSubscribe(natsTasks, natsGroup, w.in)
+	sub, err := w.nc.ChanQueueSubscribe(w.conn.tasksSubject(), w.conn.group(), w.in)
 	if err != nil {
 		return err
 	}
@@ -279,10 +285,13 @@ func (w *natsServer) cancel(reply string) {
 	}
 }
 
-func (w *natsServer) reply(to string, kind byte, body []byte) {
+// reply sends a reply about the run that answers to `to`, signed with its
+// key.
+func (w *natsServer) reply(to, key string, kind byte, body []byte) {
 	r := w.me
 	r.kind, r.body = kind, body
-	w.nc.Publish(to, r.encode())
+	data := r.encode()
+	w.nc.PublishMsg(&nats.Msg{Subject: to, Data: data, Header: nats.Header{natsMACHeader: []string{replyMAC(key, data)}}})
 }
 
 // start runs the task of m on a goroutine of its own, with heartbeats,
@@ -294,7 +303,8 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 	w.mu.Unlock()
 	w.tasks.Go(func() {
 		defer cancel()
-		beat := w.beat(m.Reply)
+		key := m.Header.Get(natsKeyHeader)
+		beat := w.beat(m.Reply, key)
 		kind, body := replyAnswer, []byte(nil)
 		name, payload, err := worker.ParseRunMessage(m.Data)
 		if err != nil {
@@ -314,7 +324,7 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 		if err := w.join(); err != nil {
 			kind, body = replyFail, worker.FailureMessage(worker.CodeFailed, "the worker could not join the queue group again: "+err.Error())
 		}
-		w.reply(m.Reply, kind, body)
+		w.reply(m.Reply, key, kind, body)
 	})
 }
 
@@ -326,7 +336,7 @@ type beater struct {
 }
 
 // beat starts the heartbeats of the run that answers to reply.
-func (w *natsServer) beat(reply string) *beater {
+func (w *natsServer) beat(reply, key string) *beater {
 	b := &beater{}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -334,7 +344,7 @@ func (w *natsServer) beat(reply string) *beater {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if !b.stopped {
-			w.reply(reply, replyBeat, nil)
+			w.reply(reply, key, replyBeat, nil)
 			b.t.Reset(natsBeat)
 		}
 	})

@@ -59,18 +59,19 @@ func TestConstructorsMatchTheirTextForms(t *testing.T) {
 	assert.Equal(t, "loops:3", strategy.Loops(3).String())
 	assert.Equal(t, "loops", strategy.Loops(0).String())
 	assert.Equal(t, "loops:2+goroutines:4", strategy.Offload(strategy.Loops(2), strategy.Goroutines(4)).String())
-	assert.Equal(t, "loop+nats:2", strategy.LoopWithOffload(strategy.NATS(2, "nats://10.0.0.5:4222")).String(), "the URL is not in the text form")
-	assert.Equal(t, "perconn+nats", strategy.Offload(strategy.PerConn(), strategy.NATS(0, "")).String())
+	assert.Equal(t, "loop+nats:2", strategy.LoopWithOffload(strategy.NATS(2, strategy.NATSConn{URL: "nats://10.0.0.5:4222"})).String(), "the URL is not in the text form")
+	assert.Equal(t, "perconn+nats", strategy.Offload(strategy.PerConn(), strategy.NATS(0, strategy.NATSConn{})).String())
 }
 
-func TestWithNATSURLChangesOnlyANATSExecutor(t *testing.T) {
-	nats := strategy.LoopWithOffload(strategy.NATS(2, ""))
-	moved := strategy.WithNATSURL(nats, "nats://10.0.0.5:4222")
+func TestWithNATSChangesOnlyANATSExecutor(t *testing.T) {
+	nats := strategy.LoopWithOffload(strategy.NATS(2, strategy.NATSConn{}))
+	elsewhere := strategy.NATSConn{URL: "nats://10.0.0.5:4222", Prefix: "blue"}
+	moved := strategy.WithNATS(nats, elsewhere)
 	assert.NotEqual(t, nats, moved)
 	assert.Equal(t, nats.String(), moved.String())
-	assert.Equal(t, strategy.LoopWithOffload(strategy.NATS(2, "nats://10.0.0.5:4222")), moved)
+	assert.Equal(t, strategy.LoopWithOffload(strategy.NATS(2, elsewhere)), moved)
 	for _, s := range []strategy.Strategy{strategy.ProcessPool(2), strategy.Loop(), named("mine")} {
-		assert.Equal(t, s, strategy.WithNATSURL(s, "nats://10.0.0.5:4222"))
+		assert.Equal(t, s, strategy.WithNATS(s, elsewhere))
 	}
 }
 
@@ -152,7 +153,7 @@ func TestConstructorsRefuseMisuse(t *testing.T) {
 	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
 	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
 	assert.Panics(t, func() { strategy.Processes(-1) })
-	assert.Panics(t, func() { strategy.NATS(-1, "") })
+	assert.Panics(t, func() { strategy.NATS(-1, strategy.NATSConn{}) })
 	assert.Panics(t, func() { strategy.Loops(-1) })
 	assert.PanicsWithValue(t, "strategy: New with a strategy_test.notAScheduler, which is neither a ConnScheduler nor a LoopScheduler", func() {
 		strategy.New(notAScheduler{}, nil)

@@ -54,6 +54,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
@@ -94,6 +95,17 @@ type Env struct {
 	// tasks and its queue there; [Env.Run] and [Thread.RunTask] record a
 	// task's span themselves.
 	Recorder *Recorder
+	// Logger receives what an executor has to say while it serves (a
+	// NATS server lost, and back); nil means slog.Default.
+	Logger *slog.Logger
+}
+
+// logger returns the logger of env.
+func (env Env) logger() *slog.Logger {
+	if env.Logger != nil {
+		return env.Logger
+	}
+	return slog.Default()
 }
 
 // A Recorder records a server's scheduling events for a timeline; it is

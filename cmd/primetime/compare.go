@@ -69,7 +69,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return nil
 	})
 	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL+", GOMAXPROCS "+strconv.Itoa(convoyMaxProcs))
-	natsURL := natsFlag(c, "", natsUsage)
+	natsFl := addNATSFlags(c, "", natsUsage)
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
 		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
@@ -150,12 +150,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	var stopNATS func() error
-	x.NATS, stopNATS, err = natsFor(*natsURL, ss, stderr, slog.New(slog.DiscardHandler))
+	var localNATS bool
+	x.NATS, localNATS, stopNATS, err = natsFor(natsFl, ss, stderr, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return c.fail(err, 1)
 	}
 	defer stopNATS()
-	localNATS := x.NATS != "" && *natsURL == ""
+	natsNote := ""
+	switch {
+	case localNATS:
+		natsNote = "nats tasks go to local workers through a NATS server of its own"
+	case natsWorkersNeeded(ss) > 0:
+		natsNote = "nats tasks go to the workers of " + x.NATS.URL
+	}
 	plan, err := x.Plan()
 	if err != nil {
 		return c.fail(err, 2)
@@ -164,7 +171,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.fail(err, 2)
 	}
 	progress.Align(plan.Rows...)
-	printPlan(stdout, plan, x, localNATS)
+	printPlan(stdout, plan, x, natsNote)
 
 	cmp, err := plan.Run(ctx)
 	if cmp == nil {
@@ -177,6 +184,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var errs []string
 	if err != nil {
 		errs = append(errs, c.message(err))
+	}
+	for _, row := range cmp.Rows {
+		if row.Interrupted {
+			errs = append(errs, fmt.Sprintf("%s was interrupted (%s): its figures are not its own", row.FullLabel(), strings.SplitN(row.Note, ";", 2)[0]))
+		}
 	}
 	if *html != "" {
 		if werr := writeFile(*html, func(w io.Writer) error { return report.HTML(w, cmp) }); werr != nil {
@@ -207,7 +219,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // printPlan says what an experiment runs, with its defaults filled in.
-func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, localNATS bool) {
+func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote string) {
 	sc := plan.Scenario
 	fmt.Fprintf(w, "%d runs, %s each: %d clients send %q", plan.Runs, sc.Duration, sc.Clients, sc.Small)
 	if sc.LongAfter >= 0 {
@@ -224,11 +236,8 @@ func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, localNATS 
 	if x.Idle > 0 {
 		fmt.Fprintf(w, "; %s idle connections measure each server's memory first", thousands(x.Idle))
 	}
-	switch {
-	case localNATS:
-		fmt.Fprintf(w, "; nats tasks go to local workers through a NATS server of its own")
-	case x.NATS != "":
-		fmt.Fprintf(w, "; nats tasks go to the workers of %s", x.NATS)
+	if natsNote != "" {
+		fmt.Fprintf(w, "; %s", natsNote)
 	}
 	fmt.Fprint(w, "\n\n")
 }

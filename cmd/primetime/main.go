@@ -146,7 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	debugAddr := c.String("debug-addr", "", "also serve /debug/vars and /debug/pprof/ on this `address`, a loopback one such as 127.0.0.1:6060 (off if empty)")
 	debugPublic := c.Bool("debug-public", false, "let -debug-addr be an address other machines reach: they then see the server's stacks, heap and command line")
 	maxConns := c.int("max-conns", 0, nonNegative, "most connections open at once; further clients wait to be accepted (0: no limit)")
-	natsURL := natsFlag(c, "", natsUsage)
+	natsFl := addNATSFlags(c, "", natsUsage)
 	traceFile := c.String("trace", "", "record who runs when, and write it to `file` in the Trace Event Format on exit and on SIGUSR1 (for ui.perfetto.dev)")
 	traceAnchor := c.String("trace-anchor", loadtest.DefaultLong, "with -trace, keep the window around the arrival of this `request` (empty: the latest events)")
 	traceBefore := c.duration("trace-before", timeline.DefaultBefore, positive, "with -trace, keep this much before the anchor")
@@ -177,12 +177,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer l.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	url, stopNATS, err := natsFor(*natsURL, []strategy.Strategy{s}, stderr, logger)
+	conn, _, stopNATS, err := natsFor(natsFl, []strategy.Strategy{s}, stderr, logger)
 	if err != nil {
 		return c.fail(err, 1)
 	}
 	defer stopNATS()
-	s = strategy.WithNATSURL(s, url)
+	s = strategy.WithNATS(s, conn)
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
 	if *traceFile != "" {

@@ -41,8 +41,8 @@ type childConfig struct {
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
 	Protocol loadtest.Protocol `json:"protocol,omitempty"`
-	// NATS, if not empty, is the NATS server of a nats executor.
-	NATS string `json:"nats,omitempty"`
+	// NATS is how a nats executor reaches its NATS server.
+	NATS strategy.NATSConn `json:"nats"`
 	// Trace, if not empty, is the file the server writes its timeline to
 	// as it stops, recorded around the request Anchor, Before it and After
 	// it.
@@ -116,9 +116,7 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 	if err != nil {
 		return "", nil, err
 	}
-	if cfg.NATS != "" {
-		s = strategy.WithNATSURL(s, cfg.NATS)
-	}
+	s = strategy.WithNATS(s, cfg.NATS)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err

@@ -109,13 +109,14 @@ type Experiment struct {
 	// row at every point, a point being a value of each (two make a
 	// grid), interleaved as Count is. Each Row says its point.
 	Sweeps []loadtest.Sweep
-	// NATS is the URL of the NATS server whose workers run the tasks of the
-	// rows whose executor is nats (strategy.NATS); empty means
-	// strategy.DefaultNATSURL. A strategy of Values reaches its child
-	// server by its text form, so with this URL too, not one given by
-	// strategy.WithNATSURL. The command starts a NATS server of its own,
-	// with local workers, when it is given none.
-	NATS string
+	// NATS says how the rows whose executor is nats (strategy.NATS) reach
+	// the NATS server whose workers run their tasks, with what
+	// credentials: the zero value is strategy.DefaultNATSURL, without.
+	// A strategy of Values reaches its child server by its text form, so
+	// with this connection too, not one given by strategy.WithNATS; the
+	// child gets it in its environment. The command starts a NATS server
+	// of its own, with local workers, when it is given none.
+	NATS strategy.NATSConn
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 
@@ -535,6 +536,14 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 	if sum.GeneratorBound {
 		row.GeneratorBound = true
 		row.Note = strings.TrimPrefix(row.Note+"; the generator may be the limit ("+sum.GeneratorWhy+")", "; ")
+	}
+	for _, e := range r.Events {
+		if e.Kind == loadtest.FirstError && strings.Contains(e.Detail, strategy.ErrNATSUnreachable.Error()) {
+			row.Interrupted = true
+			row.Note = "interrupted: the NATS server was unreachable during the run; run it again; " + row.Note
+			row.Note = strings.TrimSuffix(row.Note, "; ")
+			break
+		}
 	}
 	return row
 }

@@ -239,6 +239,21 @@ func TestARowSaysWhenLittlesLawIsOff(t *testing.T) {
 	assert.NotContains(t, rowOf(s, res(0.5, 1000)).Note, "Little's law", "open loop: no such rule")
 }
 
+func TestARowWhoseNATSServerWasUnreachableIsInterrupted(t *testing.T) {
+	s, err := strategy.Parse("loop+nats:2")
+	require.NoError(t, err)
+	res := &loadtest.Result{Scenario: loadtest.Scenario{Clients: 4, LongAfter: -1}, Summary: loadtest.Summary{Answers: 1000, InFlight: 4, AnsweredClients: 4},
+		Events: []loadtest.Event{
+			{Kind: loadtest.FirstError, Detail: "err-answer: ERR NATS server unreachable: the connection to the NATS server at nats://127.0.0.1:4222 was lost during the task"},
+			{Kind: loadtest.FirstError, Detail: "closed: NATS server unreachable"},
+		}}
+	row := rowOf(s, res)
+	assert.True(t, row.Interrupted)
+	assert.Equal(t, "interrupted: the NATS server was unreachable during the run; run it again; no long request", row.Note)
+	res.Events = res.Events[:0]
+	assert.False(t, rowOf(s, res).Interrupted)
+}
+
 func TestAFreeThreadedPythonsRowsSayTheyRunWithoutTheLock(t *testing.T) {
 	real, err := exec.LookPath("python3")
 	if err != nil {

@@ -52,7 +52,7 @@ func TestTheNATSStrategiesConform(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(text, func(t *testing.T) { strategytest.Run(t, strategy.WithNATSURL(s, cluster.URL())) })
+		t.Run(text, func(t *testing.T) { strategytest.Run(t, strategy.WithNATS(s, cluster.Conn())) })
 	}
 }
 

@@ -1,0 +1,142 @@
+package server_test
+
+import (
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/natslocal"
+	"github.com/primetime-lab/primetime/server"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// TestNATSIntruderWithoutTheRunsKeyIsRefused: the NATS server that the
+// command starts admits only the holders of the run's nkey. A process
+// without it can neither subscribe to the tasks nor publish answers: it
+// cannot even connect.
+func TestNATSIntruderWithoutTheRunsKeyIsRefused(t *testing.T) {
+	cluster := startCluster(t, 1)
+	_, err := nats.Connect(cluster.URL(), nats.Timeout(bound))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, nats.ErrAuthorization, "an intruder is refused at CONNECT: no SUB, no PUB")
+	_, err = nats.Connect(cluster.URL(), nats.Token("guess"), nats.Timeout(bound))
+	assert.ErrorIs(t, err, nats.ErrAuthorization, "and so is a guessed token")
+
+	// The run's own processes connect, and are served.
+	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
+	assert.Contains(t, cluster.Pids, askPid(t, dial(t, ts.addr)))
+}
+
+// TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused: a forger
+// that holds the credential sees every reply on the executors' inboxes,
+// and so the reply subject and a signed heartbeat of a held task. It
+// replays the heartbeat, answers "666" with the heartbeat's MAC, and
+// answers unsigned; the request still gets its worker's answer.
+func TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused(t *testing.T) {
+	cluster := startCluster(t, 1)
+	conn := cluster.Conn()
+	forger, err := nats.Connect(conn.URL, nats.Nkey(nkeyOf(t, conn.NKeySeed)))
+	require.NoError(t, err)
+	defer forger.Close()
+	seen, err := forger.SubscribeSync("_INBOX.>")
+	require.NoError(t, err)
+	require.NoError(t, forger.Flush())
+
+	ts := startNATS(t, "perconn+nats:1", conn)
+	c := dial(t, ts.addr)
+	pid, hold := holdInWorker(t, c)
+	beat, err := seen.NextMsg(bound) // heartbeats come every 200 ms
+	require.NoError(t, err)
+	forged := append([]byte{'A'}, beat.Data[1:]...)
+	forged = append(forged, "666"...)
+	for _, m := range []*nats.Msg{
+		{Subject: beat.Subject, Data: beat.Data, Header: beat.Header},     // a replayed beat: harmless
+		{Subject: beat.Subject, Data: forged, Header: beat.Header},        // the beat's MAC on other data
+		{Subject: beat.Subject, Data: forged},                             // no MAC
+		{Subject: beat.Subject, Data: []byte("A\x00\x00\x00\x01\x00666")}, // another worker, unsigned
+	} {
+		require.NoError(t, forger.PublishMsg(m))
+	}
+	require.NoError(t, forger.Flush())
+	hold.Close() // the worker's task returns
+	assert.Equal(t, "released", c.read(), "the answer of worker %d, not the forger's", pid)
+}
+
+// nkeyOf returns what nats.Nkey takes for the seed.
+func nkeyOf(t *testing.T, seed string) (string, nats.SignatureHandler) {
+	t.Helper()
+	kp, err := nkeys.FromSeed([]byte(seed))
+	require.NoError(t, err)
+	pub, err := kp.PublicKey()
+	require.NoError(t, err)
+	return pub, kp.Sign
+}
+
+// TestNATSServerLossFailsRequestsAtOnceUntilItIsBack: the NATS server goes
+// away; a request then fails at once with an error that names the NATS
+// server, never a worker, and the server's log says so; once the NATS
+// server is back on its port, the same worker answers again and the log
+// says that too.
+func TestNATSServerLossFailsRequestsAtOnceUntilItIsBack(t *testing.T) {
+	ns, err := natslocal.StartServer(0)
+	require.NoError(t, err)
+	port, url := ns.Port(), ns.URL()
+	worker := startWorkers(t, strategy.NATSConn{URL: url}, 1)[0]
+	var log syncBuffer
+	ts := start(t, &server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), strategy.NATSConn{URL: url}),
+		Task: callback, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	c := dial(t, ts.addr)
+	pid := askPid(t, c)
+	require.Equal(t, worker, pid)
+
+	ns.Close()
+	// Once the executor knows (it logs it), requests fail at once.
+	<-waitUntil(func() bool { return strings.Contains(log.String(), "the NATS server is unreachable") })
+	unreachable := `^ERR NATS server unreachable: the connection to the NATS server at ` + regexp.QuoteMeta(url) + ` was lost`
+	assert.Regexp(t, unreachable, c.ask("pid"), "at once, naming the NATS server")
+	assert.Regexp(t, unreachable, c.ask("pid"))
+
+	ns, err = natslocal.StartServer(port)
+	require.NoError(t, err)
+	t.Cleanup(ns.Close)
+	for deadline := time.Now().Add(bound); ; {
+		got := c.ask("pid")
+		if got == strconv.Itoa(pid) {
+			break
+		}
+		require.Regexp(t, unreachable, got)
+		require.True(t, time.Now().Before(deadline), "not back within %v", bound)
+	}
+	assert.Contains(t, log.String(), `msg="the NATS server is unreachable; requests fail until it is back" nats=`+url)
+	assert.Contains(t, log.String(), `msg="the NATS server is back" nats=`+url)
+}
+
+// TestTheCommandsNATSServerIsStartedAgainWhenItDies: kill -9 of the NATS
+// server process that natslocal started: it is started again on its port,
+// and requests are answered again.
+func TestTheCommandsNATSServerIsStartedAgainWhenItDies(t *testing.T) {
+	cluster := startCluster(t, 1)
+	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
+	c := dial(t, ts.addr)
+	pid := askPid(t, c)
+	old := cluster.ServerPid()
+	require.NoError(t, syscall.Kill(old, syscall.SIGKILL))
+	for deadline := time.Now().Add(bound); ; {
+		got := c.ask("pid")
+		if got == strconv.Itoa(pid) {
+			break
+		}
+		require.True(t, strings.HasPrefix(got, "ERR NATS server unreachable: "), got)
+		require.True(t, time.Now().Before(deadline), "not back within %v", bound)
+	}
+	assert.NotEqual(t, old, cluster.ServerPid(), "a new NATS server process")
+}
