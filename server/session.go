@@ -171,7 +171,8 @@ func (ss *session) logTaskError(err error) {
 	case errors.As(err, &p):
 		ss.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
 			"remote", ss.remote.String(), "stack", string(p.Stack))
-	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, strategy.ErrNATSUnreachable): // its executor logs the loss once
 	default:
 		ss.s.logger().Warn("task failed", "err", err, "remote", ss.remote.String())
 	}

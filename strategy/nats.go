@@ -138,17 +138,19 @@ func (w natsWorker) String() string {
 // inbox that hands each reply to the call that waits for it, and a token
 // per task it may have in flight.
 type natsPool struct {
-	nc    *nats.Conn
-	conn  NATSConn
-	url   string
-	link  natsLink
-	log   *slog.Logger
-	inbox string
-	sub   *nats.Subscription
-	subWG sync.WaitGroup // the subscription's delivery goroutine
-	wg    sync.WaitGroup // submitted tasks
-	free  chan struct{}
-	next  atomic.Uint64
+	nc   *nats.Conn
+	conn NATSConn
+	url  string
+	link natsLink
+	log  *slog.Logger
+	// closing is set once the executor closes its own connection.
+	closing atomic.Bool
+	inbox   string
+	sub     *nats.Subscription
+	subWG   sync.WaitGroup // the subscription's delivery goroutine
+	wg      sync.WaitGroup // submitted tasks
+	free    chan struct{}
+	next    atomic.Uint64
 
 	mu    sync.Mutex
 	calls map[uint64]*natsCall
@@ -419,6 +421,7 @@ func (p *natsPool) Stop() {
 // close closes the connection and waits for the subscription's delivery
 // goroutine.
 func (p *natsPool) close() {
+	p.closing.Store(true) // what follows is no loss of the NATS server's
 	p.nc.Close()
 	if p.sub != nil {
 		p.subWG.Wait()
@@ -459,7 +462,7 @@ func (l *natsLink) current(url string) (<-chan struct{}, error) {
 func (l *natsLink) lose(p *natsPool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.down {
+	if l.down || p.closing.Load() {
 		return
 	}
 	if err == nil {
