@@ -2,10 +2,10 @@ package server_test
 
 import (
 	"log/slog"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,7 +129,9 @@ func TestTheCommandsNATSServerIsStartedAgainWhenItDies(t *testing.T) {
 	c := dial(t, ts.addr)
 	pid := askPid(t, c)
 	old := cluster.ServerPid()
-	require.NoError(t, syscall.Kill(old, syscall.SIGKILL))
+	proc, err := os.FindProcess(old)
+	require.NoError(t, err)
+	require.NoError(t, proc.Kill())
 	for deadline := time.Now().Add(bound); ; {
 		got := c.ask("pid")
 		if got == strconv.Itoa(pid) {

@@ -503,8 +503,10 @@ func (lp *loop) start(c *conn, payload []byte) {
 	if answer, err, early := c.sub.Returned(); early {
 		lp.inflight--
 		lp.now = lp.clock()
-		lp.answer(c, answer, err)
+		// A task cancelled by the server's Close may answer before
+		// Submit returns: its connection closes first, as in takePosted.
 		lp.closeIfServerClosed()
+		lp.answer(c, answer, err)
 	}
 }
 
