@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 	"github.com/stretchr/testify/assert"
@@ -141,4 +143,47 @@ func TestTheCommandsNATSServerIsStartedAgainWhenItDies(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "not back within %v", bound)
 	}
 	assert.NotEqual(t, old, cluster.ServerPid(), "a new NATS server process")
+}
+
+// TestNATSCredentialsOfAServerOfOnesOwn: against NATS servers that want a
+// token, or a user and a password, the executor and the workers connect
+// with the credentials given, and say in one line when they are refused.
+func TestNATSCredentialsOfAServerOfOnesOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  natsserver.Options
+		right strategy.NATSConn
+		wrong strategy.NATSConn
+	}{
+		{"token", natsserver.Options{Authorization: "s3cret"}, strategy.NATSConn{Token: "s3cret"}, strategy.NATSConn{Token: "guess"}},
+		{"user", natsserver.Options{Username: "alice", Password: "pw"}, strategy.NATSConn{User: "alice", Password: "pw"}, strategy.NATSConn{User: "alice", Password: "no"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts
+			o.Host, o.Port, o.NoLog, o.NoSigs = "127.0.0.1", natsserver.RANDOM_PORT, true, true
+			ns, err := natsserver.NewServer(&o)
+			require.NoError(t, err)
+			ns.Start()
+			t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+			require.True(t, ns.ReadyForConnections(bound))
+			right, wrong := tc.right, tc.wrong
+			right.URL, wrong.URL = ns.ClientURL(), ns.ClientURL()
+			right.Prefix = "pool-" + tc.name
+
+			workers := startWorkers(t, right, 1)
+			ts := startNATS(t, "perconn+nats:1", right)
+			assert.Equal(t, workers[0], askPid(t, dial(t, ts.addr)))
+
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			err = (&server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), wrong), Logger: discard}).Serve(l)
+			assert.Regexp(t, `^strategy: the NATS server at nats://127.0.0.1:\d+ refuses these credentials: nats: Authorization Violation$`, err.Error())
+			other := right
+			other.Prefix = "another-pool"
+			l, err = net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			err = (&server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), other), Logger: discard}).Serve(l)
+			assert.Regexp(t, `^strategy: no worker answers on nats://127.0.0.1:\d+ \(pool another-pool\): start some`, err.Error(), "another pool's subjects have no workers")
+		})
+	}
 }

@@ -130,7 +130,7 @@ type loop struct {
 	rbuf     []byte // the one read buffer
 	wbuf     []byte // answers are formatted here, then written
 	events   []unix.EpollEvent
-	hangups  []unix.EpollEvent // sweepResets' own, as events may be in hand
+	hangups  []unix.EpollEvent // sweepDeparted' own, as events may be in hand
 
 	assigned atomic.Int64 // connections handed to it and not yet closed
 
@@ -436,7 +436,7 @@ func (lp *loop) process(c *conn, data []byte) {
 		if lp.now >= lp.polled.add(policy.WatchDelay) {
 			// Tasks the loop ran have kept it from its sockets: close
 			// those reset meanwhile before starting another.
-			lp.sweepResets()
+			lp.sweepDeparted()
 			if c.state == closed {
 				break
 			}
@@ -692,7 +692,7 @@ func (lp *loop) watchCurrent() {
 	}
 }
 
-// sweepResets closes every connection whose client has left, by a reset
+// sweepDeparted closes every connection whose client has left, by a reset
 // or a FIN, without waiting: a loop that has run tasks itself for a while
 // would otherwise start a task for each such client in turn, each running
 // until its checkpoint looks (the watch delay), so that 500 clients that
@@ -701,7 +701,7 @@ func (lp *loop) watchCurrent() {
 // once the request has run the watch delay. epoll is level-triggered, so
 // the other events the sweep takes come again, and a second wait takes
 // ready connections the first did not.
-func (lp *loop) sweepResets() {
+func (lp *loop) sweepDeparted() {
 	for range lp.open/len(lp.hangups) + 1 {
 		var n int
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.hangups, 0) })
