@@ -182,3 +182,16 @@ func TestLoadSaysWhichProtocolTheServerSpeaks(t *testing.T) {
 	assert.Equal(t, "primetime load: the server at "+addr+" answers HTTP: set -protocol to http\n", stderr.String())
 	assert.Empty(t, stdout.String())
 }
+
+func TestFlagsMayFollowTheArguments(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	c := newCommand("merge", "primetime merge", &stdout, &stderr)
+	out := c.String("json", "", "")
+	code, ok := c.parse([]string{"a.json", "-json", "m.json", "b.json", "--", "-c.json"}, -1)
+	require.True(t, ok, "%d: %s", code, stderr.String())
+	assert.Equal(t, "m.json", *out)
+	assert.Equal(t, []string{"a.json", "b.json", "-c.json"}, c.Args(), "after --, flags are arguments")
+	assert.Equal(t, 3, c.NArg())
+	assert.Equal(t, "a.json", c.Arg(0))
+	assert.Equal(t, "", c.Arg(3))
+}

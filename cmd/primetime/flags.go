@@ -22,6 +22,24 @@ type command struct {
 	stdout, stderr io.Writer
 	// fields names the flags of the library's fields, for FieldErrors.
 	fields map[string]string
+	// args are the arguments that are not flags, wherever they stood.
+	args []string
+}
+
+// Args returns the arguments that are not flags: parse takes flags before,
+// between and after them, as most commands people know do ("merge a.json
+// b.json -json m.json"); after "--", every argument is one.
+func (c *command) Args() []string { return c.args }
+
+// NArg returns how many arguments are not flags.
+func (c *command) NArg() int { return len(c.args) }
+
+// Arg returns the ith argument that is not a flag, or "".
+func (c *command) Arg(i int) string {
+	if i < 0 || i >= len(c.args) {
+		return ""
+	}
+	return c.args[i]
 }
 
 func newCommand(name, synopsis string, stdout, stderr io.Writer) *command {
@@ -40,6 +58,16 @@ var flagError = regexp.MustCompile(`^invalid (?:boolean )?value "[^"]*" for (?:f
 // has said why or printed the help.
 func (c *command) parse(args []string, nargs int) (code int, ok bool) {
 	err := c.Parse(args)
+	for err == nil && c.FlagSet.NArg() > 0 {
+		rest := c.FlagSet.Args()
+		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
+			c.args = append(c.args, rest...)
+			break
+		}
+		c.args = append(c.args, rest[0])
+		args = rest[1:]
+		err = c.Parse(args)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		c.help()
 		return 0, false

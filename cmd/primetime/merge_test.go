@@ -50,7 +50,8 @@ func TestThreeGeneratorsStartedTogetherMergeExactly(t *testing.T) {
 	}
 	files := []string{filepath.Join(dir, "g0.json"), filepath.Join(dir, "g1.json"), filepath.Join(dir, "g2.json")}
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), append([]string{"merge", "-json", filepath.Join(dir, "m.json"), "-hlog", filepath.Join(dir, "m.hlog")}, files...), &stdout, &stderr)
+	// Flags before, between and after the files, as people type them.
+	code := run(context.Background(), []string{"merge", "-json", filepath.Join(dir, "m.json"), files[0], files[1], "-hlog", filepath.Join(dir, "m.hlog"), files[2]}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	assert.Empty(t, stderr.String(), "no skew: the generators started together")
 
