@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,12 +66,14 @@ func TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused(t *testing.T
 	}
 	forged := append([]byte{'A'}, beat.Data[1:]...)
 	forged = append(forged, "666"...)
-	for _, m := range []*nats.Msg{
+	// Twenty of each, so many that they would crowd the answer out of a
+	// queue that held them.
+	for _, m := range slices.Repeat([]*nats.Msg{
 		{Subject: beat.Subject, Data: beat.Data, Header: beat.Header},     // a replayed beat: harmless
 		{Subject: beat.Subject, Data: forged, Header: beat.Header},        // the beat's MAC on other data
 		{Subject: beat.Subject, Data: forged},                             // no MAC
 		{Subject: beat.Subject, Data: []byte("A\x00\x00\x00\x01\x00666")}, // another worker, unsigned
-	} {
+	}, 20) {
 		require.NoError(t, forger.PublishMsg(m))
 	}
 	require.NoError(t, forger.Flush())

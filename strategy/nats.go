@@ -164,8 +164,15 @@ type natsPool struct {
 	waiting   atomic.Int32
 }
 
-// A natsCall is a run waiting for its replies.
-type natsCall struct{ replies chan *nats.Msg }
+// A natsCall is a run waiting for its replies: deliver hands it those
+// signed with its key, heartbeats (and the NATS server's no-responders
+// status) on replies, which may drop some when full, and answers and
+// failures on final, which a flood of heartbeats or of forgeries cannot
+// crowd out.
+type natsCall struct {
+	key            string
+	replies, final chan *nats.Msg
+}
 
 func (p *natsPool) start(task primetime.Task) error {
 	sub, err := p.nc.Subscribe(p.inbox+".*", p.deliver)
@@ -193,7 +200,8 @@ func (p *natsPool) start(task primetime.Task) error {
 }
 
 // deliver hands a reply to the call that waits for it; a reply for a call
-// that has ended (a heartbeat sent as the answer was) is dropped.
+// that has ended (a heartbeat sent as the answer was), and one not signed
+// with the call's key, are dropped.
 func (p *natsPool) deliver(m *nats.Msg) {
 	id, err := strconv.ParseUint(m.Subject[len(p.inbox)+1:], 10, 64)
 	if err != nil {
@@ -205,9 +213,17 @@ func (p *natsPool) deliver(m *nats.Msg) {
 	if c == nil {
 		return
 	}
+	to := c.replies
+	switch {
+	case len(m.Data) == 0 && m.Header.Get("Status") == "503":
+	case !signedBy(m, c.key):
+		return // not from who took the task: forged, or stray
+	case m.Data[0] != replyBeat:
+		to = c.final
+	}
 	select {
-	case c.replies <- m:
-	default: // a call holds at most a few replies unread; more are beats
+	case to <- m:
+	default: // a call holds a few unread; more are beats, or duplicates
 	}
 }
 
@@ -271,7 +287,8 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	}
 	id := p.next.Add(1)
 	reply := p.inbox + "." + strconv.FormatUint(id, 10)
-	c := &natsCall{replies: make(chan *nats.Msg, 4)}
+	key := newTaskKey()
+	c := &natsCall{key: key, replies: make(chan *nats.Msg, 4), final: make(chan *nats.Msg, 4)}
 	p.mu.Lock()
 	p.calls[id] = c
 	p.mu.Unlock()
@@ -286,12 +303,11 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	if p.rec != nil {
 		start = p.rec.Now()
 	}
-	key := newTaskKey()
 	msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body, Header: nats.Header{natsKeyHeader: []string{key}}}
 	if err := p.nc.PublishMsg(msg); err != nil {
 		return nil, fmt.Errorf("sending the task to %s: %w", p.url, err)
 	}
-	r, err := p.wait(ctx, c, msg, key, lost)
+	r, err := p.wait(ctx, c, msg, lost)
 	if r.pid != 0 {
 		p.laneOf(natsWorker{r.host, r.pid}).Span(timeline.Task, start, payload)
 	}
@@ -312,13 +328,14 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	return nil, localError(name, re)
 }
 
-// wait waits for the answer or the failure of the task that msg sent with
-// key, taking only the replies signed with key, from the worker that first
-// sent one. A task that finds no worker free is sent again until one takes
-// it, as long as some worker answers; a cancelled one is cancelled on its
-// worker, which is given a second to stop it. Once lost is closed, the
-// connection to the NATS server is gone, and so is the task's answer.
-func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, key string, lost <-chan struct{}) (natsReply, error) {
+// wait waits for the answer or the failure of the task that msg sent,
+// from the replies that deliver took (signed with the task's key), from the
+// worker that first sent one. A task that finds no worker free is sent
+// again until one takes it, as long as some worker answers; a cancelled one
+// is cancelled on its worker, which is given a second to stop it. Once
+// lost is closed, the connection to the NATS server is gone, and so is the
+// task's answer.
+func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, lost <-chan struct{}) (natsReply, error) {
 	quiet := time.NewTimer(natsLiveness)
 	defer quiet.Stop()
 	var from natsWorker
@@ -326,51 +343,17 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, key str
 	done := ctx.Done()
 	retry := 50 * time.Microsecond
 	for {
+		var m *nats.Msg
 		select {
-		case m := <-c.replies:
-			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-				// No member in the group: every worker is busy, or
-				// there is none. While some worker answers, send it
-				// again shortly, until one takes it.
-				if ctx.Err() != nil {
-					return natsReply{}, ctx.Err()
-				}
-				if _, err := p.nc.Request(p.conn.workersSubject(), nil, natsConnectTimeout); err != nil && !p.link.rejoining() {
-					return natsReply{}, fmt.Errorf("%w: no worker answers on %s any more (%v)", ErrWorkerLost, p.url, err)
-				}
-				quiet.Reset(natsLiveness)
-				retry = min(2*retry, 10*time.Millisecond)
-				if err := sleepCtx(ctx, retry); err != nil {
-					return natsReply{}, err
-				}
-				if err := p.nc.PublishMsg(msg); err != nil {
-					return natsReply{}, fmt.Errorf("sending the task to %s: %w", p.url, err)
-				}
-				continue
-			}
-			if !signedBy(m, key) {
-				continue // not from who took the task: forged, or stray
-			}
-			r, err := decodeReply(m.Data)
-			if err != nil {
-				return natsReply{}, fmt.Errorf("a worker on %s broke the protocol: %w", p.url, err)
-			}
-			if w := (natsWorker{r.host, r.pid}); from.pid == 0 {
-				from = w
-			} else if w != from {
-				continue // only the worker that took it answers it
-			}
-			if r.kind == replyBeat {
-				quiet.Reset(natsLiveness)
-				continue
-			}
-			return r, nil
+		case m = <-c.final:
+		case m = <-c.replies:
 		case <-lost:
 			return natsReply{pid: from.pid, host: from.host}, fmt.Errorf("%w: the connection to the NATS server at %s was lost during the task", ErrNATSUnreachable, p.url)
 		case <-done:
 			done = nil
 			grace = time.After(cancelGrace)
 			p.nc.Publish(p.conn.cancelSubject(), []byte(msg.Reply))
+			continue
 		case <-grace:
 			return natsReply{pid: from.pid, host: from.host}, ctx.Err()
 		case <-quiet.C:
@@ -382,6 +365,40 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, key str
 			}
 			return natsReply{}, fmt.Errorf("%w: %s said nothing for %v: it exited, or lost its connection", ErrWorkerLost, from, natsLiveness)
 		}
+		if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+			// No member in the group: every worker is busy, or
+			// there is none. While some worker answers, send it
+			// again shortly, until one takes it.
+			if ctx.Err() != nil {
+				return natsReply{}, ctx.Err()
+			}
+			if _, err := p.nc.Request(p.conn.workersSubject(), nil, natsConnectTimeout); err != nil && !p.link.rejoining() {
+				return natsReply{}, fmt.Errorf("%w: no worker answers on %s any more (%v)", ErrWorkerLost, p.url, err)
+			}
+			quiet.Reset(natsLiveness)
+			retry = min(2*retry, 10*time.Millisecond)
+			if err := sleepCtx(ctx, retry); err != nil {
+				return natsReply{}, err
+			}
+			if err := p.nc.PublishMsg(msg); err != nil {
+				return natsReply{}, fmt.Errorf("sending the task to %s: %w", p.url, err)
+			}
+			continue
+		}
+		r, err := decodeReply(m.Data)
+		if err != nil {
+			return natsReply{}, fmt.Errorf("a worker on %s broke the protocol: %w", p.url, err)
+		}
+		if w := (natsWorker{r.host, r.pid}); from.pid == 0 {
+			from = w
+		} else if w != from {
+			continue // only the worker that took it answers it
+		}
+		if r.kind == replyBeat {
+			quiet.Reset(natsLiveness)
+			continue
+		}
+		return r, nil
 	}
 }
 
