@@ -2,11 +2,16 @@ package strategy
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 )
 
 // FuzzNATSReply checks that any bytes on an executor's inbox decode or
-// fail without a panic, and that what a worker encodes decodes to itself.
+// fail without a panic, that what a worker encodes decodes to itself, and
+// that a reply counts as signed only with the MAC of its bytes under the
+// task's key (host stands for any MAC header a forger sends).
 func FuzzNATSReply(f *testing.F) {
 	f.Add([]byte{replyAnswer, 0, 0, 4, 210, 4, 'h', 'o', 's', 't', '2'}, "host", 1234, []byte("29"))
 	f.Add([]byte{replyBeat, 0, 0, 0, 1, 255}, "", 0, []byte(nil))
@@ -23,6 +28,15 @@ func FuzzNATSReply(f *testing.F) {
 		wantHost := host[:min(len(host), 255)]
 		if out.kind != in.kind || out.pid != in.pid || out.host != wantHost || !bytes.Equal(out.body, body) {
 			t.Fatalf("encoded %+v, decoded %+v", in, out)
+		}
+		const key = "0123456789abcdef0123456789abcdef"
+		m := &nats.Msg{Data: wire, Header: nats.Header{natsMACHeader: []string{host}}}
+		if signedBy(m, key) && !strings.EqualFold(host, replyMAC(key, wire)) {
+			t.Fatalf("%q counts as signed with MAC %q", wire, host)
+		}
+		m.Header.Set(natsMACHeader, replyMAC(key, wire))
+		if !signedBy(m, key) {
+			t.Fatalf("%q signed by the worker does not count as signed", wire)
 		}
 	})
 }
