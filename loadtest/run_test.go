@@ -283,10 +283,12 @@ func TestCountsAgreeWithTheServer(t *testing.T) {
 	counted := res.Summary.Answers + 2 // and the long request, and the probe
 	st := srv.Stats()
 	// The server also answered what was in flight when the run ended, at
-	// most one request per client, which the run does not count.
+	// most one request per client, which the run does not count; or, if
+	// such a request had run the watch delay as its client left (a busy
+	// machine), cancelled it.
 	assert.GreaterOrEqual(t, int(st.Answered), counted)
-	assert.LessOrEqual(t, int(st.Answered), counted+res.Scenario.Clients)
-	assert.Zero(t, st.Errors)
+	assert.LessOrEqual(t, int(st.Answered+st.Errors+st.Lost), counted+res.Scenario.Clients)
+	assert.Equal(t, st.Requests, st.Answered+st.Errors+st.Lost)
 	assert.Equal(t, "541", res.Summary.LongAnswer)
 }
 
