@@ -38,7 +38,7 @@ func (r *Result) checkSaved() error {
 	if r.Scenario.Duration <= 0 || r.Start.IsZero() {
 		return errNotSaved
 	}
-	if err := checkFigures(reflect.ValueOf(r).Elem(), ""); err != nil {
+	if err := walkFigures(reflect.ValueOf(r).Elem(), "", 0); err != nil {
 		return err
 	}
 	if r.Scenario.Interval <= 0 {
@@ -71,7 +71,7 @@ func (c *Comparison) checkSaved() error {
 	if c.Scenario.Duration <= 0 || len(c.Rows) == 0 {
 		return errNotSaved
 	}
-	if err := checkFigures(reflect.ValueOf(c).Elem().FieldByName("Rows"), "rows"); err != nil {
+	if err := walkFigures(reflect.ValueOf(c.Rows), "rows", 0); err != nil {
 		return err
 	}
 	for i, res := range c.Results {
@@ -85,13 +85,9 @@ func (c *Comparison) checkSaved() error {
 	return nil
 }
 
-// checkFigures walks v and refuses the first number out of its range:
-// below zero (or below its field's lowest), over the bounds above, or not
+// walkFigures walks v and refuses the first number out of its range:
+// below low (its field's lowest, or zero), over the bounds above, or not
 // finite. path names v as the JSON does.
-func checkFigures(v reflect.Value, path string) error {
-	return walkFigures(v, path, 0)
-}
-
 func walkFigures(v reflect.Value, path string, low float64) error {
 	bad := func(x any) error { return fmt.Errorf("%s is %v, which no run measures", path, x) }
 	switch v.Kind() {

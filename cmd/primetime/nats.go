@@ -116,22 +116,16 @@ func natsWorkersNeeded(ss []strategy.Strategy) int {
 func natsFor(flags *natsFlags, ss []strategy.Strategy, stderr io.Writer, logger *slog.Logger) (conn strategy.NATSConn, local bool, stop func() error, err error) {
 	n := natsWorkersNeeded(ss)
 	none := func() error { return nil }
+	if conn, err = flags.conn(); err != nil || n == 0 {
+		return conn, false, none, err
+	}
 	if flags.url == "" {
-		flags.url = strategy.DefaultNATSURL
-		conn, err = flags.conn()
-		flags.url = ""
-		if err != nil || n == 0 {
-			return conn, false, none, err
-		}
 		cluster, err := natslocal.Start(n, stderr)
 		if err != nil {
 			return conn, false, nil, fmt.Errorf("starting NATS on this machine: %w", err)
 		}
 		logger.Info("a NATS server of its own, with local workers", "url", cluster.URL(), "workers", cluster.Pids)
 		return cluster.Conn(), true, cluster.Close, nil
-	}
-	if conn, err = flags.conn(); err != nil || n == 0 {
-		return conn, false, none, err
 	}
 	// Said once, before anything runs, rather than by each server.
 	r, err := strategy.NATS(1, conn).Start(strategy.Env{Task: primetime.Prime, Logger: logger})
