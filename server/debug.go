@@ -57,14 +57,14 @@ func (s *Server) serveVars(w http.ResponseWriter, _ *http.Request) {
 	v := vars{
 		Strategy: s.strategy().String(), Task: s.task().Name(), Protocol: string(s.proto),
 		Accepted: st.Accepted, Open: st.Open, Requests: st.Requests, Answered: st.Answered, Errors: st.Errors,
-		WorkersAlive: s.metrics.WorkersAlive(), WorkersRestarted: s.metrics.WorkersRestarted(),
+		WorkersAlive: s.metrics.Alive(), WorkersRestarted: s.metrics.Restarted(),
 	}
 	s.mu.Lock()
 	python := s.python
 	s.mu.Unlock()
 	if python != nil {
-		switches := python.Switches()
-		v.GILInterval, v.GILSwitches = python.SwitchInterval().String(), &switches
+		switches := python.Lock().Switches()
+		v.GILInterval, v.GILSwitches = python.Lock().Interval().String(), &switches
 	}
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)

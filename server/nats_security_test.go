@@ -19,7 +19,7 @@ import (
 
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/server"
-	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // TestNATSIntruderWithoutTheRunsKeyIsRefused: the NATS server that the
@@ -100,9 +100,9 @@ func TestNATSServerLossFailsRequestsAtOnceUntilItIsBack(t *testing.T) {
 	ns, err := natslocal.StartServer(0)
 	require.NoError(t, err)
 	port, url := ns.Port(), ns.URL()
-	worker := startWorkers(t, strategy.NATSConn{URL: url}, 1)[0]
+	worker := startWorkers(t, natsexec.Conn{URL: url}, 1)[0]
 	var log syncBuffer
-	ts := start(t, &server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), strategy.NATSConn{URL: url}),
+	ts := start(t, &server.Server{Strategy: natsexec.With(parse(t, "perconn+nats:1"), natsexec.Conn{URL: url}),
 		Task: callback, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	c := dial(t, ts.addr)
 	pid := askPid(t, c)
@@ -160,11 +160,11 @@ func TestNATSCredentialsOfAServerOfOnesOwn(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		opts  natsserver.Options
-		right strategy.NATSConn
-		wrong strategy.NATSConn
+		right natsexec.Conn
+		wrong natsexec.Conn
 	}{
-		{"token", natsserver.Options{Authorization: "s3cret"}, strategy.NATSConn{Token: "s3cret"}, strategy.NATSConn{Token: "guess"}},
-		{"user", natsserver.Options{Username: "alice", Password: "pw"}, strategy.NATSConn{User: "alice", Password: "pw"}, strategy.NATSConn{User: "alice", Password: "no"}},
+		{"token", natsserver.Options{Authorization: "s3cret"}, natsexec.Conn{Token: "s3cret"}, natsexec.Conn{Token: "guess"}},
+		{"user", natsserver.Options{Username: "alice", Password: "pw"}, natsexec.Conn{User: "alice", Password: "pw"}, natsexec.Conn{User: "alice", Password: "no"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.opts
@@ -184,14 +184,14 @@ func TestNATSCredentialsOfAServerOfOnesOwn(t *testing.T) {
 
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
-			err = (&server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), wrong), Logger: discard}).Serve(l)
-			assert.Regexp(t, `^strategy: the NATS server at nats://127.0.0.1:\d+ refuses these credentials: nats: Authorization Violation$`, err.Error())
+			err = (&server.Server{Strategy: natsexec.With(parse(t, "perconn+nats:1"), wrong), Logger: discard}).Serve(l)
+			assert.Regexp(t, `^natsexec: the NATS server at nats://127.0.0.1:\d+ refuses these credentials: nats: Authorization Violation$`, err.Error())
 			other := right
 			other.Prefix = "another-pool"
 			l, err = net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
-			err = (&server.Server{Strategy: strategy.WithNATS(parse(t, "perconn+nats:1"), other), Logger: discard}).Serve(l)
-			assert.Regexp(t, `^strategy: no worker answers on nats://127.0.0.1:\d+ \(pool another-pool\): start some`, err.Error(), "another pool's subjects have no workers")
+			err = (&server.Server{Strategy: natsexec.With(parse(t, "perconn+nats:1"), other), Logger: discard}).Serve(l)
+			assert.Regexp(t, `^natsexec: no worker answers on nats://127.0.0.1:\d+ \(pool another-pool\): start some`, err.Error(), "another pool's subjects have no workers")
 		})
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/server"
-	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // natsStrategies send their tasks to NATS workers.
@@ -35,9 +35,9 @@ func startCluster(t *testing.T, n int) *natslocal.Cluster {
 
 // startNATS serves task with the strategy named by text, on the NATS
 // server that conn names.
-func startNATS(t *testing.T, text string, conn strategy.NATSConn) *testServer {
+func startNATS(t *testing.T, text string, conn natsexec.Conn) *testServer {
 	t.Helper()
-	return start(t, &server.Server{Strategy: strategy.WithNATS(parse(t, text), conn), Task: callback})
+	return start(t, &server.Server{Strategy: natsexec.With(parse(t, text), conn), Task: callback})
 }
 
 func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
@@ -139,13 +139,13 @@ func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
 
 // startWorkers serves NATS workers of this test binary on the NATS server
 // of conn until the test ends, and returns their pids.
-func startWorkers(t *testing.T, conn strategy.NATSConn, n int) []int {
+func startWorkers(t *testing.T, conn natsexec.Conn, n int) []int {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	ready := make(chan []int, 1)
 	go func() {
-		served <- strategy.NATSWorkers{Conn: conn, N: n, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
+		served <- natsexec.Workers{Conn: conn, N: n, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
 	}()
 	t.Cleanup(func() {
 		stop()
@@ -181,20 +181,20 @@ func TestNATSRefusesAtStart(t *testing.T) {
 	unregistered := primetime.TaskFunc("unregistered", func(context.Context, []byte) ([]byte, error) { return nil, nil })
 	for _, tc := range []struct {
 		name string
-		conn strategy.NATSConn
+		conn natsexec.Conn
 		task primetime.Task
 		want string
 	}{
-		{"unreachable", strategy.NATSConn{URL: "nats://127.0.0.1:1"}, callback, `^strategy: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection$`},
-		{"not NATS", strategy.NATSConn{URL: "nats://" + notNATS.Addr().String()}, callback, `^strategy: what answers at nats://127.0.0.1:\d+ does not speak NATS: nats: protocol exception, INFO not received$`},
-		{"no worker", strategy.NATSConn{URL: empty.URL()}, callback, `^strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers$`},
-		{"unregistered task", cluster.Conn(), unregistered, `^strategy: task "unregistered" is not registered in the workers on nats://127.0.0.1:\d+: register it`},
+		{"unreachable", natsexec.Conn{URL: "nats://127.0.0.1:1"}, callback, `^natsexec: connecting to the NATS server at nats://127.0.0.1:1: nats: no servers available for connection$`},
+		{"not NATS", natsexec.Conn{URL: "nats://" + notNATS.Addr().String()}, callback, `^natsexec: what answers at nats://127.0.0.1:\d+ does not speak NATS: nats: protocol exception, INFO not received$`},
+		{"no worker", natsexec.Conn{URL: empty.URL()}, callback, `^natsexec: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves natsexec.Workers$`},
+		{"unregistered task", cluster.Conn(), unregistered, `^natsexec: task "unregistered" is not registered in the workers on nats://127.0.0.1:\d+: register it`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, text := range natsStrategies {
 				l, err := net.Listen("tcp", "127.0.0.1:0")
 				require.NoError(t, err)
-				srv := &server.Server{Strategy: strategy.WithNATS(parse(t, text), tc.conn), Task: tc.task, Logger: discard}
+				srv := &server.Server{Strategy: natsexec.With(parse(t, text), tc.conn), Task: tc.task, Logger: discard}
 				err = srv.Serve(l)
 				require.Error(t, err)
 				assert.Regexp(t, tc.want, err.Error())

@@ -57,9 +57,11 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -142,9 +144,9 @@ type Server struct {
 	// executor, and tasks yield it at their checkpoints. Worker processes
 	// are interpreters of their own. Zero means Go mode: no lock.
 	GIL time.Duration
-	// PythonCosts are the interpreter's costs Python mode charges (see
-	// strategy.PythonCosts); the zero value means the defaults.
-	PythonCosts strategy.PythonCosts
+	// PythonCosts are the interpreter's costs Python mode charges; the
+	// zero value means the defaults.
+	PythonCosts PythonCosts
 	// DebugAddr, if not empty, is a TCP address on which Serve also serves
 	// DebugHandler: /debug/vars and /debug/pprof/. It is closed when Serve
 	// returns. Give a loopback address, such as 127.0.0.1:6060, unless the
@@ -161,8 +163,8 @@ type Server struct {
 	inShutdown atomic.Bool
 	laneSeq    atomic.Int64 // numbers the connections' lanes
 	stats      counters
-	metrics    strategy.Metrics // the executor's
-	buffers    sync.Pool        // *[]byte input buffers of goroutine conns, reused across connections
+	metrics    worker.Counts // the executor's
+	buffers    sync.Pool     // *[]byte input buffers of goroutine conns, reused across connections
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -180,8 +182,8 @@ type Server struct {
 	baseCtx   context.Context         // parent of every request's context
 	cancel    context.CancelCauseFunc // ends baseCtx, with ErrServerClosed
 	proto     Protocol
-	pol       policy.Policy         // set by Serve, before any connection
-	python    *strategy.Interpreter // in Python mode
+	pol       policy.Policy    // set by Serve, before any connection
+	python    *gil.Interpreter // in Python mode
 }
 
 // Stats is a snapshot of a Server's counters.
@@ -328,9 +330,9 @@ func (s *Server) Serve(l net.Listener) error {
 	defer watchdog.Wait()
 	defer close(watchDone)
 
-	var python *strategy.Interpreter
+	var python *gil.Interpreter
 	if s.GIL > 0 {
-		python = strategy.NewInterpreter(s.GIL, s.PythonCosts)
+		python = gil.NewInterpreter(s.GIL, s.PythonCosts.charged())
 		s.mu.Lock()
 		s.python = python
 		s.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
+	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -172,7 +173,7 @@ func (ss *session) logTaskError(err error) {
 		ss.s.logger().Error("task panicked", "task", p.Task, "panic", fmt.Sprint(p.Value),
 			"remote", ss.remote.String(), "stack", string(p.Stack))
 	case errors.Is(err, primetime.ErrBadRequest), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, strategy.ErrNATSUnreachable): // its executor logs the loss once
+		errors.Is(err, worker.ErrLogged): // its executor has said it once
 	default:
 		ss.s.logger().Warn("task failed", "err", err, "remote", ss.remote.String())
 	}

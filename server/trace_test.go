@@ -12,6 +12,7 @@ import (
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // traced serves task with the strategy named by text and a recorder.
@@ -120,8 +121,8 @@ func TestTaskSpansOfWorkerProcessesCarryTheirPids(t *testing.T) {
 
 func taskSpansCarryTheWorkersPid(t *testing.T, text string) {
 	s := parse(t, text)
-	if strategy.Describe(s).Executor.Name == strategy.NATSName {
-		s = strategy.WithNATS(s, startCluster(t, 2).Conn())
+	if strategy.Describe(s).Executor.Name == natsexec.Name {
+		s = natsexec.With(s, startCluster(t, 2).Conn())
 	}
 	ts := start(t, &server.Server{Strategy: s, Task: callback, Recorder: server.NewRecorder(server.RecorderOptions{})})
 	c := dial(t, ts.addr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 
 	"github.com/primetime-lab/primetime"
@@ -83,8 +84,11 @@ func init() {
 	// Registered in init, so that Parse knows them in every process of
 	// the program, child servers and worker processes included.
 	strategy.RegisterScheduler("lifo:N", func(arg string) (strategy.Scheduler, error) {
-		n, err := strategy.Size("lifo", arg)
-		return lifo{n: n}, err
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("lifo needs a positive size, as in lifo:4, not %q", arg)
+		}
+		return lifo{n: n}, nil
 	})
 	strategy.RegisterExecutor("spawn", func(string) (strategy.Executor, error) { return spawn{}, nil })
 }

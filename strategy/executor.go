@@ -20,8 +20,10 @@ import (
 // Start returned before Serve returns.
 type Executor interface {
 	// Start starts the executor's workers for one Serve. env says what
-	// the server runs, and whether it is in Python mode: workers that run
-	// tasks in this process run them with env.Run.
+	// the server runs, and whether it is in Python mode: worker goroutines
+	// run their tasks with a [Thread] of env.WorkerThread, and an executor
+	// whose tasks run in other processes makes their trips through a
+	// [Remote] of env.Remote.
 	Start(env Env) (Runner, error)
 	// String returns the executor's text form, as [Parse] reads it:
 	// "goroutines:4", "procs:2".
@@ -41,7 +43,7 @@ type Runner interface {
 	// returns, as the inline executor's does: in Python mode ctx then
 	// carries the caller's interpreter thread, which the task's
 	// checkpoints yield. A Runner that runs tasks on goroutines of its own
-	// runs them on threads of its own ([Env.WorkerThread], [Env.Run]).
+	// runs them on threads of its own ([Env.WorkerThread]).
 	Submit(ctx context.Context, t primetime.Task, payload []byte, done func(answer []byte, err error))
 	// Stop stops the workers and waits for them. No Submit is in progress
 	// or follows, and every task submitted has been answered.
@@ -80,6 +82,10 @@ type waitingRunner struct{ Runner }
 // an executor from elsewhere may run it on any goroutine, where
 // checkpointing the caller's thread would corrupt it.
 func (w waitingRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+	if t == nil {
+		done(nil, ErrNoTask)
+		return
+	}
 	w.Runner.Submit(gil.WithoutThread(ctx), recovering{t}, payload, done)
 }
 

@@ -16,18 +16,17 @@ import (
 
 // The names of the built-in parts, in text forms and in a [Description].
 const (
-	SerialName     = "serial"
-	PerConnName    = "perconn"
-	PoolName       = "pool"
-	LoopName       = "loop"
-	LoopsName      = "loops"
-	InlineName     = "inline"
-	GoroutinesName = "goroutines"
-	ProcsName      = "procs"
-	NATSName       = "nats"
-	// ProcPoolName is the form of PerConn with processes:
+	serialName     = "serial"
+	perConnName    = "perconn"
+	poolName       = "pool"
+	loopName       = "loop"
+	loopsName      = "loops"
+	inlineName     = "inline"
+	goroutinesName = "goroutines"
+	procsName      = "procs"
+	// procPoolName is the form of PerConn with processes:
 	// "procpool:2" is "perconn+procs:2".
-	ProcPoolName = "procpool"
+	procPoolName = "procpool"
 )
 
 // maxSize bounds the sizes in text forms, so that a typo such as
@@ -105,10 +104,10 @@ func partForm(name string, size int) string {
 // is inline. PerConn with processes is "procpool:N".
 func strategyForm(sched, exec string) string {
 	switch {
-	case exec == InlineName:
+	case exec == inlineName:
 		return sched
-	case sched == PerConnName && (exec == ProcsName || strings.HasPrefix(exec, ProcsName+":")):
-		return ProcPoolName + strings.TrimPrefix(exec, ProcsName)
+	case sched == perConnName && (exec == procsName || strings.HasPrefix(exec, procsName+":")):
+		return procPoolName + strings.TrimPrefix(exec, procsName)
 	}
 	return sched + "+" + exec
 }
@@ -116,34 +115,33 @@ func strategyForm(sched, exec string) string {
 // Parse returns the strategy that text names. text is the form that String
 // returns: a scheduler, optionally followed by "+" and an executor.
 //
-// Schedulers: "serial", "perconn", "pool:N", "loop", "loops:N", those
-// registered with [RegisterScheduler]; and "procpool:N", which is
-// "perconn+procs:N". Executors: "inline" (the default), "goroutines:N",
-// "procs:N", "nats:N", and those registered with [RegisterExecutor].
+// Schedulers: "serial", "perconn", "pool:N", "loop", "loops:N", and
+// "procpool:N", which is "perconn+procs:N". Executors: "inline" (the
+// default), "goroutines:N", "procs:N". Importing package natsexec adds the
+// executor "nats:N", and [RegisterScheduler] and [RegisterExecutor] add
+// others; the error of a form Parse does not know lists those it does.
 //
 // So "loop+goroutines:4" is LoopWithOffload(Goroutines(4)), "loop+procs:2"
 // is LoopWithOffload(Processes(2)), and "pool:8+goroutines:2" serves 8
 // connections at once and runs their tasks on 2 worker goroutines. Sizes
-// are whole numbers from 1 to 65536; the number of processes, of NATS tasks
-// in flight and of loops may be left out ("procpool", "loop+procs",
-// "perconn+nats", "loops") to mean one per CPU.
-// Case and surrounding spaces do not matter. The error names what was wrong
-// and what is accepted.
+// are whole numbers from 1 to 65536; the number of processes and of loops
+// may be left out ("procpool", "loop+procs", "loops") to mean one per CPU.
+// Case and surrounding spaces do not matter.
 func Parse(text string) (Strategy, error) {
 	form := strings.ToLower(strings.TrimSpace(text))
 	if form == "" {
 		return nil, fmt.Errorf("strategy: empty strategy name (want %s)", schedulerForms())
 	}
 	schedText, execText, offloaded := strings.Cut(form, "+")
-	if name, arg, hasArg := strings.Cut(schedText, ":"); name == ProcPoolName {
+	if name, arg, hasArg := strings.Cut(schedText, ":"); name == procPoolName {
 		if offloaded {
-			return nil, fmt.Errorf("strategy: %q: %s already runs its tasks in processes; use %s+%s to choose another executor", text, ProcPoolName, PerConnName, execText)
+			return nil, fmt.Errorf("strategy: %q: %s already runs its tasks in processes; use %s+%s to choose another executor", text, procPoolName, perConnName, execText)
 		}
-		if _, err := optionalSize(ProcPoolName, arg, hasArg); err != nil {
+		if _, err := optionalSize(procPoolName, arg, hasArg); err != nil {
 			return nil, fmt.Errorf("strategy: %q: %w", text, err)
 		}
 		// "procpool:N" is "perconn+procs:N".
-		schedText, execText, offloaded = PerConnName, ProcsName+strings.TrimPrefix(schedText, ProcPoolName), true
+		schedText, execText, offloaded = perConnName, procsName+strings.TrimPrefix(schedText, procPoolName), true
 	}
 	sched, err := schedulers.parse(schedText)
 	if err != nil {
@@ -159,17 +157,6 @@ func Parse(text string) (Strategy, error) {
 		return nil, fmt.Errorf("strategy: %q: %T is neither a ConnScheduler nor a LoopScheduler", text, sched)
 	}
 	return New(sched, e), nil
-}
-
-// ParseExecutor returns the executor that text names: "inline",
-// "goroutines:N", "procs:N" or a registered one, the forms an Executor's
-// String returns.
-func ParseExecutor(text string) (Executor, error) {
-	e, err := executors.parse(strings.ToLower(strings.TrimSpace(text)))
-	if err != nil {
-		return nil, fmt.Errorf("strategy: %q: %w", text, err)
-	}
-	return e, nil
 }
 
 // RegisterScheduler makes Parse, and so the command's -strategy and
@@ -216,7 +203,7 @@ func (r *registry[T]) register(form string, make func(arg string) (T, error)) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, dup := r.make[name]; dup || name == ProcPoolName {
+	if _, dup := r.make[name]; dup || name == procPoolName {
 		panic(fmt.Sprintf("strategy: %s %q registered twice", r.axis, name))
 	}
 	r.make[name] = make
@@ -248,8 +235,8 @@ func (r *registry[T]) list() string {
 
 // schedulerForms says what a strategy's text form may be.
 func schedulerForms() string {
-	forms := append(schedulers.formsCopy(), ProcPoolName+":N")
-	offloads := slices.DeleteFunc(executors.formsCopy(), func(f string) bool { return f == InlineName })
+	forms := append(schedulers.formsCopy(), procPoolName+":N")
+	offloads := slices.DeleteFunc(executors.formsCopy(), func(f string) bool { return f == inlineName })
 	return orList(forms) + ", optionally followed by +" + strings.Join(offloads, " or +")
 }
 
@@ -276,50 +263,42 @@ func init() {
 			return s, nil
 		}
 	}
-	RegisterScheduler(SerialName, noArg(SerialName, serial{}))
-	RegisterScheduler(PerConnName, noArg(PerConnName, perConn{}))
-	RegisterScheduler(PoolName+":N", func(arg string) (Scheduler, error) {
-		n, err := Size(PoolName, arg)
+	RegisterScheduler(serialName, noArg(serialName, serial{}))
+	RegisterScheduler(perConnName, noArg(perConnName, perConn{}))
+	RegisterScheduler(poolName+":N", func(arg string) (Scheduler, error) {
+		n, err := size(poolName, arg)
 		return pool{n: n}, err
 	})
-	RegisterScheduler(LoopName, noArg(LoopName, loops{}))
-	RegisterScheduler(LoopsName+":N", func(arg string) (Scheduler, error) {
-		n, err := optionalSize(LoopsName, arg, arg != "")
+	RegisterScheduler(loopName, noArg(loopName, loops{}))
+	RegisterScheduler(loopsName+":N", func(arg string) (Scheduler, error) {
+		n, err := optionalSize(loopsName, arg, arg != "")
 		return loops{n: n, many: true}, err
 	})
-	RegisterExecutor(InlineName, func(arg string) (Executor, error) {
+	RegisterExecutor(inlineName, func(arg string) (Executor, error) {
 		if arg != "" {
-			return nil, fmt.Errorf("%s takes no size, got %q", InlineName, InlineName+":"+arg)
+			return nil, fmt.Errorf("%s takes no size, got %q", inlineName, inlineName+":"+arg)
 		}
 		return Inline(), nil
 	})
-	RegisterExecutor(GoroutinesName+":N", func(arg string) (Executor, error) {
-		n, err := Size(GoroutinesName, arg)
+	RegisterExecutor(goroutinesName+":N", func(arg string) (Executor, error) {
+		n, err := size(goroutinesName, arg)
 		if err != nil {
 			return nil, err
 		}
 		return Goroutines(n), nil
 	})
-	RegisterExecutor(ProcsName+":N", func(arg string) (Executor, error) {
-		n, err := optionalSize(ProcsName, arg, arg != "")
+	RegisterExecutor(procsName+":N", func(arg string) (Executor, error) {
+		n, err := optionalSize(procsName, arg, arg != "")
 		if err != nil {
 			return nil, err
 		}
 		return Processes(n), nil
 	})
-	RegisterExecutor(NATSName+":N", func(arg string) (Executor, error) {
-		n, err := optionalSize(NATSName, arg, arg != "")
-		if err != nil {
-			return nil, err
-		}
-		return NATS(n, NATSConn{}), nil
-	})
 }
 
-// Size reads the size argument of a text form such as "pool:8", for the
-// functions given to RegisterScheduler and RegisterExecutor: a whole number
-// from 1 to 65536. name is the form's name, for the error.
-func Size(name, arg string) (int, error) {
+// size reads the size argument of a text form such as "pool:8": a whole
+// number from 1 to maxSize. name is the form's name, for the error.
+func size(name, arg string) (int, error) {
 	if arg == "" {
 		return 0, fmt.Errorf("%s needs a size, as in %s:4", name, name)
 	}
@@ -343,5 +322,5 @@ func optionalSize(name, arg string, hasArg bool) (int, error) {
 	if !hasArg {
 		return 0, nil
 	}
-	return Size(name, arg)
+	return size(name, arg)
 }

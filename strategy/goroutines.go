@@ -22,41 +22,20 @@ func Goroutines(n int) Executor {
 
 type goroutines struct{ n int }
 
-func (g goroutines) String() string { return partForm(GoroutinesName, g.n) }
+func (g goroutines) String() string { return partForm(goroutinesName, g.n) }
 
-func (g goroutines) describe() Part { return Part{Name: GoroutinesName, Size: g.n} }
+func (g goroutines) describe() Part { return Part{Name: goroutinesName, Size: g.n} }
 
 func (g goroutines) Start(env Env) (Runner, error) {
-	lock := env.Python.lock()
 	p := &goroutinePool{queueLane: env.Recorder.Lane("goroutines queue", "queue")}
 	p.ready.L = &p.mu
 	for i := range g.n {
 		// Workers are threads of the same interpreter: in Python
 		// mode they share the server's lock.
-		th := lock.NewThread(gil.Worker)
-		w := &poolWorker{th: th}
-		if lane := env.Recorder.Lane(fmt.Sprintf("worker %d", i+1), "worker"); lane != nil {
-			th.SetLane(lane)
-			w.running = &gil.Running{Lane: lane}
-		}
+		w := env.WorkerThread(fmt.Sprintf("worker %d", i+1))
 		p.wg.Go(func() { p.work(w) })
 	}
 	return p, nil
-}
-
-// A poolWorker is one worker goroutine: its interpreter thread in Python
-// mode, and what its tasks' contexts carry when a timeline is recorded.
-type poolWorker struct {
-	th      *gil.Thread
-	running *gil.Running // in Go mode, for its lane; nil if none
-}
-
-// context returns the context a task of ctx runs under on w.
-func (w *poolWorker) context(ctx context.Context) context.Context {
-	if w.th == nil && w.running != nil {
-		return gil.WithRunning(ctx, w.running)
-	}
-	return gil.WithThread(ctx, w.th)
 }
 
 // A job is a task waiting for, or run by, a worker goroutine.
@@ -103,8 +82,7 @@ type goroutinePool struct {
 	queueLane *timeline.Lane
 }
 
-func (p *goroutinePool) work(w *poolWorker) {
-	th := w.th
+func (p *goroutinePool) work(w *Thread) {
 	for {
 		p.mu.Lock()
 		for p.head == len(p.queue) && !p.closed {
@@ -129,27 +107,27 @@ func (p *goroutinePool) work(w *poolWorker) {
 		if j.lane != nil {
 			j.lane.Span(timeline.Queued, j.queued, j.payload)
 		}
+		if j.callback != nil {
+			cb := j.callback
+			ctx, task, payload := j.ctx, j.task, j.payload
+			j.recycle()
+			w.RunTask(ctx, task, payload, cb)
+			continue
+		}
+		th := w.gil()
 		th.Serving(j.payload)
 		th.Run(func() { p.runJob(j, w) })
 	}
 }
 
-// runJob runs j's task on th, which holds the lock, and answers it. A
-// Python worker whose answer wakes an event loop does so with a send on the
-// loop's self-pipe, a system call; one whose answer wakes a waiting thread
-// signals it while it still holds the lock.
-func (p *goroutinePool) runJob(j *job, w *poolWorker) {
-	th := w.th
+// runJob runs j's task on w, which holds the lock, and wakes the thread
+// that waits for it while it still holds the lock, as a Python worker
+// signals a waiting thread.
+func (p *goroutinePool) runJob(j *job, w *Thread) {
 	if err := j.ctx.Err(); err != nil {
 		j.err = err // it ended while the job waited
 	} else {
-		j.answer, j.err = runTask(w.context(j.ctx), j.task, j.payload)
-	}
-	if cb := j.callback; cb != nil {
-		answer, err := j.answer, j.err
-		j.recycle()
-		th.Syscall(func() { cb(answer, err) })
-		return
+		j.answer, j.err = runTask(w.Context(j.ctx), j.task, j.payload)
 	}
 	j.done <- struct{}{}
 }

@@ -13,8 +13,8 @@ func Inline() Executor { return inline{} }
 
 type inline struct{}
 
-func (inline) String() string            { return partForm(InlineName, 0) }
-func (inline) describe() Part            { return Part{Name: InlineName} }
+func (inline) String() string            { return partForm(inlineName, 0) }
+func (inline) describe() Part            { return Part{Name: inlineName} }
 func (inline) Start(Env) (Runner, error) { return inline{}, nil }
 func (inline) Stop()                     {}
 func (inline) run(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {

@@ -13,16 +13,16 @@ type loops struct {
 
 func (s loops) String() string {
 	if !s.many {
-		return partForm(LoopName, 0)
+		return partForm(loopName, 0)
 	}
-	return partForm(LoopsName, s.n)
+	return partForm(loopsName, s.n)
 }
 
 func (s loops) describe() Part {
 	if !s.many {
-		return Part{Name: LoopName}
+		return Part{Name: loopName}
 	}
-	return Part{Name: LoopsName, Size: s.n}
+	return Part{Name: loopsName, Size: s.n}
 }
 
 // count returns how many loops to run.
@@ -51,7 +51,7 @@ func (s loops) ServeLoop(l Listener, lp LoopEnv) error {
 		cfg.Threads[i] = th.gil()
 	}
 	if lp.Python != nil {
-		cfg.TurnCost = lp.Python.costs.LoopRequest
+		cfg.TurnCost = lp.Python.Costs().LoopRequest
 	}
 	return reactor.Serve(rl, cfg)
 }

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primetime-lab/primetime"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // queued returns how many events wait for lp.
@@ -77,7 +79,7 @@ func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 // drops of its thread between two requests of a client that waits for
 // each answer.
 func TestInPythonModeThePortableLoopChargesAsTheReactorDoes(t *testing.T) {
-	python := NewInterpreter(time.Millisecond, PythonCosts{LoopRequest: time.Microsecond})
+	python := gil.NewInterpreter(time.Millisecond, gil.Costs{LoopRequest: time.Microsecond})
 	th := Env{Python: python}.LoopThread()
 	drops := make(chan uint64, 8)
 	task := primetime.TaskFunc("drops", func(ctx context.Context, p []byte) ([]byte, error) {

@@ -31,9 +31,6 @@ func TestParseRoundTripsThroughString(t *testing.T) {
 		"loops":                 "loops",
 		"loops:2+goroutines:4":  "loops:2+goroutines:4",
 		"loops+procs:2":         "loops+procs:2",
-		"loop+nats:2":           "loop+nats:2",
-		"perconn+nats":          "perconn+nats",
-		"pool:4+NATS:3":         "pool:4+nats:3",
 	}
 	for text, want := range forms {
 		s, err := strategy.Parse(text)
@@ -59,33 +56,17 @@ func TestConstructorsMatchTheirTextForms(t *testing.T) {
 	assert.Equal(t, "loops:3", strategy.Loops(3).String())
 	assert.Equal(t, "loops", strategy.Loops(0).String())
 	assert.Equal(t, "loops:2+goroutines:4", strategy.Offload(strategy.Loops(2), strategy.Goroutines(4)).String())
-	assert.Equal(t, "loop+nats:2", strategy.LoopWithOffload(strategy.NATS(2, strategy.NATSConn{URL: "nats://10.0.0.5:4222"})).String(), "the URL is not in the text form")
-	assert.Equal(t, "perconn+nats", strategy.Offload(strategy.PerConn(), strategy.NATS(0, strategy.NATSConn{})).String())
-}
-
-func TestWithNATSChangesOnlyANATSExecutor(t *testing.T) {
-	nats := strategy.LoopWithOffload(strategy.NATS(2, strategy.NATSConn{}))
-	elsewhere := strategy.NATSConn{URL: "nats://10.0.0.5:4222", Prefix: "blue"}
-	moved := strategy.WithNATS(nats, elsewhere)
-	assert.NotEqual(t, nats, moved)
-	assert.Equal(t, nats.String(), moved.String())
-	assert.Equal(t, strategy.LoopWithOffload(strategy.NATS(2, elsewhere)), moved)
-	for _, s := range []strategy.Strategy{strategy.ProcessPool(2), strategy.Loop(), named("mine")} {
-		assert.Equal(t, s, strategy.WithNATS(s, elsewhere))
-	}
 }
 
 func TestDescribeSaysWhatAStrategyIsMadeOf(t *testing.T) {
 	cases := map[string]strategy.Description{
-		"serial":       {Scheduler: strategy.Part{Name: strategy.SerialName, MaxConns: 1}, Executor: strategy.Part{Name: strategy.InlineName}},
-		"pool:8":       {Scheduler: strategy.Part{Name: strategy.PoolName, Size: 8, MaxConns: 8}, Executor: strategy.Part{Name: strategy.InlineName}},
-		"procpool:2":   {Scheduler: strategy.Part{Name: strategy.PerConnName}, Executor: strategy.Part{Name: strategy.ProcsName, Size: 2}},
-		"procpool":     {Scheduler: strategy.Part{Name: strategy.PerConnName}, Executor: strategy.Part{Name: strategy.ProcsName}},
-		"loop+procs:2": {Scheduler: strategy.Part{Name: strategy.LoopName}, Executor: strategy.Part{Name: strategy.ProcsName, Size: 2}, Loop: true},
-		"loop+nats:2":  {Scheduler: strategy.Part{Name: strategy.LoopName}, Executor: strategy.Part{Name: strategy.NATSName, Size: 2}, Loop: true},
-		"perconn+nats": {Scheduler: strategy.Part{Name: strategy.PerConnName}, Executor: strategy.Part{Name: strategy.NATSName}},
-		"loops:3+goroutines:4": {Scheduler: strategy.Part{Name: strategy.LoopsName, Size: 3},
-			Executor: strategy.Part{Name: strategy.GoroutinesName, Size: 4}, Loop: true},
+		"serial":       {Scheduler: strategy.Part{Name: "serial", MaxConns: 1}, Executor: strategy.Part{Name: "inline"}},
+		"pool:8":       {Scheduler: strategy.Part{Name: "pool", Size: 8, MaxConns: 8}, Executor: strategy.Part{Name: "inline"}},
+		"procpool:2":   {Scheduler: strategy.Part{Name: "perconn"}, Executor: strategy.Part{Name: "procs", Size: 2}},
+		"procpool":     {Scheduler: strategy.Part{Name: "perconn"}, Executor: strategy.Part{Name: "procs"}},
+		"loop+procs:2": {Scheduler: strategy.Part{Name: "loop"}, Executor: strategy.Part{Name: "procs", Size: 2}, Loop: true},
+		"loops:3+goroutines:4": {Scheduler: strategy.Part{Name: "loops", Size: 3},
+			Executor: strategy.Part{Name: "goroutines", Size: 4}, Loop: true},
 		// Parts from elsewhere are described by their text forms.
 		"lifo:4+spawn": {Scheduler: strategy.Part{Name: "lifo", Size: 4}, Executor: strategy.Part{Name: "spawn"}},
 	}
@@ -107,7 +88,7 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 	cases := map[string]string{
 		"": "empty strategy name",
 		// The forms registered by this test binary's examples are listed too.
-		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop, loops:N, lifo:N or procpool:N, optionally followed by +goroutines:N or +procs:N or +nats:N or +spawn)`,
+		"threads":            `unknown scheduler "threads" (want serial, perconn, pool:N, loop, loops:N, lifo:N or procpool:N, optionally followed by +goroutines:N or +procs:N or +spawn)`,
 		"procpool:0":         `procpool size "0"`,
 		"procpool+procs:2":   "procpool already runs its tasks in processes",
 		"loop+procs:x":       `procs size "x"`,
@@ -119,9 +100,7 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 		"pool:65537":         `pool size "65537"`,
 		"serial:2":           `serial takes no size, got "serial:2"`,
 		"loop+":              `unknown executor ""`,
-		"loop+fibers:2":      `unknown executor "fibers" (want inline, goroutines:N, procs:N, nats:N or spawn)`,
-		"loop+nats:0":        `nats size "0" is not a whole number from 1 to 65536`,
-		"loop+nats:x":        `nats size "x"`,
+		"loop+fibers:2":      `unknown executor "fibers" (want inline, goroutines:N, procs:N or spawn)`,
 		"loop+goroutines":    "goroutines needs a size",
 		"loop+goroutines:0":  `goroutines size "0"`,
 		"loop+inline:2":      `inline takes no size`,
@@ -133,11 +112,8 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 		assert.Contains(t, err.Error(), "strategy: ", "Parse(%q)", text)
 		assert.Contains(t, err.Error(), want, "Parse(%q)", text)
 	}
-	_, err := strategy.ParseExecutor("goroutines:x")
-	assert.EqualError(t, err, `strategy: "goroutines:x": goroutines size "x" is not a whole number from 1 to 65536`)
-	e, err := strategy.ParseExecutor("goroutines:3")
-	require.NoError(t, err)
-	assert.Equal(t, "goroutines:3", e.String())
+	_, err := strategy.Parse("loop+goroutines:x")
+	assert.EqualError(t, err, `strategy: "loop+goroutines:x": goroutines size "x" is not a whole number from 1 to 65536`)
 }
 
 type foreign struct{ strategy.Strategy }
@@ -153,7 +129,6 @@ func TestConstructorsRefuseMisuse(t *testing.T) {
 	assert.Panics(t, func() { strategy.Offload(foreign{}, strategy.Inline()) })
 	assert.Panics(t, func() { strategy.Offload(strategy.Loop(), nil) })
 	assert.Panics(t, func() { strategy.Processes(-1) })
-	assert.Panics(t, func() { strategy.NATS(-1, strategy.NATSConn{}) })
 	assert.Panics(t, func() { strategy.Loops(-1) })
 	assert.PanicsWithValue(t, "strategy: New with a strategy_test.notAScheduler, which is neither a ConnScheduler nor a LoopScheduler", func() {
 		strategy.New(notAScheduler{}, nil)

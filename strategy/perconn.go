@@ -5,9 +5,9 @@ import "sync"
 // perConn serves every connection on a goroutine of its own.
 type perConn struct{}
 
-func (perConn) String() string { return partForm(PerConnName, 0) }
+func (perConn) String() string { return partForm(perConnName, 0) }
 
-func (perConn) describe() Part { return Part{Name: PerConnName} }
+func (perConn) describe() Part { return Part{Name: perConnName} }
 
 func (perConn) Schedule(l Listener, h Handler) error {
 	var wg sync.WaitGroup

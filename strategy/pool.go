@@ -14,9 +14,9 @@ import (
 // goroutine.
 type pool struct{ n int }
 
-func (p pool) String() string { return partForm(PoolName, p.n) }
+func (p pool) String() string { return partForm(poolName, p.n) }
 
-func (p pool) describe() Part { return Part{Name: PoolName, Size: p.n, MaxConns: p.n} }
+func (p pool) describe() Part { return Part{Name: poolName, Size: p.n, MaxConns: p.n} }
 
 func (p pool) Schedule(l Listener, h Handler) error {
 	q := connQueue{}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
-	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -67,9 +66,9 @@ func ProcessPool(n int) Strategy { return Offload(PerConn(), Processes(n)) }
 
 type processes struct{ n int }
 
-func (p processes) String() string { return partForm(ProcsName, p.n) }
+func (p processes) String() string { return partForm(procsName, p.n) }
 
-func (p processes) describe() Part { return Part{Name: ProcsName, Size: p.n} }
+func (p processes) describe() Part { return Part{Name: procsName, Size: p.n} }
 
 func (p processes) size() int { return perCPU(p.n) }
 
@@ -81,16 +80,8 @@ func (p processes) Start(env Env) (Runner, error) {
 	pool := &procPool{
 		free:    make(chan struct{}, n),
 		opts:    worker.Options{StartTimeout: workerStartTimeout},
-		hop:     env.Python.charges().PoolHop,
+		remote:  env.Remote("process pool"),
 		metrics: env.Metrics,
-		rec:     env.Recorder,
-	}
-	if env.Recorder != nil {
-		pool.queueLane = env.Recorder.Lane("process pool queue", "queue")
-		pool.lanes = map[int]*timeline.Lane{}
-	}
-	if lock := env.Python.lock(); lock != nil {
-		pool.feeder.th, pool.manager.th = lock.NewThread(gil.Feeder), lock.NewThread(gil.Manager)
 	}
 	procs := make([]*worker.Proc, n)
 	var g errgroup.Group
@@ -140,51 +131,8 @@ type procPool struct {
 	mu   sync.Mutex
 	idle []*worker.Proc
 
-	// In Python mode, the interpreter threads of CPython's pool that carry
-	// each task in (the feeder) and its answer out (the manager), each
-	// spending hop with the lock held.
-	feeder, manager hopThread
-	hop             time.Duration
-
-	metrics *Metrics // nil if nobody counts
-
-	// With a timeline recorded: a lane per worker process, by pid, and
-	// the queue's, with how many tasks wait for a worker.
-	rec       *timeline.Recorder
-	queueLane *timeline.Lane
-	lanes     map[int]*timeline.Lane // under mu
-	waiting   atomic.Int32
-}
-
-// laneOf returns w's lane, or nil if no timeline is recorded.
-func (p *procPool) laneOf(w *worker.Proc) *timeline.Lane {
-	if p.rec == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l, ok := p.lanes[w.Pid()]
-	if !ok {
-		l = p.rec.ProcessLane(fmt.Sprintf("worker %d", w.Pid()), "worker process", w.Pid())
-		p.lanes[w.Pid()] = l
-	}
-	return l
-}
-
-// A hopThread is an interpreter thread that one goroutine at a time runs.
-type hopThread struct {
-	mu sync.Mutex
-	th *gil.Thread
-}
-
-// spend takes the lock, spends d and drops it; nothing in Go mode.
-func (h *hopThread) spend(d time.Duration) {
-	if h.th == nil || d <= 0 {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.th.Run(func() { h.th.Spend(d) })
+	remote  *Remote
+	metrics *worker.Counts // nil if nobody counts
 }
 
 // get takes the idle worker that was returned last, or nil for a slot
@@ -227,18 +175,11 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 	if t == nil {
 		return nil, ErrNoTask
 	}
-	var waitLane *timeline.Lane // the caller's, for the task's wait in the queue
-	var waitStart int64
-	if p.queueLane != nil {
-		waitLane = gil.LaneOf(ctx)
-		waitStart = waitLane.Now()
-		p.queueLane.Depth(int(p.waiting.Add(1)))
-	}
-	w, err := p.get(ctx)
-	if p.queueLane != nil {
-		p.queueLane.Depth(int(p.waiting.Add(-1)))
-		waitLane.Span(timeline.Queued, waitStart, payload)
-	}
+	var w *worker.Proc
+	err := p.remote.Wait(ctx, payload, func() (err error) {
+		w, err = p.get(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -253,27 +194,27 @@ func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		return nil, unregistered(name)
 	}
 	queued := time.Duration(time.Now().UnixNano()-p.lastWait.Load()) < loadMemory
-	p.feeder.spend(p.hop)
-	lane := p.laneOf(w)
-	start := lane.Now()
-	answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
-	lane.Span(timeline.Task, start, payload)
-	p.manager.spend(p.hop)
-	if errors.Is(err, worker.ErrNotDelivered) {
-		// The worker died while idle: the task never ran, so run it on
-		// a new worker in its place rather than fail the request.
-		p.kill(w)
-		if w, err = p.startFor(); err != nil {
-			return nil, err
+	return p.remote.Call(name, payload, func() ([]byte, RemoteWorker, error) {
+		ran := RemoteWorker{Pid: w.Pid()}
+		answer, usable, err := w.Call(ctx, name, payload, cancelGrace, queued)
+		if errors.Is(err, worker.ErrNotDelivered) {
+			// The worker died while idle: the task never ran, so run
+			// it on a new worker in its place rather than fail the
+			// request.
+			p.kill(w)
+			if w, err = p.startFor(); err != nil {
+				return nil, RemoteWorker{}, err
+			}
+			ran = RemoteWorker{Pid: w.Pid()}
+			answer, usable, err = w.Call(ctx, name, payload, cancelGrace, queued)
 		}
-		answer, usable, err = w.Call(ctx, name, payload, cancelGrace, queued)
-	}
-	if usable {
-		p.put(w)
-	} else {
-		p.replace(w)
-	}
-	return answer, localError(name, err)
+		if usable {
+			p.put(w)
+		} else {
+			p.replace(w)
+		}
+		return answer, ran, err
+	})
 }
 
 // Submit runs the task on a goroutine of its own, which waits for the
@@ -292,7 +233,7 @@ func (p *procPool) start(restart bool) (*worker.Proc, error) {
 		w, err = worker.Start(p.opts)
 	}
 	if err == nil {
-		p.metrics.started(restart)
+		p.metrics.Started(restart)
 	}
 	return w, err
 }
@@ -315,7 +256,7 @@ func (p *procPool) startFor() (*worker.Proc, error) {
 // kill kills w.
 func (p *procPool) kill(w *worker.Proc) {
 	w.Kill()
-	p.metrics.ended()
+	p.metrics.Ended()
 }
 
 // replace kills w and starts a worker in its place, in the background so
@@ -341,38 +282,9 @@ func (p *procPool) Stop() {
 		if w != nil {
 			closing.Go(func() {
 				w.Close(closeGrace)
-				p.metrics.ended()
+				p.metrics.Ended()
 			})
 		}
 	}
 	closing.Wait()
 }
-
-// localError turns a worker's report of a task's error into the error the
-// task would have returned in this process, as far as callers can tell:
-// panics become *PanicError, refusals wrap primetime.ErrBadRequest.
-func localError(task string, err error) error {
-	var re *worker.RemoteError
-	if !errors.As(err, &re) {
-		return err
-	}
-	switch re.Code {
-	case worker.CodePanic:
-		return &PanicError{Task: task, Value: re.Msg, Stack: re.Stack}
-	case worker.CodeBadRequest:
-		return &remoteError{msg: re.Msg, is: primetime.ErrBadRequest}
-	case worker.CodeCanceled:
-		return &remoteError{msg: re.Msg, is: context.Canceled}
-	}
-	return errors.New(re.Msg)
-}
-
-// remoteError is a worker's error message that still matches, with
-// errors.Is, the sentinel error it was made from.
-type remoteError struct {
-	msg string
-	is  error
-}
-
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.is }

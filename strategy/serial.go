@@ -4,9 +4,9 @@ package strategy
 // next connection is accepted only when the current one is done.
 type serial struct{}
 
-func (serial) String() string { return partForm(SerialName, 0) }
+func (serial) String() string { return partForm(serialName, 0) }
 
-func (serial) describe() Part { return Part{Name: SerialName, MaxConns: 1} }
+func (serial) describe() Part { return Part{Name: serialName, MaxConns: 1} }
 
 func (serial) Schedule(l Listener, h Handler) error {
 	for {

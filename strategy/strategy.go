@@ -21,9 +21,8 @@
 //
 // The second is the [Executor], where each request's task runs: [Inline], on
 // the goroutine that handles the request, [Goroutines], a pool of worker
-// goroutines, [Processes], a pool of worker processes, or [NATS], worker
-// processes anywhere, which take tasks from a NATS queue group
-// ([NATSWorkers] serves them). [Offload] moves
+// goroutines, or [Processes], a pool of worker processes (package natsexec
+// adds worker processes anywhere, behind a NATS server). [Offload] moves
 // any scheduler's tasks onto an executor, and [LoopWithOffload] is the Loop
 // whose tasks run elsewhere, as asyncio's run_in_executor does: the loop
 // hands the task over and goes on, and learns of its answer through a
@@ -31,19 +30,16 @@
 //
 // Both axes are open: a [Scheduler] or an [Executor] written elsewhere
 // becomes a Strategy with [New] and [Offload], and has a text form once
-// registered with [RegisterScheduler] or [RegisterExecutor].
+// registered with [RegisterScheduler] or [RegisterExecutor]. Its goroutines
+// take part in Python mode (the server's emulated interpreter lock) and in
+// the timeline through a [Thread] ([Env.LoopThread], [Env.WorkerThread]),
+// and an executor whose tasks run in other processes through a [Remote].
 //
-// In Python mode the server's [Env] carries an [Interpreter], the emulated
-// lock: connection goroutines, the loops and goroutine-pool workers are its
-// threads, and it charges the interpreter's costs ([PythonCosts]). A
-// scheduler or an executor written elsewhere makes its goroutines threads
-// of it with [Env.LoopThread] and [Env.WorkerThread].
-//
-// Strategies have a text form, returned by String and read by [Parse]:
-// "serial", "perconn", "pool:8", "loop", "loops:2", "loop+goroutines:4",
-// "procpool:2", "loop+procs:2", "loop+nats:2", and in general a scheduler and an optional
-// executor joined by "+" ("pool:8+goroutines:2"). [Describe] says what a
-// strategy is made of, for programs that would otherwise read its text.
+// Strategies have a text form, returned by String and read by [Parse]
+// (whose doc lists the forms): "perconn", "pool:8", "loop+goroutines:4",
+// "procpool:2", a scheduler and an optional executor joined by "+".
+// [Describe] says what a strategy is made of, for programs that would
+// otherwise read its text.
 //
 // A Strategy describes; it holds no running state. Each call of its Serve
 // method starts its own executor and stops it before returning, so one
@@ -55,10 +51,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/timeline"
+	"github.com/primetime-lab/primetime/internal/worker"
 )
 
 // A Strategy serves the connections of a [Listener]: it decides which
@@ -80,66 +77,32 @@ type Strategy interface {
 }
 
 // Env is what a strategy, and its executor, are told about the server they
-// serve.
+// serve. Package server makes it; the fields of internal types are its
+// Python mode, its counters and its timeline, which the methods of Env hand
+// to schedulers and executors ([Env.LoopThread], [Env.WorkerThread],
+// [Env.Remote]).
 type Env struct {
-	// Python is the interpreter lock of Python mode, or nil in Go mode.
-	Python *Interpreter
+	// Python is the interpreter of Python mode, or nil in Go mode.
+	Python *gil.Interpreter
 	// Task is what the server's requests run, so that an executor can
 	// check at start that it can run it; nil if unknown.
 	Task primetime.Task
 	// Metrics, if not nil, receives the counts of the executor's worker
 	// processes.
-	Metrics *Metrics
-	// Recorder, if not nil, records who runs when (see server.Recorder):
-	// an executor gives each worker a lane (Recorder.Lane) and records its
-	// tasks and its queue there; [Env.Run] and [Thread.RunTask] record a
-	// task's span themselves.
-	Recorder *Recorder
+	Metrics *worker.Counts
+	// Recorder, if not nil, records who runs when (see server.Recorder).
+	Recorder *timeline.Recorder
 	// Logger receives what an executor has to say while it serves (a
 	// NATS server lost, and back); nil means slog.Default.
 	Logger *slog.Logger
 }
 
-// logger returns the logger of env.
-func (env Env) logger() *slog.Logger {
+// Log returns env's Logger, or slog.Default() if it has none.
+func (env Env) Log() *slog.Logger {
 	if env.Logger != nil {
 		return env.Logger
 	}
 	return slog.Default()
-}
-
-// A Recorder records a server's scheduling events for a timeline; it is
-// server.Recorder, made by server.NewRecorder.
-type Recorder = timeline.Recorder
-
-// Metrics are what a strategy's executor counts while it serves, for the
-// server to show; the zero value is ready to use.
-type Metrics struct {
-	workersAlive     atomic.Int64
-	workersRestarted atomic.Uint64
-}
-
-// WorkersAlive returns how many worker processes run now.
-func (m *Metrics) WorkersAlive() int64 { return m.workersAlive.Load() }
-
-// WorkersRestarted returns how many worker processes were started in place
-// of one that died or was killed.
-func (m *Metrics) WorkersRestarted() uint64 { return m.workersRestarted.Load() }
-
-func (m *Metrics) started(restart bool) {
-	if m == nil {
-		return
-	}
-	m.workersAlive.Add(1)
-	if restart {
-		m.workersRestarted.Add(1)
-	}
-}
-
-func (m *Metrics) ended() {
-	if m != nil {
-		m.workersAlive.Add(-1)
-	}
 }
 
 // A Listener yields connections for a [Strategy] to serve. Package server
@@ -279,7 +242,7 @@ func (s strategy) String() string { return strategyForm(s.sched.String(), s.exec
 // scheduler, whichever kind it is, and stops the executor.
 func (s strategy) Serve(l Listener, env Env) error {
 	if env.Recorder != nil {
-		env.Python.lock().SetRecorder(env.Recorder)
+		env.Python.Lock().SetRecorder(env.Recorder)
 	}
 	r, err := s.exec.Start(env)
 	if err != nil {
@@ -291,7 +254,7 @@ func (s strategy) Serve(l Listener, env Env) error {
 	case LoopScheduler:
 		return sched.ServeLoop(l, LoopEnv{Env: env, Runner: run})
 	case ConnScheduler:
-		return sched.Schedule(l, handler{run: run, lock: env.Python.lock()})
+		return sched.Schedule(l, handler{run: run, lock: env.Python.Lock()})
 	}
 	panic("strategy: a Scheduler of neither kind") // New refuses them
 }

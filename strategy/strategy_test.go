@@ -15,6 +15,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/worker"
 )
 
 func TestMain(m *testing.M) {
@@ -225,22 +226,21 @@ func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 	}
 }
 
-func TestProcessPoolHopsTakeTheLockInPythonMode(t *testing.T) {
-	python := NewInterpreter(time.Millisecond, PythonCosts{PoolHop: time.Microsecond})
-	p := &procPool{hop: python.Costs().PoolHop}
-	p.feeder.th, p.manager.th = python.lock().NewThread(gil.Feeder), python.lock().NewThread(gil.Manager)
-	p.feeder.spend(p.hop)
-	p.manager.spend(p.hop)
-	assert.Equal(t, uint64(2), python.Switches(), "the feeder, then the manager, held the lock")
+func TestARemoteChargesBothHopsWithTheLockInPythonMode(t *testing.T) {
+	python := gil.NewInterpreter(time.Millisecond, gil.Costs{PoolHop: time.Microsecond})
+	r := Env{Python: python}.Remote("test")
+	answer, err := r.Call("echo", nil, func() ([]byte, RemoteWorker, error) {
+		assert.Equal(t, uint64(1), python.Lock().Switches(), "the feeder held the lock before the trip")
+		return []byte("a"), RemoteWorker{Pid: 1}, nil
+	})
+	assert.Equal(t, "a", string(answer))
+	assert.NoError(t, err)
+	assert.Equal(t, uint64(2), python.Lock().Switches(), "the feeder, then the manager, held the lock")
 
-	var goMode procPool
-	goMode.feeder.spend(time.Hour) // no lock: no cost
-}
-
-func TestPythonCostsDefaultsAndNone(t *testing.T) {
-	c := PythonCosts{PoolHop: -1, LoopRequest: 7 * time.Microsecond}.withDefaults()
-	assert.Equal(t, PythonCosts{Handover: DefaultPythonCosts.Handover, LoopRequest: 7 * time.Microsecond}, c)
-	assert.Equal(t, PythonCosts{}, (*Interpreter)(nil).charges(), "Go mode charges nothing")
+	_, err = Env{}.Remote("go mode").Call("echo", nil, func() ([]byte, RemoteWorker, error) {
+		return nil, RemoteWorker{}, &worker.RemoteError{Code: worker.CodeBadRequest, Msg: "no"}
+	})
+	assert.ErrorIs(t, err, primetime.ErrBadRequest, "a worker's refusal is the task's")
 }
 
 // writeWithAnotherThread is a connection whose writes let another
@@ -259,22 +259,22 @@ func (c *writeWithAnotherThread) WriteAnswer(answer []byte, err error) error {
 }
 
 func TestAPythonThreadTakesTheLockAgainBetweenSendAndRecv(t *testing.T) {
-	python := NewInterpreter(time.Millisecond, PythonCosts{})
-	th := python.lock().NewThread(gil.Connection)
-	c := &writeWithAnotherThread{fakeConn: &fakeConn{task: echo, requests: []string{"a", "b"}}, other: python.lock().NewThread(gil.Connection), own: th}
+	python := gil.NewInterpreter(time.Millisecond, gil.Costs{})
+	th := python.Lock().NewThread(gil.Connection)
+	c := &writeWithAnotherThread{fakeConn: &fakeConn{task: echo, requests: []string{"a", "b"}}, other: python.Lock().NewThread(gil.Connection), own: th}
 	serveConn(c, inline{}, th)
 	assert.Equal(t, []string{"a", "b"}, c.answers)
 	assert.False(t, c.heldInWrite, "the lock is free while the answer is written")
 	// The thread for a, the writer, the thread again after send; the
 	// writer, the thread after send: b's read finds the lock its own.
-	assert.Equal(t, uint64(5), python.Switches())
+	assert.Equal(t, uint64(5), python.Lock().Switches())
 }
 
 func TestAPoolWorkerWakesTheLoopWithoutTheLockAndTakesItAgain(t *testing.T) {
-	python := NewInterpreter(time.Millisecond, PythonCosts{})
+	python := gil.NewInterpreter(time.Millisecond, gil.Costs{})
 	r, err := Goroutines(1).Start(Env{Python: python})
 	require.NoError(t, err)
-	other := python.lock().NewThread(gil.Loop)
+	other := python.Lock().NewThread(gil.Loop)
 	answered := make(chan string, 1)
 	r.Submit(context.Background(), echo, []byte("a"), func(answer []byte, err error) {
 		assert.NoError(t, err)
@@ -285,5 +285,5 @@ func TestAPoolWorkerWakesTheLoopWithoutTheLockAndTakesItAgain(t *testing.T) {
 	r.Stop()
 	// The worker ran the task, the callback's thread took the lock, the
 	// worker took it again before it waited for its next job.
-	assert.Equal(t, uint64(3), python.Switches())
+	assert.Equal(t, uint64(3), python.Lock().Switches())
 }

@@ -53,6 +53,7 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 func main() {
@@ -182,7 +183,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.fail(err, 1)
 	}
 	defer stopNATS()
-	s = strategy.WithNATS(s, conn)
+	s = natsexec.With(s, conn)
 	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
 	if *traceFile != "" {
@@ -362,12 +363,12 @@ func (v *protocolValue) Set(s string) error {
 
 // pythonCostFlags defines the flags of Python mode's costs on c and
 // returns a function that reads them.
-func pythonCostFlags(c *command) func() strategy.PythonCosts {
-	def := strategy.DefaultPythonCosts
+func pythonCostFlags(c *command) func() server.PythonCosts {
+	def := server.DefaultPythonCosts
 	handover := c.duration("gil-handover", def.Handover, anyValue, "Python mode: how long a thread woken by the lock's release takes to run again (negative: none)")
 	loop := c.duration("gil-loop-cost", def.LoopRequest, anyValue, "Python mode: CPU the event loop spends, holding the lock, on each request (asyncio's machinery; negative: none)")
 	pool := c.duration("gil-pool-cost", def.PoolHop, anyValue, "Python mode: CPU a process pool's feeder and manager threads each spend, holding the lock, on each task (negative: none)")
-	return func() strategy.PythonCosts {
-		return strategy.PythonCosts{Handover: *handover, LoopRequest: *loop, PoolHop: *pool}
+	return func() server.PythonCosts {
+		return server.PythonCosts{Handover: *handover, LoopRequest: *loop, PoolHop: *pool}
 	}
 }

@@ -340,7 +340,7 @@ func TestCompareAndServeSayAtOnceThatNoWorkerAnswers(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 1, run(context.Background(), args, &stdout, &stderr), args)
-		assert.Regexp(t, `^primetime `+args[0]+`: strategy: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves strategy.NATSWorkers\n$`, stderr.String())
+		assert.Regexp(t, `^primetime `+args[0]+`: natsexec: no worker answers on nats://127.0.0.1:\d+: start some there with "primetime worker -nats nats://127.0.0.1:\d+", or a program that serves natsexec.Workers\n$`, stderr.String())
 		assert.Empty(t, stdout.String())
 	}
 }

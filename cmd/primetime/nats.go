@@ -12,6 +12,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // natsFlags are the flags that say how to reach a NATS server: its URL,
@@ -28,13 +29,13 @@ const envNATSPassword = "PRIMETIME_NATS_PASSWORD"
 func addNATSFlags(c *command, def, usage string) *natsFlags {
 	f := &natsFlags{url: def}
 	c.Func("nats", usage, func(s string) error {
-		if err := (strategy.NATSConn{URL: s}).Check(); err != nil {
+		if err := (natsexec.Conn{URL: s}).Check(); err != nil {
 			return err
 		}
 		f.url = s
 		return nil
 	})
-	c.StringVar(&f.prefix, "nats-prefix", "", "the `prefix` of the pool's subjects on the NATS server (default \""+strategy.DefaultNATSPrefix+"\"), so that several pools share one")
+	c.StringVar(&f.prefix, "nats-prefix", "", "the `prefix` of the pool's subjects on the NATS server (default \""+natsexec.DefaultPrefix+"\"), so that several pools share one")
 	c.StringVar(&f.creds, "nats-creds", "", "NATS credentials `file` (a JWT and its nkey seed)")
 	c.StringVar(&f.nkey, "nats-nkey", "", "`file` holding the NATS nkey seed")
 	c.StringVar(&f.tokenFile, "nats-token-file", "", "`file` holding the NATS token (readable by its owner only)")
@@ -49,8 +50,8 @@ func addNATSFlags(c *command, def, usage string) *natsFlags {
 const natsUsage = "`URL` of the NATS server whose workers run the tasks of the nats executor (\"primetime worker\" serves them); without it, a NATS server of its own (a child process, admitting only this run's processes) and local workers, as many as the tasks in flight"
 
 // conn returns the connection the flags say, or what is wrong with them.
-func (f *natsFlags) conn() (strategy.NATSConn, error) {
-	c := strategy.NATSConn{URL: f.url, Prefix: f.prefix, CredsFile: f.creds, NKeySeedFile: f.nkey, User: f.user,
+func (f *natsFlags) conn() (natsexec.Conn, error) {
+	c := natsexec.Conn{URL: f.url, Prefix: f.prefix, CredsFile: f.creds, NKeySeedFile: f.nkey, User: f.user,
 		CAFile: f.ca, CertFile: f.cert, KeyFile: f.key}
 	if f.user != "" {
 		c.Password = os.Getenv(envNATSPassword)
@@ -58,12 +59,12 @@ func (f *natsFlags) conn() (strategy.NATSConn, error) {
 	if f.tokenFile != "" {
 		token, err := readSecret(f.tokenFile)
 		if err != nil {
-			return strategy.NATSConn{}, fmt.Errorf("-nats-token-file: %w", err)
+			return natsexec.Conn{}, fmt.Errorf("-nats-token-file: %w", err)
 		}
 		c.Token = token
 	}
 	if err := c.Check(); err != nil {
-		return strategy.NATSConn{}, err
+		return natsexec.Conn{}, err
 	}
 	return c, nil
 }
@@ -98,7 +99,7 @@ func readSecret(name string) (string, error) {
 func natsWorkersNeeded(ss []strategy.Strategy) int {
 	n := 0
 	for _, s := range ss {
-		if e := strategy.Describe(s).Executor; e.Name == strategy.NATSName {
+		if e := strategy.Describe(s).Executor; e.Name == natsexec.Name {
 			size := e.Size
 			if size == 0 {
 				size = runtime.NumCPU()
@@ -113,7 +114,7 @@ func natsWorkersNeeded(ss []strategy.Strategy) int {
 // they name a server; otherwise, if any of them needs NATS, a NATS server
 // started by this process with as many local workers as they need, which
 // stop closes. logger says so.
-func natsFor(flags *natsFlags, ss []strategy.Strategy, stderr io.Writer, logger *slog.Logger) (conn strategy.NATSConn, local bool, stop func() error, err error) {
+func natsFor(flags *natsFlags, ss []strategy.Strategy, stderr io.Writer, logger *slog.Logger) (conn natsexec.Conn, local bool, stop func() error, err error) {
 	n := natsWorkersNeeded(ss)
 	none := func() error { return nil }
 	if conn, err = flags.conn(); err != nil || n == 0 {
@@ -128,7 +129,7 @@ func natsFor(flags *natsFlags, ss []strategy.Strategy, stderr io.Writer, logger 
 		return cluster.Conn(), true, cluster.Close, nil
 	}
 	// Said once, before anything runs, rather than by each server.
-	r, err := strategy.NATS(1, conn).Start(strategy.Env{Task: primetime.Prime, Logger: logger})
+	r, err := natsexec.New(1, conn).Start(strategy.Env{Task: primetime.Prime, Logger: logger})
 	if err != nil {
 		return conn, false, nil, err
 	}
@@ -138,7 +139,7 @@ func natsFor(flags *natsFlags, ss []strategy.Strategy, stderr io.Writer, logger 
 
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("worker", "primetime worker [-nats URL] [-n N]", stdout, stderr)
-	nats := addNATSFlags(c, strategy.DefaultNATSURL, "`URL` of the NATS server to take tasks from")
+	nats := addNATSFlags(c, natsexec.DefaultURL, "`URL` of the NATS server to take tasks from")
 	n := c.int("n", 1, positive, "how many worker processes, each running one task at a time")
 	if code, ok := c.parse(args, 0); !ok {
 		return code
@@ -148,7 +149,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return c.usageError(err.Error())
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	w := strategy.NATSWorkers{Conn: conn, N: *n, Log: stderr, Ready: func(pids []int) {
+	w := natsexec.Workers{Conn: conn, N: *n, Log: stderr, Ready: func(pids []int) {
 		logger.Info("serving", "nats", conn.URL, "workers", pids)
 	}}
 	if err := w.Serve(ctx); err != nil {

@@ -80,6 +80,18 @@ func FreeThreaded(python string) (bool, error) {
 	return built == 1 && enabled == 0, nil
 }
 
+// names are the names of the parts the lecture has, as package strategy's
+// descriptions give them.
+var names = struct{ serial, perConn, pool, loop, inline, goroutines, procs string }{
+	serial:     strategy.Describe(strategy.Serial()).Scheduler.Name,
+	perConn:    strategy.Describe(strategy.PerConn()).Scheduler.Name,
+	pool:       strategy.Describe(strategy.Pool(1)).Scheduler.Name,
+	loop:       strategy.Describe(strategy.Loop()).Scheduler.Name,
+	inline:     strategy.Describe(strategy.Loop()).Executor.Name,
+	goroutines: strategy.Describe(strategy.LoopWithOffload(strategy.Goroutines(1))).Executor.Name,
+	procs:      strategy.Describe(strategy.ProcessPool(1)).Executor.Name,
+}
+
 // Shape returns the script's arguments that serve the lecture's
 // counterpart of a strategy, and false for a strategy the lecture has none
 // of. A size left out (procs) means one per CPU, as in Go.
@@ -92,22 +104,22 @@ func Shape(d strategy.Description) ([]string, bool) {
 		return strconv.Itoa(p.Size)
 	}
 	switch {
-	case exec.Name == strategy.InlineName:
+	case exec.Name == names.inline:
 		switch sched.Name {
-		case strategy.SerialName:
+		case names.serial:
 			return []string{"serial"}, true
-		case strategy.PerConnName:
+		case names.perConn:
 			return []string{"threads"}, true
-		case strategy.PoolName:
+		case names.pool:
 			return []string{"threadpool", size(sched)}, true
-		case strategy.LoopName:
+		case names.loop:
 			return []string{"asyncio"}, true
 		}
-	case sched.Name == strategy.PerConnName && exec.Name == strategy.ProcsName:
+	case sched.Name == names.perConn && exec.Name == names.procs:
 		return []string{"procpool", size(exec)}, true
-	case sched.Name == strategy.LoopName && exec.Name == strategy.GoroutinesName:
+	case sched.Name == names.loop && exec.Name == names.goroutines:
 		return []string{"asyncio-threads", size(exec)}, true
-	case sched.Name == strategy.LoopName && exec.Name == strategy.ProcsName:
+	case sched.Name == names.loop && exec.Name == names.procs:
 		return []string{"asyncio-procs", size(exec)}, true
 	}
 	return nil, false

@@ -376,6 +376,25 @@ type Running struct {
 	Watch func()
 	// Lane, if not nil, records the tasks that run on the goroutine.
 	Lane *timeline.Lane
+	// caller is, for work handed to another goroutine, the lane of the
+	// goroutine that handed it over (see WithoutThread).
+	caller *timeline.Lane
+}
+
+// CallerLane returns the lane of the goroutine that submitted ctx's task,
+// for its wait for a worker: LaneOf's, or the lane of the goroutine that
+// WithoutThread was called for.
+func CallerLane(ctx context.Context) *timeline.Lane {
+	if !timeline.Active() {
+		return nil
+	}
+	if r := running(ctx); r != nil {
+		if r.caller != nil {
+			return r.caller
+		}
+		return r.Lane
+	}
+	return nil
 }
 
 // LaneOf returns the lane of the goroutine that ctx's task runs on, or nil:
@@ -427,11 +446,15 @@ func WithThread(ctx context.Context, t *Thread) context.Context {
 	return context.WithValue(ctx, contextKey{}, &t.running)
 }
 
-// WithoutThread returns a context that carries no Running, for work that
-// ctx's goroutine hands to another goroutine.
+// WithoutThread returns a context that carries no thread, watch or lane,
+// for work that ctx's goroutine hands to another goroutine; it keeps that
+// goroutine's lane for CallerLane.
 func WithoutThread(ctx context.Context) context.Context {
 	if running(ctx) == nil {
 		return ctx
+	}
+	if lane := CallerLane(ctx); lane != nil {
+		return context.WithValue(ctx, contextKey{}, &Running{caller: lane})
 	}
 	return context.WithValue(ctx, contextKey{}, (*Running)(nil))
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
-	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // readyTimeout bounds the wait for a new NATS server to accept clients.
@@ -115,7 +115,7 @@ func startServerProcess(port int, user string, log io.Writer) (*reexec.Server, e
 // A Cluster is a NATS server in a child process, started again on its
 // port whenever it dies, and n worker processes.
 type Cluster struct {
-	conn strategy.NATSConn
+	conn natsexec.Conn
 	user string // the nkey's public key
 	port int
 	log  io.Writer
@@ -133,7 +133,7 @@ type Cluster struct {
 	stopErr  error
 }
 
-// Start starts a NATS server and n workers (strategy.NATSWorkers), their
+// Start starts a NATS server and n workers (natsexec.Workers), their
 // stderr on log, and returns once every worker serves.
 func Start(n int, log io.Writer) (*Cluster, error) {
 	kp, err := nkeys.CreateUser()
@@ -159,11 +159,11 @@ func Start(n int, log io.Writer) (*Cluster, error) {
 		return nil, fmt.Errorf("natslocal: the NATS server process reported %q, not a URL with a port", srv.Addr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{conn: strategy.NATSConn{URL: srv.Addr, NKeySeed: string(seed)}, user: user, port: port, log: log,
+	c := &Cluster{conn: natsexec.Conn{URL: srv.Addr, NKeySeed: string(seed)}, user: user, port: port, log: log,
 		server: srv, cancel: cancel, served: make(chan error, 1), supervised: make(chan struct{})}
 	go c.supervise(ctx)
 	ready := make(chan []int, 1)
-	w := strategy.NATSWorkers{Conn: c.conn, N: n, Log: log, Ready: func(pids []int) { ready <- pids }}
+	w := natsexec.Workers{Conn: c.conn, N: n, Log: log, Ready: func(pids []int) { ready <- pids }}
 	go func() { c.served <- w.Serve(ctx) }()
 	select {
 	case c.Pids = <-ready:
@@ -218,7 +218,7 @@ const stopTimeout = 5 * time.Second
 
 // Conn returns how to reach the NATS server and its workers: its URL and
 // the run's nkey seed, for this process and its children only.
-func (c *Cluster) Conn() strategy.NATSConn { return c.conn }
+func (c *Cluster) Conn() natsexec.Conn { return c.conn }
 
 // URL returns the NATS server's client URL.
 func (c *Cluster) URL() string { return c.conn.URL }

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime/internal/reexec"
 )
 
 var errBad = errors.New("bad request")

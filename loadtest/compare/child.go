@@ -23,6 +23,7 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // childConfig is what a child server serves.
@@ -37,12 +38,12 @@ type childConfig struct {
 	// interval.
 	GIL time.Duration `json:"gil,omitempty"`
 	// PythonCosts are Python mode's costs; zero means the defaults.
-	PythonCosts strategy.PythonCosts `json:"python_costs,omitempty"`
+	PythonCosts server.PythonCosts `json:"python_costs,omitempty"`
 	// Protocol is the server's wire protocol; empty means the line
 	// protocol.
 	Protocol loadtest.Protocol `json:"protocol,omitempty"`
 	// NATS is how a nats executor reaches its NATS server.
-	NATS strategy.NATSConn `json:"nats"`
+	NATS natsexec.Conn `json:"nats"`
 	// Trace, if not empty, is the file the server writes its timeline to
 	// as it stops, recorded around the request Anchor, Before it and After
 	// it.
@@ -116,7 +117,7 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 	if err != nil {
 		return "", nil, err
 	}
-	s = strategy.WithNATS(s, cfg.NATS)
+	s = natsexec.With(s, cfg.NATS)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err

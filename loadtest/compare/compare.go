@@ -14,7 +14,9 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // DefaultStrategies returns the strategies Run runs when given none:
@@ -62,8 +64,8 @@ type Experiment struct {
 	// cannot be set for servers in this process.
 	MaxProcs int
 	// PythonCosts are the interpreter's costs of the Python-mode rows;
-	// zero means strategy.DefaultPythonCosts.
-	PythonCosts strategy.PythonCosts
+	// zero means server.DefaultPythonCosts.
+	PythonCosts server.PythonCosts
 	// CPython adds, for each strategy the lecture has a counterpart of
 	// (serial, perconn, pool:N, procpool:N, loop, loop+goroutines:N,
 	// loop+procs:N), rows served by the lecture's own server under CPython:
@@ -109,14 +111,14 @@ type Experiment struct {
 	// row at every point, a point being a value of each (two make a
 	// grid), interleaved as Count is. Each Row says its point.
 	Sweeps []loadtest.Sweep
-	// NATS says how the rows whose executor is nats (strategy.NATS) reach
+	// NATS says how the rows whose executor is nats (natsexec.New) reach
 	// the NATS server whose workers run their tasks, with what
-	// credentials: the zero value is strategy.DefaultNATSURL, without.
+	// credentials: the zero value is natsexec.DefaultURL, without.
 	// A strategy of Values reaches its child server by its text form, so
-	// with this connection too, not one given by strategy.WithNATS; the
+	// with this connection too, not one given by natsexec.With; the
 	// child gets it in its environment. The command starts a NATS server
 	// of its own, with local workers, when it is given none.
-	NATS strategy.NATSConn
+	NATS natsexec.Conn
 	// Stderr receives the child servers' logs; nil means os.Stderr.
 	Stderr io.Writer
 
@@ -522,7 +524,7 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 		row.Note = "long request failed: " + sum.LongError
 	case sum.LongSent && !sum.LongAnswered && oneAtATime(s) && !r.Scenario.Reconnect:
 		row.Note = "long request never answered: with persistent connections a strategy that serves one connection at a time never serves its connection"
-		if strategy.Describe(s).Scheduler.Name == strategy.SerialName {
+		if strategy.Describe(s).Scheduler == strategy.Describe(strategy.Serial()).Scheduler {
 			row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
 		}
 	case sum.LongSent && !sum.LongAnswered:
@@ -538,7 +540,7 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 		row.Note = strings.TrimPrefix(row.Note+"; the generator may be the limit ("+sum.GeneratorWhy+")", "; ")
 	}
 	for _, e := range r.Events {
-		if e.Kind == loadtest.FirstError && strings.Contains(e.Detail, strategy.ErrNATSUnreachable.Error()) {
+		if e.Kind == loadtest.FirstError && strings.Contains(e.Detail, natsexec.ErrUnreachable.Error()) {
 			row.Interrupted = true
 			row.Note = "interrupted: the NATS server was unreachable during the run; run it again; " + row.Note
 			row.Note = strings.TrimSuffix(row.Note, "; ")

@@ -10,6 +10,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 	"github.com/primetime-lab/primetime/strategy/strategytest"
 )
 
@@ -52,7 +53,7 @@ func TestTheNATSStrategiesConform(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(text, func(t *testing.T) { strategytest.Run(t, strategy.WithNATS(s, cluster.Conn())) })
+		t.Run(text, func(t *testing.T) { strategytest.Run(t, natsexec.With(s, cluster.Conn())) })
 	}
 }
 

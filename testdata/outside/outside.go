@@ -7,6 +7,7 @@ package outside
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/primetime-lab/primetime"
@@ -20,26 +21,34 @@ type Queue struct{ N int }
 func (q Queue) String() string { return fmt.Sprintf("queue:%d", q.N) }
 
 func (q Queue) Start(env strategy.Env) (strategy.Runner, error) {
-	r := &queueRunner{jobs: make(chan func(), 1024)}
-	for range q.N {
+	r := &queueRunner{jobs: make(chan job, 1024)}
+	for i := range q.N {
+		// A thread per worker: Python mode's interpreter thread, and
+		// the worker's lane on the timeline.
+		th := env.WorkerThread(fmt.Sprintf("queue worker %d", i+1))
 		r.wg.Go(func() {
-			for job := range r.jobs {
-				job()
+			for j := range r.jobs {
+				th.RunTask(j.ctx, j.task, j.payload, j.done)
 			}
 		})
 	}
-	r.env = env
 	return r, nil
 }
 
 type queueRunner struct {
-	env  strategy.Env
-	jobs chan func()
+	jobs chan job
 	wg   sync.WaitGroup
 }
 
+type job struct {
+	ctx     context.Context
+	task    primetime.Task
+	payload []byte
+	done    func([]byte, error)
+}
+
 func (r *queueRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
-	r.jobs <- func() { done(r.env.Run(ctx, t, payload)) }
+	r.jobs <- job{ctx, t, payload, done}
 }
 
 func (r *queueRunner) Stop() {
@@ -77,8 +86,11 @@ func (s Workers) Schedule(l strategy.Listener, h strategy.Handler) error {
 
 func init() {
 	strategy.RegisterExecutor("queue:N", func(arg string) (strategy.Executor, error) {
-		n, err := strategy.Size("queue", arg)
-		return Queue{N: n}, err
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 || n > 1024 {
+			return nil, fmt.Errorf("queue size %q is not a whole number from 1 to 1024", arg)
+		}
+		return Queue{N: n}, nil
 	})
 }
 

@@ -1,10 +1,11 @@
-package strategy
+package natsexec
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,18 +14,49 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/primetime-lab/primetime"
-	"github.com/primetime-lab/primetime/internal/gil"
-	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/worker"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
-// NATS returns the executor that sends each task to the workers of a NATS
-// queue group and waits for its answer: the process pool of [Processes],
-// with its workers anywhere the NATS server that conn names reaches.
-// Workers are programs that serve [NATSWorkers] with the same conn's
-// server and prefix: the command's "primetime worker", or a program of
-// one's own that registers its tasks. Its text form is "nats:N"; the
-// connection is not part of it (see [WithNATS]). NATS panics if n < 0.
+// Name is the NATS executor's name in strategies' text forms: "nats:N",
+// "nats" for one task in flight per CPU.
+const Name = "nats"
+
+func init() {
+	strategy.RegisterExecutor(Name+":N", func(arg string) (strategy.Executor, error) {
+		n := 0
+		if arg != "" {
+			var err error
+			if n, err = strconv.Atoi(arg); err != nil || n < 1 || n > maxSize {
+				return nil, fmt.Errorf("%s size %q is not a whole number from 1 to %d", Name, arg, maxSize)
+			}
+		}
+		return New(n, Conn{}), nil
+	})
+}
+
+// Timing of tasks and workers, as strategy.Processes has it: how long a
+// worker may take to stop a cancelled task before the request gives up on
+// it, and to exit once told to.
+const (
+	cancelGrace = time.Second
+	closeGrace  = 2 * time.Second
+	// workerStartTimeout bounds the wait for a new worker process, besides
+	// its connection to the NATS server.
+	workerStartTimeout = 3 * time.Second
+)
+
+// maxSize bounds the tasks in flight of a text form, as package strategy
+// bounds its own sizes.
+const maxSize = 1 << 16
+
+// New returns the executor that sends each task to the workers of a NATS
+// queue group and waits for its answer: the process pool of
+// strategy.Processes, with its workers anywhere the NATS server that conn
+// names reaches. Workers are programs that serve [Workers] with the same
+// conn's server and prefix: the command's "primetime worker", or a program
+// of one's own that registers its tasks. Its text form is "nats:N"; the
+// connection is not part of it (see [With]). New panics if n < 0.
 //
 // At most n tasks are in flight at once, n = 0 meaning one per CPU of this
 // machine; a worker runs one at a time and is offered a task only while it
@@ -37,82 +69,75 @@ import (
 // dies during a task, or says nothing for two seconds (it beats five times
 // a second while a task runs), fails only that request; the others go on.
 // While the connection to the NATS server is lost, every request fails at
-// once with [ErrNATSUnreachable], those in flight included; the executor
-// and the workers reconnect by themselves, and requests are served again.
-func NATS(n int, conn NATSConn) Executor {
+// once with [ErrUnreachable], those in flight included; the executor and
+// the workers reconnect by themselves, and requests are served again.
+func New(n int, conn Conn) strategy.Executor {
 	if n < 0 {
-		panic("strategy: NATS needs a non-negative number of tasks in flight")
+		panic("natsexec: New needs a non-negative number of tasks in flight")
 	}
 	return natsExec{n: n, conn: conn}
 }
 
-// ErrWorkerLost is wrapped by the error of a request whose [NATS] worker
-// went quiet during its task: it died, or its messages were lost.
+// ErrWorkerLost is wrapped by the error of a request whose worker went
+// quiet during its task: it died, or its messages were lost.
 var ErrWorkerLost = errors.New("worker lost")
 
-// ErrNATSUnreachable is wrapped by the error of a request that a [NATS]
-// executor could not send, or whose answer it could not wait for, because
-// its connection to the NATS server was lost.
-var ErrNATSUnreachable = errors.New("NATS server unreachable")
+// ErrUnreachable is wrapped by the error of a request that a NATS executor
+// could not send, or whose answer it could not wait for, because its
+// connection to the NATS server was lost.
+var ErrUnreachable = errors.New("NATS server unreachable")
 
-// WithNATS returns s with its [NATS] executor, if it has one, reaching its
+// With returns s with its NATS executor, if it has one, reaching its
 // workers as conn says; any other strategy is returned as it is. It is how
 // a text form ("loop+nats:2") meets its server.
-func WithNATS(s Strategy, conn NATSConn) Strategy {
-	st, ok := s.(strategy)
-	if !ok {
-		return s
+func With(s strategy.Strategy, conn Conn) strategy.Strategy {
+	if e := strategy.Describe(s).Executor; e.Name == Name {
+		return strategy.Offload(s, New(e.Size, conn))
 	}
-	e, ok := st.exec.(natsExec)
-	if !ok {
-		return s
-	}
-	e.conn = conn
-	st.exec = e
-	return st
+	return s
 }
 
 type natsExec struct {
 	n    int
-	conn NATSConn
+	conn Conn
 }
 
-func (e natsExec) String() string { return partForm(NATSName, e.n) }
+func (e natsExec) String() string {
+	if e.n == 0 {
+		return Name
+	}
+	return Name + ":" + strconv.Itoa(e.n)
+}
 
-func (e natsExec) describe() Part { return Part{Name: NATSName, Size: e.n} }
-
-func (e natsExec) size() int { return perCPU(e.n) }
+func (e natsExec) size() int {
+	if e.n == 0 {
+		return runtime.NumCPU()
+	}
+	return e.n
+}
 
 // Start connects to the NATS server and asks the workers for their
-// handshake. It ignores the server's lock, as [Processes] does.
-func (e natsExec) Start(env Env) (Runner, error) {
+// handshake. It ignores the server's lock, as strategy.Processes does.
+func (e natsExec) Start(env strategy.Env) (strategy.Runner, error) {
 	url := e.conn.url()
 	p := &natsPool{
-		conn:  e.conn,
-		url:   url,
-		link:  natsLink{lost: make(chan struct{})},
-		log:   env.logger(),
-		calls: map[uint64]*natsCall{},
-		free:  make(chan struct{}, e.size()),
-		hop:   env.Python.charges().PoolHop,
-		rec:   env.Recorder,
+		conn:   e.conn,
+		url:    url,
+		link:   natsLink{lost: make(chan struct{})},
+		log:    env.Log(),
+		calls:  map[uint64]*natsCall{},
+		free:   make(chan struct{}, e.size()),
+		remote: env.Remote("nats"),
 	}
 	nc, err := e.conn.connect("primetime executor",
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { p.link.lose(p, err) }),
 		nats.ReconnectHandler(func(*nats.Conn) { p.link.regain(p) }))
 	if err != nil {
-		return nil, fmt.Errorf("strategy: %w", err)
+		return nil, fmt.Errorf("natsexec: %w", err)
 	}
 	p.nc, p.inbox = nc, nc.NewInbox()
 	for range cap(p.free) {
 		p.free <- struct{}{}
-	}
-	if env.Recorder != nil {
-		p.queueLane = env.Recorder.Lane("nats queue", "queue")
-		p.lanes = map[natsWorker]*timeline.Lane{}
-	}
-	if lock := env.Python.lock(); lock != nil {
-		p.feeder.th, p.manager.th = lock.NewThread(gil.Feeder), lock.NewThread(gil.Manager)
 	}
 	if err := p.start(env.Task); err != nil {
 		p.close()
@@ -139,7 +164,7 @@ func (w natsWorker) String() string {
 // per task it may have in flight.
 type natsPool struct {
 	nc   *nats.Conn
-	conn NATSConn
+	conn Conn
 	url  string
 	link natsLink
 	log  *slog.Logger
@@ -155,13 +180,7 @@ type natsPool struct {
 	mu    sync.Mutex
 	calls map[uint64]*natsCall
 
-	feeder, manager hopThread // Python mode, as the process pool's
-	hop             time.Duration
-
-	rec       *timeline.Recorder
-	queueLane *timeline.Lane
-	lanes     map[natsWorker]*timeline.Lane // under mu
-	waiting   atomic.Int32
+	remote *strategy.Remote // Python mode and the timeline
 }
 
 // A natsCall is a run waiting for its replies: deliver hands it those
@@ -177,7 +196,7 @@ type natsCall struct {
 func (p *natsPool) start(task primetime.Task) error {
 	sub, err := p.nc.Subscribe(p.inbox+".*", p.deliver)
 	if err != nil {
-		return fmt.Errorf("strategy: subscribing on %s: %w", p.url, err)
+		return fmt.Errorf("natsexec: subscribing on %s: %w", p.url, err)
 	}
 	p.sub = sub
 	p.subWG.Add(1)
@@ -185,16 +204,16 @@ func (p *natsPool) start(task primetime.Task) error {
 	m, err := p.nc.Request(p.conn.workersSubject(), nil, natsConnectTimeout)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
-		return fmt.Errorf("strategy: no worker answers on %s%s: start some there with \"primetime worker -nats %s\", or a program that serves strategy.NATSWorkers", p.url, p.conn.forPool(), p.url)
+		return fmt.Errorf("natsexec: no worker answers on %s%s: start some there with \"primetime worker -nats %s\", or a program that serves natsexec.Workers", p.url, p.conn.forPool(), p.url)
 	case err != nil:
-		return fmt.Errorf("strategy: asking the workers on %s for their tasks: %w", p.url, err)
+		return fmt.Errorf("natsexec: asking the workers on %s for their tasks: %w", p.url, err)
 	}
 	tasks, err := worker.ParseHello(m.Data)
 	if err != nil {
-		return fmt.Errorf("strategy: what answers on %s is not a worker of this version of primetime: %w", p.url, err)
+		return fmt.Errorf("natsexec: what answers on %s is not a worker of this version of primetime: %w", p.url, err)
 	}
 	if task != nil && !tasks[task.Name()] {
-		return fmt.Errorf("strategy: task %q is not registered in the workers on %s: register it with primetime.Register in an init function of the workers' program", task.Name(), p.url)
+		return fmt.Errorf("natsexec: task %q is not registered in the workers on %s: register it with primetime.Register in an init function of the workers' program", task.Name(), p.url)
 	}
 	return nil
 }
@@ -227,52 +246,22 @@ func (p *natsPool) deliver(m *nats.Msg) {
 	}
 }
 
-// run runs the task as a thread waiting for a future does, as the process
-// pool's run.
-func (p *natsPool) run(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
-	gil.FromContext(ctx).Syscall(func() { answer, err = p.call(ctx, t, payload) })
-	return answer, err
-}
-
 // Submit runs the task on a goroutine of its own, which Stop waits for.
 func (p *natsPool) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
 	p.wg.Go(func() { done(p.call(ctx, t, payload)) })
 }
 
-// acquire takes a token for a task in flight, waiting until ctx ends.
-func (p *natsPool) acquire(ctx context.Context, payload []byte) error {
-	if p.queueLane == nil {
+// call sends the task to a worker and waits for its answer.
+func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+	err := p.remote.Wait(ctx, payload, func() error {
 		select {
 		case <-p.free:
 			return nil
-		default:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-	}
-	var waitLane *timeline.Lane
-	var waitStart int64
-	if p.queueLane != nil {
-		waitLane = gil.LaneOf(ctx)
-		waitStart = waitLane.Now()
-		p.queueLane.Depth(int(p.waiting.Add(1)))
-		defer func() {
-			p.queueLane.Depth(int(p.waiting.Add(-1)))
-			waitLane.Span(timeline.Queued, waitStart, payload)
-		}()
-	}
-	select {
-	case <-p.free:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// call sends the task to a worker and waits for its answer.
-func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
-	if t == nil {
-		return nil, ErrNoTask
-	}
-	if err := p.acquire(ctx, payload); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	defer func() { p.free <- struct{}{} }()
@@ -297,35 +286,28 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		delete(p.calls, id)
 		p.mu.Unlock()
 	}()
-
-	p.feeder.spend(p.hop)
-	var start int64
-	if p.rec != nil {
-		start = p.rec.Now()
-	}
-	msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body, Header: nats.Header{natsKeyHeader: []string{key}}}
-	if err := p.nc.PublishMsg(msg); err != nil {
-		return nil, fmt.Errorf("sending the task to %s: %w", p.url, err)
-	}
-	r, err := p.wait(ctx, c, msg, lost)
-	if r.pid != 0 {
-		p.laneOf(natsWorker{r.host, r.pid}).Span(timeline.Task, start, payload)
-	}
-	p.manager.spend(p.hop)
-	if err != nil {
-		return nil, err
-	}
-	if r.kind == replyAnswer {
-		return r.body, nil
-	}
-	re, err := worker.ParseFailure(r.body)
-	if err != nil {
-		return nil, fmt.Errorf("%s broke the protocol: %w", natsWorker{r.host, r.pid}, err)
-	}
-	if re.Code == worker.CodeCanceled && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, localError(name, re)
+	return p.remote.Call(name, payload, func() ([]byte, strategy.RemoteWorker, error) {
+		msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body, Header: nats.Header{natsKeyHeader: []string{key}}}
+		if err := p.nc.PublishMsg(msg); err != nil {
+			return nil, strategy.RemoteWorker{}, fmt.Errorf("sending the task to %s: %w", p.url, err)
+		}
+		r, err := p.wait(ctx, c, msg, lost)
+		ran := strategy.RemoteWorker{Pid: r.pid, Host: r.host}
+		if err != nil {
+			return nil, ran, err
+		}
+		if r.kind == replyAnswer {
+			return r.body, ran, nil
+		}
+		re, err := worker.ParseFailure(r.body)
+		if err != nil {
+			return nil, ran, fmt.Errorf("%s broke the protocol: %w", natsWorker{r.host, r.pid}, err)
+		}
+		if re.Code == worker.CodeCanceled && ctx.Err() != nil {
+			return nil, ran, ctx.Err()
+		}
+		return nil, ran, re
+	})
 }
 
 // wait waits for the answer or the failure of the task that msg sent,
@@ -348,7 +330,7 @@ func (p *natsPool) wait(ctx context.Context, c *natsCall, msg *nats.Msg, lost <-
 		case m = <-c.final:
 		case m = <-c.replies:
 		case <-lost:
-			return natsReply{pid: from.pid, host: from.host}, fmt.Errorf("%w: the connection to the NATS server at %s was lost during the task", ErrNATSUnreachable, p.url)
+			return natsReply{pid: from.pid, host: from.host}, fmt.Errorf("%w: the connection to the NATS server at %s was lost during the task", ErrUnreachable, p.url)
 		case <-done:
 			done = nil
 			grace = time.After(cancelGrace)
@@ -414,22 +396,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// laneOf returns the lane of the worker w, or nil if no timeline is
-// recorded.
-func (p *natsPool) laneOf(w natsWorker) *timeline.Lane {
-	if p.rec == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l, ok := p.lanes[w]
-	if !ok {
-		l = p.rec.ProcessLane(fmt.Sprintf("NATS worker %d on %s", w.pid, w.host), "worker process", w.pid)
-		p.lanes[w] = l
-	}
-	return l
-}
-
 func (p *natsPool) Stop() {
 	p.wg.Wait()
 	p.close()
@@ -470,7 +436,7 @@ func (l *natsLink) current(url string) (<-chan struct{}, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.down {
-		return nil, fmt.Errorf("%w: the connection to the NATS server at %s was lost %v ago (%v); requests fail until it is back", ErrNATSUnreachable, url, time.Since(l.since).Round(time.Millisecond), l.why)
+		return nil, fmt.Errorf("%w: the connection to the NATS server at %s was lost %v ago (%v); requests fail until it is back", ErrUnreachable, url, time.Since(l.since).Round(time.Millisecond), l.why)
 	}
 	return l.lost, nil
 }

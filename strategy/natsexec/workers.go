@@ -1,4 +1,4 @@
-package strategy
+package natsexec
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ import (
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
-// NATSWorkers serves the tasks of this program to [NATS] executors: N
+// Workers serves the tasks of this program to [New] executors: N
 // worker processes, each connected to the NATS server that Conn names, in
 // its pool, and running one task at a time, as a process pool's workers
 // do. It is what "primetime worker" runs; a program of one's own that
@@ -28,9 +29,9 @@ import (
 // workers are this program started again. The workers get Conn, its
 // credentials included, in their environment, which only this user's
 // processes read, never on a command line.
-type NATSWorkers struct {
+type Workers struct {
 	// Conn names the NATS server, the credentials and the pool.
-	Conn NATSConn
+	Conn Conn
 	// N is how many worker processes to run; 0 means one per CPU.
 	N int
 	// Ready, if not nil, is called once every worker has connected and
@@ -45,12 +46,15 @@ type NATSWorkers struct {
 // waits for them. A worker that dies is started again, a second later if
 // it could not start at once. Serve returns an error if the workers cannot
 // start (no NATS server at URL), and nil once ctx has ended.
-func (w NATSWorkers) Serve(ctx context.Context) error {
+func (w Workers) Serve(ctx context.Context) error {
 	if err := w.Conn.Check(); err != nil {
-		return fmt.Errorf("strategy: %w", err)
+		return fmt.Errorf("natsexec: %w", err)
 	}
 	conn := w.Conn
-	n := perCPU(w.N)
+	n := w.N
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
 	var logw io.Writer = os.Stderr
 	if w.Log != nil {
 		logw = reexec.SharedWriter(w.Log)
@@ -96,7 +100,7 @@ func (w NATSWorkers) Serve(ctx context.Context) error {
 
 // superviseNATSWorker keeps a worker process running until ctx ends, then
 // stops it.
-func superviseNATSWorker(ctx context.Context, p *reexec.Server, conn NATSConn, logw io.Writer) {
+func superviseNATSWorker(ctx context.Context, p *reexec.Server, conn Conn, logw io.Writer) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -131,7 +135,7 @@ const (
 func init() { reexec.RegisterRole(roleNATSWorker, natsWorkerMain) }
 
 // startNATSWorker starts a worker process and waits until it serves.
-func startNATSWorker(conn NATSConn, logw io.Writer) (*reexec.Server, error) {
+func startNATSWorker(conn Conn, logw io.Writer) (*reexec.Server, error) {
 	js, err := json.Marshal(conn)
 	if err != nil {
 		return nil, err
@@ -156,9 +160,9 @@ func startNATSWorker(conn NATSConn, logw io.Writer) (*reexec.Server, error) {
 // natsWorkerMain is a worker process's entry point, reached through
 // primetime.MaybeWorker: it serves until its stdin closes.
 func natsWorkerMain() error {
-	var conn NATSConn
+	var conn Conn
 	if err := json.Unmarshal([]byte(os.Getenv(envNATSConn)), &conn); err != nil {
-		return fmt.Errorf("strategy: a NATS worker's %s: %w", envNATSConn, err)
+		return fmt.Errorf("natsexec: a NATS worker's %s: %w", envNATSConn, err)
 	}
 	os.Unsetenv(envNATSConn) // what it runs need not see the credentials
 	ctx, cancel := context.WithCancel(context.Background())
@@ -184,7 +188,7 @@ func natsWorkerMain() error {
 // serveNATSWorker is one worker: it runs the tasks that come from the
 // queue group one at a time until ctx ends. ready is called once, with nil
 // once it serves, or with the error that keeps it from serving.
-func serveNATSWorker(ctx context.Context, conn NATSConn, ready func(error)) error {
+func serveNATSWorker(ctx context.Context, conn Conn, ready func(error)) error {
 	host, _ := os.Hostname()
 	nc, err := conn.connect(fmt.Sprintf("primetime worker %d on %s", os.Getpid(), host))
 	if err != nil {
@@ -235,7 +239,7 @@ func serveNATSWorker(ctx context.Context, conn NATSConn, ready func(error)) erro
 // sent them, so that a cancellation never overtakes its task.
 type natsServer struct {
 	nc    *nats.Conn
-	conn  NATSConn
+	conn  Conn
 	me    natsReply // the worker's pid and host, for its replies
 	in    chan *nats.Msg
 	tasks sync.WaitGroup

@@ -1,4 +1,4 @@
-package strategy_test
+package natsexec_test
 
 import (
 	"bufio"
@@ -11,13 +11,14 @@ import (
 
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
 
 // Tasks on other machines: a NATS server (here one in this process, on
 // loopback; in production one that every machine reaches), workers that
 // take tasks from it (here two processes of this program; anywhere, with
 // "primetime worker -nats URL"), and a server whose tasks go to them.
-func ExampleNATSWorkers() {
+func ExampleWorkers() {
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
 	if err != nil {
 		fmt.Println(err)
@@ -35,7 +36,7 @@ func ExampleNATSWorkers() {
 	ctx, stop := context.WithCancel(context.Background())
 	ready, served := make(chan []int, 1), make(chan error, 1)
 	go func() {
-		served <- strategy.NATSWorkers{Conn: strategy.NATSConn{URL: url}, N: 2, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
+		served <- natsexec.Workers{Conn: natsexec.Conn{URL: url}, N: 2, Ready: func(pids []int) { ready <- pids }}.Serve(ctx)
 	}()
 	defer func() { stop(); <-served }()
 	select {
@@ -47,7 +48,7 @@ func ExampleNATSWorkers() {
 	}
 
 	s, _ := strategy.Parse("loop+nats:2")
-	srv := &server.Server{Strategy: strategy.WithNATS(s, strategy.NATSConn{URL: url})}
+	srv := &server.Server{Strategy: natsexec.With(s, natsexec.Conn{URL: url})}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Println(err)

@@ -1,4 +1,4 @@
-package strategy
+package natsexec
 
 import (
 	"errors"
@@ -12,18 +12,18 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// DefaultNATSURL is the NATS server that [NATS] executors use unless told
+// DefaultURL is the NATS server that [New] executors use unless told
 // otherwise: one on this machine, on NATS's standard port.
-const DefaultNATSURL = "nats://127.0.0.1:4222"
+const DefaultURL = "nats://127.0.0.1:4222"
 
-// DefaultNATSPrefix starts the subjects of a pool of NATS workers unless
+// DefaultPrefix starts the subjects of a pool of NATS workers unless
 // told otherwise.
-const DefaultNATSPrefix = "primetime"
+const DefaultPrefix = "primetime"
 
-// NATSConn says how [NATS] executors and [NATSWorkers] reach a NATS server,
+// Conn says how [New] executors and [Workers] reach a NATS server,
 // with what credentials, and which pool of workers there they use. The
-// zero value is the server at [DefaultNATSURL], without credentials, and
-// the pool [DefaultNATSPrefix].
+// zero value is the server at [DefaultURL], without credentials, and
+// the pool [DefaultPrefix].
 //
 // At most one kind of credential is given: a token; a user and a
 // password; an nkey seed, or a file holding one; or a credentials file (a
@@ -31,11 +31,11 @@ const DefaultNATSPrefix = "primetime"
 // leaves this process: the client signs the server's challenge. A tls://
 // URL, or any TLS file, connects with TLS, trusting the system's roots or
 // CAFile.
-type NATSConn struct {
-	// URL is the NATS server's; "" means DefaultNATSURL.
+type Conn struct {
+	// URL is the NATS server's; "" means DefaultURL.
 	URL string `json:"url,omitempty"`
 	// Prefix starts the subjects of the pool's tasks ("PREFIX.tasks"), so
-	// that several pools share a server; "" means DefaultNATSPrefix.
+	// that several pools share a server; "" means DefaultPrefix.
 	Prefix string `json:"prefix,omitempty"`
 
 	Token        string `json:"token,omitempty"`
@@ -53,9 +53,9 @@ type NATSConn struct {
 }
 
 // url returns the server's URL.
-func (c NATSConn) url() string {
+func (c Conn) url() string {
 	if c.URL == "" {
-		return DefaultNATSURL
+		return DefaultURL
 	}
 	return c.URL
 }
@@ -63,10 +63,10 @@ func (c NATSConn) url() string {
 // Check reports what is wrong with c, in one line: a URL that is not a
 // NATS server's, a prefix that is not one subject token, two kinds of
 // credentials, a key without its certificate.
-func (c NATSConn) Check() error {
+func (c Conn) Check() error {
 	u, err := url.Parse(c.url())
 	if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Host == "" {
-		return fmt.Errorf("%q is not a NATS URL such as %s", c.URL, DefaultNATSURL)
+		return fmt.Errorf("%q is not a NATS URL such as %s", c.URL, DefaultURL)
 	}
 	if c.Prefix != "" && (strings.ContainsAny(c.Prefix, ".*> \t\r\n") || !isPrintable(c.Prefix)) {
 		return fmt.Errorf("NATS prefix %q must be one subject token: no dot, space, * or >", c.Prefix)
@@ -97,30 +97,30 @@ func isPrintable(s string) bool {
 
 // forPool names the pool after a server's URL, unless it is the default
 // one: " (pool PREFIX)".
-func (c NATSConn) forPool() string {
-	if c.Prefix == "" || c.Prefix == DefaultNATSPrefix {
+func (c Conn) forPool() string {
+	if c.Prefix == "" || c.Prefix == DefaultPrefix {
 		return ""
 	}
 	return " (pool " + c.Prefix + ")"
 }
 
 // prefix returns the start of the pool's subjects.
-func (c NATSConn) prefix() string {
+func (c Conn) prefix() string {
 	if c.Prefix == "" {
-		return DefaultNATSPrefix
+		return DefaultPrefix
 	}
 	return c.Prefix
 }
 
 // The subjects of a pool: see natsproto.go.
-func (c NATSConn) tasksSubject() string   { return c.prefix() + ".tasks" }
-func (c NATSConn) cancelSubject() string  { return c.prefix() + ".cancel" }
-func (c NATSConn) workersSubject() string { return c.prefix() + ".workers" }
-func (c NATSConn) group() string          { return c.prefix() + "-workers" }
+func (c Conn) tasksSubject() string   { return c.prefix() + ".tasks" }
+func (c Conn) cancelSubject() string  { return c.prefix() + ".cancel" }
+func (c Conn) workersSubject() string { return c.prefix() + ".workers" }
+func (c Conn) group() string          { return c.prefix() + "-workers" }
 
 // connect connects to the server as name, reconnecting for ever once
 // connected, with handlers for the connection's loss and return.
-func (c NATSConn) connect(name string, extra ...nats.Option) (*nats.Conn, error) {
+func (c Conn) connect(name string, extra ...nats.Option) (*nats.Conn, error) {
 	if err := c.Check(); err != nil {
 		return nil, err
 	}

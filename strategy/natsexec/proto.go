@@ -1,4 +1,4 @@
-package strategy
+package natsexec
 
 import (
 	"crypto/hmac"
@@ -13,8 +13,8 @@ import (
 )
 
 // The NATS executor's protocol, between an executor and the workers of
-// [NATSWorkers], lives here and only here. Its subjects start with the
-// pool's prefix (NATSConn.Prefix): PREFIX.tasks, PREFIX.cancel and
+// [Workers], lives here and only here. Its subjects start with the
+// pool's prefix (Conn.Prefix): PREFIX.tasks, PREFIX.cancel and
 // PREFIX.workers, and its queue group is PREFIX-workers.
 //
 // A task is a message on PREFIX.tasks, which the queue group spreads over

@@ -1,0 +1,124 @@
+package natsexec_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/strategy"
+	"github.com/primetime-lab/primetime/strategy/natsexec"
+)
+
+// BenchmarkRoundTrip measures one small task (the first prime) through the
+// NATS executor, one at a time, whose worker takes tasks from a NATS server
+// in this process; nats-floor is a bare request and reply through the same
+// server, to a subscriber in this process: the transport's own round trip.
+func BenchmarkRoundTrip(b *testing.B) {
+	url := benchNATS(b)
+	b.Run("nats:1", func(b *testing.B) {
+		r, err := natsexec.New(1, natsexec.Conn{URL: url}).Start(strategy.Env{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Stop()
+		ctx := context.Background()
+		payload := []byte("1")
+		type answer struct {
+			b   []byte
+			err error
+		}
+		c := make(chan answer, 1)
+		done := func(b []byte, err error) { c <- answer{b, err} }
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Submit(ctx, primetime.Prime, payload, done)
+			if a := <-c; a.err != nil || string(a.b) != "2" {
+				b.Fatalf("got %q, %v", a.b, a.err)
+			}
+		}
+	})
+	b.Run("nats-floor", func(b *testing.B) { natsFloor(b, url, false) })
+	b.Run("nats-floor-rejoin", func(b *testing.B) { natsFloor(b, url, true) })
+}
+
+// natsFloor measures bare requests and replies through the NATS server at
+// url to a subscriber of a queue group in this process; with rejoin, the
+// subscriber is a member for one message at a time, as a worker is.
+func natsFloor(b *testing.B, url string, rejoin bool) {
+	responder, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer responder.Close()
+	in := make(chan *nats.Msg, 1)
+	join := func() error {
+		sub, err := responder.ChanQueueSubscribe("floor", "floor", in)
+		if err == nil && rejoin {
+			err = sub.AutoUnsubscribe(1)
+		}
+		return err
+	}
+	if err := join(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer func() { <-done }()
+	defer close(in)
+	go func() {
+		defer close(done)
+		for m := range in {
+			if rejoin {
+				join()
+			}
+			m.Respond([]byte("2"))
+		}
+	}()
+	responder.Flush()
+	{
+		nc, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := nc.Request("floor", []byte("1"), time.Second); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// benchNATS starts a NATS server in this process and a worker of this test
+// binary, stopped when the benchmark ends, and returns the server's URL.
+func benchNATS(b *testing.B) string {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		b.Fatal("the NATS server did not start")
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ready, served := make(chan struct{}), make(chan error, 1)
+	go func() {
+		served <- natsexec.Workers{Conn: natsexec.Conn{URL: ns.ClientURL()}, N: 1, Ready: func([]int) { close(ready) }}.Serve(ctx)
+	}()
+	b.Cleanup(func() {
+		stop()
+		<-served
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	select {
+	case <-ready:
+	case err := <-served:
+		b.Fatal(err)
+	}
+	return ns.ClientURL()
+}
