@@ -71,7 +71,7 @@ var ErrServerClosed = errors.New("server: Server closed")
 
 // Defaults of the Server's limits.
 const (
-	// DefaultAddr is the address ListenAndServe listens on when given "".
+	// DefaultAddr is the address ListenAndServe listens on for an empty Addr.
 	DefaultAddr = "127.0.0.1:25000"
 	// DefaultMaxLineBytes is the longest request line, not counting its
 	// line ending.
@@ -91,6 +91,9 @@ const (
 // and must not change once it serves; the zero value of each is a sensible
 // default, so the zero Server is ready to use.
 type Server struct {
+	// Addr is the TCP address ListenAndServe listens on; "" means
+	// DefaultAddr. Serve ignores it.
+	Addr string
 	// Strategy schedules connections and tasks. Nil means
 	// strategy.PerConn().
 	Strategy strategy.Strategy
@@ -262,12 +265,14 @@ func (s *Server) Started() <-chan struct{} {
 // markStarted closes the channel of Started, once.
 func (s *Server) markStarted() { s.startOnce.Do(func() { close(s.started) }) }
 
-// ListenAndServe listens on the TCP address addr (DefaultAddr if addr is
-// "") and calls Serve. It always returns a non-nil error.
-func (s *Server) ListenAndServe(addr string) error {
+// ListenAndServe listens on the TCP address s.Addr (DefaultAddr if it is
+// "") and calls Serve, as net/http's does. It always returns a non-nil
+// error.
+func (s *Server) ListenAndServe() error {
 	if s.inShutdown.Load() {
 		return ErrServerClosed
 	}
+	addr := s.Addr
 	if addr == "" {
 		addr = DefaultAddr
 	}
@@ -355,8 +360,9 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Addr returns the address the server listens on, or nil before Serve.
-func (s *Server) Addr() net.Addr {
+// ListenerAddr returns the address the server listens on, or nil before
+// Serve: the port the system chose for an Addr that ends in ":0".
+func (s *Server) ListenerAddr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listener == nil {

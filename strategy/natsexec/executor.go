@@ -84,8 +84,14 @@ var ErrWorkerLost = errors.New("worker lost")
 
 // ErrUnreachable is wrapped by the error of a request that a NATS executor
 // could not send, or whose answer it could not wait for, because its
-// connection to the NATS server was lost.
-var ErrUnreachable = errors.New("NATS server unreachable")
+// connection to the NATS server was lost. The executor logs the loss once;
+// the server does not log each request it fails.
+var ErrUnreachable error = unreachable{}
+
+type unreachable struct{}
+
+func (unreachable) Error() string { return "NATS server unreachable" }
+func (unreachable) Unwrap() error { return worker.ErrLogged }
 
 // With returns s with its NATS executor, if it has one, reaching its
 // workers as conn says; any other strategy is returned as it is. It is how

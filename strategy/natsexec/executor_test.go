@@ -1,11 +1,13 @@
 package natsexec_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
@@ -44,4 +46,11 @@ func TestWithChangesOnlyANATSExecutor(t *testing.T) {
 	for _, s := range []strategy.Strategy{strategy.ProcessPool(2), strategy.Loop()} {
 		assert.Equal(t, s, natsexec.With(s, elsewhere))
 	}
+}
+
+func TestALostNATSServerIsLoggedOnceNotPerRequest(t *testing.T) {
+	err := fmt.Errorf("%w: the connection was lost", natsexec.ErrUnreachable)
+	assert.ErrorIs(t, err, natsexec.ErrUnreachable)
+	assert.ErrorIs(t, err, worker.ErrLogged, "the server leaves it to the executor's one line")
+	assert.Equal(t, "NATS server unreachable: the connection was lost", err.Error())
 }
