@@ -83,7 +83,7 @@ type waitingRunner struct{ Runner }
 // checkpointing the caller's thread would corrupt it.
 func (w waitingRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
 	if t == nil {
-		done(nil, ErrNoTask)
+		done(nil, errNoTask)
 		return
 	}
 	w.Runner.Submit(gil.WithoutThread(ctx), recovering{t}, payload, done)
@@ -131,7 +131,7 @@ func (e *PanicError) Error() string {
 // runTask runs t, turning a panic into a *PanicError.
 func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
 	if t == nil {
-		return nil, ErrNoTask
+		return nil, errNoTask
 	}
 	if lane := gil.TaskLane(ctx); lane != nil {
 		start := lane.Now()

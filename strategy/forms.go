@@ -126,35 +126,46 @@ func strategyForm(sched, exec string) string {
 // connections at once and runs their tasks on 2 worker goroutines. Sizes
 // are whole numbers from 1 to 65536; the number of processes and of loops
 // may be left out ("procpool", "loop+procs", "loops") to mean one per CPU.
-// Case and surrounding spaces do not matter.
+// Case and surrounding spaces do not matter. The error names text and
+// what was wrong with it; errors.Unwrap of it says what was wrong alone,
+// for a program that names the text itself.
 func Parse(text string) (Strategy, error) {
-	form := strings.ToLower(strings.TrimSpace(text))
+	s, err := parse(strings.ToLower(strings.TrimSpace(text)))
+	if err != nil {
+		return nil, fmt.Errorf("strategy: %q: %w", text, err)
+	}
+	return s, nil
+}
+
+// parse is Parse of a form in lower case and without spaces around it; its
+// errors do not repeat the form.
+func parse(form string) (Strategy, error) {
 	if form == "" {
-		return nil, fmt.Errorf("strategy: empty strategy name (want %s)", schedulerForms())
+		return nil, fmt.Errorf("empty strategy name (want %s)", schedulerForms())
 	}
 	schedText, execText, offloaded := strings.Cut(form, "+")
 	if name, arg, hasArg := strings.Cut(schedText, ":"); name == procPoolName {
 		if offloaded {
-			return nil, fmt.Errorf("strategy: %q: %s already runs its tasks in processes; use %s+%s to choose another executor", text, procPoolName, perConnName, execText)
+			return nil, fmt.Errorf("%s already runs its tasks in processes; use %s+%s to choose another executor", procPoolName, perConnName, execText)
 		}
 		if _, err := optionalSize(procPoolName, arg, hasArg); err != nil {
-			return nil, fmt.Errorf("strategy: %q: %w", text, err)
+			return nil, err
 		}
 		// "procpool:N" is "perconn+procs:N".
 		schedText, execText, offloaded = perConnName, procsName+strings.TrimPrefix(schedText, procPoolName), true
 	}
 	sched, err := schedulers.parse(schedText)
 	if err != nil {
-		return nil, fmt.Errorf("strategy: %q: %w", text, err)
+		return nil, err
 	}
 	e := Inline()
 	if offloaded {
 		if e, err = executors.parse(execText); err != nil {
-			return nil, fmt.Errorf("strategy: %q: %w", text, err)
+			return nil, err
 		}
 	}
 	if !isScheduler(sched) {
-		return nil, fmt.Errorf("strategy: %q: %T is neither a ConnScheduler nor a LoopScheduler", text, sched)
+		return nil, fmt.Errorf("%T is neither a ConnScheduler nor a LoopScheduler", sched)
 	}
 	return New(sched, e), nil
 }
@@ -233,10 +244,17 @@ func (r *registry[T]) list() string {
 	return orList(r.forms)
 }
 
+// Forms returns the text forms [Parse] reads, in the order they were
+// registered: the schedulers' ("pool:N"), "procpool:N" among them, and the
+// executors' that may follow a "+" ("goroutines:N"), "inline" among them.
+func Forms() (scheds, execs []string) {
+	return append(schedulers.formsCopy(), procPoolName+":N"), executors.formsCopy()
+}
+
 // schedulerForms says what a strategy's text form may be.
 func schedulerForms() string {
-	forms := append(schedulers.formsCopy(), procPoolName+":N")
-	offloads := slices.DeleteFunc(executors.formsCopy(), func(f string) bool { return f == inlineName })
+	forms, offloads := Forms()
+	offloads = slices.DeleteFunc(offloads, func(f string) bool { return f == inlineName })
 	return orList(forms) + ", optionally followed by +" + strings.Join(offloads, " or +")
 }
 

@@ -173,7 +173,7 @@ func (p *procPool) run(ctx context.Context, t primetime.Task, payload []byte) (a
 // call runs the task in a worker process and waits for its answer.
 func (p *procPool) call(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	if t == nil {
-		return nil, ErrNoTask
+		return nil, errNoTask
 	}
 	var w *worker.Proc
 	err := p.remote.Wait(ctx, payload, func() (err error) {

@@ -268,6 +268,6 @@ func isScheduler(sched Scheduler) bool {
 	return false
 }
 
-// ErrNoTask is the error a Strategy answers a request with when the request
+// errNoTask is the error a Strategy answers a request with when the request
 // has no task.
-var ErrNoTask = errors.New("strategy: request has no task")
+var errNoTask = errors.New("strategy: request has no task")

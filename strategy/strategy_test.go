@@ -221,7 +221,7 @@ func TestExecutorsTurnPanicsIntoErrors(t *testing.T) {
 		assert.Equal(t, "echo panicked", p.Value)
 		assert.Contains(t, string(p.Stack), "strategy.runTask")
 		_, err = run.run(context.Background(), nil, nil)
-		assert.ErrorIs(t, err, ErrNoTask)
+		assert.ErrorIs(t, err, errNoTask)
 		run.Stop()
 	}
 }

@@ -42,7 +42,7 @@ const (
 
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("compare", "primetime compare [flags]", stdout, stderr)
-	strategies := c.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies")
+	strategies := c.String("strategies", strings.Join(compare.DefaultStrategies(), ","), "comma-separated `list` of strategies: "+strategyForms())
 	var rateAuto bool
 	scenario := scenarioFlagsAuto(c, compareDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", compareInterval, 10*compareInterval), &rateAuto)
 	kneeP99 := c.duration("p99", compare.DefaultKneeP99, positive, "with -rate auto, the p99 a knee's rate must stay under")

@@ -96,7 +96,7 @@ func TestHelpExitsZero(t *testing.T) {
 	assert.Contains(t, stdout.String(), "  -gil interval\n", "flags show their kind")
 	assert.Contains(t, stdout.String(), "  -idle duration\n")
 	assert.Contains(t, stdout.String(), "(default 2m0s)")
-	assert.Contains(t, stdout.String(), `(default "perconn")`)
+	assert.Contains(t, stdout.String(), `(default perconn)`)
 }
 
 // cancelOnWrite is a Writer that cancels a context when it is first

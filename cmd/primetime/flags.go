@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/strategy"
 )
 
 // A command is a subcommand's flags and its way of speaking: an error is
@@ -49,14 +49,12 @@ func newCommand(name, synopsis string, stdout, stderr io.Writer) *command {
 	return &command{FlagSet: fs, synopsis: synopsis, stdout: stdout, stderr: stderr, fields: map[string]string{}}
 }
 
-// flagError matches the flag package's "invalid value" errors, whose value
-// errors here already quote the value.
-var flagError = regexp.MustCompile(`^invalid (?:boolean )?value "[^"]*" for (?:flag )?(-\S+): (.*)$`)
-
 // parse parses args, of which the command takes nargs (-1: any number),
 // and reports whether to go on; if not, code is the exit code, and parse
 // has said why or printed the help.
 func (c *command) parse(args []string, nargs int) (code int, ok bool) {
+	var bad error // what a flag's value said of itself
+	c.VisitAll(func(f *flag.Flag) { f.Value = &saying{Value: f.Value, name: f.Name, bad: &bad} })
 	err := c.Parse(args)
 	for err == nil && c.FlagSet.NArg() > 0 {
 		rest := c.FlagSet.Args()
@@ -68,16 +66,16 @@ func (c *command) parse(args []string, nargs int) (code int, ok bool) {
 		args = rest[1:]
 		err = c.Parse(args)
 	}
+	c.VisitAll(func(f *flag.Flag) { f.Value = f.Value.(*saying).Value })
 	if errors.Is(err, flag.ErrHelp) {
 		c.help()
 		return 0, false
 	}
+	if bad != nil {
+		return c.usageError(bad.Error()), false
+	}
 	if err != nil {
-		msg := err.Error()
-		if m := flagError.FindStringSubmatch(msg); m != nil {
-			msg = m[1] + ": " + m[2]
-		}
-		return c.usageError(msg), false
+		return c.usageError(err.Error()), false
 	}
 	switch {
 	case nargs == 0 && c.NArg() > 0:
@@ -86,6 +84,33 @@ func (c *command) parse(args []string, nargs int) (code int, ok bool) {
 		return c.usageError(fmt.Sprintf("takes %d arguments, got %d", nargs, c.NArg())), false
 	}
 	return 0, true
+}
+
+// saying is a flag's value while the command line is parsed: a value it
+// refuses keeps its own words, with the flag's name, rather than the flag
+// package's "invalid value" sentence around them.
+type saying struct {
+	flag.Value
+	name string
+	bad  *error
+}
+
+func (v *saying) Set(s string) error {
+	err := v.Value.Set(s)
+	if err != nil && *v.bad == nil {
+		if v.IsBoolFlag() {
+			err = fmt.Errorf("%q is not true or false", s)
+		}
+		*v.bad = fmt.Errorf("-%s: %w", v.name, err)
+	}
+	return err
+}
+
+// IsBoolFlag tells the flag package that the value is a bool, which takes
+// no argument, as it asks of the values it wraps.
+func (v *saying) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // help prints the usage and the flags on stdout, as flag.PrintDefaults
@@ -141,21 +166,19 @@ func (c *command) fail(err error, code int) int {
 	return code
 }
 
-// message returns err's text, with the flags of the library's fields named
-// in a *loadtest.FieldError it holds.
+// message returns err's text, or for a *loadtest.FieldError, its message
+// with the flags that set the library's fields named.
 func (c *command) message(err error) string {
-	// The package names that prefix a library's errors say nothing here.
-	msg := strings.TrimPrefix(err.Error(), "compare: ")
 	var fe *loadtest.FieldError
 	if errors.As(err, &fe) {
-		msg = strings.Replace(msg, fe.Error(), fe.Message(func(field string) string {
+		return fe.Message(func(field string) string {
 			if name, ok := c.fields[field]; ok {
 				return name
 			}
 			return field
-		}), 1)
+		})
 	}
-	return msg
+	return err.Error()
 }
 
 // field records that flag name sets the library's field.
@@ -298,4 +321,40 @@ func (v rateValue) Set(s string) error {
 		return fmt.Errorf(`"auto" is compare's: here give a rate, or 0 for closed loop`)
 	}
 	return v.floatValue.Set(s)
+}
+
+// strategyValue is a strategy flag: its text form, read by strategy.Parse,
+// whose error says what is wrong without repeating the text.
+type strategyValue struct{ s *strategy.Strategy }
+
+func (v strategyValue) String() string {
+	if v.s == nil || *v.s == nil {
+		return ""
+	}
+	return (*v.s).String()
+}
+
+func (strategyValue) typeName() string { return "strategy" }
+
+func (v strategyValue) Set(text string) error {
+	s, err := strategy.Parse(text)
+	if err != nil {
+		return fmt.Errorf("%q: %w", text, errors.Unwrap(err))
+	}
+	*v.s = s
+	return nil
+}
+
+// strategy defines a strategy flag.
+func (c *command) strategy(name string, def strategy.Strategy, usage string) *strategy.Strategy {
+	s := def
+	c.Var(strategyValue{&s}, name, usage)
+	return &s
+}
+
+// strategyForms lists the text forms of strategies, for the usage of the
+// flags that take one.
+func strategyForms() string {
+	scheds, execs := strategy.Forms()
+	return strings.Join(scheds, ", ") + ", optionally followed by +" + strings.Join(execs, ", +")
 }

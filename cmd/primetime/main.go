@@ -136,7 +136,7 @@ const shutdownGrace = 10 * time.Second
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("serve", "primetime serve [flags]", stdout, stderr)
 	addr := c.String("addr", server.DefaultAddr, "`address` to listen on")
-	strat := c.String("strategy", "perconn", "scheduling `strategy`: serial, perconn, pool:N, loop, loop+goroutines:N, procpool:N, loop+procs:N, loop+nats:N, ...")
+	strat := c.strategy("strategy", strategy.PerConn(), "scheduling `strategy`: "+strategyForms())
 	idle := c.duration("idle", server.DefaultIdleTimeout, anyValue, "close a connection idle this long, or whose request has not arrived whole this long after its first byte (negative: never)")
 	maxLine := c.int("max-line", server.DefaultMaxLineBytes, positive, "longest request line in bytes")
 	gilInterval := c.duration("gil", 0, nonNegative, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
@@ -160,10 +160,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return c.fail(err, 2)
 		}
 	}
-	s, err := strategy.Parse(*strat)
-	if err != nil {
-		return c.usageError("-strategy: " + strings.TrimPrefix(err.Error(), "strategy: "))
-	}
+	s := *strat
 	if *debugAddr != "" && !*debugPublic {
 		if err := loopbackOnly(*debugAddr); err != nil {
 			return c.usageError("-debug-addr " + err.Error())

@@ -162,7 +162,7 @@ func (cfg childConfig) task() (primetime.Task, error) {
 	}
 	task, ok := primetime.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("compare: task %q is not registered: register it with primetime.Register in an init function", name)
+		return nil, fmt.Errorf("task %q is not registered: register it with primetime.Register in an init function", name)
 	}
 	return task, nil
 }

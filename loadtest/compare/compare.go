@@ -344,7 +344,7 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 					runs[i] = append(runs[i], row)
 				}
 				if err != nil {
-					return finish(), fmt.Errorf("compare: %s: %w", pt.label(t), err)
+					return finish(), fmt.Errorf("%s: %w", pt.label(t), err)
 				}
 				i++
 			}

@@ -94,16 +94,16 @@ func fileLimitAdvice(err error) string {
 func residentBytes(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("compare: measuring a server's memory needs /proc: %w", err)
+		return 0, fmt.Errorf("measuring a server's memory needs /proc: %w", err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("compare: reading VmRSS of process %d: %w", pid, err)
+				return 0, fmt.Errorf("reading VmRSS of process %d: %w", pid, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("compare: no VmRSS for process %d", pid)
+	return 0, fmt.Errorf("no VmRSS for process %d", pid)
 }

@@ -30,10 +30,10 @@ type pythonRows struct {
 // pythonRows finds the Python and scales the long request for it.
 func (x Experiment) pythonRows(sc loadtest.Scenario, intervals []time.Duration) (*pythonRows, error) {
 	if x.Task != "" && x.Task != primetime.Prime.Name() {
-		return nil, fmt.Errorf("compare: CPython rows serve the prime task only, not %q", x.Task)
+		return nil, fmt.Errorf("CPython rows serve the prime task only, not %q", x.Task)
 	}
 	if !cpython.Speaks(sc.Protocol) {
-		return nil, fmt.Errorf("compare: the lecture's server under CPython does not speak %s", sc.Protocol)
+		return nil, fmt.Errorf("the lecture's server under CPython does not speak %s", sc.Protocol)
 	}
 	python, err := cpython.Find(x.Python)
 	if err != nil {
