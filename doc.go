@@ -42,14 +42,14 @@
 //
 // Python mode also releases the lock where CPython does, around every
 // socket call, and charges what the interpreter costs where CPython
-// spends it (strategy.PythonCosts: a woken thread's wake-up, asyncio's
+// spends it (server.PythonCosts: a woken thread's wake-up, asyncio's
 // turns of the loop, a process pool's feeder and manager threads), and
 // "-cpython" runs the lecture's own server under CPython beside it, so the
 // emulation is checked against the real thing in the same run.
 //
-// The README has what each strategy keeps, in Go, in Python mode and in
-// CPython, from one run on one machine, beside the lecture's figures;
-// BENCHMARKS.md has the rest, with the commands that measure them.
+// docs/python-mode.md has what each strategy keeps, in Go, in Python mode
+// and in CPython, from one run on one machine, beside the lecture's
+// figures; BENCHMARKS.md has the rest, with the commands that measure them.
 //
 // # The API at a glance
 //
@@ -60,13 +60,13 @@
 //     every so often so that it stops when its request is abandoned.
 //   - [MaybeWorker] is the call at the top of main (and TestMain) that lets
 //     a program be its own worker process, for the process-pool strategies
-//     and for the NATS executor's workers (strategy.NATSWorkers), which take
+//     and for the NATS executor's workers (natsexec.Workers), which take
 //     tasks from a NATS server on any machine.
 //   - Package strategy: the strategies, and strategy.Parse for their text
-//     forms ("serial", "perconn", "pool:8", "loop", "loops:2",
-//     "loop+goroutines:4", "procpool:2", "loop+procs:2", "loop+nats:2");
-//     strategy.Describe
-//     says what one is made of. Both axes are open: a scheduler of either
+//     forms ("perconn", "pool:8", "loop+goroutines:4", "procpool:2": its
+//     doc lists them); strategy.Describe says what one is made of. Package
+//     strategy/natsexec adds the NATS executor ("loop+nats:2") to the
+//     programs that import it. Both axes are open: a scheduler of either
 //     kind (a ConnScheduler, or a LoopScheduler: an event loop) or an
 //     Executor written elsewhere combines with the built-in ones
 //     (strategy.New, strategy.Offload) and, registered, has a name too.
@@ -80,7 +80,5 @@
 //     several strategies, each server in a child process, and package
 //     loadtest/report shows results as the command does.
 //   - Command primetime: "primetime compare" runs the whole experiment and
-//     prints a table and a chart, "primetime serve -strategy loop" runs a
-//     server, "primetime load" drives one, "primetime report" shows a saved
-//     run again, "primetime nth 10000" times the algorithm.
+//     prints a table and a chart; "primetime help" lists the others.
 package primetime

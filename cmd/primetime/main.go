@@ -6,6 +6,7 @@
 //	primetime load [-addr 127.0.0.1:25000] [load flags] [-json FILE] [-csv FILE]
 //	primetime diff OLD.json NEW.json
 //	primetime report [-html FILE] SAVED.json
+//	primetime merge [-json FILE] [-hlog FILE] [-html FILE] PART.json...
 //	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn] [-nats URL]
 //	primetime worker [-nats URL] [-n N]
 //	primetime nth N
@@ -271,6 +272,9 @@ func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		est, _ := nthTime(ctx, n)
 		fmt.Fprintf(stderr, "primetime nth: N is %s, over the prime task's limit of %s: it %s\n", thousands(n), thousands(primetime.DefaultMaxN), estimateText(est))
 		return 2
+	}
+	if checkOnly {
+		return 0
 	}
 	if n > nthEstimateFrom {
 		if est, ok := nthTime(ctx, n); ok && est > nthWarnAfter.Seconds() {

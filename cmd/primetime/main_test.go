@@ -308,7 +308,7 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	assert.Contains(t, out, "measured ")
 }
 
-// The command of the README: the process pool's rows and the NATS
+// The command of docs/workers.md: the process pool's rows and the NATS
 // executor's, whose NATS server and workers compare starts itself.
 func TestCompareRunsTheNATSRowsOnANATSServerOfItsOwn(t *testing.T) {
 	jsonFile := t.TempDir() + "/compare.json"
