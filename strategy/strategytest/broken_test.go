@@ -19,7 +19,9 @@ const envBroken = "STRATEGYTEST_BROKEN"
 
 // broken is an executor that breaks the contract in one way: "wrong"
 // answers every task with the answer of the task before it; "leak" leaves
-// a goroutine behind when it stops.
+// a goroutine behind when it stops; "direct" runs each task itself on a
+// goroutine of its own, not as Python mode's thread, and does not wait for
+// them; "deaf" runs each task under a context that never ends.
 type broken struct{ how string }
 
 func (b broken) String() string { return "broken-" + b.how }
@@ -41,6 +43,13 @@ type brokenRunner struct {
 }
 
 func (r *brokenRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+	switch r.how {
+	case "direct":
+		go func() { done(t.Run(ctx, payload)) }()
+		return
+	case "deaf":
+		ctx = context.WithoutCancel(ctx)
+	}
 	answer, err := r.env.Run(ctx, t, payload)
 	if r.how == "wrong" {
 		r.mu.Lock()
@@ -63,7 +72,7 @@ func TestBrokenExecutor(t *testing.T) {
 }
 
 func TestTheSuiteFailsWhatBreaksTheContract(t *testing.T) {
-	for how, check := range map[string]string{"wrong": "AnswersInOrder", "leak": "NoLeaks"} {
+	for how, check := range map[string]string{"wrong": "AnswersInOrder", "leak": "NoLeaks", "direct": "PythonMode", "deaf": "LeavingCancelsTheTask"} {
 		t.Run(how, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenExecutor$", "-test.v")
 			cmd.Env = append(os.Environ(), envBroken+"="+how)

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/gil"
 )
 
 // task is what the suite's servers run: a gate request ("gate ADDR ID")
@@ -19,11 +22,23 @@ import (
 // is the prime task's. It is registered, so that worker processes run it
 // too.
 var task = primetime.TaskFunc("strategytest", func(ctx context.Context, payload []byte) ([]byte, error) {
-	if f := strings.Fields(string(payload)); len(f) == 3 && f[0] == "gate" {
+	f := strings.Fields(string(payload))
+	switch {
+	case len(f) == 3 && f[0] == "gate":
 		return holdAtGate(ctx, f[1], f[2])
+	case len(f) == 3 && f[0] == "lock":
+		// In the suite's process, in Python mode, a task holds the lock.
+		if pid := strconv.Itoa(os.Getpid()); f[1] == pid && !gil.FromContext(ctx).Held() {
+			return nil, errors.New("the task ran without the interpreter lock")
+		}
+		return primetime.Prime.Run(ctx, []byte(f[2]))
 	}
 	return primetime.Prime.Run(ctx, payload)
 })
+
+// lockCheck starts a request ("lock PID N") whose task, run by process
+// PID, fails unless it holds Python mode's lock.
+var lockCheck = "lock " + strconv.Itoa(os.Getpid())
 
 func init() { primetime.Register(task) }
 
@@ -121,13 +136,23 @@ func (g *gate) request(id string) string { return "gate " + g.l.Addr().String() 
 // first or none comes in time.
 func (g *gate) wait(t *testing.T, want string) {
 	t.Helper()
+	if !g.next(t, want) {
+		t.Fatalf("gate: no %q within %v", want, bound)
+	}
+}
+
+// next waits for the event want, and reports false if none comes in
+// time; it fails the test if another comes first.
+func (g *gate) next(t *testing.T, want string) bool {
+	t.Helper()
 	select {
 	case got := <-g.events:
 		if got != want {
 			t.Fatalf("gate: got %q, want %q", got, want)
 		}
+		return true
 	case <-time.After(bound):
-		t.Fatalf("gate: no %q within %v", want, bound)
+		return false
 	}
 }
 

@@ -58,25 +58,30 @@ const bound = 10 * time.Second
 //     why it gets no other; so has a client that closes right after its
 //     last request, whatever that request's last bytes (a line without
 //     its newline, or one pipelined behind another);
-//   - PythonMode: AnswersInOrder again under the emulated interpreter lock;
+//   - PythonMode: AnswersInOrder again under the emulated interpreter lock,
+//     and every task that runs in this process holds the lock while it runs;
 //   - NoLeaks: once the server has closed, no goroutine, descriptor or
 //     child process that it started is left.
 func Run(t *testing.T, s strategy.Strategy) {
 	t.Helper()
+	var cancels canceller
 	t.Run("AnswersInOrder", func(t *testing.T) { answersInOrder(t, s, 0) })
 	t.Run("Pipelined", func(t *testing.T) { pipelined(t, s) })
 	t.Run("Refusals", func(t *testing.T) { refusals(t, s) })
 	t.Run("IdleTimeout", func(t *testing.T) { idleTimeout(t, s) })
 	t.Run("ShutdownFinishesInFlight", func(t *testing.T) { shutdownFinishesInFlight(t, s) })
 	t.Run("LeavingCancelsTheTask", func(t *testing.T) {
-		leavingCancelsTheTask(t, s, "fin")
-		leavingCancelsTheTask(t, s, "rst")
+		leavingCancelsTheTask(t, s, "fin", &cancels)
+		leavingCancelsTheTask(t, s, "rst", &cancels)
 		for _, shape := range []string{"NoNewline", "Pipelined"} {
-			t.Run(shape, func(t *testing.T) { closingCancelsTheLastRequest(t, s, shape) })
+			t.Run(shape, func(t *testing.T) { closingCancelsTheLastRequest(t, s, shape, &cancels) })
 		}
 	})
-	t.Run("PythonMode", func(t *testing.T) { answersInOrder(t, s, time.Millisecond) })
-	t.Run("NoLeaks", func(t *testing.T) { noLeaks(t, s) })
+	t.Run("PythonMode", func(t *testing.T) {
+		answersInOrder(t, s, time.Millisecond)
+		tasksHoldTheLock(t, s)
+	})
+	t.Run("NoLeaks", func(t *testing.T) { noLeaks(t, s, &cancels) })
 }
 
 // RunScheduler runs the suite for sched with the inline executor and with
@@ -285,7 +290,8 @@ func shutdownFinishesInFlight(t *testing.T, s strategy.Strategy) {
 	}
 }
 
-func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
+func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string, cancels *canceller) {
+	cancels.check(t)
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
 	c := dial(t, ts.addr)
@@ -294,7 +300,7 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
 	tc, _ := c.c.(*net.TCPConn)
 	if how == "fin" && tc != nil {
 		tc.CloseWrite()
-		g.wait(t, "cancelled abandoned")
+		cancels.wait(t, g, "abandoned", "its client half-closed the connection")
 		if answer, err := c.read(); err != nil || !strings.HasPrefix(answer, "ERR cancelled: the connection was closed before the answer") {
 			t.Errorf("a half-closed client's cancelled request got %q (%v), want the answer that says why", answer, err)
 		}
@@ -304,7 +310,7 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
 			tc.SetLinger(0) // a reset, not a FIN
 		}
 		c.c.Close()
-		g.wait(t, "cancelled abandoned")
+		cancels.wait(t, g, "abandoned", "its client reset the connection")
 	}
 	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
 		t.Errorf("after a client reset, 10 got %q, want 29", answer)
@@ -314,7 +320,8 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string) {
 // closingCancelsTheLastRequest sends a held request in the given shape and
 // closes at once: the client has left before the server read its request,
 // and the task, if it starts, must see its context end.
-func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape string) {
+func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape string, cancels *canceller) {
+	cancels.check(t)
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
 	c := dial(t, ts.addr)
@@ -330,7 +337,7 @@ func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape strin
 	}
 	c.c.Close()
 	g.wait(t, "started last")
-	g.wait(t, "cancelled last")
+	cancels.wait(t, g, "last", "its client closed right after sending it")
 	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
 		t.Errorf("after a client closed with its last request (%s), 10 got %q, want 29", shape, answer)
 	}
@@ -343,7 +350,8 @@ func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape strin
 	}
 }
 
-func noLeaks(t *testing.T, s strategy.Strategy) {
+func noLeaks(t *testing.T, s strategy.Strategy, cancels *canceller) {
+	cancels.check(t)
 	fds := openDescriptors()
 	kidsBefore := proctest.Children()
 	ignore := goleak.IgnoreCurrent()
@@ -358,7 +366,7 @@ func noLeaks(t *testing.T, s strategy.Strategy) {
 	held.send(g.request("closed"))
 	g.wait(t, "started closed")
 	ts.close(t) // Close cancels the task in flight
-	g.wait(t, "cancelled closed")
+	cancels.wait(t, g, "closed", "the server closed")
 	held.c.Close()
 	g.close()
 	if err := goleak.Find(ignore); err != nil {
@@ -369,6 +377,44 @@ func noLeaks(t *testing.T, s strategy.Strategy) {
 	}
 	if kids := slices.DeleteFunc(proctest.Children(), func(pid int) bool { return slices.Contains(kidsBefore, pid) }); len(kids) > 0 {
 		t.Errorf("child processes left once the server closed: %v", kids)
+	}
+}
+
+// A canceller follows whether the strategy ends a task's context when its
+// request is abandoned: once a check has found that it does not, the
+// checks that need it fail at once, rather than each wait out its bound.
+type canceller struct{ ignored string }
+
+// check fails t at once if a check before found cancellation ignored.
+func (c *canceller) check(t *testing.T) {
+	t.Helper()
+	if c.ignored != "" {
+		t.Fatalf("not checked: the strategy does not end an abandoned task's context (%s)", c.ignored)
+	}
+}
+
+// wait waits until the held task id sees its context end, after why. If
+// it does not within the bound, it releases every task of g and fails t
+// with what the strategy must do.
+func (c *canceller) wait(t *testing.T, g *gate, id, why string) {
+	t.Helper()
+	if g.next(t, "cancelled "+id) {
+		return
+	}
+	c.ignored = t.Name()
+	g.close() // the held tasks end, and with them the server
+	t.Fatalf("the task's context did not end within %v after %s: an executor passes Submit's ctx to the task it runs, and a scheduler serves each request under Request.Context", bound, why)
+}
+
+// tasksHoldTheLock checks that in Python mode every task that runs in this
+// process runs as an interpreter thread holding the lock.
+func tasksHoldTheLock(t *testing.T, s strategy.Strategy) {
+	ts := serve(t, s, &server.Server{GIL: time.Millisecond})
+	c := dial(t, ts.addr)
+	for range 4 {
+		if answer := c.ask(lockCheck + " 10"); answer != "29" {
+			t.Fatalf("in Python mode a task answered %q, want 29: an executor runs the tasks it runs in this process with env.Run, or with a Thread of env.WorkerThread, which hold the interpreter lock as a Python thread would", answer)
+		}
 	}
 }
 
