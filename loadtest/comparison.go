@@ -9,10 +9,12 @@ import (
 	"golang.org/x/perf/benchmath"
 )
 
-// A Comparison is what an experiment measured (package loadtest/compare
-// runs them): one row per strategy (and mode), in the experiment's order,
-// and the result of every run, in the order they ran. It encodes to JSON
-// with WriteJSON and back with ReadComparisonJSON.
+// A Comparison is several servers measured under one Scenario, side by
+// side: a Row per server (a strategy in Go mode, in Python mode, or the
+// lecture's server under CPython), in the order they were asked for, and
+// the Result of every run, in the order they ran. Package loadtest/compare
+// makes one. It encodes to JSON with WriteJSON and back with
+// ReadComparisonJSON.
 type Comparison struct {
 	Scenario Scenario `json:"scenario"`
 	// Conditions are what the comparison was measured under: the load
@@ -41,8 +43,7 @@ type Row struct {
 	// CPython ("cpython-nogil" under a free-threaded build running
 	// without its lock), and empty for the Go server.
 	Runtime string `json:"runtime,omitempty"`
-	// MaxProcs is the server's GOMAXPROCS: Experiment.MaxProcs, or the
-	// machine's CPUs; 0 for a CPython row.
+	// MaxProcs is the server's GOMAXPROCS; 0 for a CPython row.
 	MaxProcs int `json:"gomaxprocs,omitempty"`
 	// Long is the long request of a row whose long request was not the
 	// scenario's: CPython's, scaled.
@@ -73,8 +74,7 @@ type Row struct {
 	P50      time.Duration `json:"p50,omitempty"`
 	P99      time.Duration `json:"p99,omitempty"`
 	InFlight float64       `json:"in_flight,omitempty"`
-	// Runs is how many times the row ran (Experiment.Count), when more
-	// than once: its figures are then the runs' medians, BeforeRange and
+	// Runs is how many times the row ran, when more than once: its figures are then the runs' medians, BeforeRange and
 	// KeptRange their smallest and largest, Samples every run's, and
 	// Significance says whether they differ from another row's.
 	Runs         int           `json:"runs,omitempty"`
@@ -86,11 +86,10 @@ type Row struct {
 	// (see Summary.GeneratorBound), in any of the row's runs.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
 	// IdleBytes is the server's resident memory per idle connection,
-	// measured with Experiment.Idle connections; 0 if not measured.
+	// measured with Comparison.Idle connections; 0 if not measured.
 	IdleBytes float64 `json:"idle_bytes_per_conn,omitempty"`
-	// Trace is the file of the row's timeline (Experiment.TraceDir in
-	// package compare), its first run's if it ran more than once, and
-	// Timeline the figures taken from it.
+	// Trace is the file of the row's timeline, its first run's if it ran
+	// more than once, and Timeline the figures taken from it.
 	Trace    string        `json:"trace,omitempty"`
 	Timeline *TraceFigures `json:"timeline,omitempty"`
 	// Knee is the row's knee, when the experiment searched for it.
@@ -106,8 +105,8 @@ type Row struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-// A Sweep repeats an experiment at each of its Values of the setting
-// Name, as the command's -sweep flag gives them: "rate" (open loop, the
+// A Sweep repeats a comparison at each of its Values of the setting Name,
+// as text: "rate" (open loop, the
 // small requests per second in all), "clients", "request" (the small
 // request), "gil" (the switch interval of the Python-mode and CPython
 // rows), "longs" (Scenario.Longs) or "maxprocs" (each server's GOMAXPROCS).
@@ -119,8 +118,8 @@ type Sweep struct {
 }
 
 // A Knee is a row's knee: the highest open-loop rate of small requests at
-// which the server kept up (answered at least compare.KeepUp of the rate)
-// with their p99 under the bound, and every rate probed to find it. A
+// which the server kept up (answered nearly all of the rate) with their
+// p99 under a bound, and every rate probed to find it. A
 // probe where the generator may have been the limit ends the search, and
 // GeneratorBound says that Rate is then only a lower bound.
 type Knee struct {
@@ -148,8 +147,8 @@ type KneePoint struct {
 	GeneratorBound bool `json:"generator_bound,omitempty"`
 }
 
-// A Setting is the value of one swept setting at a point, both as the
-// command's flags write them: "gil" and "5ms", "longs" and "2".
+// A Setting is the value of one swept setting at a point, both as text:
+// "gil" and "5ms", "longs" and "2".
 type Setting struct {
 	// Name is the setting, Value its value at the point.
 	Name  string `json:"name"`

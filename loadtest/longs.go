@@ -11,7 +11,7 @@ import (
 // load that makes an I/O-bound thread wait for the lock (the convoy
 // effect). Its request in flight when the run ends is abandoned, as a
 // client that leaves; a failure stops it and is noted once.
-func (r *run) longsClient(ctx context.Context) {
+func (r *generator) longsClient(ctx context.Context) {
 	if sleepUntil(ctx, r.warmupEnd) {
 		return
 	}
@@ -33,15 +33,15 @@ func (r *run) longsClient(ctx context.Context) {
 			}
 			return
 		}
-		answer, refused, _, err := c.ask(r.longReq)
+		a, err := c.ask(r.longReq)
 		switch {
 		case ctx.Err() != nil || !time.Now().Before(r.end):
 			return // the run is over: its deadline ended the wait
 		case err != nil:
 			fail(err)
 			return
-		case refused:
-			fail(fmt.Errorf("refused: %s", answer))
+		case a.Refused:
+			fail(fmt.Errorf("refused: %s", a.Body))
 			return
 		}
 		r.mu.Lock()

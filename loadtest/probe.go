@@ -23,7 +23,7 @@ const probeWait = 2 * time.Second
 // protocol, a refusal of the small request, an answer the check does not
 // take. A server that stalls, or closes the connection, is left to the
 // run.
-func (r *run) probe(ctx context.Context) error {
+func (r *generator) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeWait)
 	defer cancel()
 	var d net.Dialer
@@ -70,7 +70,7 @@ func (r *run) probe(ctx context.Context) error {
 
 // otherProtocol is the error of a server that answered the probe in
 // something other than the protocol's answers.
-func (r *run) otherProtocol(answer []byte) error {
+func (r *generator) otherProtocol(answer []byte) error {
 	switch {
 	case bytes.HasPrefix(answer, []byte("HTTP/")):
 		return Fault("Protocol", fmt.Sprintf("the server at %s answers HTTP: set {Protocol} to http", r.sc.Addr))

@@ -13,9 +13,11 @@ import (
 // WriteJSON and back with ReadJSON, so results can be saved and compared;
 // durations are in nanoseconds.
 type Result struct {
-	// Label names the run in a Comparison: its row's label, and its
-	// number when the row ran more than once ("perconn #2").
+	// Label names the run's row in a Comparison ("perconn gil=5ms").
 	Label string `json:"label,omitempty"`
+	// Run is the run's number, from 1, when its row ran more than once;
+	// 0 otherwise.
+	Run int `json:"run,omitempty"`
 	// Scenario is the scenario that ran, with its defaults filled in.
 	Scenario Scenario `json:"scenario"`
 	// Start and End bound the run.
@@ -33,6 +35,15 @@ type Result struct {
 	// Parts are the runs a merged result was made of (see Merge), with
 	// their conditions; nil for a run of one generator.
 	Parts []Part `json:"parts,omitempty"`
+}
+
+// Name names the run: its Label, and its number when its row ran more
+// than once ("perconn #2").
+func (r *Result) Name() string {
+	if r.Run > 0 {
+		return fmt.Sprintf("%s #%d", r.Label, r.Run)
+	}
+	return r.Label
 }
 
 // An Interval is one of the monitor's counts of the small requests.

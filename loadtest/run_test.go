@@ -364,9 +364,9 @@ func TestClientHotPathDoesNotAllocate(t *testing.T) {
 	line := []byte("1\n")
 	allocs := testing.AllocsPerRun(200, func() {
 		sent := time.Now()
-		answer, refused, _, err := c.ask(line)
-		if err != nil || refused || string(answer) != "2" {
-			t.Fatalf("ask: %q, %v", answer, err)
+		a, err := c.ask(line)
+		if err != nil || a.Refused || string(a.Body) != "2" {
+			t.Fatalf("ask: %q, %v", a.Body, err)
 		}
 		tl.answer(before, time.Since(sent))
 	})

@@ -2,11 +2,12 @@ package strategy
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/primetime-lab/primetime/internal/cpus"
 )
 
 // The text forms of strategies are produced and read here, and only here:
@@ -328,12 +329,7 @@ func size(name, arg string) (int, error) {
 }
 
 // perCPU returns n, or one per CPU for a size left out (0).
-func perCPU(n int) int {
-	if n <= 0 {
-		return runtime.NumCPU()
-	}
-	return n
-}
+func perCPU(n int) int { return cpus.Or(n) }
 
 // optionalSize is Size where no size means 0: one per CPU.
 func optionalSize(name, arg string, hasArg bool) (int, error) {

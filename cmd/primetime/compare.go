@@ -203,7 +203,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *hlogDir != "" {
 		for _, res := range cmp.Results {
 			// A file per run, named and tagged as its trace is named.
-			name := strings.ReplaceAll(strings.TrimSuffix(compare.TraceFile(res.Label), ".json"), "#", "")
+			name := strings.ReplaceAll(strings.TrimSuffix(compare.TraceFile(res.Name()), ".json"), "#", "")
 			tag := strings.ReplaceAll(name, ",", "_")
 			path := filepath.Join(*hlogDir, name+".hlog")
 			if werr := writeFile(path, func(w io.Writer) error { return res.WriteHlog(w, tag) }); werr != nil {

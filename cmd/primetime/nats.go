@@ -6,10 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/cpus"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/strategy"
 	"github.com/primetime-lab/primetime/strategy/natsexec"
@@ -100,11 +100,7 @@ func natsWorkersNeeded(ss []strategy.Strategy) int {
 	n := 0
 	for _, s := range ss {
 		if e := strategy.Describe(s).Executor; e.Name == natsexec.Name {
-			size := e.Size
-			if size == 0 {
-				size = runtime.NumCPU()
-			}
-			n = max(n, size)
+			n = max(n, cpus.Or(e.Size))
 		}
 	}
 	return n

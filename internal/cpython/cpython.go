@@ -11,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/cpus"
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/internal/wire"
@@ -98,10 +98,7 @@ var names = struct{ serial, perConn, pool, loop, inline, goroutines, procs strin
 func Shape(d strategy.Description) ([]string, bool) {
 	sched, exec := d.Scheduler, d.Executor
 	size := func(p strategy.Part) string {
-		if p.Size == 0 {
-			return strconv.Itoa(runtime.NumCPU())
-		}
-		return strconv.Itoa(p.Size)
+		return strconv.Itoa(cpus.Or(p.Size))
 	}
 	switch {
 	case exec.Name == names.inline:

@@ -338,7 +338,7 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 					row.Point = pt.settings
 					res.Label = row.FullLabel()
 					if x.Count > 1 {
-						res.Label += fmt.Sprintf(" #%d", round+1)
+						res.Run = round + 1
 					}
 					cmp.Results = append(cmp.Results, res)
 					runs[i] = append(runs[i], row)

@@ -193,7 +193,7 @@ func TestRunRunsEveryRowOnceThenAgain(t *testing.T) {
 	require.Len(t, cmp.Rows, 2)
 	require.Len(t, cmp.Results, 4, "every run is kept")
 	assert.Equal(t, []string{"perconn #1", "loop #1", "perconn #2", "loop #2"},
-		[]string{cmp.Results[0].Label, cmp.Results[1].Label, cmp.Results[2].Label, cmp.Results[3].Label})
+		[]string{cmp.Results[0].Name(), cmp.Results[1].Name(), cmp.Results[2].Name(), cmp.Results[3].Name()})
 	for _, row := range cmp.Rows {
 		assert.Equal(t, 2, row.Runs)
 		assert.Len(t, row.Samples.Before, 2)

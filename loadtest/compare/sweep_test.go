@@ -57,7 +57,7 @@ func TestASweepsRowsSayTheirPointAndRunInterleaved(t *testing.T) {
 	require.NoError(t, err)
 	var order []string
 	for _, res := range cmp.Results {
-		order = append(order, res.Label)
+		order = append(order, res.Name())
 	}
 	assert.Equal(t, []string{"perconn [clients=1] #1", "perconn [clients=2] #1", "perconn [clients=1] #2", "perconn [clients=2] #2"}, order)
 	require.Len(t, cmp.Rows, 2)

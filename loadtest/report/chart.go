@@ -74,7 +74,7 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 	fmt.Fprintln(w, "answers per interval, each row scaled to its own peak; ━ marks the long request in flight")
 	width := 0
 	for _, res := range cmp.Results {
-		width = max(width, len(res.Label))
+		width = max(width, len(res.Name()))
 	}
 	for _, res := range cmp.Results {
 		peak := 0
@@ -99,7 +99,7 @@ func writeChart(w io.Writer, cmp *loadtest.Comparison) {
 		if len(res.Intervals) > 0 {
 			peakRate = float64(peak) / res.Scenario.Interval.Seconds()
 		}
-		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, res.Label, line.String(), count(peakRate))
+		fmt.Fprintf(w, "%-*s |%s| peak %s/s\n", width, res.Name(), line.String(), count(peakRate))
 		fmt.Fprintf(w, "%-*s  %s\n", width, "", strings.TrimRight(span.String(), " "))
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -244,10 +243,8 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	runs := make([]string, len(cmp.Results))
 	runColors := make([]string, len(cmp.Results))
 	for i, res := range cmp.Results {
-		runs[i] = res.Label
-		// A row that ran more than once labels its runs "perconn #2".
-		row, _, _ := strings.Cut(res.Label, " #")
-		runColors[i] = colors[row]
+		runs[i] = res.Name()
+		runColors[i] = colors[res.Label]
 		if runColors[i] == "" {
 			runColors[i] = palette[(len(groups)+i)%len(palette)]
 		}
@@ -312,7 +309,7 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 	}
 	label := sc.Addr
 	if res.Label != "" {
-		label = res.Label
+		label = res.Name()
 	}
 	row := pageRow{Label: label, Before: count(s.Before), During: rateCell(s.During, s.NoDuring), After: rateCell(s.After, s.NoAfter),
 		Kept: kept(s.Kept, s.KeptMissing), Long: long, Errors: s.Errors, Note: s.KeptMissing,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/cpus"
 	"github.com/primetime-lab/primetime/internal/worker"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -115,12 +115,7 @@ func (e natsExec) String() string {
 	return Name + ":" + strconv.Itoa(e.n)
 }
 
-func (e natsExec) size() int {
-	if e.n == 0 {
-		return runtime.NumCPU()
-	}
-	return e.n
-}
+func (e natsExec) size() int { return cpus.Or(e.n) }
 
 // Start connects to the NATS server and asks the workers for their
 // handshake. It ignores the server's lock, as strategy.Processes does.

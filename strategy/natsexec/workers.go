@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/cpus"
 	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
@@ -51,10 +51,7 @@ func (w Workers) Serve(ctx context.Context) error {
 		return fmt.Errorf("natsexec: %w", err)
 	}
 	conn := w.Conn
-	n := w.N
-	if n == 0 {
-		n = runtime.NumCPU()
-	}
+	n := cpus.Or(w.N)
 	var logw io.Writer = os.Stderr
 	if w.Log != nil {
 		logw = reexec.SharedWriter(w.Log)
