@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -23,9 +22,6 @@ func TestMain(m *testing.M) {
 
 // discardLogger is the log of servers whose log no test reads.
 var discardLogger = slog.New(slog.DiscardHandler)
-
-// bound is a safety net against a hang; no test waits for it to pass.
-const bound = 10 * time.Second
 
 // A fakeServer is a line server whose behaviour a test controls.
 type fakeServer struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/wire"
 
 	"github.com/primetime-lab/primetime/server"
@@ -357,7 +358,7 @@ func TestResultRoundTripsThroughJSONAndWritesCSV(t *testing.T) {
 
 func TestClientHotPathDoesNotAllocate(t *testing.T) {
 	srv := startFake(t, "answer")
-	c := &conn{addr: srv.addr(), end: time.Now().Add(bound), codec: wire.NewLineClient(), in: make([]byte, answerBuffer)}
+	c := &conn{addr: srv.addr(), end: time.Now().Add(testkit.Bound), codec: wire.NewLineClient(), in: make([]byte, answerBuffer)}
 	defer c.close()
 	require.NoError(t, c.dial(context.Background()))
 	tl := newTally()

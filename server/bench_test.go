@@ -17,6 +17,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -215,7 +216,7 @@ func BenchmarkLoops(b *testing.B) {
 				addrs := make([]string, len(texts))
 				for i, text := range texts {
 					child := startChild(b, roleStrategyServer, nil, envStrategy+"="+text)
-					defer child.Stop(bound)
+					defer child.Stop(testkit.Bound)
 					addrs[i] = child.Addr
 				}
 				took := make([]time.Duration, len(texts))
@@ -437,7 +438,7 @@ func startRole(role string, env ...string) (cmd *exec.Cmd, stdin io.WriteCloser,
 // growth of the child's resident memory per connection and the time the
 // connections took; then it asks each of those again, and stops the child.
 func childConnCost(b *testing.B, s *reexec.Server, conns, answered int) (float64, time.Duration) {
-	defer s.Stop(bound)
+	defer s.Stop(testkit.Bound)
 	before := residentBytes(b, s.Pid())
 	start := time.Now()
 	open, closeAll := openIdle(b, s.Addr, conns, answered)

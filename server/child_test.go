@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -83,7 +84,7 @@ func startChild(tb testing.TB, role string, stderr io.Writer, env ...string) *re
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := reexec.StartServer(cmd, childPrefix, bound)
+	s, err := reexec.StartServer(cmd, childPrefix, testkit.Bound)
 	if err != nil {
 		tb.Fatalf("the %s child did not start: %v", role, err)
 	}

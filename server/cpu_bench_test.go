@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // BenchmarkServerCPUPerAnswer measures the CPU that a server process spends
@@ -28,9 +29,9 @@ func BenchmarkServerCPUPerAnswer(b *testing.B) {
 		for _, clients := range []int{1, 4, 16} {
 			b.Run(fmt.Sprintf("%s/clients=%d", text, clients), func(b *testing.B) {
 				base := startChild(b, roleBaselineServer, nil)
-				defer base.Stop(bound)
+				defer base.Stop(testkit.Bound)
 				srv := startChild(b, roleStrategyServer, nil, envStrategy+"="+text)
-				defer srv.Stop(bound)
+				defer srv.Stop(testkit.Bound)
 				var baseCPU, cpu time.Duration
 				var ratios []float64
 				measure := func(s *reexec.Server) time.Duration {

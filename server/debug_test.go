@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 )
 
@@ -47,8 +48,8 @@ func TestDebugListenerShowsCountersAndProfilesAndStopsWithTheServer(t *testing.T
 	})
 	require.NotEmpty(t, base, "the server logged its debug listener's address")
 
-	c := dial(t, ts.addr)
-	assert.Equal(t, "29", c.ask("10"))
+	c := testkit.Dial(t, ts.addr)
+	assert.Equal(t, "29", c.Ask("10"))
 	vars := debugVars(t, base)
 	assert.Equal(t, "procpool:2", vars["strategy"])
 	assert.Equal(t, "prime", vars["task"])
@@ -58,7 +59,7 @@ func TestDebugListenerShowsCountersAndProfilesAndStopsWithTheServer(t *testing.T
 	assert.Equal(t, "1ms", vars["gil_switch_interval"])
 	assert.Contains(t, vars, "gil_switches")
 	for range 5 {
-		c.ask("10")
+		c.Ask("10")
 	}
 	assert.Equal(t, float64(6), debugVars(t, base)["answered"], "the counters move")
 

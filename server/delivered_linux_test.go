@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // delivered waits until the server's kernel has acknowledged everything
@@ -17,7 +19,7 @@ func delivered(t *testing.T, c net.Conn) {
 	t.Helper()
 	rc, err := c.(syscall.Conn).SyscallConn()
 	require.NoError(t, err)
-	for deadline := time.Now().Add(bound); ; {
+	for deadline := time.Now().Add(testkit.Bound); ; {
 		var info *unix.TCPInfo
 		rc.Control(func(fd uintptr) { info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
 		require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 )
 
@@ -29,15 +30,15 @@ func TestAClientThatLeavesHasItsWorkStopped(t *testing.T) {
 		for _, how := range []string{"fin", "rst"} {
 			t.Run(text+"/"+how, func(t *testing.T) {
 				ts := startWith(t, text, nil)
-				c := dial(t, ts.addr)
-				c.send("1000000")
+				c := testkit.Dial(t, ts.addr)
+				c.Send("1000000")
 				<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
 				require.Equal(t, uint64(1), ts.Stats().Requests, "the long request is in flight")
-				tc := c.c.(*net.TCPConn)
+				tc := c.Conn().(*net.TCPConn)
 				if how == "fin" {
 					require.NoError(t, tc.CloseWrite())
-					assert.Equal(t, cancelledAnswer, c.read(), "the answer says why there is none")
-					_, err := c.readErr()
+					assert.Equal(t, cancelledAnswer, c.Read(), "the answer says why there is none")
+					_, err := c.ReadErr()
 					assert.ErrorIs(t, err, io.EOF, "and the server closes the connection")
 				} else {
 					tc.SetLinger(0)
@@ -51,7 +52,7 @@ func TestAClientThatLeavesHasItsWorkStopped(t *testing.T) {
 				}
 				<-waitUntil(func() bool { st := ts.Stats(); return st.Errors+st.Lost == 1 && st.Open == 0 })
 				assert.Equal(t, want, ts.Stats(), "the long request was stopped")
-				assert.Equal(t, "29", dial(t, ts.addr).ask("10"), "and the server serves on")
+				assert.Equal(t, "29", testkit.Dial(t, ts.addr).Ask("10"), "and the server serves on")
 			})
 		}
 	}
@@ -61,12 +62,12 @@ func TestAnHTTPClientThatLeavesGetsTheReasonIn503(t *testing.T) {
 	for _, text := range []string{"perconn", "loop", "loop+goroutines:2"} {
 		t.Run(text, func(t *testing.T) {
 			ts := start(t, &server.Server{Strategy: parse(t, text), Protocol: server.ProtocolHTTP})
-			c := dial(t, ts.addr)
-			_, err := io.WriteString(c.c, "GET /prime/1000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+			c := testkit.Dial(t, ts.addr)
+			_, err := io.WriteString(c.Conn(), "GET /prime/1000000 HTTP/1.1\r\nHost: x\r\n\r\n")
 			require.NoError(t, err)
 			<-waitUntil(func() bool { return ts.Stats().Requests == 1 })
-			require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
-			all, err := io.ReadAll(c.c)
+			require.NoError(t, c.Conn().(*net.TCPConn).CloseWrite())
+			all, err := io.ReadAll(c.Conn())
 			require.NoError(t, err)
 			assert.True(t, strings.HasPrefix(string(all), "HTTP/1.1 503 "), "%q", all)
 			assert.Contains(t, string(all), "cancelled: the connection was closed before the answer")
@@ -89,7 +90,7 @@ func TestClientsThatLeaveWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
 	for _, text := range []string{"loop", "loops:2"} {
 		for _, how := range []string{"rst", "close", "close without newline"} {
 			t.Run(text+"/"+how, func(t *testing.T) {
-				g := newGate()
+				g := testkit.NewGate()
 				task := primetime.TaskFunc("gate-or-prime", func(ctx context.Context, p []byte) ([]byte, error) {
 					if strings.HasPrefix(string(p), "hold") {
 						return g.Run(ctx, p)
@@ -99,29 +100,29 @@ func TestClientsThatLeaveWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
 				ts := startWith(t, text, task)
 				loops := strings.Count(text, ":2") + 1
 				// Each loop runs a held task, and reads nothing meanwhile.
-				var holders []*client
+				var holders []*testkit.Client
 				for range loops {
-					h := dial(t, ts.addr)
-					h.send("hold")
-					g.waitStarted(t)
+					h := testkit.Dial(t, ts.addr)
+					h.Send("hold")
+					g.WaitStarted(t)
 					holders = append(holders, h)
 				}
-				var leaving []*client
+				var leaving []*testkit.Client
 				for range storm {
-					c := dial(t, ts.addr)
+					c := testkit.Dial(t, ts.addr)
 					request := "1000000\n"
 					if how == "close without newline" {
 						request = "1000000"
 					}
-					_, err := io.WriteString(c.c, request)
+					_, err := io.WriteString(c.Conn(), request)
 					require.NoError(t, err)
-					delivered(t, c.c)
+					delivered(t, c.Conn())
 					leaving = append(leaving, c)
 				}
 				<-waitUntil(func() bool { return ts.Stats().Accepted == uint64(storm+loops) })
 				require.Equal(t, uint64(storm+loops), ts.Stats().Accepted)
 				for _, c := range leaving {
-					tc := c.c.(*net.TCPConn)
+					tc := c.Conn().(*net.TCPConn)
 					if how == "rst" {
 						tc.SetLinger(0)
 					} else {
@@ -135,15 +136,15 @@ func TestClientsThatLeaveWhileTheLoopRunsATaskCostItNothing(t *testing.T) {
 				// A release goes to whichever held task takes it: release
 				// them all, then read their answers.
 				for range holders {
-					g.releaseOne(t)
+					g.ReleaseOne(t)
 				}
 				for _, h := range holders {
-					assert.Equal(t, "released hold", h.read())
+					assert.Equal(t, "released hold", h.Read())
 				}
 				<-waitUntil(func() bool { return ts.Stats().Open == int64(loops) })
 				require.Equal(t, int64(loops), ts.Stats().Open, "every connection whose client left is closed")
 				assert.LessOrEqual(t, ts.Stats().Requests, uint64(2*loops), "each loop's held task, and one more at most, started")
-				assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+				assert.Equal(t, "29", testkit.Dial(t, ts.addr).Ask("10"))
 			})
 		}
 	}

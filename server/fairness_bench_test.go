@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // BenchmarkLoopFairness measures what one greedy client costs the others
@@ -20,7 +22,7 @@ func BenchmarkLoopFairness(b *testing.B) {
 	for _, text := range []string{"loop", "perconn"} {
 		b.Run(text, func(b *testing.B) {
 			child := startChild(b, roleStrategyServer, nil, envStrategy+"="+text)
-			defer child.Stop(bound)
+			defer child.Stop(testkit.Bound)
 			var lat []time.Duration
 			for b.Loop() {
 				greedy, err := net.Dial("tcp", child.Addr)

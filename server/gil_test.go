@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -61,11 +62,11 @@ func TestPythonModeAnswersEveryStrategy(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range 4 {
 				wg.Go(func() {
-					c := dial(t, ts.addr)
-					defer c.c.Close()
+					c := testkit.Dial(t, ts.addr)
+					defer c.Conn().Close()
 					for n := 1; n <= 10; n++ {
 						p, _ := primetime.NthPrime(context.Background(), n+i)
-						line, err := c.readAfter(strconv.Itoa(n + i))
+						line, err := c.ReadAfter(strconv.Itoa(n + i))
 						if !assert.NoError(t, err) || !assert.Equal(t, strconv.Itoa(p), line) {
 							return
 						}
@@ -82,18 +83,18 @@ func TestPythonModeSwitchesAtCheckpoints(t *testing.T) {
 		t.Run(text, func(t *testing.T) {
 			task := &spinner{started: make(chan string, 1)}
 			ts := startPython(t, text, task)
-			spin := dial(t, ts.addr)
-			spin.send("spin")
+			spin := testkit.Dial(t, ts.addr)
+			spin.Send("spin")
 			<-task.started
 			// The spinning task holds the lock; the other connection's
 			// thread gets it only through drop requests.
-			other := dial(t, ts.addr)
+			other := testkit.Dial(t, ts.addr)
 			for i := range 3 {
 				msg := "small " + strconv.Itoa(i)
-				assert.Equal(t, msg, other.ask(msg))
+				assert.Equal(t, msg, other.Ask(msg))
 			}
 			task.released.Store(true)
-			assert.Equal(t, "spun", spin.read())
+			assert.Equal(t, "spun", spin.Read())
 		})
 	}
 }
@@ -108,14 +109,14 @@ func TestPythonModeBlindTaskStallsEveryThread(t *testing.T) {
 		defer log("end " + string(p))
 		return task.Run(ctx, p)
 	}))
-	blind := dial(t, ts.addr)
-	blind.send("spin-blind")
+	blind := testkit.Dial(t, ts.addr)
+	blind.Send("spin-blind")
 	<-task.started
-	other := dial(t, ts.addr)
-	other.send("small")
+	other := testkit.Dial(t, ts.addr)
+	other.Send("small")
 	task.released.Store(true)
-	assert.Equal(t, "spun", blind.read())
-	assert.Equal(t, "small", other.read())
+	assert.Equal(t, "spun", blind.Read())
+	assert.Equal(t, "small", other.Read())
 	// Without checkpoints the lock is never dropped: the small request
 	// cannot start before the blind task ends.
 	assert.Equal(t, []string{"start spin-blind", "end spin-blind", "start small", "end small"}, events)

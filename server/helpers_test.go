@@ -1,13 +1,9 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -24,11 +21,6 @@ func TestMain(m *testing.M) {
 	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
 }
-
-// bound is how long a test waits for something that must happen. It is a
-// safety net against a hang, never a wait for something to happen by
-// itself: no test passes because bound elapsed.
-const bound = 10 * time.Second
 
 // allStrategies is every scheduler with the inline executor and with a
 // goroutine pool.
@@ -74,7 +66,7 @@ func start(t *testing.T, srv *server.Server) *testServer {
 		select {
 		case err := <-ts.served:
 			require.ErrorIs(t, err, server.ErrServerClosed)
-		case <-time.After(bound):
+		case <-time.After(testkit.Bound):
 			t.Error("Serve did not return after Close")
 		}
 		ts.served <- server.ErrServerClosed // for a test that already read it
@@ -103,7 +95,7 @@ func (ts *testServer) serveResult(t *testing.T) error {
 	case err := <-ts.served:
 		ts.served <- err
 		return err
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("Serve did not return")
 		return nil
 	}
@@ -120,136 +112,6 @@ func (l *notifyListener) Close() error {
 	err := l.Listener.Close()
 	l.once.Do(func() { close(l.closed) })
 	return err
-}
-
-// client is one connection to a test server.
-type client struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-func (c *client) send(line string) {
-	c.t.Helper()
-	_, err := io.WriteString(c.c, line+"\n")
-	require.NoError(c.t, err)
-}
-
-// read returns the next answer line without its newline.
-func (c *client) read() string {
-	c.t.Helper()
-	line, err := c.readErr()
-	require.NoError(c.t, err)
-	return line
-}
-
-func (c *client) readErr() (string, error) {
-	c.c.SetReadDeadline(time.Now().Add(bound))
-	line, err := c.br.ReadString('\n')
-	return strings.TrimSuffix(line, "\n"), err
-}
-
-// readAfter sends line and returns the answer or the error.
-func (c *client) readAfter(line string) (string, error) {
-	if _, err := io.WriteString(c.c, line+"\n"); err != nil {
-		return "", err
-	}
-	return c.readErr()
-}
-
-func (c *client) ask(line string) string {
-	c.t.Helper()
-	c.send(line)
-	return c.read()
-}
-
-// gate is a task that holds every request whose payload starts with "hold"
-// until the test releases it, and echoes every other payload at once. It
-// logs when each task starts and ends, so tests can check what ran in what
-// order.
-type gate struct {
-	started   chan string   // the payload of each held task, as it starts
-	release   chan struct{} // a receive releases one held task
-	cancelled chan string   // the payload of each held task whose context ended
-
-	mu     sync.Mutex
-	events []string
-}
-
-func newGate() *gate {
-	return &gate{started: make(chan string, 100), release: make(chan struct{}), cancelled: make(chan string, 100)}
-}
-
-func (g *gate) Name() string { return "gate" }
-
-func (g *gate) Run(ctx context.Context, payload []byte) ([]byte, error) {
-	p := string(payload)
-	g.log("start " + p)
-	defer g.log("end " + p)
-	if !strings.HasPrefix(p, "hold") {
-		return payload, nil
-	}
-	g.started <- p
-	select {
-	case g.release <- struct{}{}:
-		return []byte("released " + p), nil
-	case <-ctx.Done():
-		g.cancelled <- p
-		return nil, ctx.Err()
-	}
-}
-
-func (g *gate) log(event string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.events = append(g.events, event)
-}
-
-func (g *gate) log0() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.events...)
-}
-
-// waitStarted waits for a held task to start and returns its payload.
-func (g *gate) waitStarted(t *testing.T) string {
-	t.Helper()
-	return receive(t, g.started, "no held task started")
-}
-
-// releaseOne lets one held task finish.
-func (g *gate) releaseOne(t *testing.T) {
-	t.Helper()
-	receive(t, g.release, "no held task to release")
-}
-
-// waitCancelled waits for a held task to see its context end and returns
-// its payload.
-func (g *gate) waitCancelled(t *testing.T) string {
-	t.Helper()
-	return receive(t, g.cancelled, "no held task saw its context end")
-}
-
-// receive returns the next value from c, or fails the test with msg if
-// none comes within bound.
-func receive[T any](t *testing.T, c <-chan T, msg string) T {
-	t.Helper()
-	select {
-	case v := <-c:
-		return v
-	case <-time.After(bound):
-		t.Fatal(msg)
-		var zero T
-		return zero
-	}
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use, for logs.

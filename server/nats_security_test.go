@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime/internal/natslocal"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
@@ -28,15 +29,15 @@ import (
 // cannot even connect.
 func TestNATSIntruderWithoutTheRunsKeyIsRefused(t *testing.T) {
 	cluster := startCluster(t, 1)
-	_, err := nats.Connect(cluster.URL(), nats.Timeout(bound))
+	_, err := nats.Connect(cluster.URL(), nats.Timeout(testkit.Bound))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, nats.ErrAuthorization, "an intruder is refused at CONNECT: no SUB, no PUB")
-	_, err = nats.Connect(cluster.URL(), nats.Token("guess"), nats.Timeout(bound))
+	_, err = nats.Connect(cluster.URL(), nats.Token("guess"), nats.Timeout(testkit.Bound))
 	assert.ErrorIs(t, err, nats.ErrAuthorization, "and so is a guessed token")
 
 	// The run's own processes connect, and are served.
 	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
-	assert.Contains(t, cluster.Pids, askPid(t, dial(t, ts.addr)))
+	assert.Contains(t, cluster.Pids, askPid(t, testkit.Dial(t, ts.addr)))
 }
 
 // TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused: a forger
@@ -55,13 +56,13 @@ func TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused(t *testing.T
 	require.NoError(t, forger.Flush())
 
 	ts := startNATS(t, "perconn+nats:1", conn)
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid, hold := holdInWorker(t, c)
 	// Heartbeats come every 200 ms, signed; the inboxes carry the
 	// executor's handshake too.
 	var beat *nats.Msg
 	for beat == nil || len(beat.Data) == 0 || beat.Data[0] != 'B' || beat.Header.Get("Primetime-Mac") == "" {
-		beat, err = seen.NextMsg(bound)
+		beat, err = seen.NextMsg(testkit.Bound)
 		require.NoError(t, err)
 	}
 	forged := append([]byte{'A'}, beat.Data[1:]...)
@@ -78,7 +79,7 @@ func TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused(t *testing.T
 	}
 	require.NoError(t, forger.Flush())
 	hold.Close() // the worker's task returns
-	assert.Equal(t, "released", c.read(), "the answer of worker %d, not the forger's", pid)
+	assert.Equal(t, "released", c.Read(), "the answer of worker %d, not the forger's", pid)
 }
 
 // nkeyOf returns what nats.Nkey takes for the seed.
@@ -104,7 +105,7 @@ func TestNATSServerLossFailsRequestsAtOnceUntilItIsBack(t *testing.T) {
 	var log syncBuffer
 	ts := start(t, &server.Server{Strategy: natsexec.With(parse(t, "perconn+nats:1"), natsexec.Conn{URL: url}),
 		Task: callback, Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid := askPid(t, c)
 	require.Equal(t, worker, pid)
 
@@ -112,19 +113,19 @@ func TestNATSServerLossFailsRequestsAtOnceUntilItIsBack(t *testing.T) {
 	// Once the executor knows (it logs it), requests fail at once.
 	<-waitUntil(func() bool { return strings.Contains(log.String(), "the NATS server is unreachable") })
 	unreachable := `^ERR NATS server unreachable: the connection to the NATS server at ` + regexp.QuoteMeta(url) + ` was lost`
-	assert.Regexp(t, unreachable, c.ask("pid"), "at once, naming the NATS server")
-	assert.Regexp(t, unreachable, c.ask("pid"))
+	assert.Regexp(t, unreachable, c.Ask("pid"), "at once, naming the NATS server")
+	assert.Regexp(t, unreachable, c.Ask("pid"))
 
 	ns, err = natslocal.StartServer(port)
 	require.NoError(t, err)
 	t.Cleanup(ns.Close)
-	for deadline := time.Now().Add(bound); ; {
-		got := c.ask("pid")
+	for deadline := time.Now().Add(testkit.Bound); ; {
+		got := c.Ask("pid")
 		if got == strconv.Itoa(pid) {
 			break
 		}
 		require.Regexp(t, unreachable, got)
-		require.True(t, time.Now().Before(deadline), "not back within %v", bound)
+		require.True(t, time.Now().Before(deadline), "not back within %v", testkit.Bound)
 	}
 	assert.Contains(t, log.String(), `msg="the NATS server is unreachable; requests fail until it is back" nats=`+url)
 	assert.Contains(t, log.String(), `msg="the NATS server is back" nats=`+url)
@@ -136,19 +137,19 @@ func TestNATSServerLossFailsRequestsAtOnceUntilItIsBack(t *testing.T) {
 func TestTheCommandsNATSServerIsStartedAgainWhenItDies(t *testing.T) {
 	cluster := startCluster(t, 1)
 	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid := askPid(t, c)
 	old := cluster.ServerPid()
 	proc, err := os.FindProcess(old)
 	require.NoError(t, err)
 	require.NoError(t, proc.Kill())
-	for deadline := time.Now().Add(bound); ; {
-		got := c.ask("pid")
+	for deadline := time.Now().Add(testkit.Bound); ; {
+		got := c.Ask("pid")
 		if got == strconv.Itoa(pid) {
 			break
 		}
 		require.True(t, strings.HasPrefix(got, "ERR NATS server unreachable: "), got)
-		require.True(t, time.Now().Before(deadline), "not back within %v", bound)
+		require.True(t, time.Now().Before(deadline), "not back within %v", testkit.Bound)
 	}
 	assert.NotEqual(t, old, cluster.ServerPid(), "a new NATS server process")
 }
@@ -173,14 +174,14 @@ func TestNATSCredentialsOfAServerOfOnesOwn(t *testing.T) {
 			require.NoError(t, err)
 			ns.Start()
 			t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-			require.True(t, ns.ReadyForConnections(bound))
+			require.True(t, ns.ReadyForConnections(testkit.Bound))
 			right, wrong := tc.right, tc.wrong
 			right.URL, wrong.URL = ns.ClientURL(), ns.ClientURL()
 			right.Prefix = "pool-" + tc.name
 
 			workers := startWorkers(t, right, 1)
 			ts := startNATS(t, "perconn+nats:1", right)
-			assert.Equal(t, workers[0], askPid(t, dial(t, ts.addr)))
+			assert.Equal(t, workers[0], askPid(t, testkit.Dial(t, ts.addr)))
 
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
@@ -45,20 +46,20 @@ func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
 	for _, text := range natsStrategies {
 		t.Run(text, func(t *testing.T) {
 			ts := startNATS(t, text, cluster.Conn())
-			held := dial(t, ts.addr)
+			held := testkit.Dial(t, ts.addr)
 			pid, hold := holdInWorker(t, held)
 			assert.Contains(t, cluster.Pids, pid, "a worker of the cluster runs it")
 
 			// One worker holds a task: every other request goes to the
 			// other one, which is free, never behind the held one.
-			c := dial(t, ts.addr)
+			c := testkit.Dial(t, ts.addr)
 			for range 20 {
 				other := askPid(t, c)
 				require.NotEqual(t, pid, other)
 				require.Contains(t, cluster.Pids, other)
 			}
 			hold.Close()
-			assert.Equal(t, "released", held.read())
+			assert.Equal(t, "released", held.Read())
 		})
 	}
 }
@@ -66,22 +67,22 @@ func TestNATSStrategiesRunTasksOnFreeWorkers(t *testing.T) {
 func TestNATSTasksWaitForABusyWorkerWhenThereAreFewerThanN(t *testing.T) {
 	cluster := startCluster(t, 1)
 	ts := startNATS(t, "perconn+nats:2", cluster.Conn())
-	held, waiting := dial(t, ts.addr), dial(t, ts.addr)
+	held, waiting := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
 	pid, hold := holdInWorker(t, held)
-	waiting.send("pid") // finds the one worker busy, and is offered again
+	waiting.Send("pid") // finds the one worker busy, and is offered again
 	hold.Close()
-	assert.Equal(t, "released", held.read())
-	assert.Equal(t, strconv.Itoa(pid), waiting.read(), "answered once the worker was free, not failed")
+	assert.Equal(t, "released", held.Read())
+	assert.Equal(t, strconv.Itoa(pid), waiting.Read(), "answered once the worker was free, not failed")
 }
 
 func TestNATSWorkerThatStopsFailsItsTaskAtOnce(t *testing.T) {
 	cluster := startCluster(t, 1)
 	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid, _ := holdInWorker(t, c)
 	stopped := make(chan error, 1)
 	go func() { stopped <- cluster.StopWorkers() }()
-	assert.Equal(t, fmt.Sprintf("ERR worker %d on %s stopped during the task", pid, hostname(t)), c.read())
+	assert.Equal(t, fmt.Sprintf("ERR worker %d on %s stopped during the task", pid, hostname(t)), c.Read())
 	require.NoError(t, <-stopped)
 }
 
@@ -94,28 +95,28 @@ func hostname(t *testing.T) string {
 func TestNATSRequestsFailAtOnceWhenNoWorkerIsLeft(t *testing.T) {
 	cluster := startCluster(t, 1)
 	ts := startNATS(t, "perconn+nats:1", cluster.Conn())
-	c := dial(t, ts.addr)
-	assert.Equal(t, "x", c.ask("x"))
+	c := testkit.Dial(t, ts.addr)
+	assert.Equal(t, "x", c.Ask("x"))
 	require.NoError(t, cluster.StopWorkers())
-	assert.Regexp(t, `^ERR worker lost: no worker answers on nats://127.0.0.1:\d+ any more \(nats: no responders available for request\)$`, c.ask("y"))
+	assert.Regexp(t, `^ERR worker lost: no worker answers on nats://127.0.0.1:\d+ any more \(nats: no responders available for request\)$`, c.Ask("y"))
 }
 
 func TestNATSKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 	cluster := startCluster(t, 2)
 	ts := startNATS(t, "perconn+nats:2", cluster.Conn())
-	victim, survivor := dial(t, ts.addr), dial(t, ts.addr)
+	victim, survivor := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
 	pid, _ := holdInWorker(t, victim)
 	otherPid, hold := holdInWorker(t, survivor)
 	require.NotEqual(t, pid, otherPid)
 	require.NoError(t, proctest.Kill(pid))
-	got := victim.read()
+	got := victim.Read()
 	assert.True(t, strings.HasPrefix(got, "ERR worker lost: no word on nats://"), got)
 
 	// The other worker's task goes on, and so do both connections.
 	hold.Close()
-	assert.Equal(t, "released", survivor.read())
-	assert.Equal(t, "after", victim.ask("after"))
-	assert.Equal(t, "other", survivor.ask("other"))
+	assert.Equal(t, "released", survivor.Read())
+	assert.Equal(t, "after", victim.Ask("after"))
+	assert.Equal(t, "other", survivor.Ask("other"))
 }
 
 func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
@@ -123,16 +124,16 @@ func TestNATSClientThatLeavesStopsItsTaskOnTheWorker(t *testing.T) {
 	for _, text := range []string{"loop+nats:1", "perconn+nats:1"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startNATS(t, text, cluster.Conn())
-			gone := dial(t, ts.addr)
+			gone := testkit.Dial(t, ts.addr)
 			pid, hold := holdInWorker(t, gone)
-			gone.c.Close()
+			gone.Conn().Close()
 
 			// The task sees its context end in the worker process and
 			// closes its call back: EOF, not the test's deadline.
 			_, err := io.Copy(io.Discard, hold)
 			require.NoError(t, err)
 			// The one worker is free again: it answers the next request.
-			assert.Equal(t, pid, askPid(t, dial(t, ts.addr)))
+			assert.Equal(t, pid, askPid(t, testkit.Dial(t, ts.addr)))
 		})
 	}
 }

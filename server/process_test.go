@@ -23,6 +23,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -73,9 +74,9 @@ func init() {
 }
 
 // askPid asks c for the pid of the worker process that answers.
-func askPid(t *testing.T, c *client) int {
+func askPid(t *testing.T, c *testkit.Client) int {
 	t.Helper()
-	pid, err := strconv.Atoi(c.ask("pid"))
+	pid, err := strconv.Atoi(c.Ask("pid"))
 	require.NoError(t, err)
 	return pid
 }
@@ -83,17 +84,17 @@ func askPid(t *testing.T, c *client) int {
 // holdInWorker sends a "call" request on c and returns the pid of the
 // worker that runs it, once it runs, and the callback connection that
 // holds it.
-func holdInWorker(t *testing.T, c *client) (pid int, hold net.Conn) {
+func holdInWorker(t *testing.T, c *testkit.Client) (pid int, hold net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	c.send("call " + l.Addr().String())
-	l.(*net.TCPListener).SetDeadline(time.Now().Add(bound))
+	c.Send("call " + l.Addr().String())
+	l.(*net.TCPListener).SetDeadline(time.Now().Add(testkit.Bound))
 	hold, err = l.Accept()
 	require.NoError(t, err, "the worker did not call back")
 	t.Cleanup(func() { hold.Close() })
-	hold.SetReadDeadline(time.Now().Add(bound))
+	hold.SetReadDeadline(time.Now().Add(testkit.Bound))
 	line, err := bufio.NewReader(hold).ReadString('\n')
 	require.NoError(t, err)
 	pid, err = strconv.Atoi(strings.TrimSpace(line))
@@ -105,28 +106,28 @@ func TestProcessStrategiesRunTasksInOtherProcesses(t *testing.T) {
 	for _, text := range []string{"procpool:1", "loop+procs:1"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, callback)
-			c := dial(t, ts.addr)
+			c := testkit.Dial(t, ts.addr)
 			pid := askPid(t, c)
 			assert.NotEqual(t, os.Getpid(), pid)
 			_, hold := holdInWorker(t, c)
 			hold.Close()
-			assert.Equal(t, "released", c.read())
+			assert.Equal(t, "released", c.Read())
 		})
 	}
 }
 
 func TestProcessPoolGivesTheLastReturnedWorkerTheNextTask(t *testing.T) {
 	ts := startWith(t, "procpool:2", callback)
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	first := askPid(t, c)
 	for range 5 {
 		assert.Equal(t, first, askPid(t, c), "one client at a time keeps one worker busy")
 	}
 
 	held, hold := holdInWorker(t, c)
-	assert.NotEqual(t, held, askPid(t, dial(t, ts.addr)), "the held worker is not idle")
+	assert.NotEqual(t, held, askPid(t, testkit.Dial(t, ts.addr)), "the held worker is not idle")
 	hold.Close()
-	require.Equal(t, "released", c.read())
+	require.Equal(t, "released", c.Read())
 	assert.Equal(t, held, askPid(t, c), "the worker returned last goes first")
 }
 
@@ -134,16 +135,16 @@ func TestKilledWorkerFailsOnlyItsRequest(t *testing.T) {
 	for _, text := range []string{"procpool:1", "loop+procs:1"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, callback)
-			c := dial(t, ts.addr)
+			c := testkit.Dial(t, ts.addr)
 			pid, _ := holdInWorker(t, c)
 			require.NoError(t, proctest.Kill(pid))
-			assert.Equal(t, "ERR worker exited: signal: killed", c.read())
+			assert.Equal(t, "ERR worker exited: signal: killed", c.Read())
 
 			// The pool replaced the worker and goes on.
-			assert.Equal(t, "after", c.ask("after"))
+			assert.Equal(t, "after", c.Ask("after"))
 			newPid := askPid(t, c)
 			assert.NotEqual(t, pid, newPid, "a new worker")
-			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
+			assert.Equal(t, "next", testkit.Dial(t, ts.addr).Ask("next"))
 		})
 	}
 }
@@ -156,7 +157,7 @@ func TestWorkerProcessesIgnoreSIGINT(t *testing.T) {
 	}
 	cluster := startCluster(t, 1)
 	ts := startWith(t, "procpool:1", callback)
-	pids := []int{askPid(t, dial(t, ts.addr)), cluster.Pids[0]}
+	pids := []int{askPid(t, testkit.Dial(t, ts.addr)), cluster.Pids[0]}
 	for _, pid := range pids {
 		ignored, err := proctest.Ignores(pid, int(syscall.SIGINT))
 		require.NoError(t, err)
@@ -171,13 +172,13 @@ func TestClientDisconnectFreesItsWorker(t *testing.T) {
 	for _, text := range []string{"procpool:1", "loop+procs:1"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, callback)
-			gone := dial(t, ts.addr)
+			gone := testkit.Dial(t, ts.addr)
 			pid, _ := holdInWorker(t, gone)
-			gone.c.Close()
+			gone.Conn().Close()
 
 			// The only worker is busy until its task is cancelled; the
 			// same worker then answers, so it was freed, not replaced.
-			got := askPid(t, dial(t, ts.addr))
+			got := askPid(t, testkit.Dial(t, ts.addr))
 			assert.Equal(t, pid, got)
 		})
 	}
@@ -204,7 +205,7 @@ func TestShutdownLeavesNoChildProcess(t *testing.T) {
 		t.Run(text, func(t *testing.T) {
 			require.Empty(t, proctest.Children())
 			ts := startWith(t, text, nil)
-			assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+			assert.Equal(t, "29", testkit.Dial(t, ts.addr).Ask("10"))
 			assert.Len(t, proctest.Children(), 2, "two workers")
 
 			require.NoError(t, ts.Shutdown(context.Background()))
@@ -222,7 +223,7 @@ func TestProgramWithoutTheWorkerCallFailsFast(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	run := exec.CommandContext(ctx, bin)
 	out, err = run.CombinedOutput()
@@ -245,7 +246,7 @@ func TestTestBinaryWithoutTheWorkerCallRunsItsTestsOnce(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	pids := filepath.Join(t.TempDir(), "pids")
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	run := exec.CommandContext(ctx, bin, "-test.v")
 	run.Env = append(os.Environ(), "PIDFILE="+pids)
@@ -265,9 +266,9 @@ func TestTestBinaryWithoutTheWorkerCallRunsItsTestsOnce(t *testing.T) {
 
 func TestWorkerThatWritesGarbageIsReplaced(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid := askPid(t, c)
-	answer := c.ask("garbage")
+	answer := c.Ask("garbage")
 	assert.True(t, strings.HasPrefix(answer, "ERR worker broke the protocol: "), answer)
 	newPid := askPid(t, c)
 	assert.NotEqual(t, pid, newPid, "the worker was killed and replaced")
@@ -278,15 +279,15 @@ func TestWorkerThatHangsIsKilledAfterTheRequestTimeout(t *testing.T) {
 	s, err := strategy.Parse("procpool:1")
 	require.NoError(t, err)
 	ts := start(t, &server.Server{Strategy: s, Task: callback, RequestTimeout: 50 * time.Millisecond})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid := askPid(t, c)
-	assert.Equal(t, "ERR request timed out after 50ms: context deadline exceeded", c.ask("hang"))
+	assert.Equal(t, "ERR request timed out after 50ms: context deadline exceeded", c.Ask("hang"))
 	// The replacement can take longer than the 50 ms request timeout
 	// to start (a race-enabled program, a busy machine): a request that
 	// waits for it meanwhile times out. Ask until one is answered.
 	var answer string
 	<-waitUntil(func() bool {
-		answer = c.ask("pid")
+		answer = c.Ask("pid")
 		return !strings.HasPrefix(answer, "ERR request timed out")
 	})
 	newPid, err := strconv.Atoi(answer)
@@ -301,7 +302,7 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 	ts := startWith(t, "procpool:2", nil)
 	// Kills start once the pool is up: a worker killed before its first
 	// handshake fails Serve itself, as a program without MaybeWorker would.
-	require.Equal(t, "29", dial(t, ts.addr).ask("10"))
+	require.Equal(t, "29", testkit.Dial(t, ts.addr).Ask("10"))
 	stop := make(chan struct{})
 	killed := make(chan int, 1)
 	go func() {
@@ -326,10 +327,10 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 	var answers, errs atomic.Int64
 	for range clients {
 		wg.Go(func() {
-			c := dial(t, ts.addr)
-			defer c.c.Close()
+			c := testkit.Dial(t, ts.addr)
+			defer c.Conn().Close()
 			for range requests {
-				line, err := c.readAfter("100")
+				line, err := c.ReadAfter("100")
 				if !assert.NoError(t, err, "every request gets an answer") {
 					return
 				}
@@ -355,18 +356,18 @@ func TestRandomKillsDuringALoadRun(t *testing.T) {
 	<-waitUntil(func() bool {
 		var both sync.WaitGroup
 		for range 2 {
-			both.Go(func() { dial(t, ts.addr).ask("3000") })
+			both.Go(func() { testkit.Dial(t, ts.addr).Ask("3000") })
 		}
 		both.Wait()
 		return len(proctest.Children()) == 2
 	})
 	assert.Len(t, proctest.Children(), 2, "the pool is back to full size")
-	assert.Equal(t, "29", dial(t, ts.addr).ask("10"))
+	assert.Equal(t, "29", testkit.Dial(t, ts.addr).Ask("10"))
 }
 
 func TestWorkerKilledWhileIdleCostsNoRequest(t *testing.T) {
 	ts := startWith(t, "procpool:1", callback)
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid := askPid(t, c)
 	require.NoError(t, proctest.Kill(pid))
 	<-waitUntil(func() bool { return !slices.Contains(proctest.Children(), pid) || proctest.Zombie(pid) })

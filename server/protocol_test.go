@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -49,7 +50,7 @@ func TestHTTPWithEveryStrategy(t *testing.T) {
 			ts := startProtocol(t, text, server.ProtocolHTTP)
 			transport := &http.Transport{MaxIdleConnsPerHost: 1}
 			defer transport.CloseIdleConnections()
-			client := &http.Client{Transport: transport, Timeout: bound}
+			client := &http.Client{Transport: transport, Timeout: testkit.Bound}
 			base := "http://" + ts.addr
 
 			reused := 0
@@ -93,7 +94,7 @@ func TestHTTPWithEveryStrategy(t *testing.T) {
 }
 
 // raw sends a raw request on a new connection and returns everything the
-// server sends until it closes the connection or bound passes.
+// server sends until it closes the connection or the bound passes.
 func raw(t *testing.T, addr, request string) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
@@ -101,7 +102,7 @@ func raw(t *testing.T, addr, request string) string {
 	defer c.Close()
 	_, err = io.WriteString(c, request)
 	require.NoError(t, err)
-	c.SetReadDeadline(time.Now().Add(bound))
+	c.SetReadDeadline(time.Now().Add(testkit.Bound))
 	out, err := io.ReadAll(c)
 	require.NoError(t, err, "the server closes the connection")
 	return string(out)
@@ -134,12 +135,12 @@ func TestHTTPClosesWhenAskedAndOnMalformedRequests(t *testing.T) {
 			assert.Contains(t, out, "transfer encoding chunked is not implemented")
 
 			// HTTP/1.0 with keep-alive keeps the connection.
-			c := dial(t, ts.addr)
+			c := testkit.Dial(t, ts.addr)
 			for range 2 {
-				_, err := io.WriteString(c.c, "GET /?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+				_, err := io.WriteString(c.Conn(), "GET /?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 				require.NoError(t, err)
-				c.c.SetReadDeadline(time.Now().Add(bound))
-				resp, err := http.ReadResponse(c.br, nil)
+				c.Conn().SetReadDeadline(time.Now().Add(testkit.Bound))
+				resp, err := http.ReadResponse(c.Reader(), nil)
 				require.NoError(t, err)
 				body, _ := io.ReadAll(resp.Body)
 				assert.Equal(t, "5", string(body))
@@ -171,7 +172,7 @@ func TestRecvWithEveryStrategy(t *testing.T) {
 			ask := func(msg string) string {
 				_, err := io.WriteString(c, msg)
 				require.NoError(t, err)
-				c.SetReadDeadline(time.Now().Add(bound))
+				c.SetReadDeadline(time.Now().Add(testkit.Bound))
 				n, err := c.Read(buf)
 				require.NoError(t, err)
 				return string(buf[:n])
@@ -245,9 +246,9 @@ func TestAnAnswerOfTwoLinesIsRefusedByTheLineProtocols(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) {
 			ts := start(t, &server.Server{Strategy: parse(t, text), Task: twoLines})
-			c := dial(t, ts.addr)
-			assert.Equal(t, "ERR the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol", c.ask("two"))
-			assert.Equal(t, "next", c.ask("next"), "the next answer is the next request's")
+			c := testkit.Dial(t, ts.addr)
+			assert.Equal(t, "ERR the task's answer holds a line break, and the protocol's answers are one line: answer one line, or use the http protocol", c.Ask("two"))
+			assert.Equal(t, "next", c.Ask("next"), "the next answer is the next request's")
 			st := ts.Stats()
 			assert.Equal(t, uint64(1), st.Errors)
 			assert.Equal(t, uint64(1), st.Answered)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // BenchmarkRecorderCost measures what recording a timeline costs a server:
@@ -24,9 +25,9 @@ func BenchmarkRecorderCost(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			env := []string{envStrategy + "=" + c.strategy, envGIL + "=" + c.gil}
 			off := startChild(b, roleStrategyServer, nil, env...)
-			defer off.Stop(bound)
+			defer off.Stop(testkit.Bound)
 			on := startChild(b, roleStrategyServer, nil, append(env, envRecord+"="+c.budget)...)
-			defer on.Stop(bound)
+			defer on.Stop(testkit.Bound)
 			measure := func(s *reexec.Server) (cpu, wall time.Duration) {
 				before, start := processCPU(b, s.Pid()), time.Now()
 				load(b, s.Addr, clients, batch, false)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -40,13 +41,13 @@ func TestEveryStrategyAnswersConcurrentClients(t *testing.T) {
 				wg.Go(func() {
 					// Each client closes when done: Serial and pool:1 serve
 					// the next connection only then.
-					c := dial(t, ts.addr)
-					defer c.c.Close()
+					c := testkit.Dial(t, ts.addr)
+					defer c.Conn().Close()
 					rng := rand.New(rand.NewPCG(uint64(i), 1))
 					for range requests {
 						n := 1 + rng.IntN(maxN)
-						c.send(strconv.Itoa(n))
-						line, err := c.readErr()
+						c.Send(strconv.Itoa(n))
+						line, err := c.ReadErr()
 						if !assert.NoError(t, err) || !assert.Equal(t, want[n], line, "n=%d", n) {
 							return
 						}
@@ -68,17 +69,17 @@ func TestBadRequestsGetErrAndTheConnectionStaysUsable(t *testing.T) {
 			s, err := strategy.Parse(text)
 			require.NoError(t, err)
 			ts := start(t, &server.Server{Strategy: s, MaxLineBytes: 16})
-			c := dial(t, ts.addr)
+			c := testkit.Dial(t, ts.addr)
 			for _, bad := range []string{"abc", "", "-3", "0", "1000001", "1e3", "\x00\xff"} {
-				assert.True(t, strings.HasPrefix(c.ask(bad), "ERR bad request: "), "request %q", bad)
+				assert.True(t, strings.HasPrefix(c.Ask(bad), "ERR bad request: "), "request %q", bad)
 			}
-			assert.Equal(t, "29", c.ask("10"), "the connection is still usable")
-			assert.Equal(t, "29", c.ask("10\r"), "a CRLF line ending is accepted")
-			assert.Equal(t, "29", c.ask(strings.Repeat("0", 14)+"10"), "a line of exactly the limit is accepted")
+			assert.Equal(t, "29", c.Ask("10"), "the connection is still usable")
+			assert.Equal(t, "29", c.Ask("10\r"), "a CRLF line ending is accepted")
+			assert.Equal(t, "29", c.Ask(strings.Repeat("0", 14)+"10"), "a line of exactly the limit is accepted")
 
-			c.send(strings.Repeat("1", 17))
-			assert.Equal(t, "ERR request line too long: the limit is 16 bytes", c.read())
-			_, err = c.readErr()
+			c.Send(strings.Repeat("1", 17))
+			assert.Equal(t, "ERR request line too long: the limit is 16 bytes", c.Read())
+			_, err = c.ReadErr()
 			assert.Error(t, err, "the connection is closed after an over-long line")
 
 			st := ts.Stats()
@@ -92,10 +93,10 @@ func TestOverlongLineBeyondTheBufferIsRefused(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, nil)
-			c := dial(t, ts.addr)
-			c.send(strings.Repeat("7", 3*server.DefaultMaxLineBytes))
-			assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", c.read())
-			_, err := c.readErr()
+			c := testkit.Dial(t, ts.addr)
+			c.Send(strings.Repeat("7", 3*server.DefaultMaxLineBytes))
+			assert.Equal(t, "ERR request line too long: the limit is 4096 bytes", c.Read())
+			_, err := c.ReadErr()
 			assert.Error(t, err)
 		})
 	}
@@ -104,27 +105,27 @@ func TestOverlongLineBeyondTheBufferIsRefused(t *testing.T) {
 func TestSerialAndPoolOfOneServeOneConnectionAtATime(t *testing.T) {
 	for _, text := range []string{"serial", "pool:1"} {
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			first := dial(t, ts.addr)
-			first.send("hold")
-			g.waitStarted(t)
+			first := testkit.Dial(t, ts.addr)
+			first.Send("hold")
+			g.WaitStarted(t)
 
-			second := dial(t, ts.addr)
-			second.send("second")
-			g.releaseOne(t)
-			assert.Equal(t, "released hold", first.read())
+			second := testkit.Dial(t, ts.addr)
+			second.Send("second")
+			g.ReleaseOne(t)
+			assert.Equal(t, "released hold", first.Read())
 			// The first connection is still open, so it is still
 			// served alone.
-			assert.Equal(t, "again", first.ask("again"))
+			assert.Equal(t, "again", first.Ask("again"))
 			if text == "serial" {
 				assert.Equal(t, uint64(1), ts.Stats().Accepted, "Serial leaves the second connection in the kernel's queue")
 			}
-			first.c.Close()
-			assert.Equal(t, "second", second.read(), "the second connection is served once the first closes")
+			first.Conn().Close()
+			assert.Equal(t, "second", second.Read(), "the second connection is served once the first closes")
 			assert.Equal(t, uint64(2), ts.Stats().Accepted)
 
-			events := g.log0()
+			events := g.Events()
 			assert.Less(t, indexOf(t, events, "end again"), indexOf(t, events, "start second"),
 				"the second connection's request ran before the first connection closed: %v", events)
 		})
@@ -132,25 +133,25 @@ func TestSerialAndPoolOfOneServeOneConnectionAtATime(t *testing.T) {
 }
 
 func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := startWith(t, "loop", g)
-	other := dial(t, ts.addr)
-	assert.Equal(t, "warm", other.ask("warm"), "the other connection is being read by the loop")
-	holder := dial(t, ts.addr)
-	holder.send("hold")
-	g.waitStarted(t)
+	other := testkit.Dial(t, ts.addr)
+	assert.Equal(t, "warm", other.Ask("warm"), "the other connection is being read by the loop")
+	holder := testkit.Dial(t, ts.addr)
+	holder.Send("hold")
+	g.WaitStarted(t)
 
 	// Release the held task only once the other request is in the
 	// server's socket, so that only the loop keeps it from running: the
 	// loop itself reads nothing while it runs a task.
-	other.send("stalled")
-	delivered(t, other.c)
-	assert.NotContains(t, g.log0(), "start stalled", "the loop ran another request while a task held it")
-	g.releaseOne(t)
-	assert.Equal(t, "released hold", holder.read())
-	assert.Equal(t, "stalled", other.read())
+	other.Send("stalled")
+	delivered(t, other.Conn())
+	assert.NotContains(t, g.Events(), "start stalled", "the loop ran another request while a task held it")
+	g.ReleaseOne(t)
+	assert.Equal(t, "released hold", holder.Read())
+	assert.Equal(t, "stalled", other.Read())
 
-	events := g.log0()
+	events := g.Events()
 	assert.Less(t, indexOf(t, events, "end hold"), indexOf(t, events, "start stalled"),
 		"the loop ran another request while a task held it: %v", events)
 }
@@ -158,19 +159,19 @@ func TestLoopStallsEveryConnectionWhileATaskRuns(t *testing.T) {
 func TestConcurrentStrategiesAnswerOthersWhileOneRequestIsHeld(t *testing.T) {
 	for _, text := range concurrentStrategies {
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			holder := dial(t, ts.addr)
-			holder.send("hold")
-			g.waitStarted(t)
+			holder := testkit.Dial(t, ts.addr)
+			holder.Send("hold")
+			g.WaitStarted(t)
 
-			other := dial(t, ts.addr)
+			other := testkit.Dial(t, ts.addr)
 			for i := range 5 {
 				msg := fmt.Sprint("small ", i)
-				assert.Equal(t, msg, other.ask(msg), "answered while another request is held")
+				assert.Equal(t, msg, other.Ask(msg), "answered while another request is held")
 			}
-			g.releaseOne(t)
-			assert.Equal(t, "released hold", holder.read())
+			g.ReleaseOne(t)
+			assert.Equal(t, "released hold", holder.Read())
 		})
 	}
 }
@@ -184,16 +185,16 @@ func TestClientDisconnectCancelsItsTask(t *testing.T) {
 			continue
 		}
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			c := dial(t, ts.addr)
-			c.send("hold gone")
-			g.waitStarted(t)
-			c.c.Close()
-			assert.Equal(t, "hold gone", g.waitCancelled(t))
+			c := testkit.Dial(t, ts.addr)
+			c.Send("hold gone")
+			g.WaitStarted(t)
+			c.Conn().Close()
+			assert.Equal(t, "hold gone", g.WaitCancelled(t))
 
 			// The server goes on: a new client is served.
-			assert.Equal(t, "next", dial(t, ts.addr).ask("next"))
+			assert.Equal(t, "next", testkit.Dial(t, ts.addr).Ask("next"))
 		})
 	}
 }
@@ -201,16 +202,16 @@ func TestClientDisconnectCancelsItsTask(t *testing.T) {
 func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	for _, text := range []string{"perconn", "loop+goroutines:2", "pool:2", "serial"} {
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			var idle *client
+			var idle *testkit.Client
 			if text != "serial" {
-				idle = dial(t, ts.addr)
-				assert.Equal(t, "hello", idle.ask("hello"))
+				idle = testkit.Dial(t, ts.addr)
+				assert.Equal(t, "hello", idle.Ask("hello"))
 			}
-			busy := dial(t, ts.addr)
-			busy.send("hold")
-			g.waitStarted(t)
+			busy := testkit.Dial(t, ts.addr)
+			busy.Send("hold")
+			g.WaitStarted(t)
 
 			shut := make(chan error, 1)
 			go func() { shut <- ts.Shutdown(context.Background()) }()
@@ -218,13 +219,13 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 			_, err := net.Dial("tcp", ts.addr)
 			assert.ErrorIs(t, err, syscall.ECONNREFUSED, "new connections are refused")
 			if idle != nil {
-				_, err = idle.readErr()
+				_, err = idle.ReadErr()
 				assert.Error(t, err, "an idle connection is closed")
 			}
 
-			g.releaseOne(t)
-			assert.Equal(t, "released hold", busy.read(), "the request in flight is answered")
-			_, err = busy.readErr()
+			g.ReleaseOne(t)
+			assert.Equal(t, "released hold", busy.Read(), "the request in flight is answered")
+			_, err = busy.ReadErr()
 			assert.Error(t, err, "then its connection is closed")
 			assert.NoError(t, <-shut)
 			assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
@@ -234,34 +235,34 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 }
 
 func TestShutdownPastItsDeadlineCancelsTasks(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := startWith(t, "perconn", g)
-	c := dial(t, ts.addr)
-	c.send("hold")
-	g.waitStarted(t)
+	c := testkit.Dial(t, ts.addr)
+	c.Send("hold")
+	g.WaitStarted(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
-	assert.Equal(t, "hold", g.waitCancelled(t))
-	assert.Equal(t, "ERR cancelled: the server is closing", c.read())
+	assert.Equal(t, "hold", g.WaitCancelled(t))
+	assert.Equal(t, "ERR cancelled: the server is closing", c.Read())
 	assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
 }
 
 func TestCloseEndsEverythingAtOnce(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := startWith(t, "loop+goroutines:2", g)
-	c := dial(t, ts.addr)
-	c.send("hold")
-	g.waitStarted(t)
-	idle := dial(t, ts.addr)
-	assert.Equal(t, "x", idle.ask("x"))
+	c := testkit.Dial(t, ts.addr)
+	c.Send("hold")
+	g.WaitStarted(t)
+	idle := testkit.Dial(t, ts.addr)
+	assert.Equal(t, "x", idle.Ask("x"))
 
 	require.NoError(t, ts.Close())
-	assert.Equal(t, "hold", g.waitCancelled(t))
-	_, err := c.readErr()
+	assert.Equal(t, "hold", g.WaitCancelled(t))
+	_, err := c.ReadErr()
 	assert.Error(t, err)
-	_, err = idle.readErr()
+	_, err = idle.ReadErr()
 	assert.Error(t, err)
 	assert.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
 	assert.Zero(t, ts.Stats().Open)
@@ -280,7 +281,7 @@ func TestServeAfterShutdownReturnsErrServerClosed(t *testing.T) {
 
 func TestServeTwiceFails(t *testing.T) {
 	ts := startWith(t, "perconn", nil)
-	require.Equal(t, "2", dial(t, ts.addr).ask("1"), "the first Serve is running")
+	require.Equal(t, "2", testkit.Dial(t, ts.addr).Ask("1"), "the first Serve is running")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
@@ -306,9 +307,9 @@ func TestPanickingTaskIsAnsweredWithErrAndLogged(t *testing.T) {
 			s, err := strategy.Parse(text)
 			require.NoError(t, err)
 			ts := start(t, &server.Server{Strategy: s, Task: task, Logger: slog.New(slog.NewTextHandler(&log, nil))})
-			c := dial(t, ts.addr)
-			assert.Equal(t, "ERR task fragile panicked: fragile task broke", c.ask("boom"))
-			assert.Equal(t, "fine", c.ask("fine"), "the connection and the server go on")
+			c := testkit.Dial(t, ts.addr)
+			assert.Equal(t, "ERR task fragile panicked: fragile task broke", c.Ask("boom"))
+			assert.Equal(t, "fine", c.Ask("fine"), "the connection and the server go on")
 			assert.Contains(t, log.String(), `msg="task panicked" task=fragile panic="fragile task broke"`)
 			assert.Contains(t, log.String(), "server_test.TestPanickingTaskIsAnsweredWithErrAndLogged", "the stack is logged")
 		})
@@ -347,8 +348,8 @@ func TestTemporaryAcceptErrorsAreRetried(t *testing.T) {
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(&flakyListener{Listener: l, failures: 4, err: emfile}) }()
 
-			c := dial(t, l.Addr().String())
-			assert.Equal(t, "29", c.ask("10"), "the server survives a full descriptor table")
+			c := testkit.Dial(t, l.Addr().String())
+			assert.Equal(t, "29", c.Ask("10"), "the server survives a full descriptor table")
 			assert.Equal(t, 4, strings.Count(log.String(), "accept failed; retrying"))
 			assert.Contains(t, log.String(), "delay=40ms", "the delay doubles")
 
@@ -371,16 +372,16 @@ func TestPermanentAcceptErrorEndsServeAndClosesConnections(t *testing.T) {
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(fl) }()
 
-			c := dial(t, l.Addr().String())
-			assert.Equal(t, "2", c.ask("1"))
+			c := testkit.Dial(t, l.Addr().String())
+			assert.Equal(t, "2", c.Ask("1"))
 			fl.mu.Lock()
 			fl.failures = 1
 			fl.mu.Unlock()
 			// Wake the pending Accept with a connection; the next Accept fails.
-			dial(t, l.Addr().String())
+			testkit.Dial(t, l.Addr().String())
 
 			assert.ErrorIs(t, <-served, broken)
-			_, err = c.readErr()
+			_, err = c.ReadErr()
 			assert.Error(t, err, "open connections are closed")
 			assert.Zero(t, srv.Stats().Open)
 		})
@@ -391,8 +392,8 @@ func TestIdleConnectionIsClosedAfterIdleTimeout(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) {
 			ts := start(t, &server.Server{Strategy: parse(t, text), IdleTimeout: 1}) // 1ns: closed at the first wait
-			c := dial(t, ts.addr)
-			_, err := c.readErr()
+			c := testkit.Dial(t, ts.addr)
+			_, err := c.ReadErr()
 			assert.Error(t, err)
 		})
 	}
@@ -402,10 +403,10 @@ func TestStatsCountConnectionsAndAnswers(t *testing.T) {
 	for _, text := range []string{"perconn", "loop"} {
 		t.Run(text, func(t *testing.T) {
 			ts := startWith(t, text, nil)
-			a, b := dial(t, ts.addr), dial(t, ts.addr)
-			assert.Equal(t, "2", a.ask("1"))
-			assert.Equal(t, "3", b.ask("2"))
-			assert.True(t, strings.HasPrefix(b.ask("x"), "ERR"))
+			a, b := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
+			assert.Equal(t, "2", a.Ask("1"))
+			assert.Equal(t, "3", b.Ask("2"))
+			assert.True(t, strings.HasPrefix(b.Ask("x"), "ERR"))
 			st := ts.Stats()
 			assert.Equal(t, server.Stats{Accepted: 2, Open: 2, Requests: 3, Answered: 2, Errors: 1}, st)
 		})
@@ -460,25 +461,25 @@ func TestShutdownUnderLoadAnswersEveryRequestItRead(t *testing.T) {
 }
 
 func TestPoolServesQueuedConnectionsInOrder(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := startWith(t, "pool:1", g)
-	first := dial(t, ts.addr)
-	first.send("hold")
-	g.waitStarted(t)
-	var queued []*client
+	first := testkit.Dial(t, ts.addr)
+	first.Send("hold")
+	g.WaitStarted(t)
+	var queued []*testkit.Client
 	for i := range 4 {
-		c := dial(t, ts.addr)
-		c.send(fmt.Sprint("queued ", i))
+		c := testkit.Dial(t, ts.addr)
+		c.Send(fmt.Sprint("queued ", i))
 		queued = append(queued, c)
 	}
-	g.releaseOne(t)
-	assert.Equal(t, "released hold", first.read())
-	first.c.Close()
+	g.ReleaseOne(t)
+	assert.Equal(t, "released hold", first.Read())
+	first.Conn().Close()
 	for i, c := range queued {
-		assert.Equal(t, fmt.Sprint("queued ", i), c.read())
-		c.c.Close()
+		assert.Equal(t, fmt.Sprint("queued ", i), c.Read())
+		c.Conn().Close()
 	}
-	events := g.log0()
+	events := g.Events()
 	for i := 1; i < 4; i++ {
 		assert.Less(t, indexOf(t, events, fmt.Sprint("start queued ", i-1)), indexOf(t, events, fmt.Sprint("start queued ", i)),
 			"connections are served in the order they arrived: %v", events)
@@ -500,7 +501,7 @@ func TestStartedClosesOnceTheStrategyIsReady(t *testing.T) {
 			case err := <-served:
 				t.Fatalf("Serve returned before it started: %v", err)
 			}
-			assert.Equal(t, "29", dial(t, l.Addr().String()).ask("10"))
+			assert.Equal(t, "29", testkit.Dial(t, l.Addr().String()).Ask("10"))
 			require.NoError(t, srv.Shutdown(context.Background()))
 			assert.ErrorIs(t, <-served, server.ErrServerClosed)
 		})

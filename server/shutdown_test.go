@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 )
 
@@ -21,18 +22,18 @@ import (
 func TestShutdownAnswersEveryRequestSentBeforeIt(t *testing.T) {
 	for _, text := range []string{"perconn", "pool:1", "pool:2+goroutines:1", "loop", "loop+goroutines:1", "loops:2"} {
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			held := dial(t, ts.addr)
-			held.send("hold")
-			g.waitStarted(t)
+			held := testkit.Dial(t, ts.addr)
+			held.Send("hold")
+			g.WaitStarted(t)
 			const clients = 40
-			var cs []*client
+			var cs []*testkit.Client
 			for i := range clients {
-				c := dial(t, ts.addr)
-				_, err := io.WriteString(c.c, fmt.Sprintf("a%d\nb%d\n", i, i))
+				c := testkit.Dial(t, ts.addr)
+				_, err := io.WriteString(c.Conn(), fmt.Sprintf("a%d\nb%d\n", i, i))
 				require.NoError(t, err)
-				delivered(t, c.c)
+				delivered(t, c.Conn())
 				cs = append(cs, c)
 			}
 			<-waitUntil(func() bool { return ts.Stats().Accepted == clients+1 })
@@ -40,12 +41,12 @@ func TestShutdownAnswersEveryRequestSentBeforeIt(t *testing.T) {
 			shut := make(chan error, 1)
 			go func() { shut <- ts.Shutdown(context.Background()) }()
 			<-ts.closed // Shutdown has begun
-			g.releaseOne(t)
-			assert.Equal(t, "released hold", held.read())
+			g.ReleaseOne(t)
+			assert.Equal(t, "released hold", held.Read())
 			for i, c := range cs {
-				assert.Equal(t, fmt.Sprintf("a%d", i), c.read())
-				assert.Equal(t, fmt.Sprintf("b%d", i), c.read())
-				_, err := c.readErr()
+				assert.Equal(t, fmt.Sprintf("a%d", i), c.Read())
+				assert.Equal(t, fmt.Sprintf("b%d", i), c.Read())
+				_, err := c.ReadErr()
 				assert.ErrorIs(t, err, io.EOF, "then the connection closes")
 			}
 			require.NoError(t, <-shut)
@@ -62,14 +63,14 @@ func TestShutdownAnswersEveryRequestSentBeforeIt(t *testing.T) {
 func TestAnAnswerThatCannotBeWrittenIsCountedLost(t *testing.T) {
 	for _, text := range []string{"perconn", "perconn+goroutines:1", "loop+goroutines:1"} {
 		t.Run(text, func(t *testing.T) {
-			g := newGate()
+			g := testkit.NewGate()
 			ts := startWith(t, text, g)
-			c := dial(t, ts.addr)
-			c.send("hold")
-			g.waitStarted(t)
+			c := testkit.Dial(t, ts.addr)
+			c.Send("hold")
+			g.WaitStarted(t)
 			require.NoError(t, ts.Close())
-			g.waitCancelled(t)
-			_, err := c.readErr()
+			g.WaitCancelled(t)
+			_, err := c.ReadErr()
 			assert.Error(t, err, "no answer reaches the client")
 			require.ErrorIs(t, ts.serveResult(t), server.ErrServerClosed)
 			assert.Equal(t, server.Stats{Accepted: 1, Requests: 1, Lost: 1}, ts.Stats())

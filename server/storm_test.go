@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // storm opens conns connections at once; each asks one request, reads
@@ -22,10 +24,10 @@ func storm(t *testing.T, addr string, conns int) int {
 	var firstErr error
 	for range conns {
 		wg.Go(func() {
-			c, err := net.DialTimeout("tcp", addr, bound)
+			c, err := net.DialTimeout("tcp", addr, testkit.Bound)
 			if err == nil {
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(3 * bound))
+				c.SetDeadline(time.Now().Add(3 * testkit.Bound))
 				_, err = io.WriteString(c, "1\n")
 			}
 			var line string
@@ -75,19 +77,19 @@ func outOfDescriptors(t *testing.T, text string) {
 	addr := child.Addr
 
 	// Hold more connections open than the server has descriptors for.
-	var held []*client
+	var held []*testkit.Client
 	for range 80 {
-		held = append(held, dial(t, addr))
+		held = append(held, testkit.Dial(t, addr))
 	}
 	// The first ones are served; the server logs its EMFILE and retries.
-	assert.Equal(t, "2", held[0].ask("1"))
-	assert.Equal(t, "3", held[1].ask("2"))
+	assert.Equal(t, "2", held[0].Ask("1"))
+	assert.Equal(t, "3", held[1].Ask("2"))
 	for _, c := range held {
-		c.c.Close()
+		c.Conn().Close()
 	}
 	// With the descriptors free again, a storm is served in full.
 	assert.Equal(t, 200, storm(t, addr, 200))
-	require.NoError(t, child.Stop(bound))
+	require.NoError(t, child.Stop(testkit.Bound))
 	assert.Contains(t, stderr.String(), "failed; retrying")
 	assert.Contains(t, stderr.String(), "too many open files")
 	assert.NotContains(t, stderr.String(), "cannot serve", "no connection was dropped")

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
@@ -60,15 +61,15 @@ func within(e, span timeline.TraceEvent) bool {
 }
 
 func TestTheLoopDoesNotPollWhileItRunsATask(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := traced(t, "loop", g, 0)
-	a, b := dial(t, ts.addr), dial(t, ts.addr)
-	a.send("hold 1")
-	g.waitStarted(t)
-	b.send("7") // not read until the task ends
-	g.releaseOne(t)
-	assert.Equal(t, "released hold 1", a.read())
-	assert.Equal(t, "7", b.read())
+	a, b := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
+	a.Send("hold 1")
+	g.WaitStarted(t)
+	b.Send("7") // not read until the task ends
+	g.ReleaseOne(t)
+	assert.Equal(t, "released hold 1", a.Read())
+	assert.Equal(t, "7", b.Read())
 
 	tr := trace(t, ts)
 	task := the(t, tr, "task", "gate", "hold 1")
@@ -89,14 +90,14 @@ func TestTheLoopDoesNotPollWhileItRunsATask(t *testing.T) {
 }
 
 func TestTheLoopPollsWhileAWorkerRunsTheTask(t *testing.T) {
-	g := newGate()
+	g := testkit.NewGate()
 	ts := traced(t, "loop+goroutines:2", g, 0)
-	a, b := dial(t, ts.addr), dial(t, ts.addr)
-	a.send("hold 1")
-	g.waitStarted(t)
-	assert.Equal(t, "7", b.ask("7"), "answered while the task runs")
-	g.releaseOne(t)
-	assert.Equal(t, "released hold 1", a.read())
+	a, b := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
+	a.Send("hold 1")
+	g.WaitStarted(t)
+	assert.Equal(t, "7", b.Ask("7"), "answered while the task runs")
+	g.ReleaseOne(t)
+	assert.Equal(t, "released hold 1", a.Read())
 
 	tr := trace(t, ts)
 	task := the(t, tr, "task", "gate", "hold 1")
@@ -125,10 +126,10 @@ func taskSpansCarryTheWorkersPid(t *testing.T, text string) {
 		s = natsexec.With(s, startCluster(t, 2).Conn())
 	}
 	ts := start(t, &server.Server{Strategy: s, Task: callback, Recorder: server.NewRecorder(server.RecorderOptions{})})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	pid, hold := holdInWorker(t, c)
 	hold.Close() // releases the task
-	assert.Equal(t, "released", c.read())
+	assert.Equal(t, "released", c.Read())
 
 	tr := trace(t, ts)
 	var spans []timeline.TraceEvent
@@ -144,9 +145,9 @@ func taskSpansCarryTheWorkersPid(t *testing.T, text string) {
 
 func TestPythonModeRecordsEachConnectionThreadsHoldsAndWaits(t *testing.T) {
 	ts := traced(t, "perconn", primetime.Prime, 5*time.Millisecond)
-	a, b := dial(t, ts.addr), dial(t, ts.addr)
-	assert.Equal(t, "17", a.ask("7"))
-	assert.Equal(t, "29", b.ask("10"))
+	a, b := testkit.Dial(t, ts.addr), testkit.Dial(t, ts.addr)
+	assert.Equal(t, "17", a.Ask("7"))
+	assert.Equal(t, "29", b.Ask("10"))
 
 	tr := trace(t, ts)
 	for _, payload := range []string{"7", "10"} {

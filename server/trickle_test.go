@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 )
 
@@ -20,10 +21,10 @@ func TestATricklingClientIsClosed(t *testing.T) {
 		for _, text := range []string{"serial", "perconn", "pool:2", "loop", "loops:2", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
 			t.Run(string(protocol)+"/"+text, func(t *testing.T) {
 				ts := start(t, &server.Server{Strategy: parse(t, text), Protocol: protocol, IdleTimeout: 100 * time.Millisecond})
-				c := dial(t, ts.addr)
+				c := testkit.Dial(t, ts.addr)
 				closed := make(chan error, 1)
 				go func() {
-					_, err := io.ReadAll(c.c) // until the server closes
+					_, err := io.ReadAll(c.Conn()) // until the server closes
 					closed <- err
 				}()
 				tick := time.NewTicker(10 * time.Millisecond)
@@ -32,8 +33,8 @@ func TestATricklingClientIsClosed(t *testing.T) {
 				if protocol == server.ProtocolLine {
 					start = "1"
 				}
-				c.c.Write([]byte(start))
-				for deadline := time.After(bound); ; {
+				c.Conn().Write([]byte(start))
+				for deadline := time.After(testkit.Bound); ; {
 					select {
 					case err := <-closed:
 						// Closed by the server: at EOF, or by a reset if
@@ -45,7 +46,7 @@ func TestATricklingClientIsClosed(t *testing.T) {
 					case <-deadline:
 						t.Fatal("the server kept a trickling client past the read timeout")
 					case <-tick.C:
-						c.c.Write([]byte("0")) // the request never ends
+						c.Conn().Write([]byte("0")) // the request never ends
 					}
 				}
 			})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // queued returns how many events wait for lp.
@@ -23,7 +24,7 @@ func (lp *portableLoop) queued() int {
 
 func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 	const n = 100
-	g := &gate{started: make(chan string, n+1), release: make(chan struct{})}
+	g := testkit.NewGate()
 	lp := &portableLoop{run: inline{}, wake: make(chan struct{}, 1)}
 	var loop, readers sync.WaitGroup
 	loop.Go(lp.loop)
@@ -33,27 +34,27 @@ func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 			r.done = r.answered
 			lp.post(portableEvent{req: Request{Context: context.Background(), Task: g, Payload: []byte(payload)}, r: r})
 			a := <-r.reply
-			assert.Equal(t, payload, string(a.answer))
+			want := payload
+			if payload == "hold" {
+				want = "released hold"
+			}
+			assert.Equal(t, want, string(a.answer))
 		})
 	}
 
 	ask("hold")
-	select {
-	case <-g.started:
-	case <-time.After(bound):
-		t.Fatal("the first request never ran")
-	}
+	g.WaitStarted(t)
 	// Each request is sent once the one before it waits in the queue.
 	want := []string{"start hold", "end hold"}
 	for i := range n {
 		ask(fmt.Sprint(i))
 		want = append(want, fmt.Sprint("start ", i), fmt.Sprint("end ", i))
-		for deadline := time.Now().Add(bound); lp.queued() < i+1; {
+		for deadline := time.Now().Add(testkit.Bound); lp.queued() < i+1; {
 			require.True(t, time.Now().Before(deadline), "request %d never reached the queue", i)
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
-	close(g.release)
+	g.ReleaseOne(t)
 	answered := make(chan struct{})
 	go func() {
 		readers.Wait()
@@ -61,13 +62,11 @@ func TestLoopHandlesQueuedRequestsInArrivalOrder(t *testing.T) {
 	}()
 	select {
 	case <-answered:
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("some requests were never answered: the loop lost them")
 	}
 
-	g.mu.Lock()
-	assert.Equal(t, want, g.events, "the loop ran them one at a time, in the order they came")
-	g.mu.Unlock()
+	assert.Equal(t, want, g.Events(), "the loop ran them one at a time, in the order they came")
 	assert.Zero(t, lp.queued())
 	lp.post(portableEvent{stop: true})
 	loop.Wait()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -22,7 +23,7 @@ func TestAWorkerKilledAsItStartsFailsOnlyItsRequestAsALostWorker(t *testing.T) {
 	tries := filepath.Join(t.TempDir(), "tries")
 	pool := &procPool{
 		free: make(chan struct{}, 1),
-		opts: worker.Options{Path: "/bin/sh", Args: []string{"-c", `echo try >>"$0"; kill -9 $$`, tries}, StartTimeout: bound},
+		opts: worker.Options{Path: "/bin/sh", Args: []string{"-c", `echo try >>"$0"; kill -9 $$`, tries}, StartTimeout: testkit.Bound},
 	}
 	pool.put(nil) // a slot whose worker is started on first use
 	defer pool.Stop()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/worker"
 )
 
@@ -27,8 +28,6 @@ func init() {
 	// Registered in init, so that worker processes have it too.
 	primetime.Register(echo)
 }
-
-const bound = 10 * time.Second
 
 // startRunner starts e in Go mode.
 func startRunner(e Executor) (runner, error) {
@@ -117,7 +116,7 @@ func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
 			select {
 			case err := <-served:
 				assert.ErrorIs(t, err, errDone)
-			case <-time.After(bound):
+			case <-time.After(testkit.Bound):
 				t.Fatal("Serve did not return")
 			}
 			for i, c := range conns {
@@ -128,85 +127,56 @@ func TestServeAnswersEveryRequestThenReturnsTheAcceptError(t *testing.T) {
 	}
 }
 
-// gate is a task that blocks until released and records its order.
-type gate struct {
-	started chan string
-	release chan struct{}
-	mu      sync.Mutex
-	events  []string
-}
-
-func (g *gate) Name() string { return "gate" }
-
-func (g *gate) Run(ctx context.Context, p []byte) ([]byte, error) {
-	g.log("start " + string(p))
-	g.started <- string(p)
-	select {
-	case <-g.release:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	g.log("end " + string(p))
-	return p, nil
-}
-
-func (g *gate) log(e string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.events = append(g.events, e)
-}
-
 func TestGoroutinesRunsAtMostNTasksAtOnce(t *testing.T) {
-	g := &gate{started: make(chan string, 3), release: make(chan struct{})}
+	g := testkit.NewGate()
 	run, err := startRunner(Goroutines(2))
 	require.NoError(t, err)
 	defer run.Stop()
 
 	var wg sync.WaitGroup
-	for _, p := range []string{"a", "b"} {
+	for _, p := range []string{"hold a", "hold b"} {
 		wg.Go(func() {
 			ans, err := run.run(context.Background(), g, []byte(p))
 			assert.NoError(t, err)
-			assert.Equal(t, p, string(ans))
+			assert.Equal(t, "released "+p, string(ans))
 		})
 	}
-	<-g.started
-	<-g.started
+	g.WaitStarted(t)
+	g.WaitStarted(t)
 	wg.Go(func() {
-		ans, err := run.run(context.Background(), g, []byte("c"))
+		ans, err := run.run(context.Background(), g, []byte("hold c"))
 		assert.NoError(t, err)
-		assert.Equal(t, "c", string(ans))
+		assert.Equal(t, "released hold c", string(ans))
 	})
-	g.release <- struct{}{} // one of a and b ends, freeing a worker for c
-	assert.Equal(t, "c", <-g.started)
-	g.release <- struct{}{}
-	g.release <- struct{}{}
+	g.ReleaseOne(t) // one of a and b ends, freeing a worker for c
+	assert.Equal(t, "hold c", g.WaitStarted(t))
+	g.ReleaseOne(t)
+	g.ReleaseOne(t)
 	wg.Wait()
 
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	require.Len(t, g.events, 6)
-	assert.Equal(t, "start c", g.events[3], "c starts only after a task ended: %v", g.events)
-	assert.Contains(t, g.events[2], "end ", "c starts only after a task ended: %v", g.events)
+	events := g.Events()
+	require.Len(t, events, 6)
+	assert.Equal(t, "start hold c", events[3], "c starts only after a task ended: %v", events)
+	assert.Contains(t, events[2], "end ", "c starts only after a task ended: %v", events)
 }
 
 func TestGoroutinesGivesUpOnATaskWhoseContextEndsBeforeItStarts(t *testing.T) {
-	g := &gate{started: make(chan string, 1), release: make(chan struct{})}
+	g := testkit.NewGate()
 	run, err := startRunner(Goroutines(1))
 	require.NoError(t, err)
 	defer run.Stop()
 
 	busy := make(chan error, 1)
 	go func() {
-		_, err := run.run(context.Background(), g, []byte("busy"))
+		_, err := run.run(context.Background(), g, []byte("hold busy"))
 		busy <- err
 	}()
-	<-g.started
+	g.WaitStarted(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = run.run(ctx, g, []byte("waiting"))
+	_, err = run.run(ctx, g, []byte("hold waiting"))
 	assert.ErrorIs(t, err, context.Canceled)
-	g.release <- struct{}{}
+	g.ReleaseOne(t)
 	assert.NoError(t, <-busy)
 }
 

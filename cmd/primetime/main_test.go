@@ -21,6 +21,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/natslocal"
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
@@ -38,8 +39,6 @@ func TestMain(m *testing.M) {
 // envMainArgs makes the test binary run main with its value's arguments,
 // separated by \x1f.
 const envMainArgs = "PRIMETIME_TEST_MAIN_ARGS"
-
-const bound = 10 * time.Second
 
 var listening = regexp.MustCompile(`msg=serving addr=(\S+) strategy=(\S+)`)
 
@@ -91,7 +90,7 @@ func startServeLogs(t *testing.T, args ...string) (addr string, stop func(), cod
 			}
 		})
 		return m[1], cancel, done, lines
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		cancel()
 		t.Fatal("serve did not report its address")
 		return "", nil, nil, nil
@@ -105,7 +104,7 @@ func exitCode(t *testing.T, code <-chan int) int {
 	select {
 	case got := <-code:
 		return got
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("the command did not stop")
 		return 0
 	}
@@ -119,7 +118,7 @@ func ask(t *testing.T, addr, line string) string {
 	defer c.Close()
 	_, err = io.WriteString(c, line)
 	require.NoError(t, err)
-	c.SetReadDeadline(time.Now().Add(bound))
+	c.SetReadDeadline(time.Now().Add(testkit.Bound))
 	answer, err := bufio.NewReader(c).ReadString('\n')
 	require.NoError(t, err)
 	return answer

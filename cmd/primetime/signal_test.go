@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // TestMergeReportAndDiffStopAtASignal runs each command on a file that
@@ -42,7 +44,7 @@ func TestMergeReportAndDiffStopAtASignal(t *testing.T) {
 				require.True(t, errors.As(err, &ee), "%v: %s", err, out.String())
 				ws := ee.Sys().(syscall.WaitStatus)
 				assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGINT, "%v: %s", err, out.String())
-			case <-time.After(bound):
+			case <-time.After(testkit.Bound):
 				cmd.Process.Kill()
 				<-exited
 				t.Fatalf("primetime %s went on after SIGINT: %s", args[0], out.String())

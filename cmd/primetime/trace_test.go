@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
@@ -37,7 +38,7 @@ func TestServeWritesItsTraceOnSIGUSR1AndOnExit(t *testing.T) {
 	ask := func(n string) string {
 		_, err := io.WriteString(c, n+"\n")
 		require.NoError(t, err)
-		c.SetReadDeadline(time.Now().Add(bound))
+		c.SetReadDeadline(time.Now().Add(testkit.Bound))
 		line, err := br.ReadString('\n')
 		require.NoError(t, err)
 		return line
@@ -53,7 +54,7 @@ func TestServeWritesItsTraceOnSIGUSR1AndOnExit(t *testing.T) {
 		case line, ok := <-logs:
 			require.True(t, ok, "serve ended")
 			written = strings.Contains(line, "trace written")
-		case <-time.After(bound):
+		case <-time.After(testkit.Bound):
 			t.Fatal("no trace written after SIGUSR1")
 		}
 	}

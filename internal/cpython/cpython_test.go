@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -25,8 +26,6 @@ import (
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-const bound = 10 * time.Second
 
 func python(t *testing.T) string {
 	t.Helper()
@@ -57,7 +56,7 @@ func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
 	t.Helper()
 	_, err := io.WriteString(c, line+"\n")
 	require.NoError(t, err)
-	c.SetReadDeadline(time.Now().Add(bound))
+	c.SetReadDeadline(time.Now().Add(testkit.Bound))
 	answer, err := br.ReadString('\n')
 	require.NoError(t, err)
 	return strings.TrimSuffix(answer, "\n")
@@ -107,7 +106,7 @@ func TestTheLecturesServerSpeaksRecv(t *testing.T) {
 			for msg, want := range map[string]string{"10": "29\n", "100": "541\n", "abc": "ERR bad request: want a positive integer n, got \"abc\"\n"} {
 				_, err := io.WriteString(c, msg)
 				require.NoError(t, err)
-				c.SetReadDeadline(time.Now().Add(bound))
+				c.SetReadDeadline(time.Now().Add(testkit.Bound))
 				n, err := c.Read(buf)
 				require.NoError(t, err)
 				assert.Equal(t, want, string(buf[:n]))

@@ -10,13 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-const bound = 10 * time.Second
 
 // manualIntervals lets a test decide when a waiter's interval has passed:
 // each timed wait is announced on started, and ends when the test sends on
@@ -50,7 +50,7 @@ func (m *manualIntervals) nextWait(t *testing.T) chan time.Time {
 	select {
 	case c := <-m.started:
 		return c
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("no waiter started an interval")
 		return nil
 	}
@@ -150,11 +150,11 @@ func TestForcedSwitchingHandsTheLockToTheWaiter(t *testing.T) {
 }
 
 // waitFor returns a channel closed once cond holds; it checks at each
-// scheduling turn and gives up after bound.
+// scheduling turn and gives up after testkit.Bound.
 func waitFor(cond func() bool) <-chan struct{} {
 	c := make(chan struct{})
 	go func() {
-		deadline := time.Now().Add(bound)
+		deadline := time.Now().Add(testkit.Bound)
 		for !cond() && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Microsecond)
 		}
@@ -286,7 +286,7 @@ func newWakingSleeper(t *testing.T) *wakingSleeper {
 // waitForWaiters returns once a goroutine waits for g's lock.
 func waitForWaiters(t *testing.T, g *GIL) {
 	t.Helper()
-	for deadline := time.Now().Add(bound); !g.hasWaiters(); {
+	for deadline := time.Now().Add(testkit.Bound); !g.hasWaiters(); {
 		require.True(t, time.Now().Before(deadline), "no goroutine waited for the lock")
 		time.Sleep(time.Millisecond)
 	}
@@ -381,12 +381,12 @@ func TestAWaiterSleepsUntilWokenOrUntilItsIntervalHasPassed(t *testing.T) {
 		w = &waiter{wake: make(chan struct{})}
 		at := time.Now()
 		w.wakeUp(at)
-		assert.True(t, sleep(w, bound), "%s: woken before it slept", name)
+		assert.True(t, sleep(w, testkit.Bound), "%s: woken before it slept", name)
 		assert.Equal(t, at, w.until)
 
 		w = &waiter{wake: make(chan struct{})}
 		woke := make(chan bool)
-		go func() { woke <- sleep(w, bound) }()
+		go func() { woke <- sleep(w, testkit.Bound) }()
 		w.wakeUp(at)
 		assert.True(t, <-woke, "%s: woken while it slept", name)
 	}

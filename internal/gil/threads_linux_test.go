@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // osThreads returns how many OS threads this process has.
@@ -41,7 +43,7 @@ func TestThousandsOfWaitersDoNotNeedAThreadEach(t *testing.T) {
 			th.drop(Done)
 		})
 	}
-	for deadline := time.Now().Add(bound); g.waiting() < waiters; {
+	for deadline := time.Now().Add(testkit.Bound); g.waiting() < waiters; {
 		require.True(t, time.Now().Before(deadline), "only %d of %d goroutines waited for the lock", g.waiting(), waiters)
 		time.Sleep(time.Millisecond)
 	}

@@ -23,14 +23,13 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
 	"github.com/primetime-lab/primetime/internal/policy"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/wire"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-const bound = 10 * time.Second
 
 var errStopped = errors.New("listener stopped")
 
@@ -102,7 +101,7 @@ func pythonLoopOf(t *testing.T, x submitFunc, idle time.Duration, th *gil.Thread
 		select {
 		case err := <-served:
 			assert.ErrorIs(t, err, errStopped)
-		case <-time.After(bound):
+		case <-time.After(testkit.Bound):
 			t.Error("the loop did not return")
 		}
 	})
@@ -125,7 +124,7 @@ func connect(t *testing.T, l *fakeListener, first string) (net.Conn, *bufio.Read
 	f.Close()
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(bound))
+	c.SetDeadline(time.Now().Add(testkit.Bound))
 	return c, bufio.NewReader(c)
 }
 
@@ -168,7 +167,7 @@ func TestTheLoopClosesAConnectionIdleTooLong(t *testing.T) {
 	assert.ErrorIs(t, err, io.EOF, "the idle deadline closes it")
 	select {
 	case <-l.closed:
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("the loop did not report the connection closed")
 	}
 }

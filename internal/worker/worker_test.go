@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 var errBad = errors.New("bad request")
@@ -102,13 +103,11 @@ func TestReadFrameRefusesGarbage(t *testing.T) {
 
 func start(t *testing.T) *Proc {
 	t.Helper()
-	p, err := Start(Options{StartTimeout: bound})
+	p, err := Start(Options{StartTimeout: testkit.Bound})
 	require.NoError(t, err)
 	t.Cleanup(p.Kill)
 	return p
 }
-
-const bound = 10 * time.Second
 
 func TestCallRunsTasksInTheWorker(t *testing.T) {
 	p := start(t)
@@ -116,12 +115,12 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 	assert.False(t, p.Has("prime"))
 	assert.NotEqual(t, os.Getpid(), p.Pid())
 
-	answer, usable, err := p.Call(context.Background(), "echo", []byte("hi"), bound, false)
+	answer, usable, err := p.Call(context.Background(), "echo", []byte("hi"), testkit.Bound, false)
 	require.NoError(t, err)
 	assert.True(t, usable)
 	assert.Equal(t, "hi", string(answer))
 
-	_, usable, err = p.Call(context.Background(), "echo", []byte("panic"), bound, false)
+	_, usable, err = p.Call(context.Background(), "echo", []byte("panic"), testkit.Bound, false)
 	var re *RemoteError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodePanic, re.Code)
@@ -129,16 +128,16 @@ func TestCallRunsTasksInTheWorker(t *testing.T) {
 	assert.Contains(t, string(re.Stack), "panic(")
 	assert.True(t, usable, "a panic is recovered in the worker")
 
-	_, _, err = p.Call(context.Background(), "echo", []byte("bad"), bound, false)
+	_, _, err = p.Call(context.Background(), "echo", []byte("bad"), testkit.Bound, false)
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodeBadRequest, re.Code)
 
-	_, _, err = p.Call(context.Background(), "nope", nil, bound, false)
+	_, _, err = p.Call(context.Background(), "nope", nil, testkit.Bound, false)
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, CodeUnknownTask, re.Code)
 	assert.Contains(t, re.Msg, `task "nope" is not registered in the worker process`)
 
-	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), bound, false)
+	_, usable, err = p.Call(context.Background(), "echo", []byte("exit"), testkit.Bound, false)
 	assert.EqualError(t, err, "worker exited: exit status 7")
 	assert.ErrorIs(t, err, ErrExited)
 	assert.False(t, usable)
@@ -149,10 +148,10 @@ func TestCancelStopsTheTaskInTheWorker(t *testing.T) {
 	p := start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, usable, err := p.Call(ctx, "wait", nil, bound, true)
+	_, usable, err := p.Call(ctx, "wait", nil, testkit.Bound, true)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.True(t, usable, "the worker stopped the task and can go on")
-	answer, _, err := p.Call(context.Background(), "echo", []byte("still here"), bound, true)
+	answer, _, err := p.Call(context.Background(), "echo", []byte("still here"), testkit.Bound, true)
 	require.NoError(t, err)
 	assert.Equal(t, "still here", string(answer))
 }
@@ -170,7 +169,7 @@ func TestWorkerThatIgnoresCancelIsReportedUnusable(t *testing.T) {
 
 func TestCloseEndsTheWorker(t *testing.T) {
 	p := start(t)
-	p.Close(bound)
+	p.Close(testkit.Bound)
 	assert.True(t, p.dead)
 	assert.NoError(t, p.waitErr, "the worker exited by itself when its stdin closed")
 }
@@ -178,10 +177,10 @@ func TestCloseEndsTheWorker(t *testing.T) {
 func TestStartFailsClearlyWithoutAHandshake(t *testing.T) {
 	cases := map[string]Options{
 		"worker process sent no handshake within 50ms":               {Path: "/bin/sleep", Args: []string{"30"}, StartTimeout: 50 * time.Millisecond},
-		"worker process wrote something other than its handshake":    {Path: "/bin/echo", Args: []string{"hello, world"}, StartTimeout: bound},
-		"worker process exited before its handshake (exit status 0)": {Path: "/bin/true", StartTimeout: bound},
-		"worker process exited before its handshake (exit status 1)": {Path: "/bin/false", StartTimeout: bound},
-		"starting worker process: fork/exec /no/such/program":        {Path: "/no/such/program", StartTimeout: bound},
+		"worker process wrote something other than its handshake":    {Path: "/bin/echo", Args: []string{"hello, world"}, StartTimeout: testkit.Bound},
+		"worker process exited before its handshake (exit status 0)": {Path: "/bin/true", StartTimeout: testkit.Bound},
+		"worker process exited before its handshake (exit status 1)": {Path: "/bin/false", StartTimeout: testkit.Bound},
+		"starting worker process: fork/exec /no/such/program":        {Path: "/no/such/program", StartTimeout: testkit.Bound},
 	}
 	for want, opts := range cases {
 		if _, err := os.Stat(opts.Path); err != nil && !strings.HasPrefix(opts.Path, "/no/") {
@@ -202,7 +201,7 @@ func TestStartTellsAWorkerKilledAsItStartsFromOneWithoutTheHook(t *testing.T) {
 		t.Skip("needs /bin/sh")
 	}
 	// Killed by a signal before its handshake: lost, not misbuilt.
-	_, err := Start(Options{Path: "/bin/sh", Args: []string{"-c", "kill -9 $$"}, StartTimeout: bound})
+	_, err := Start(Options{Path: "/bin/sh", Args: []string{"-c", "kill -9 $$"}, StartTimeout: testkit.Bound})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrExited)
 	assert.Equal(t, "worker exited before its handshake (signal: killed)", err.Error())
@@ -217,6 +216,6 @@ func TestStartTellsAWorkerKilledAsItStartsFromOneWithoutTheHook(t *testing.T) {
 
 func TestWorkerRefusesToStartWorkers(t *testing.T) {
 	t.Setenv(reexec.EnvMarker, "1")
-	_, err := Start(Options{StartTimeout: bound})
+	_, err := Start(Options{StartTimeout: testkit.Bound})
 	assert.ErrorContains(t, err, "refusing to start child processes from inside a worker process")
 }

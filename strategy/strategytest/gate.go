@@ -15,6 +15,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/testkit"
 )
 
 // task is what the suite's servers run: a gate request ("gate ADDR ID")
@@ -45,7 +46,7 @@ func init() { primetime.Register(task) }
 // holdAtGate tells the gate at addr that task id has started, and waits
 // until the gate releases it, or its context ends, which it tells the gate
 // too. The gate is a loopback connection, so that a task held in a worker
-// process is held as one in this process is. It waits as a CPU-bound task
+// process is held as one in this process is. It waits as a CPU-testkit.Bound task
 // works, in slices, with a checkpoint between them: the checkpoint is
 // where a server that runs the task on its event loop looks at the task's
 // connection.
@@ -137,7 +138,7 @@ func (g *gate) request(id string) string { return "gate " + g.l.Addr().String() 
 func (g *gate) wait(t *testing.T, want string) {
 	t.Helper()
 	if !g.next(t, want) {
-		t.Fatalf("gate: no %q within %v", want, bound)
+		t.Fatalf("gate: no %q within %v", want, testkit.Bound)
 	}
 }
 
@@ -151,7 +152,7 @@ func (g *gate) next(t *testing.T, want string) bool {
 			t.Fatalf("gate: got %q, want %q", got, want)
 		}
 		return true
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		return false
 	}
 }

@@ -15,7 +15,6 @@
 package strategytest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -34,13 +33,10 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/server"
 	"github.com/primetime-lab/primetime/strategy"
 )
-
-// bound is how long a check waits for what must happen: a safety net
-// against a hang, never a wait for something to happen by itself.
-const bound = 10 * time.Second
 
 // Run checks s, in subtests:
 //
@@ -140,51 +136,10 @@ func (ts *testServer) close(t *testing.T) {
 		if !errors.Is(err, server.ErrServerClosed) {
 			t.Errorf("Serve returned %v, want server.ErrServerClosed", err)
 		}
-	case <-time.After(bound):
-		t.Errorf("Serve did not return within %v of Close", bound)
+	case <-time.After(testkit.Bound):
+		t.Errorf("Serve did not return within %v of Close", testkit.Bound)
 	}
 	ts.served = nil
-}
-
-// A client is one connection to a server of the suite's.
-type client struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(bound))
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-func (c *client) send(line string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.c, line+"\n"); err != nil {
-		c.t.Fatalf("sending %q: %v", line, err)
-	}
-}
-
-// read reads an answer line, without its newline.
-func (c *client) read() (string, error) {
-	line, err := c.br.ReadString('\n')
-	return strings.TrimSuffix(line, "\n"), err
-}
-
-func (c *client) ask(line string) string {
-	c.t.Helper()
-	c.send(line)
-	answer, err := c.read()
-	if err != nil {
-		c.t.Fatalf("the answer to %q: %v", line, err)
-	}
-	return answer
 }
 
 // prime returns the nth prime, as the task answers it.
@@ -198,13 +153,13 @@ func answersInOrder(t *testing.T, s strategy.Strategy, gil time.Duration) {
 	ts := serve(t, s, &server.Server{GIL: gil})
 	var wg sync.WaitGroup
 	for i := range clients {
-		c := dial(t, ts.addr)
+		c := testkit.Dial(t, ts.addr)
 		wg.Go(func() {
-			defer c.c.Close()
+			defer c.Conn().Close()
 			for k := 1; k <= requests; k++ {
 				n := i*requests + k
-				c.send(strconv.Itoa(n))
-				answer, err := c.read()
+				c.Send(strconv.Itoa(n))
+				answer, err := c.ReadErr()
 				if err != nil || answer != prime(n) {
 					t.Errorf("client %d, request %d: got %q (%v), want %s", i, n, answer, err, prime(n))
 					return
@@ -222,16 +177,16 @@ func answersInOrder(t *testing.T, s strategy.Strategy, gil time.Duration) {
 func pipelined(t *testing.T, s strategy.Strategy) {
 	const requests = 30
 	ts := serve(t, s, &server.Server{})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	var all strings.Builder
 	for n := 1; n <= requests; n++ {
 		fmt.Fprintf(&all, "%d\n", n)
 	}
-	if _, err := io.WriteString(c.c, all.String()); err != nil {
+	if _, err := io.WriteString(c.Conn(), all.String()); err != nil {
 		t.Fatal(err)
 	}
 	for n := 1; n <= requests; n++ {
-		answer, err := c.read()
+		answer, err := c.ReadErr()
 		if err != nil || answer != prime(n) {
 			t.Fatalf("pipelined request %d: got %q (%v), want %s", n, answer, err, prime(n))
 		}
@@ -240,30 +195,30 @@ func pipelined(t *testing.T, s strategy.Strategy) {
 
 func refusals(t *testing.T, s strategy.Strategy) {
 	ts := serve(t, s, &server.Server{MaxLineBytes: 8})
-	c := dial(t, ts.addr)
-	if answer := c.ask("ten"); !strings.HasPrefix(answer, "ERR ") {
+	c := testkit.Dial(t, ts.addr)
+	if answer := c.Ask("ten"); !strings.HasPrefix(answer, "ERR ") {
 		t.Errorf("a bad request got %q, want an error answer", answer)
 	}
-	if answer := c.ask("10"); answer != "29" {
+	if answer := c.Ask("10"); answer != "29" {
 		t.Errorf("after a bad request, 10 got %q, want 29: the connection goes on", answer)
 	}
-	c.send("1234567890123")
-	answer, err := c.read()
+	c.Send("1234567890123")
+	answer, err := c.ReadErr()
 	if err != nil || !strings.HasPrefix(answer, "ERR ") || !strings.Contains(answer, "limit") {
 		t.Errorf("a line over the limit got %q (%v), want an error answer that names the limit", answer, err)
 	}
-	if extra, err := c.read(); err != io.EOF {
+	if extra, err := c.ReadErr(); err != io.EOF {
 		t.Errorf("after a line over the limit, got %q (%v), want the connection closed", extra, err)
 	}
 }
 
 func idleTimeout(t *testing.T, s strategy.Strategy) {
 	ts := serve(t, s, &server.Server{IdleTimeout: 50 * time.Millisecond})
-	c := dial(t, ts.addr)
-	if answer := c.ask("10"); answer != "29" {
+	c := testkit.Dial(t, ts.addr)
+	if answer := c.Ask("10"); answer != "29" {
 		t.Fatalf("10 got %q, want 29", answer)
 	}
-	if extra, err := c.read(); err != io.EOF {
+	if extra, err := c.ReadErr(); err != io.EOF {
 		t.Errorf("an idle connection read %q (%v), want it closed by the server", extra, err)
 	}
 }
@@ -271,13 +226,13 @@ func idleTimeout(t *testing.T, s strategy.Strategy) {
 func shutdownFinishesInFlight(t *testing.T, s strategy.Strategy) {
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
-	c := dial(t, ts.addr)
-	c.send(g.request("held"))
+	c := testkit.Dial(t, ts.addr)
+	c.Send(g.request("held"))
 	g.wait(t, "started held")
 	shut := make(chan error, 1)
 	go func() { shut <- ts.Shutdown(context.Background()) }()
 	g.release(t, "held")
-	if answer, err := c.read(); err != nil || answer != "released held" {
+	if answer, err := c.ReadErr(); err != nil || answer != "released held" {
 		t.Fatalf("the request in flight at Shutdown got %q (%v), want its answer", answer, err)
 	}
 	select {
@@ -285,7 +240,7 @@ func shutdownFinishesInFlight(t *testing.T, s strategy.Strategy) {
 		if err != nil {
 			t.Errorf("Shutdown returned %v, want nil", err)
 		}
-	case <-time.After(bound):
+	case <-time.After(testkit.Bound):
 		t.Fatal("Shutdown did not return once the request in flight was answered")
 	}
 }
@@ -294,25 +249,25 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string, cancel
 	cancels.check(t)
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
-	c := dial(t, ts.addr)
-	c.send(g.request("abandoned"))
+	c := testkit.Dial(t, ts.addr)
+	c.Send(g.request("abandoned"))
 	g.wait(t, "started abandoned")
-	tc, _ := c.c.(*net.TCPConn)
+	tc, _ := c.Conn().(*net.TCPConn)
 	if how == "fin" && tc != nil {
 		tc.CloseWrite()
 		cancels.wait(t, g, "abandoned", "its client half-closed the connection")
-		if answer, err := c.read(); err != nil || !strings.HasPrefix(answer, "ERR cancelled: the connection was closed before the answer") {
+		if answer, err := c.ReadErr(); err != nil || !strings.HasPrefix(answer, "ERR cancelled: the connection was closed before the answer") {
 			t.Errorf("a half-closed client's cancelled request got %q (%v), want the answer that says why", answer, err)
 		}
-		c.c.Close()
+		c.Conn().Close()
 	} else {
 		if tc != nil {
 			tc.SetLinger(0) // a reset, not a FIN
 		}
-		c.c.Close()
+		c.Conn().Close()
 		cancels.wait(t, g, "abandoned", "its client reset the connection")
 	}
-	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
+	if answer := testkit.Dial(t, ts.addr).Ask("10"); answer != "29" {
 		t.Errorf("after a client reset, 10 got %q, want 29", answer)
 	}
 }
@@ -324,7 +279,7 @@ func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape strin
 	cancels.check(t)
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	var sent string
 	switch shape {
 	case "NoNewline":
@@ -332,13 +287,13 @@ func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape strin
 	case "Pipelined":
 		sent = g.request("last") + "\n" + g.request("next") + "\n"
 	}
-	if _, err := io.WriteString(c.c, sent); err != nil {
+	if _, err := io.WriteString(c.Conn(), sent); err != nil {
 		t.Fatalf("sending %q: %v", sent, err)
 	}
-	c.c.Close()
+	c.Conn().Close()
 	g.wait(t, "started last")
 	cancels.wait(t, g, "last", "its client closed right after sending it")
-	if answer := dial(t, ts.addr).ask("10"); answer != "29" {
+	if answer := testkit.Dial(t, ts.addr).Ask("10"); answer != "29" {
 		t.Errorf("after a client closed with its last request (%s), 10 got %q, want 29", shape, answer)
 	}
 	ts.close(t)
@@ -357,17 +312,17 @@ func noLeaks(t *testing.T, s strategy.Strategy, cancels *canceller) {
 	ignore := goleak.IgnoreCurrent()
 	g := newGate(t)
 	ts := serve(t, s, &server.Server{})
-	c := dial(t, ts.addr)
-	if answer := c.ask("10"); answer != "29" {
+	c := testkit.Dial(t, ts.addr)
+	if answer := c.Ask("10"); answer != "29" {
 		t.Fatalf("10 got %q, want 29", answer)
 	}
-	c.c.Close() // a server of one connection at a time serves the next
-	held := dial(t, ts.addr)
-	held.send(g.request("closed"))
+	c.Conn().Close() // a server of one connection at a time serves the next
+	held := testkit.Dial(t, ts.addr)
+	held.Send(g.request("closed"))
 	g.wait(t, "started closed")
 	ts.close(t) // Close cancels the task in flight
 	cancels.wait(t, g, "closed", "the server closed")
-	held.c.Close()
+	held.Conn().Close()
 	g.close()
 	if err := goleak.Find(ignore); err != nil {
 		t.Errorf("goroutines left once the server closed: %v", err)
@@ -382,7 +337,7 @@ func noLeaks(t *testing.T, s strategy.Strategy, cancels *canceller) {
 
 // A canceller follows whether the strategy ends a task's context when its
 // request is abandoned: once a check has found that it does not, the
-// checks that need it fail at once, rather than each wait out its bound.
+// checks that need it fail at once, rather than each wait out its testkit.Bound.
 type canceller struct{ ignored string }
 
 // check fails t at once if a check before found cancellation ignored.
@@ -394,7 +349,7 @@ func (c *canceller) check(t *testing.T) {
 }
 
 // wait waits until the held task id sees its context end, after why. If
-// it does not within the bound, it releases every task of g and fails t
+// it does not within the testkit.Bound, it releases every task of g and fails t
 // with what the strategy must do.
 func (c *canceller) wait(t *testing.T, g *gate, id, why string) {
 	t.Helper()
@@ -403,16 +358,16 @@ func (c *canceller) wait(t *testing.T, g *gate, id, why string) {
 	}
 	c.ignored = t.Name()
 	g.close() // the held tasks end, and with them the server
-	t.Fatalf("the task's context did not end within %v after %s: an executor passes Submit's ctx to the task it runs, and a scheduler serves each request under Request.Context", bound, why)
+	t.Fatalf("the task's context did not end within %v after %s: an executor passes Submit's ctx to the task it runs, and a scheduler serves each request under Request.Context", testkit.Bound, why)
 }
 
 // tasksHoldTheLock checks that in Python mode every task that runs in this
 // process runs as an interpreter thread holding the lock.
 func tasksHoldTheLock(t *testing.T, s strategy.Strategy) {
 	ts := serve(t, s, &server.Server{GIL: time.Millisecond})
-	c := dial(t, ts.addr)
+	c := testkit.Dial(t, ts.addr)
 	for range 4 {
-		if answer := c.ask(lockCheck + " 10"); answer != "29" {
+		if answer := c.Ask(lockCheck + " 10"); answer != "29" {
 			t.Fatalf("in Python mode a task answered %q, want 29: an executor runs the tasks it runs in this process with env.Run, or with a Thread of env.WorkerThread, which hold the interpreter lock as a Python thread would", answer)
 		}
 	}
