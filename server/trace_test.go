@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +167,50 @@ func TestPythonModeRecordsEachConnectionThreadsHoldsAndWaits(t *testing.T) {
 		request := the(t, tr, "request", "request", payload)
 		assert.Equal(t, request.TID, holds[0].TID, "the thread's lane is its connection's")
 	}
+}
+
+// ownPool is an executor from outside package strategy: one worker
+// goroutine, which runs its tasks with a Thread of env.WorkerThread.
+type ownPool struct{}
+
+func (ownPool) String() string { return "ownpool" }
+
+func (ownPool) Start(env strategy.Env) (strategy.Runner, error) {
+	r := &ownRunner{jobs: make(chan func(*strategy.Thread))}
+	th := env.WorkerThread("own worker")
+	r.wg.Go(func() {
+		for job := range r.jobs {
+			job(th)
+		}
+	})
+	return r, nil
+}
+
+type ownRunner struct {
+	jobs chan func(*strategy.Thread)
+	wg   sync.WaitGroup
+}
+
+func (r *ownRunner) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
+	r.jobs <- func(th *strategy.Thread) { th.RunTask(ctx, t, payload, done) }
+}
+
+func (r *ownRunner) Stop() {
+	close(r.jobs)
+	r.wg.Wait()
+}
+
+func TestAnOutsideExecutorsTasksAreOnItsWorkersLane(t *testing.T) {
+	g := testkit.NewGate()
+	ts := start(t, &server.Server{Strategy: strategy.Offload(strategy.PerConn(), ownPool{}), Task: g, Recorder: server.NewRecorder(server.RecorderOptions{})})
+	c := testkit.Dial(t, ts.addr)
+	c.Send("hold 1")
+	g.WaitStarted(t)
+	g.ReleaseOne(t)
+	assert.Equal(t, "released hold 1", c.Read())
+
+	tr := trace(t, ts)
+	task := the(t, tr, "task", "gate", "hold 1")
+	assert.Equal(t, "own worker", tr.Names[timeline.Thread{PID: task.PID, TID: task.TID}])
+	assert.Equal(t, "worker", task.Arg("role"))
 }

@@ -108,7 +108,7 @@ func (w waitingRunner) run(ctx context.Context, t primetime.Task, payload []byte
 type recovering struct{ primetime.Task }
 
 func (r recovering) Run(ctx context.Context, payload []byte) ([]byte, error) {
-	return runTask(ctx, r.Task, payload)
+	return recovered(ctx, r.Task, payload)
 }
 
 // A PanicError is the error an executor returns for a task that panicked.
@@ -128,14 +128,20 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("task %s panicked: %v", e.Task, e.Value)
 }
 
-// runTask runs t, turning a panic into a *PanicError.
-func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
-	if t == nil {
-		return nil, errNoTask
-	}
+// runTask runs t, turning a panic into a *PanicError, and records it on
+// the lane of the goroutine that runs it.
+func runTask(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
 	if lane := gil.TaskLane(ctx); lane != nil {
 		start := lane.Now()
 		defer lane.Span(timeline.Task, start, payload)
+	}
+	return recovered(ctx, t, payload)
+}
+
+// recovered runs t, turning a panic into a *PanicError.
+func recovered(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
+	if t == nil {
+		return nil, errNoTask
 	}
 	defer func() {
 		if v := recover(); v != nil {
