@@ -37,13 +37,33 @@ func TestTheAPIChangesOnlyOnPurpose(t *testing.T) {
 		}
 		want, err := os.ReadFile(file)
 		require.NoError(t, err, "package %s has no API file: run go test -run TestTheAPI -update-api .", dir)
-		assert.Equal(t, string(want), got, "the API of %s changed: if on purpose, run go test -run TestTheAPI -update-api . and commit api/", dir)
+		if added, removed := lineDiff(string(want), got); len(added)+len(removed) > 0 {
+			t.Errorf("the API of %s changed (if on purpose, run go test -run TestTheAPI -update-api . and commit %s):\nadded:\n\t%s\nremoved:\n\t%s",
+				dir, file, strings.Join(added, "\n\t"), strings.Join(removed, "\n\t"))
+		}
 	}
 	files, err := filepath.Glob(filepath.Join("api", "*.txt"))
 	require.NoError(t, err)
 	for _, f := range files {
 		assert.True(t, slices.ContainsFunc(dirs, func(d string) bool { return apiFileName(d) == filepath.Base(f) }), "%s names no package", f)
 	}
+}
+
+// lineDiff returns the lines of got that want lacks, and those of want that
+// got lacks.
+func lineDiff(want, got string) (added, removed []string) {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			added = append(added, l)
+		}
+	}
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			removed = append(removed, l)
+		}
+	}
+	return added, removed
 }
 
 // publicPackages returns the directories of the module's importable
