@@ -8,7 +8,9 @@ const [dir, json] = process.argv.slice(2);
 const cmp = JSON.parse(fs.readFileSync(json, "utf8"));
 let failed = false;
 for (const res of cmp.results) {
-  const name = res.label.replace(/[ ]/g, "-").replace(/[/:]/g, "_").replace(/[\[\]#]/g, "") + ".hlog";
+  // The run's name is its row's label and, for a row that ran more than once, " #N".
+  const runName = res.run ? `${res.label} #${res.run}` : res.label;
+  const name = runName.replace(/[ ]/g, "-").replace(/[/:]/g, "_").replace(/[\[\]#]/g, "") + ".hlog";
   const reader = new hdr.HistogramLogReader(fs.readFileSync(path.join(dir, name), "utf8"));
   const counts = [];
   let h;
