@@ -44,7 +44,7 @@ func (r *generator) client(ctx context.Context, i int, t *tally) {
 	retry := time.Duration(0)
 	for ctx.Err() == nil {
 		if err := c.dial(ctx); err != nil {
-			if ctx.Err() != nil || !time.Now().Before(r.end) {
+			if ctx.Err() != nil || r.ended(time.Now()) {
 				return
 			}
 			t.fail(errConnect)
@@ -74,7 +74,7 @@ func (r *generator) client(ctx context.Context, i int, t *tally) {
 		}
 		a, err := c.ask(r.small)
 		done := time.Now()
-		if ctx.Err() != nil || !done.Before(r.end) {
+		if ctx.Err() != nil || r.ended(done) {
 			// The run ended, perhaps a moment before its context says
 			// so; the request in flight does not count.
 			return
@@ -131,7 +131,7 @@ func (r *generator) longClient(ctx context.Context) {
 	}
 	answer, refused := a.Body, a.Refused
 	done := time.Now()
-	if ctx.Err() != nil || !done.Before(r.end) {
+	if ctx.Err() != nil || r.ended(done) {
 		return // unanswered when the run ended
 	}
 	r.phase.Store(int32(after))

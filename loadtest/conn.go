@@ -36,7 +36,7 @@ const (
 
 func (r *generator) newConn() *conn {
 	codec, _ := newClientCodec(r.sc.Protocol) // checked by WithDefaults
-	return &conn{addr: r.sc.Addr, end: r.end, codec: codec, in: make([]byte, answerBuffer)}
+	return &conn{addr: r.sc.Addr, end: time.Unix(0, r.end.Load()), codec: codec, in: make([]byte, answerBuffer)}
 }
 
 // dial connects, unless the connection is open.

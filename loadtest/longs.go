@@ -28,14 +28,14 @@ func (r *generator) longsClient(ctx context.Context) {
 	}
 	for ctx.Err() == nil {
 		if err := c.dial(ctx); err != nil {
-			if ctx.Err() == nil && time.Now().Before(r.end) {
+			if ctx.Err() == nil && !r.ended(time.Now()) {
 				fail(err)
 			}
 			return
 		}
 		a, err := c.ask(r.longReq)
 		switch {
-		case ctx.Err() != nil || !time.Now().Before(r.end):
+		case ctx.Err() != nil || r.ended(time.Now()):
 			return // the run is over: its deadline ended the wait
 		case err != nil:
 			fail(err)

@@ -41,9 +41,12 @@ func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 // A generator is one Run of a scenario: the clients' shared state, the
 // rare events, and what the monitor's goroutine adds up.
 type generator struct {
-	sc        Scenario
-	start     time.Time
-	end       time.Time
+	sc    Scenario
+	start time.Time
+	// end is when the run ends, in Unix nanoseconds: the bound of
+	// MaxDuration while it runs, the end of its last interval once it has
+	// ended; requests answered after it do not count.
+	end       atomic.Int64
 	warmupEnd time.Time
 	small     []byte // the small request, as the protocol sends it
 	longReq   []byte // the long request
@@ -92,6 +95,37 @@ func (r *generator) firstError(k errKind, err error) {
 	r.events = append(r.events, Event{Time: time.Now(), Kind: FirstError, Detail: errKindNames[k] + ": " + err.Error()})
 }
 
+// measured reports whether the run, at t, has measured what it came for,
+// and may end: Duration has passed, and the long request, if any, has
+// failed, or has been answered at least an "after" window before t.
+func (r *generator) measured(t, planned time.Time) bool {
+	if t.Before(planned) {
+		return false
+	}
+	if !r.sc.SendsLong() {
+		return true
+	}
+	r.mu.Lock()
+	long := r.long
+	r.mu.Unlock()
+	switch {
+	case long.ended.IsZero():
+		return false
+	case long.err != "" || long.refused:
+		return true
+	}
+	return !t.Before(long.ended.Add(r.afterWindow()))
+}
+
+// afterWindow is the least time a run goes on after its long request's
+// answer: as long as the window before it, and at least one interval.
+func (r *generator) afterWindow() time.Duration {
+	return max(r.start.Add(r.sc.LongAfter).Sub(r.warmupEnd), r.sc.Interval)
+}
+
+// ended reports whether t is at or after the run's end.
+func (r *generator) ended(t time.Time) bool { return t.UnixNano() >= r.end.Load() }
+
 // play runs the clients until the run's end, closes each interval as its
 // time comes, and returns the result.
 func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) {
@@ -99,11 +133,12 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 	if !r.sc.StartAt.IsZero() {
 		r.start = r.sc.StartAt // the intervals of every generator started at it line up
 	}
-	r.end = r.start.Add(r.sc.Duration)
+	planned, bound := r.start.Add(r.sc.Duration), r.start.Add(r.sc.MaxDuration)
+	r.end.Store(bound.UnixNano())
 	// The warm-up ends with the first interval that starts after it, so
 	// that whole intervals are in or out of the figures.
 	r.warmupEnd = r.start.Add((r.sc.Warmup + r.sc.Interval - 1) / r.sc.Interval * r.sc.Interval)
-	runCtx, stop := context.WithDeadline(ctx, r.end)
+	runCtx, stop := context.WithDeadline(ctx, bound)
 	defer stop()
 
 	var wg sync.WaitGroup
@@ -123,14 +158,24 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 	errs := [numErrKinds]int{}
 	reported := 0
 	ivStart := r.start
-	for k := 1; ivStart.Before(r.end); k++ {
+	for k := 1; ; k++ {
 		ivEnd := r.start.Add(time.Duration(k) * r.sc.Interval)
-		if ivEnd.After(r.end) {
-			ivEnd = r.end
+		if ivStart.Before(planned) && ivEnd.After(planned) {
+			ivEnd = planned // a run that needs no more ends where planned
+		}
+		if ivEnd.After(bound) {
+			ivEnd = bound
 		}
 		cancelled := sleepUntil(ctx, ivEnd)
 		if cancelled {
 			ivEnd = time.Now()
+		}
+		last := cancelled || !ivEnd.Before(bound) || r.measured(ivEnd, planned)
+		if last {
+			// The clients stop now: what is answered after the end
+			// does not count.
+			r.end.Store(ivEnd.UnixNano())
+			stop()
 		}
 		iv := r.closeInterval(ivStart, ivEnd, total, &phases, &errs)
 		res.Intervals = append(res.Intervals, iv)
@@ -142,7 +187,7 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 			monitor(iv, fresh)
 		}
 		ivStart = ivEnd
-		if cancelled {
+		if last {
 			break
 		}
 	}

@@ -148,9 +148,9 @@ func TestRunMarksTheLongRequestAndIntervals(t *testing.T) {
 
 func TestRunAgainstAServerThatStalls(t *testing.T) {
 	srv := startFake(t, "stall")
-	res, err := Run(context.Background(), Scenario{Addr: srv.addr(), Duration: 300 * time.Millisecond, Interval: 50 * time.Millisecond, LongAfter: 100 * time.Millisecond}, nil)
+	res, err := Run(context.Background(), Scenario{Addr: srv.addr(), Duration: 300 * time.Millisecond, MaxDuration: 400 * time.Millisecond, Interval: 50 * time.Millisecond, LongAfter: 100 * time.Millisecond}, nil)
 	require.NoError(t, err)
-	require.Len(t, res.Intervals, 6)
+	require.Len(t, res.Intervals, 8, "the run waited for the long request until MaxDuration")
 	for _, iv := range res.Intervals {
 		assert.Zero(t, iv.Answers)
 		assert.Zero(t, iv.Errors, "a request still waiting when the run ends is not an error")
@@ -160,6 +160,38 @@ func TestRunAgainstAServerThatStalls(t *testing.T) {
 	assert.Zero(t, res.Summary.Kept)
 	assert.False(t, res.Summary.NoDuring)
 	assert.True(t, res.Summary.NoAfter, "the long request never ended, so there was no after")
+	assert.Equal(t, "the long request was not answered within 400ms, the longest run allowed: allow a longer one (MaxDuration), run fewer servers at once, or use a quieter machine", res.Summary.KeptMissing)
+}
+
+func TestARunWaitsForItsLongRequestAndAnAfterWindow(t *testing.T) {
+	srv := startFake(t, "answer")
+	const interval = 50 * time.Millisecond
+	sc := Scenario{Addr: srv.addr(), Duration: 200 * time.Millisecond, MaxDuration: time.Minute, Interval: interval, LongAfter: 100 * time.Millisecond, Long: "long"}
+	var once sync.Once
+	var planned time.Time // the monitor's goroutine's
+	res, err := Run(context.Background(), sc, func(iv Interval, _ []Event) {
+		if planned.IsZero() {
+			planned = iv.Start.Add(sc.Duration)
+		}
+		if !iv.End.Before(planned) {
+			once.Do(func() { close(srv.release) })
+		}
+	})
+	require.NoError(t, err)
+	s := res.Summary
+	require.True(t, s.LongAnswered, s.KeptMissing)
+	assert.Positive(t, s.Kept)
+	var answered time.Time
+	for _, e := range res.Events {
+		if e.Kind == LongAnswered {
+			answered = e.Time
+		}
+	}
+	assert.False(t, answered.Before(res.Start.Add(sc.Duration)), "the long request was answered after the planned end")
+	assert.GreaterOrEqual(t, res.End.Sub(answered), sc.LongAfter, "an after window as long as the before window")
+	assert.Less(t, res.End.Sub(answered), sc.LongAfter+2*interval, "and the run ended once it had passed")
+	assert.Positive(t, s.After)
+	assert.False(t, s.NoAfter)
 }
 
 func TestRunAgainstAServerThatCloses(t *testing.T) {
@@ -295,11 +327,12 @@ func TestCountsAgreeWithTheServer(t *testing.T) {
 
 func TestScenarioIsChecked(t *testing.T) {
 	cases := map[string]Scenario{
-		"Addr is empty":                        {},
-		"Clients is -1":                        {Addr: "x", Clients: -1},
-		"Interval is 1ms; it must be at least": {Addr: "x", Interval: time.Millisecond},
-		"is longer than Duration":              {Addr: "x", Interval: 2 * time.Second, Duration: time.Second},
-		"Warmup is 10s":                        {Addr: "x", Warmup: 10 * time.Second},
+		"Addr is empty":                                        {},
+		"Clients is -1":                                        {Addr: "x", Clients: -1},
+		"Interval is 1ms; it must be at least":                 {Addr: "x", Interval: time.Millisecond},
+		"is longer than Duration":                              {Addr: "x", Interval: 2 * time.Second, Duration: time.Second},
+		"Warmup is 10s":                                        {Addr: "x", Warmup: 10 * time.Second},
+		"MaxDuration 5s is shorter than Duration 10s":          {Addr: "x", MaxDuration: 5 * time.Second},
 		"falls inside the Warmup of 3s: set a later LongAfter": {Addr: "x", Warmup: 3 * time.Second},
 		"is not before the end of the run":                     {Addr: "x", LongAfter: 20 * time.Second},
 		"Rate is -1":                                           {Addr: "x", Rate: -1},

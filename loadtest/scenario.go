@@ -62,9 +62,16 @@ type Scenario struct {
 	// Zero means DefaultLongAfter, or a third of Duration (to the ms) if
 	// that is sooner; a negative value sends none.
 	LongAfter time.Duration `json:"long_after"`
-	// Duration is how long the run lasts, warm-up included. Zero means
-	// DefaultDuration.
+	// Duration is how long the run lasts, warm-up included, when its long
+	// request has been answered in time. Zero means DefaultDuration.
 	Duration time.Duration `json:"duration"`
+	// MaxDuration bounds a run that waits for its long request: a run
+	// whose long request has not been answered by the end of Duration, or
+	// was answered less than an "after" window ago (as long as the window
+	// before it, from the warm-up's end, and at least one interval), goes
+	// on, interval by interval, until both are true or MaxDuration has
+	// passed. Zero means three times Duration.
+	MaxDuration time.Duration `json:"max_duration,omitempty"`
 	// Interval is how often the monitor counts. Zero means
 	// DefaultInterval, or a tenth of a Duration under 10 s (at least
 	// MinInterval); it may be as fine as MinInterval.
@@ -134,6 +141,9 @@ func (sc Scenario) WithDefaults() (Scenario, error) {
 			sc.LongAfter = max((sc.Duration / 3).Round(time.Millisecond), time.Millisecond)
 		}
 	}
+	if sc.MaxDuration == 0 {
+		sc.MaxDuration = 3 * sc.Duration
+	}
 	if sc.Interval == 0 {
 		sc.Interval = DefaultInterval
 		if sc.Duration < 10*DefaultInterval {
@@ -145,6 +155,8 @@ func (sc Scenario) WithDefaults() (Scenario, error) {
 		return sc, Fault("Clients", fmt.Sprintf("{Clients} is %d; it must be at least 1", sc.Clients))
 	case sc.Duration < 0:
 		return sc, Fault("Duration", fmt.Sprintf("{Duration} is %v; it must be positive", sc.Duration))
+	case sc.MaxDuration < sc.Duration:
+		return sc, Fault("MaxDuration", fmt.Sprintf("{MaxDuration} %v is shorter than {Duration} %v: give at least {Duration}, or 0 for three times it", sc.MaxDuration, sc.Duration))
 	case sc.Interval < MinInterval:
 		return sc, Fault("Interval", fmt.Sprintf("{Interval} is %v; it must be at least %v", sc.Interval, MinInterval))
 	case sc.Interval > sc.Duration:

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"fmt"
 	"runtime"
 	"time"
 
@@ -91,6 +92,9 @@ func (r *generator) summarize(end time.Time, long longState, total *hdr.Histogra
 		s.After = rate(phases[after], long.ended, end)
 	}
 	s.setKept()
+	if s.LongSent && s.KeptMissing != "" && long.ended.IsZero() && !end.Before(r.start.Add(r.sc.MaxDuration)) {
+		s.KeptMissing = fmt.Sprintf("the long request was not answered within %v, the longest run allowed: allow a longer one (MaxDuration), run fewer servers at once, or use a quieter machine", r.sc.MaxDuration)
+	}
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,6 +186,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		errs = append(errs, c.message(err))
 	}
+	if measured := slices.ContainsFunc(cmp.Rows, func(r loadtest.Row) bool { return r.KeptMissing == "" }); !measured && plan.Scenario.SendsLong() && len(cmp.Rows) > 0 {
+		errs = append(errs, "no row measured kept: "+cmp.Rows[0].KeptMissing)
+	}
 	for _, row := range cmp.Rows {
 		if row.Interrupted {
 			errs = append(errs, fmt.Sprintf("%s was interrupted (%s): its figures are not its own", row.FullLabel(), strings.SplitN(row.Note, ";", 2)[0]))
@@ -221,7 +225,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // printPlan says what an experiment runs, with its defaults filled in.
 func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote string) {
 	sc := plan.Scenario
-	fmt.Fprintf(w, "%d runs, %s each: %d clients send %q", plan.Runs, sc.Duration, sc.Clients, sc.Small)
+	fmt.Fprintf(w, "%d runs, %s each", plan.Runs, sc.Duration)
+	if sc.SendsLong() {
+		fmt.Fprintf(w, " (up to %s while a long request waits for its answer)", sc.MaxDuration)
+	}
+	fmt.Fprintf(w, ": %d clients send %q", sc.Clients, sc.Small)
 	if sc.LongAfter >= 0 {
 		fmt.Fprintf(w, ", one sends %q after %s", sc.Long, sc.LongAfter)
 	}

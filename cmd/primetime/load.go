@@ -30,7 +30,8 @@ func scenarioFlagsAuto(c *command, duration time.Duration, intervalHelp string, 
 	small := c.String("request", loadtest.DefaultSmall, "the small `request` (n for the prime task)")
 	long := c.String("long", loadtest.DefaultLong, "the long `request`")
 	after := c.duration("after", 0, anyValue, fmt.Sprintf("send the long request this long after the start (default %v, or a third of a -duration under %v; negative: never)", loadtest.DefaultLongAfter, 3*loadtest.DefaultLongAfter))
-	dur := c.duration("duration", duration, positive, "length of the run")
+	dur := c.duration("duration", duration, positive, "length of the run, when its long request is answered in time")
+	maxDur := c.duration("max-duration", 0, nonNegative, "how long a run may go on waiting for its long request's answer, and an after window as long as the before window (0: three times -duration)")
 	iv := c.duration("interval", 0, positive, "monitor interval, at least "+loadtest.MinInterval.String()+" "+intervalHelp)
 	warmup := c.duration("warmup", 0, nonNegative, "leave this much of the start out of the figures")
 	reconnect := c.Bool("reconnect", false, "use a new connection for every small request")
@@ -43,22 +44,23 @@ func scenarioFlagsAuto(c *command, duration time.Duration, intervalHelp string, 
 	longs := c.int("longs", 0, nonNegative, "`N` more clients send the long request back to back from the warm-up's end, as CPU-bound threads (the convoy effect)")
 	protocol := protocolFlag(c)
 	for field, name := range map[string]string{"Clients": "clients", "Small": "request", "Long": "long", "LongAfter": "after",
-		"Duration": "duration", "Interval": "interval", "Warmup": "warmup", "Reconnect": "reconnect", "Rate": "rate", "Longs": "longs"} {
+		"Duration": "duration", "MaxDuration": "max-duration", "Interval": "interval", "Warmup": "warmup", "Reconnect": "reconnect", "Rate": "rate", "Longs": "longs"} {
 		c.field(field, name)
 	}
 	return func() loadtest.Scenario {
 		return loadtest.Scenario{
-			Protocol:  *protocol,
-			Clients:   *clients,
-			Small:     *small,
-			Long:      *long,
-			LongAfter: *after,
-			Duration:  *dur,
-			Interval:  *iv,
-			Warmup:    *warmup,
-			Reconnect: *reconnect,
-			Rate:      *rate,
-			Longs:     *longs,
+			Protocol:    *protocol,
+			Clients:     *clients,
+			Small:       *small,
+			Long:        *long,
+			LongAfter:   *after,
+			Duration:    *dur,
+			MaxDuration: *maxDur,
+			Interval:    *iv,
+			Warmup:      *warmup,
+			Reconnect:   *reconnect,
+			Rate:        *rate,
+			Longs:       *longs,
 		}
 	}
 }
