@@ -2,38 +2,9 @@ package loadtest
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
-
-// clockTicks is the unit of a process's CPU times in /proc, USER_HZ, which
-// Linux fixes at 100 for every program.
-const clockTicks = 100
-
-// processCPU returns the CPU time, user and system, that process pid has
-// used, from /proc; an error where there is no /proc.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: utime and stime are the 12th and 13th.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("loadtest: /proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("loadtest: /proc/%d/stat: bad CPU times", pid)
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
 
 // cpuMeter measures the CPU the generator and the server use, in cores,
 // between one reading and the next.

@@ -1,8 +1,12 @@
 package loadtest
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
+	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 
@@ -43,4 +47,48 @@ func TestIntervalsRecordTheCPUOfTheGeneratorAndTheServer(t *testing.T) {
 	res, err = Run(context.Background(), sc, nil)
 	require.NoError(t, err)
 	assert.Equal(t, -1.0, res.Intervals[0].ServerCPU, "no server process: unknown")
+}
+
+// envSpin makes this test binary spin: see spin.
+const envSpin = "LOADTEST_SPIN"
+
+// spinFor is how much CPU the spinning child uses before it says so.
+const spinFor = 200 * time.Millisecond
+
+// spin uses spinFor of CPU on one thread, by its own clock, says "spun",
+// and waits until its stdin closes.
+func spin() {
+	for {
+		if used, err := selfCPU(); err != nil || used >= spinFor {
+			break
+		}
+	}
+	os.Stdout.WriteString("spun\n")
+	io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
+}
+
+func TestTheServersCPUIsMeasuredExactly(t *testing.T) {
+	if _, err := processCPU(os.Getpid()); err != nil {
+		t.Skipf("no other process's CPU here: %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envSpin+"=1")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	m := newCPUMeter(0)
+	require.NoError(t, cmd.Start())
+	defer cmd.Wait()
+	defer stdin.Close()
+	m.serverPid, m.serverReadable = cmd.Process.Pid, true
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "spun\n", line)
+	from := m.at
+	_, server := m.read()
+	used := server * m.at.Sub(from).Seconds()
+	assert.GreaterOrEqual(t, used, spinFor.Seconds()*0.99, "the child's CPU while it spun, in core-seconds")
+	assert.LessOrEqual(t, server, float64(runtime.NumCPU()), "never more cores than the machine has")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"testing"
 
@@ -15,6 +16,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envSpin) != "" {
+		spin() // a CPU-bound child of TestTheServersCPUIsMeasuredExactly
+	}
 	// The servers' worker processes are this test binary.
 	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)
