@@ -141,8 +141,10 @@ type KneePoint struct {
 	Achieved float64 `json:"achieved"`
 	// P99 is the small requests' p99 at that rate.
 	P99 time.Duration `json:"p99"`
-	// Kept says the server kept up: it answered enough, under the bound.
-	Kept bool `json:"kept"`
+	// KeptUp says the server kept up with the rate: it answered enough,
+	// with the p99 under the bound. (It is not kept, the share of the
+	// small requests' flow that survives a long request.)
+	KeptUp bool `json:"kept_up"`
 	// GeneratorBound says the generator may have been the limit.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
 }

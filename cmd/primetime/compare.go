@@ -179,6 +179,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.fail(err, 1)
 	}
 	if len(cmp.Rows) > 0 {
+		progress.Legend(plan.Scenario.Interval)
 		fmt.Fprintln(stdout)
 		showComparison(stdout, cmp)
 	}
@@ -225,17 +226,39 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // printPlan says what an experiment runs, with its defaults filled in.
 func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote string) {
 	sc := plan.Scenario
+	swept := map[string]string{}
+	for _, sw := range x.Sweeps {
+		swept[sw.Name] = strings.Join(sw.Values, ", ")
+	}
 	fmt.Fprintf(w, "%d runs, %s each", plan.Runs, sc.Duration)
 	if sc.SendsLong() {
 		fmt.Fprintf(w, " (up to %s while a long request waits for its answer)", sc.MaxDuration)
 	}
-	fmt.Fprintf(w, ": %d clients send %q", sc.Clients, sc.Small)
+	clients, small := strconv.Itoa(sc.Clients), strconv.Quote(sc.Small)
+	if v, ok := swept["clients"]; ok {
+		clients = v
+	}
+	if v, ok := swept["request"]; ok {
+		small = v
+	}
+	fmt.Fprintf(w, ":\n%s clients send %s", clients, small)
+	if v, ok := swept["rate"]; ok {
+		fmt.Fprintf(w, " at %s a second in all", v)
+	}
 	if sc.LongAfter >= 0 {
 		fmt.Fprintf(w, ", one sends %q after %s", sc.Long, sc.LongAfter)
 	}
 	where := "a child process each"
 	if x.InProcess {
 		where = "this process"
+	}
+	for _, name := range []string{"gil", "longs", "maxprocs"} {
+		if v, ok := swept[name]; ok {
+			fmt.Fprintf(w, "; %s = %s", name, v)
+		}
+	}
+	if x.Knee != nil {
+		fmt.Fprintf(w, "; then each strategy's knee")
 	}
 	fmt.Fprintf(w, "; servers in %s; %d CPUs", where, runtime.NumCPU())
 	if x.MaxProcs > 0 {

@@ -270,6 +270,8 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		"strategy  before/s  during/s  after/s",
 		"500 idle connections measure each server's memory first", "errors  idle conn  note",
 		"answers per interval", "━",
+		"each mark is 50ms: . the small requests alone, | with the long request in flight",
+		"\nkept = during/s ÷ before/s",
 	} {
 		assert.Contains(t, out, want)
 	}
@@ -305,6 +307,19 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 		assert.Equal(t, runtime.NumCPU(), row.MaxProcs, "each server's GOMAXPROCS")
 	}
 	assert.Contains(t, out, "measured ")
+}
+
+func TestASweepNamesEveryValueAndLabelsEveryRun(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(proctest.Context(t), []string{"compare", "-strategies", "perconn", "-inprocess", "-sweep", "clients=1,2",
+		"-duration", "300ms", "-interval", "50ms", "-after", "-1s"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "\n1, 2 clients send \"1\"", "the header names every value")
+	for _, n := range []string{"1", "2"} {
+		assert.Regexp(t, `(?m)^perconn \[clients=`+n+`\]\s+\.+ `, out, "the run's line says its point")
+	}
+	assert.NotContains(t, out, "kept =", "no long request: no kept to define")
 }
 
 // The command of docs/workers.md: the process pool's rows and the NATS

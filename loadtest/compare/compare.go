@@ -362,13 +362,13 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 		run.Long = py.long
 	}
 	trace := x.tracePath(label, round)
-	res, idle, err := x.runOne(ctx, t, run, trace)
+	res, idle, err := x.runOne(ctx, t, run, trace, label)
 	if res == nil {
 		return loadtest.Row{}, nil, err
 	}
 	row := rowOf(s, res)
 	if x.Knee != nil && err == nil {
-		knee, kerr := x.findKnee(ctx, t, run)
+		knee, kerr := x.findKnee(ctx, t, run, label)
 		row.Knee = &knee
 		if kerr != nil {
 			return row, res, fmt.Errorf("its knee: %w", kerr)
@@ -418,8 +418,8 @@ func (t target) label() string {
 func oneAtATime(s strategy.Strategy) bool { return strategy.Describe(s).Scheduler.MaxConns == 1 }
 
 // runOne starts srv, measures its idle connections if asked, runs sc
-// against it and stops it.
-func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (*loadtest.Result, float64, error) {
+// against it and stops it; name is the run's row's, for Progress.
+func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario, trace, name string) (*loadtest.Result, float64, error) {
 	s := srv.strategy
 	addr, pid, stop, err := x.startServer(ctx, srv, sc, trace)
 	if err != nil {
@@ -432,7 +432,6 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 			return nil, 0, errors.Join(err, stop())
 		}
 	}
-	name := srv.label()
 	var monitor loadtest.Monitor
 	if x.Progress != nil {
 		x.Progress.Start(name, sc)
@@ -528,7 +527,7 @@ func rowOf(s strategy.Strategy, r *loadtest.Result) loadtest.Row {
 			row.Note = "long request never answered: with persistent connections Serial never accepts its connection"
 		}
 	case sum.LongSent && !sum.LongAnswered:
-		row.Note = "long request not answered before the run ended"
+		row.Note = sum.KeptMissing
 	case r.Scenario.Reconnect:
 		row.Note = "a new connection per request"
 	}

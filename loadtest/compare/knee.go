@@ -63,7 +63,7 @@ type probeResult struct {
 // passed) and every probed point. A probe where the generator may have
 // been the limit ends the search: above it the figures are the
 // generator's, and the knee is then marked as a lower bound.
-func (k KneeSearch) search(ctx context.Context, probe func(context.Context, float64) (probeResult, error)) (loadtest.Knee, error) {
+func (k KneeSearch) search(ctx context.Context, probe func(context.Context, float64) (probeResult, error), probed func(loadtest.KneePoint)) (loadtest.Knee, error) {
 	k = k.withDefaults()
 	var knee loadtest.Knee
 	pass, fail := 0.0, 0.0
@@ -74,7 +74,10 @@ func (k KneeSearch) search(ctx context.Context, probe func(context.Context, floa
 			return knee, err
 		}
 		ok := r.achieved >= KeepUp*rate && r.p99 < k.P99
-		knee.Points = append(knee.Points, loadtest.KneePoint{Rate: rate, Achieved: r.achieved, P99: r.p99, Kept: ok, GeneratorBound: r.generatorBound})
+		knee.Points = append(knee.Points, loadtest.KneePoint{Rate: rate, Achieved: r.achieved, P99: r.p99, KeptUp: ok, GeneratorBound: r.generatorBound})
+		if probed != nil {
+			probed(knee.Points[len(knee.Points)-1])
+		}
 		if r.generatorBound {
 			knee.GeneratorBound = true
 			break
@@ -94,10 +97,26 @@ func (k KneeSearch) search(ctx context.Context, probe func(context.Context, floa
 	return knee, ctx.Err()
 }
 
+// A KneeProgress is a Progress that is also told of a knee search: Knee
+// before a row's search starts, with its bounds (at most probes probes,
+// each of length probe; a rate is kept up with when keepUp of it is
+// answered with the p99 under p99), and Probe as each probe ends.
+type KneeProgress interface {
+	Progress
+	Knee(label string, probes int, probe, p99 time.Duration, keepUp float64)
+	Probe(label string, p loadtest.KneePoint)
+}
+
 // findKnee searches t's knee with x.Knee, against a server of its own,
-// with sc's small requests at open-loop rates and no long request.
-func (x Experiment) findKnee(ctx context.Context, t target, sc loadtest.Scenario) (loadtest.Knee, error) {
+// with sc's small requests at open-loop rates and no long request; label
+// is its row's, for Progress.
+func (x Experiment) findKnee(ctx context.Context, t target, sc loadtest.Scenario, label string) (loadtest.Knee, error) {
 	k := x.Knee.withDefaults()
+	var probed func(loadtest.KneePoint)
+	if kp, ok := x.Progress.(KneeProgress); ok {
+		kp.Knee(label, k.Probes, k.Probe, k.P99, KeepUp)
+		probed = func(p loadtest.KneePoint) { kp.Probe(label, p) }
+	}
 	addr, pid, stop, err := x.startServer(ctx, t, sc, "")
 	if err != nil {
 		return loadtest.Knee{}, err
@@ -113,7 +132,7 @@ func (x Experiment) findKnee(ctx context.Context, t target, sc loadtest.Scenario
 		s := res.Summary
 		return probeResult{achieved: s.Before, p99: s.Latency.P99, generatorBound: s.GeneratorBound}, nil
 	}
-	knee, err := k.search(ctx, probe)
+	knee, err := k.search(ctx, probe, probed)
 	if serr := stop(); err == nil {
 		err = serr
 	}

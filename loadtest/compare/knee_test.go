@@ -22,7 +22,7 @@ func fakeServer(_ context.Context, rate float64) (probeResult, error) {
 
 func TestTheKneeSearchFindsTheKnownKneeWithinItsProbes(t *testing.T) {
 	k := KneeSearch{Start: 1000, Probes: 10}
-	knee, err := k.search(context.Background(), fakeServer)
+	knee, err := k.search(context.Background(), fakeServer, nil)
 	require.NoError(t, err)
 	require.Len(t, knee.Points, 10, "it stops after its probes")
 	var rates []float64
@@ -34,7 +34,7 @@ func TestTheKneeSearchFindsTheKnownKneeWithinItsProbes(t *testing.T) {
 	assert.LessOrEqual(t, 10000-knee.Rate, 2*last, "within one bisection step of the true knee")
 	assert.Equal(t, 9750.0, knee.Rate)
 	assert.False(t, knee.GeneratorBound)
-	assert.False(t, knee.Points[4].Kept, "16,000/s: not kept up")
+	assert.False(t, knee.Points[4].KeptUp, "16,000/s: not kept up")
 }
 
 func TestTheKneeSearchStopsWhereTheGeneratorIsTheLimit(t *testing.T) {
@@ -43,7 +43,7 @@ func TestTheKneeSearchStopsWhereTheGeneratorIsTheLimit(t *testing.T) {
 		r.generatorBound = rate >= 4000
 		return r, nil
 	}
-	knee, err := KneeSearch{Start: 1000, Probes: 10}.search(context.Background(), probe)
+	knee, err := KneeSearch{Start: 1000, Probes: 10}.search(context.Background(), probe, nil)
 	require.NoError(t, err)
 	assert.Len(t, knee.Points, 3, "no probe past the generator's limit")
 	assert.True(t, knee.GeneratorBound)
@@ -58,7 +58,7 @@ func TestTheKneeSearchStopsAtAProbesError(t *testing.T) {
 			return probeResult{}, boom
 		}
 		return probeResult{achieved: 1e9}, nil
-	})
+	}, nil)
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, 3, n)
 }

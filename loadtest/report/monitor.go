@@ -43,9 +43,9 @@ func printInterval(w io.Writer, iv loadtest.Interval, events []loadtest.Event, s
 	if iv.Warmup {
 		mark += "  (warm-up)"
 	}
-	cpu := fmt.Sprintf("cpu gen %.2f", iv.GeneratorCPU)
+	cpu := fmt.Sprintf("cpu: generator %.2f cores", iv.GeneratorCPU)
 	if iv.ServerCPU >= 0 {
-		cpu += fmt.Sprintf(" server %.2f", iv.ServerCPU)
+		cpu += fmt.Sprintf(", server %.2f cores", iv.ServerCPU)
 	}
 	fmt.Fprintf(w, "%7.2fs %9s/s  answers %7s  errors %4s  p50 %8s  p99 %8s  max %8s  %s%s\n",
 		iv.End.Sub(start).Seconds(), count(iv.Rate()), count(float64(iv.Answers)), count(float64(iv.Errors)),

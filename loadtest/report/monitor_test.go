@@ -2,8 +2,10 @@ package report_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 
@@ -15,13 +17,14 @@ func TestMonitorSaysWhenTheLongRequestFailedAndGroupsThousands(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	var out bytes.Buffer
 	m := report.Monitor(&out)
-	m(loadtest.Interval{Start: t0, End: t0.Add(time.Second), Answers: 37589}, nil)
+	m(loadtest.Interval{Start: t0, End: t0.Add(time.Second), Answers: 37589, GeneratorCPU: 0.58, ServerCPU: 1.2}, nil)
 	failed := loadtest.Event{Time: t0.Add(1500 * time.Millisecond), Kind: loadtest.LongFailed, Latency: 243 * time.Microsecond, Detail: "refused: ERR bad request"}
 	m(loadtest.Interval{Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Answers: 1200, Errors: 1500, LongInFlight: true}, []loadtest.Event{failed})
 	m(loadtest.Interval{Start: t0.Add(2 * time.Second), End: t0.Add(3 * time.Second), Answers: 10, LongInFlight: true}, nil)
 	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 	if assert.Len(t, lines, 4) {
 		assert.Contains(t, string(lines[0]), "37,589/s  answers  37,589  errors    0")
+		assert.Contains(t, string(lines[0]), "cpu: generator 0.58 cores, server 1.20 cores", "every figure has its unit")
 		assert.Contains(t, string(lines[1]), "1.50s  !! long request failed after 243µs: refused: ERR bad request")
 		assert.Contains(t, string(lines[2]), "errors 1,500")
 		assert.Contains(t, string(lines[2]), "[long request failed]")
@@ -38,5 +41,23 @@ func TestTableShowsADashForAWindowThatWasNot(t *testing.T) {
 	var out bytes.Buffer
 	report.Table(&out, cmp)
 	assert.Regexp(t, `(?m)^\s+serial\s+11,390\s+0\s+-\s+-\s+unanswered`, out.String())
-	assert.Regexp(t, `(?m)^\s+perconn\s+96,255\s+-\s+-\s+-\s+unanswered\s+0\s+no long request$`, out.String())
+	assert.Regexp(t, `(?m)^\s+perconn\s+96,255\s+-\s+-\s+-\s+unanswered\s+0\s+\[1\]$`, out.String())
+	assert.Contains(t, out.String(), "\nkept = during/s ÷ before/s: the share of the small requests' flow that survived the long request", "kept is defined")
+	assert.Contains(t, out.String(), "\n[1] no long request\n", "a note is under the table, by its number")
+}
+
+func TestTheDefaultTableFitsInAHundredAndTwentyColumns(t *testing.T) {
+	littles := "Little's law: 3.4 small requests in flight on average for 4 clients answered: the generator kept its clients idle between requests, so that the load was not what the scenario says"
+	cmp := &loadtest.Comparison{Idle: 10000}
+	for _, s := range []string{"serial", "perconn", "pool:8", "loop", "loop+goroutines:2", "procpool:2", "loop+procs:2"} {
+		cmp.Rows = append(cmp.Rows, loadtest.Row{Strategy: s, Before: 96255, During: 60427, After: 108904, Kept: 0.628,
+			LongAnswered: true, LongLatency: 969 * time.Millisecond, Errors: 12345, IdleBytes: 10648, Note: "a new connection per request; " + littles})
+	}
+	cmp.Rows[3].Note = littles
+	var out bytes.Buffer
+	report.Table(&out, cmp)
+	for line := range strings.SplitSeq(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		assert.LessOrEqual(t, utf8.RuneCountInString(line), 120, "%q", line)
+	}
+	assert.Contains(t, out.String(), "\n[2] Little's law", "the notes are under the table, each once")
 }

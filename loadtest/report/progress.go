@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
 )
@@ -56,4 +57,28 @@ func (p *Progress) Done(_ string, r *loadtest.Result, err error) {
 		fmt.Fprintf(p.w, "; the generator may be the limit")
 	}
 	fmt.Fprintln(p.w)
+}
+
+// Legend says what the marks of the runs' lines are, once the runs are
+// over: one per interval of the given length.
+func (p *Progress) Legend(interval time.Duration) {
+	fmt.Fprintf(p.w, "%-*s each mark is %s: . the small requests alone, | with the long request in flight\n", p.width, "", short(interval))
+}
+
+// Knee begins a row's knee search: a line that says what it looks for.
+func (p *Progress) Knee(label string, probes int, probe, p99 time.Duration, keepUp float64) {
+	fmt.Fprintf(p.w, "%-*s knee: up to %d probes of %s at open-loop rates; a rate is kept up with when %.0f%% of it is answered, p99 under %s\n",
+		p.width, label, probes, short(probe), 100*keepUp, short(p99))
+}
+
+// Probe shows one probe of a knee search as it ends.
+func (p *Progress) Probe(_ string, kp loadtest.KneePoint) {
+	verdict := "kept up"
+	if !kp.KeptUp {
+		verdict = "fell behind"
+	}
+	if kp.GeneratorBound {
+		verdict += "; the generator may be the limit"
+	}
+	fmt.Fprintf(p.w, "%-*s   %s/s asked: %s/s answered, p99 %s, %s\n", p.width, "", count(kp.Rate), count(kp.Achieved), short(kp.P99), verdict)
 }

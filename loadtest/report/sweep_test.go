@@ -53,7 +53,7 @@ func TestThePageDrawsASweepsCurvesAndEachKnee(t *testing.T) {
 			{Strategy: "perconn", GIL: 5 * time.Millisecond, Point: at("5ms"), Before: 600, P99: 24 * time.Millisecond, NoLong: true},
 			{Strategy: "perconn", GIL: 5 * time.Millisecond, Runtime: "cpython", Point: at("5ms"), Before: 500, NoLong: true},
 			{Strategy: "perconn", GIL: 10 * time.Microsecond, Point: at("10µs"), Before: 2000, NoLong: true,
-				Knee: &loadtest.Knee{Rate: 9750, Points: []loadtest.KneePoint{{Rate: 8000, Achieved: 8000, P99: time.Millisecond, Kept: true}, {Rate: 16000, Achieved: 12000, P99: 50 * time.Millisecond}}}},
+				Knee: &loadtest.Knee{Rate: 9750, Points: []loadtest.KneePoint{{Rate: 8000, Achieved: 8000, P99: time.Millisecond, KeptUp: true}, {Rate: 16000, Achieved: 12000, P99: 50 * time.Millisecond}}}},
 			{Strategy: "perconn", GIL: 10 * time.Microsecond, Runtime: "cpython", Point: at("10µs"), Before: 10000, NoLong: true},
 		},
 	}

@@ -121,11 +121,11 @@ func sweepsOf(cmp *loadtest.Comparison) *pageSweep {
 		}
 		k := pageSweepKnees{Label: r.FullLabel(), Color: colors[lineLabel(r, ps.Name)], Knee: r.Knee.Rate}
 		for _, p := range r.Knee.Points {
-			kept := 0.0
-			if p.Kept {
-				kept = 1
+			keptUp := 0.0
+			if p.KeptUp {
+				keptUp = 1
 			}
-			k.Points = append(k.Points, [3]float64{p.Achieved, millis(p.P99), kept})
+			k.Points = append(k.Points, [3]float64{p.Achieved, millis(p.P99), keptUp})
 		}
 		ps.Knees = append(ps.Knees, k)
 	}

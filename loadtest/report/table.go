@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -52,6 +53,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	}
 	fmt.Fprintf(tw, "strategy\t%s%sbefore/s\tduring/s\tafter/s\tkept\tlong request\terrors\t%s\tnote\n", swept, knees, idle)
 	repeated := false
+	var notes []string // each note once, numbered under the table
 	for _, r := range byStrategy(cmp.Rows) {
 		knee := ""
 		if knees != "" {
@@ -75,11 +77,25 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 			idle = idleCell(r) + "\t"
 		}
 		repeated = repeated || r.Runs > 1
+		note := ""
+		if r.Note != "" {
+			i := slices.Index(notes, r.Note)
+			if i < 0 {
+				i, notes = len(notes), append(notes, r.Note)
+			}
+			note = fmt.Sprintf("[%d]", i+1)
+		}
 		fmt.Fprintf(tw, "%s\t%s%s%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.Label(), points, knee, beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, r.Note)
+			r.Label(), points, knee, beforeCell(r), rateCell(r.During, r.NoDuring), rateCell(r.After, r.NoAfter), keptCell(r), long, r.Errors, idle, note)
 	}
 	tw.Flush()
 	writeTrimmed(w, buf.Bytes())
+	if slices.ContainsFunc(cmp.Rows, func(r loadtest.Row) bool { return !r.NoLong }) {
+		fmt.Fprintln(w, keptMeans)
+	}
+	for i, n := range notes {
+		fmt.Fprintln(w, wrap(fmt.Sprintf("[%d] %s", i+1, n), tableWidth))
+	}
 	if repeated {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
 			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
@@ -145,6 +161,31 @@ func idleCell(r loadtest.Row) string {
 		return "-"
 	}
 	return count(r.IdleBytes) + " B"
+}
+
+// keptMeans defines kept, under every table that has it.
+const keptMeans = "kept = during/s ÷ before/s: the share of the small requests' flow that survived the long request (the lecture's figure)"
+
+// tableWidth is the width the terminal's output keeps within.
+const tableWidth = 120
+
+// wrap breaks text into lines of at most width, at spaces, the lines after
+// the first indented by four.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(text) {
+		if i > 0 && line+1+len(word) > width {
+			b.WriteString("\n    ")
+			line = 4
+		} else if i > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	return b.String()
 }
 
 // writeTrimmed writes the lines of b without their trailing spaces: the
