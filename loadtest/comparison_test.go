@@ -1,9 +1,11 @@
 package loadtest
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAggregateTakesMediansAndRanges(t *testing.T) {
@@ -62,4 +64,11 @@ func TestAggregateTakesTheMediansOfTheWindowsThatWere(t *testing.T) {
 	assert.Equal(t, 9.0, r.After, "a run without an after window is not a 0 in the median")
 	r = Aggregate([]Row{{Strategy: "s", NoDuring: true, NoAfter: true}, {Strategy: "s", NoDuring: true, NoAfter: true}})
 	assert.True(t, r.NoDuring && r.NoAfter)
+}
+
+func TestAKneeProbeSaysKeptUpNotKept(t *testing.T) {
+	b, err := json.Marshal(KneePoint{Rate: 1000, Achieved: 999, KeptUp: true})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"kept_up":true`)
+	assert.NotContains(t, string(b), `"kept"`, "kept is the headline's share of the flow, not a probe's verdict")
 }

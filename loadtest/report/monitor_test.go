@@ -61,3 +61,14 @@ func TestTheDefaultTableFitsInAHundredAndTwentyColumns(t *testing.T) {
 	}
 	assert.Contains(t, out.String(), "\n[2] Little's law", "the notes are under the table, each once")
 }
+
+func TestAKneeSearchShowsEachProbe(t *testing.T) {
+	var out bytes.Buffer
+	p := report.NewProgress(&out)
+	p.Knee("perconn", 12, 2*time.Second, 10*time.Millisecond, 0.95)
+	p.Probe("perconn", loadtest.KneePoint{Rate: 32000, Achieved: 32151, P99: 35600 * time.Microsecond})
+	p.Probe("perconn", loadtest.KneePoint{Rate: 1000, Achieved: 999, P99: 6240 * time.Microsecond, KeptUp: true})
+	assert.Contains(t, out.String(), "knee: up to 12 probes of 2s at open-loop rates; a rate is kept up with when 95% of it is answered, p99 under 10ms")
+	assert.Contains(t, out.String(), "32,000/s asked: 32,151/s answered, p99 35.6ms, fell behind")
+	assert.Contains(t, out.String(), "1,000/s asked: 999/s answered, p99 6.24ms, kept up")
+}
