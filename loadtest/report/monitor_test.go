@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/report"
@@ -71,4 +72,16 @@ func TestAKneeSearchShowsEachProbe(t *testing.T) {
 	assert.Contains(t, out.String(), "knee: up to 12 probes of 2s at open-loop rates; a rate is kept up with when 95% of it is answered, p99 under 10ms")
 	assert.Contains(t, out.String(), "32,000/s asked: 32,151/s answered, p99 35.6ms, fell behind")
 	assert.Contains(t, out.String(), "1,000/s asked: 999/s answered, p99 6.24ms, kept up")
+}
+
+func TestADiffOfOneRunASideShowsTheChangesAloneAndTheRowsOfOneSide(t *testing.T) {
+	old := &loadtest.Comparison{Rows: []loadtest.Row{{Strategy: "perconn", Before: 19269, Kept: .5}, {Strategy: "serial", Before: 11000}}}
+	cur := &loadtest.Comparison{Rows: []loadtest.Row{{Strategy: "perconn", Before: 37667, Kept: .6}, {Strategy: "loop", Before: 80000}}}
+	var out bytes.Buffer
+	require.NoError(t, report.Diff(&out, old, cur))
+	assert.Regexp(t, `(?m)^\s*perconn\s+19,269\s+37,667\s+\+95\.5%\s+50\.0%\s+60\.0%\s+\+10\.0 pts\s*$`, out.String(), "the change, not ~")
+	assert.Contains(t, out.String(), "1 of 1 rows ran under 4 times on a side: their changes are shown alone, and may be noise; significance needs compare\n    -count 5 or more")
+	assert.Contains(t, out.String(), "\nonly in old: serial\n")
+	assert.Contains(t, out.String(), "\nonly in new: loop\n")
+	assert.NotContains(t, out.String(), "~:", "no row was tested")
 }
