@@ -115,9 +115,11 @@ func (w *cancelOnWrite) Write(p []byte) (int, error) {
 }
 
 func TestNthSaysHowLongALargeNTakes(t *testing.T) {
+	// On a busy machine the estimate says so.
+	const busy = `(; the machine is busy \(the estimate got \d+% of a core\), so it may take longer)?`
 	var stderr bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"nth", "99999999999"}, io.Discard, &stderr))
-	assert.Regexp(t, `^primetime nth: N is 99,999,999,999, over the prime task's limit of 1,000,000: it would take about [\d,]+ years here \(estimated from the time of n=2,000\)\n$`, stderr.String())
+	assert.Regexp(t, `^primetime nth: N is 99,999,999,999, over the prime task's limit of 1,000,000: it would take about [\d,]+ years of CPU here \(estimated from the CPU time of n=2,000\)`+busy+`\n$`, stderr.String())
 
 	// The warning comes before the work, and Ctrl-C (here, the warning
 	// itself) stops it.
@@ -125,7 +127,7 @@ func TestNthSaysHowLongALargeNTakes(t *testing.T) {
 	defer cancel()
 	w := &cancelOnWrite{cancel: cancel}
 	assert.Equal(t, 1, run(ctx, []string{"nth", "1000000"}, io.Discard, w))
-	assert.Regexp(t, `^primetime nth: n=1,000,000 would take about \S+ here \(estimated from the time of n=2,000\); Ctrl-C stops it\nprimetime nth: stopped after \S+: context canceled\n$`, w.buf.String())
+	assert.Regexp(t, `^primetime nth: n=1,000,000 would take about \S+ of CPU here \(estimated from the CPU time of n=2,000\)`+busy+`; Ctrl-C stops it\nprimetime nth: stopped after \S+: context canceled\n$`, w.buf.String())
 }
 
 func TestDiffRefusesWhatIsNotTwoSavedRunsOfAKind(t *testing.T) {
@@ -194,4 +196,10 @@ func TestFlagsMayFollowTheArguments(t *testing.T) {
 	assert.Equal(t, 3, c.NArg())
 	assert.Equal(t, "a.json", c.Arg(0))
 	assert.Equal(t, "", c.Arg(3))
+}
+
+func TestAnEstimateOnABusyMachineSaysSo(t *testing.T) {
+	assert.Equal(t, "would take about 27s of CPU here (estimated from the CPU time of n=2,000)", estimateText(estimate{cpu: 27, share: 0.97}))
+	assert.Equal(t, "would take about 27s of CPU here (estimated from the CPU time of n=2,000); the machine is busy (the estimate got 45% of a core), so it may take longer",
+		estimateText(estimate{cpu: 27, share: 0.45}))
 }

@@ -277,7 +277,7 @@ func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if n > nthEstimateFrom {
-		if est, ok := nthTime(ctx, n); ok && est > nthWarnAfter.Seconds() {
+		if est, ok := nthTime(ctx, n); ok && est.cpu > nthWarnAfter.Seconds() {
 			fmt.Fprintf(stderr, "primetime nth: n=%s %s; Ctrl-C stops it\n", thousands(n), estimateText(est))
 		}
 	}
@@ -291,30 +291,56 @@ func nth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// nthTime estimates how long NthPrime(n) takes here, in seconds, from the
-// time of a small n: the algorithm divides each prime p by every number
-// below it, so its cost grows as the sum of the primes up to the nth, about
-// P²/(2 ln P) with P = n ln n.
-func nthTime(ctx context.Context, n int) (float64, bool) {
-	start := time.Now()
-	if _, err := primetime.NthPrime(ctx, nthEstimateFrom); err != nil {
-		return 0, false
+// An estimate is how long NthPrime(n) takes here: its CPU time, and the
+// share of a core the measurement got, under 1 on a busy machine.
+type estimate struct {
+	cpu, share float64
+}
+
+// nthTime estimates how long NthPrime(n) takes here, from the CPU time of
+// a small n, the best of three, measured on one thread's CPU clock so that
+// a busy machine does not inflate it: the algorithm divides each prime p
+// by every number below it, so its cost grows as the sum of the primes up
+// to the nth, about P²/(2 ln P) with P = n ln n.
+func nthTime(ctx context.Context, n int) (estimate, bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	best := estimate{cpu: math.Inf(1)}
+	for range 3 {
+		cpu0, start := threadCPU(), time.Now()
+		if _, err := primetime.NthPrime(ctx, nthEstimateFrom); err != nil {
+			return estimate{}, false
+		}
+		cpu, wall := (threadCPU() - cpu0).Seconds(), time.Since(start).Seconds()
+		if cpu <= 0 { // no thread clock here: the wall clock
+			cpu = wall
+		}
+		if cpu < best.cpu {
+			best = estimate{cpu: cpu, share: min(cpu/wall, 1)}
+		}
 	}
-	took := time.Since(start).Seconds()
 	cost := func(n int) float64 {
 		p := float64(n) * math.Log(float64(n))
 		return p * p / math.Log(p)
 	}
-	return took * cost(n) / cost(nthEstimateFrom), true
+	best.cpu *= cost(n) / cost(nthEstimateFrom)
+	return best, true
 }
 
 // estimateText says how long an estimated computation takes.
-func estimateText(secs float64) string {
-	if secs <= 0 {
+func estimateText(e estimate) string {
+	if e.cpu <= 0 {
 		return "would take long"
 	}
-	return fmt.Sprintf("would take about %s here (estimated from the time of n=%s)", roundEstimate(secs), thousands(nthEstimateFrom))
+	text := fmt.Sprintf("would take about %s of CPU here (estimated from the CPU time of n=%s)", roundEstimate(e.cpu), thousands(nthEstimateFrom))
+	if e.share < busyShare {
+		text += fmt.Sprintf("; the machine is busy (the estimate got %.0f%% of a core), so it may take longer", 100*e.share)
+	}
+	return text
 }
+
+// busyShare is the share of a core under which the machine counts as busy.
+const busyShare = 0.8
 
 // roundEstimate rounds an estimate in seconds to what it can mean.
 func roundEstimate(secs float64) string {
