@@ -30,6 +30,11 @@ type Conditions struct {
 	CPUs int    `json:"cpus"`
 	// GOMAXPROCS is the load generator's.
 	GOMAXPROCS int `json:"gomaxprocs"`
+	// ServerInProcess says the server ran in the generator's own process
+	// (on Linux, where it can be told): they shared its scheduler, so
+	// that the generator's goroutines took turns with the server's, and
+	// the generator's CPU figures are both's.
+	ServerInProcess bool `json:"server_in_process,omitempty"`
 }
 
 // CurrentConditions returns the conditions of a measurement that starts
@@ -74,6 +79,10 @@ func (c Conditions) String() string {
 	if c.Kernel != "" {
 		kernel += " " + c.Kernel
 	}
-	return fmt.Sprintf("%s, %d × %s, %s/%s, %s, GOMAXPROCS %d, primetime %s",
+	s := fmt.Sprintf("%s, %d × %s, %s/%s, %s, GOMAXPROCS %d, primetime %s",
 		c.Start.Format(time.RFC3339), c.CPUs, cpu, kernel, c.Arch, c.Go, c.GOMAXPROCS, c.Module)
+	if c.ServerInProcess {
+		s += "; the server in the generator's process, sharing its scheduler and its CPU figures"
+	}
+	return s
 }

@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envSpin) != "" {
 		spin() // a CPU-bound child of TestTheServersCPUIsMeasuredExactly
 	}
+	if os.Getenv(envListen) != "" {
+		listenAndAnswer() // a server in a process of its own
+	}
 	// The servers' worker processes are this test binary.
 	primetime.MaybeWorker()
 	goleak.VerifyTestMain(m)

@@ -23,6 +23,13 @@ type Monitor func(iv Interval, events []Event)
 // connections gives errors and empty intervals in the result, not a hang:
 // every wait ends with the run. If ctx ends first, Run stops early and
 // returns the partial result with ctx's error.
+//
+// Measure a server in a process of its own. A server in Run's own process
+// shares the generator's scheduler: the clients' goroutines and the
+// server's take turns on the same Ps, so the server's figures move with
+// the generator's load (kept wanders by several times from run to run),
+// and the CPU the generator records is both's. The result's Conditions
+// say so (ServerInProcess), and no GeneratorBound verdict is given.
 func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 	sc, err := sc.WithDefaults()
 	if err != nil {
@@ -152,6 +159,7 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 		wg.Go(func() { r.longsClient(runCtx) })
 	}
 	res := &Result{Scenario: r.sc, Start: r.start, Conditions: CurrentConditions()}
+	res.Conditions.ServerInProcess = listensHere(r.sc.Addr)
 	r.cpu = newCPUMeter(r.sc.ServerPID)
 	total := newHistogram()
 	var phases [numPhases]int
@@ -200,7 +208,9 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 	long := r.long
 	r.mu.Unlock()
 	res.Summary = r.summarize(res.End, long, total, phases, errs)
-	res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
+	if !res.Conditions.ServerInProcess { // the generator's CPU is the server's too
+		res.Summary.GeneratorBound, res.Summary.GeneratorWhy = r.generatorBound(res.Intervals, long)
+	}
 	res.Summary.InFlight = inFlight(res.Intervals, long)
 	for _, n := range r.answeredBefore {
 		if n > 0 {

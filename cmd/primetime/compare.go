@@ -47,7 +47,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var rateAuto bool
 	scenario := scenarioFlagsAuto(c, compareDuration, fmt.Sprintf("(default %v, or a tenth of a -duration under %v)", compareInterval, 10*compareInterval), &rateAuto)
 	kneeP99 := c.duration("p99", compare.DefaultKneeP99, positive, "with -rate auto, the p99 a knee's rate must stay under")
-	inProcess := c.Bool("inprocess", false, "run the servers in this process instead of one child process each")
+	inProcess := c.Bool("inprocess", false, "run the servers in this process instead of one child process each (they then share the load generator's scheduler and CPU figures: for trying things, not for measuring)")
 	keepSerial := c.Bool("keep-serial-connections", false, "run serial with persistent connections too (it then never accepts the long request)")
 	html := c.String("html", "", "write the chart and the table as a self-contained HTML page to `file`")
 	jsonFile := c.String("json", "", "write the comparison as JSON to `file`")
