@@ -27,9 +27,9 @@ type Monitor func(iv Interval, events []Event)
 // Measure a server in a process of its own. A server in Run's own process
 // shares the generator's scheduler: the clients' goroutines and the
 // server's take turns on the same Ps, so the server's figures move with
-// the generator's load,
-// and the CPU the generator records is both's. The result's Conditions
-// say so (ServerInProcess), and no GeneratorBound verdict is given.
+// the generator's load, and the CPU the generator records is both's. The
+// result's Conditions say so (ServerInProcess), and no GeneratorBound
+// verdict is given.
 func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 	sc, err := sc.WithDefaults()
 	if err != nil {
