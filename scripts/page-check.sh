@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Loads the page of `primetime compare -html -trace` in headless Chromium, as a person would open
-# it: it fails if the page's scripts throw, the charts are not drawn or a row's lanes are empty,
-# and it saves a screenshot of the page and one of the three perconn rows' lanes.
-# Usage: bash scripts/page-check.sh [SCREENSHOT.png [LANES.png]]   (default: temporary files)
+# it: it fails if the page's scripts throw, a strategy has no panel of two charts, or a row's lanes
+# are empty, and it saves screenshots of the page at 1280x800 and 1920x1080 and one of the three
+# perconn rows' lanes. Usage: bash scripts/page-check.sh [DIR]   (default: a temporary directory;
+# docs/ for the documents' pictures: compare-1280.png, compare-1920.png, lanes.png)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 browser=$(command -v chromium || command -v chromium-browser || true)
@@ -11,8 +12,9 @@ if [ -z "$browser" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-shot=${1:-$work/page.png}
-lanes=${2:-$work/lanes.png}
+dir=${1:-$work}
+mkdir -p "$dir"
+lanes=$dir/lanes.png
 
 go build -o "$work/primetime" ./cmd/primetime
 "$work/primetime" compare -strategies perconn,loop,loop+goroutines:2 -gil 5ms -cpython -duration 2s -after 700ms -long 5000 \
@@ -28,9 +30,11 @@ errors=$(grep -E 'CONSOLE|Uncaught' "$work/console.log" || true)
 if [ -n "$errors" ]; then
   echo "the page logged errors:"; echo "$errors"; exit 1
 fi
+# A panel per strategy (perconn, loop, loop+goroutines:2), each with its two charts.
+panels=$(grep -o '<div class="panel"' "$work/dom.html" | wc -l)
 charts=$(grep -o 'class="uplot' "$work/dom.html" | wc -l)
-if [ "$charts" -ne 2 ]; then
-  echo "the page drew $charts charts, want 2"; exit 1
+if [ "$panels" -ne 3 ] || [ "$charts" -ne 6 ]; then
+  echo "the page drew $panels panels and $charts charts, want 3 and 6"; exit 1
 fi
 rows=$(grep -o 'class="lane-row"' "$work/dom.html" | wc -l)
 drawn=$(grep -oE 'class="lane-row" data-drawn="[1-9][0-9]*"' "$work/dom.html" | wc -l)
@@ -48,10 +52,16 @@ curves=$(grep -oE 'id="sweeps" data-charts="[0-9]+"' "$work/sweep-dom.html" | gr
 if [ "$curves" -lt 4 ]; then
   echo "the sweep's page drew $curves curves, want 4 (answers, p50, p99, kept)"; exit 1
 fi
-run page.html --screenshot="$shot" >/dev/null
+for size in 1280,800 1920,1080; do
+  timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=$size \
+    --screenshot="$dir/compare-${size%,*}.png" "file://$work/page.html" >/dev/null 2>&1
+done
 # The three perconn rows' lanes alone: Go, Python mode, CPython.
 sed 's|</head>|<style>body>*:not(#lanes){display:none} .lane-row:nth-child(n+4){display:none}</style></head>|' \
   "$work/page.html" >"$work/lanes.html"
 timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,470 \
   --screenshot="$lanes" "file://$work/lanes.html" >/dev/null 2>&1
-echo "ok   the page drew its 2 charts and the lanes of its 9 rows, a sweep's page its $curves curves, with no console error; screenshots: $shot, $lanes"
+for shot in "$dir/compare-1280.png" "$dir/compare-1920.png" "$lanes"; do
+  [ -s "$shot" ] || { echo "no screenshot $shot"; exit 1; }
+done
+echo "ok   the page drew a panel for each of its 3 strategies and the lanes of its 9 rows, a sweep's page its $curves curves, with no console error; screenshots: $dir/compare-1280.png, $dir/compare-1920.png, $lanes"

@@ -31,21 +31,33 @@ type pageRow struct {
 	// Variant is true for a Python-mode or CPython row, shown under its
 	// Go row.
 	Variant bool
-	// Color is the row's colour in the charts: its Go row's hue, lighter
+	// Color is the row's colour in the lanes: its Go row's hue, lighter
 	// for each Python-mode or CPython row under it.
 	Color template.CSS
+	// ID names the row's line of the table, for its panel's link; Dash is
+	// its line's style in its panel: "" for Go, "dash" for Python mode,
+	// "dot" for CPython.
+	ID, Dash string
 }
 
-// pageGroup is a strategy's rows: Go, Python mode, CPython.
-type pageGroup struct{ Rows []pageRow }
+// pageGroup is a strategy's rows: Go, Python mode, CPython. Its panel
+// draws them in Hue, each in its own style.
+type pageGroup struct {
+	Rows []pageRow
+	Hue  string
+}
 
-// pageSeries is one run's series, as the page's script charts them.
+// pageSeries is one run's series, as the page's script charts them: in
+// its strategy's panel (Group), in its row's style (Dash).
 type pageSeries struct {
 	Label string     `json:"label"`
 	Color string     `json:"color"`
+	Group int        `json:"group"`
+	Dash  string     `json:"dash,omitempty"`
 	Rate  []*float64 `json:"rate"`
 	P50   []*float64 `json:"p50"`
 	P99   []*float64 `json:"p99"`
+	Max   []*float64 `json:"max"`
 	// Long is when the long request was sent and answered, in seconds
 	// into the run; nil if it was not sent.
 	Long []float64 `json:"long,omitempty"`
@@ -82,23 +94,32 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 .lane-note { color: #555; margin: 0 0 .3em; }
 .lane-tip { position: absolute; display: none; background: #fff; border: 1px solid #999; padding: .2em .5em; font-size: 12px; pointer-events: none; }
 .key span { display: inline-block; width: 1.2em; height: .8em; margin: 0 .3em 0 1em; vertical-align: middle; }
+.panel { border-top: 1px solid #ccc; padding: .5em 0 1em; }
+.panel h3 { margin: .3em 0; font-size: 16px; }
+.panel .figures { margin: .2em 0; }
+.panel .figures a { color: inherit; }
+.panel .figures svg { vertical-align: middle; margin-right: .4em; }
+.panel .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+tr:target { outline: 2px solid #999; }
 </style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Description}}</p>
 <p class="conditions">Measured {{.Conditions}}.</p>
-<h2>Answers per second</h2>
-<p>Every run on one time axis. Hover for each run's value; drag to zoom, double-click to zoom out; click a name to hide it. The short bars at the top are the long request in flight, in its run's colour.</p>
-<div id="answers" class="chart"></div>
-<h2>Latency of the small requests</h2>
-<p>p99 (solid) and p50 (dashed) per interval, log scale.</p>
-<div id="latency" class="chart"></div>
+<h2>A panel per strategy</h2>
+<p>Each panel is one strategy, every panel on the same axes: on the left its small requests' answers per second in each interval, on the right their latency, log scale: p99 in the line's colour, and paler the slowest request of the interval (max), where a stall shows. The grey band is the long request in flight; kept is the answers per second during it as a share of those before it. A line is solid for Go, dashed for Python mode and dotted for CPython, in the strategy's colour. Drag to zoom, double-click to zoom out; each row's name leads to its line of the table.</p>
+<div id="panels">{{range $g, $group := .Groups}}<div class="panel" data-group="{{$g}}">
+<h3>{{(index .Rows 0).Label}}</h3>
+{{range .Rows}}<p class="figures"><svg width="36" height="10"><line x1="0" y1="5" x2="36" y2="5" stroke="{{$group.Hue}}" stroke-width="2"{{if eq .Dash "dash"}} stroke-dasharray="6 4"{{else if eq .Dash "dot"}} stroke-dasharray="2 3"{{end}}/></svg><a href="#{{.ID}}">{{.Label}}</a>: kept <b>{{.Kept}}</b>; before {{.Before}}/s, during {{.During}}/s, after {{.After}}/s; long request {{.Long}}{{if .Errors}}; {{.Errors}} errors{{end}}{{if .Note}}; {{.Note}}{{end}}</p>
+{{end}}<div class="charts"><div class="answers"></div><div class="latency"></div></div>
+</div>
+{{end}}</div>
 <h2>Figures</h2>
 <p>Before, during and after are the small requests' answers per second before the long request was sent, while it was in flight and after it was answered; kept is during divided by before, the share of their throughput that survived the long request. A dash marks a figure that had no window, and the note says why.{{if gt (len .Groups) 1}} Click a column to sort; a strategy's Python-mode and CPython rows stay under it.{{end}}</p>
 <table id="figures">
 <thead><tr><th>{{.First}}</th><th>before/s</th><th>during/s</th><th>after/s</th><th>kept</th><th>long request</th><th>errors</th>{{if .Idle}}<th>idle conn</th>{{end}}<th>note</th></tr></thead>
-{{range .Groups}}<tbody>{{range .Rows}}<tr{{if .Variant}} class="variant"{{end}} style="--c: {{.Color}}" data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
+{{range .Groups}}<tbody>{{range .Rows}}<tr id="{{.ID}}"{{if .Variant}} class="variant"{{end}} style="--c: {{.Color}}" data-keys="{{range $i, $k := .Keys}}{{if $i}} {{end}}{{$k}}{{end}}"><td>{{.Label}}</td><td>{{.Before}}</td><td>{{.During}}</td><td>{{.After}}</td><td>{{.Kept}}</td><td>{{.Long}}</td><td>{{.Errors}}</td>{{if $.Idle}}<td>{{.Idle}}</td>{{end}}<td class="note">{{.Note}}</td></tr>
 {{end}}</tbody>
 {{end}}</table>
 {{if .Sweeps}}<h2>Curves</h2>
@@ -127,48 +148,53 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 </html>
 `))
 
-// pageJS draws the charts and sorts the table.
+// pageJS draws a panel per strategy and sorts the table.
 const pageJS = `
 (function () {
   const d = JSON.parse(document.getElementById("data").textContent);
-  const color = i => d.series[i].color;
-  const width = () => Math.max(400, document.body.clientWidth);
   const num = (v, unit) => v == null ? "-" : v.toLocaleString(undefined, {maximumFractionDigits: v < 10 ? 2 : 0}) + unit;
+  const dashes = {"": [], dash: [8, 5], dot: [2, 4]};
+  const top = Math.max(1, ...d.series.flatMap(s => s.rate.filter(v => v != null)));
+  const latencies = d.series.flatMap(s => s.max.concat(s.p99).filter(v => v != null));
+  const lo = Math.min(...latencies, 1), hi = Math.max(...latencies, 1);
+  const xmax = d.x.length ? d.x[d.x.length - 1] : 1;
+  const width = () => Math.max(360, Math.floor((document.body.clientWidth - 40) / 2));
+  const charts = [];
 
-  function spans(u) {
-    const ctx = u.ctx, dpr = devicePixelRatio;
-    d.series.forEach((s, i) => {
-      if (!s.long || !u.series[i + 1].show) return;
+  // shade greys the spans of the long requests of a panel's runs.
+  const shade = runs => u => {
+    const ctx = u.ctx;
+    ctx.fillStyle = "rgba(0, 0, 0, 0.08)";
+    runs.forEach(s => {
+      if (!s.long) return;
       const x0 = u.valToPos(s.long[0], "x", true), x1 = u.valToPos(s.long[1], "x", true);
-      ctx.fillStyle = color(i);
-      ctx.fillRect(x0, u.bbox.top + i * 4 * dpr, Math.max(x1 - x0, dpr), 3 * dpr);
+      ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 1), u.bbox.height);
     });
-  }
+  };
 
-  const answers = new uPlot({
-    width: width(), height: 360,
-    cursor: {drag: {x: true, y: false}},
-    scales: {x: {time: false}},
-    axes: [{label: "seconds into the run"}, {label: "answers/s", size: 80}],
-    series: [{label: "s", value: (u, v) => num(v, " s")}].concat(d.series.map((s, i) => ({
-      label: s.label, stroke: color(i), width: 1.5, value: (u, v) => num(v, "/s")}))),
-    hooks: {draw: [spans]},
-  }, [d.x].concat(d.series.map(s => s.rate)), document.getElementById("answers"));
-
-  const lat = [{label: "s", value: (u, v) => num(v, " s")}], latData = [d.x];
-  d.series.forEach((s, i) => {
-    lat.push({label: s.label + " p99", stroke: color(i), width: 1.5, value: (u, v) => num(v, " ms")});
-    lat.push({label: s.label + " p50", stroke: color(i), width: 1, dash: [4, 4], value: (u, v) => num(v, " ms")});
-    latData.push(s.p99, s.p50);
+  document.querySelectorAll(".panel").forEach(panel => {
+    const runs = d.series.filter(s => s.group === Number(panel.dataset.group));
+    const opts = (label, yscale, series) => ({
+      width: width(), height: 220,
+      legend: {show: false}, // the panel's lines above say what each line is
+      cursor: {drag: {x: true, y: false}},
+      scales: Object.assign({x: {time: false, range: [0, xmax]}}, yscale),
+      axes: [{label: "seconds into the run"}, {label: label, size: 70}],
+      series: [{label: "s"}].concat(series),
+      hooks: {drawClear: [shade(runs)]},
+    });
+    const rate = opts("answers/s", {y: {range: [0, top * 1.05]}},
+      runs.map(s => ({label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash || ""], value: (u, v) => num(v, "/s")})));
+    charts.push(new uPlot(rate, [d.x].concat(runs.map(s => s.rate)), panel.querySelector(".answers")));
+    const lat = [], latData = [d.x];
+    runs.forEach(s => {
+      lat.push({label: s.label + " p99", stroke: s.color, width: 1.5, dash: dashes[s.dash || ""], value: (u, v) => num(v, " ms")});
+      lat.push({label: s.label + " max", stroke: s.color + "80", width: 1, dash: dashes[s.dash || ""], value: (u, v) => num(v, " ms")});
+      latData.push(s.p99, s.max);
+    });
+    charts.push(new uPlot(opts("latency, ms", {y: {distr: 3, range: [lo / 1.5, hi * 1.5]}}, lat), latData, panel.querySelector(".latency")));
   });
-  const latency = new uPlot({
-    width: width(), height: 360,
-    cursor: {drag: {x: true, y: false}},
-    scales: {x: {time: false}, y: {distr: 3}},
-    axes: [{label: "seconds into the run"}, {label: "latency, ms", size: 80}],
-    series: lat,
-  }, latData, document.getElementById("latency"));
-  addEventListener("resize", () => [answers, latency].forEach(u => u.setSize({width: width(), height: 360})));
+  addEventListener("resize", () => charts.forEach(u => u.setSize({width: width(), height: 220})));
 
   const table = document.getElementById("figures");
   let sorted = -1, dir = 1;
@@ -188,10 +214,11 @@ const pageJS = `
 })();
 `
 
-// HTML writes cmp as a self-contained page that works offline: every run's
-// answers per second and latency on one time axis, with hover and zoom,
-// and the table, sortable, each strategy's Python-mode and CPython rows
-// under it. Rows with a timeline (Row.Trace, a file it reads) get a lane
+// HTML writes cmp as a self-contained page that works offline: a panel per
+// strategy, all on the same axes, with its runs' answers per second and
+// latency (p99 and max), the long request's span shaded and its rows'
+// figures; and the table, sortable, each strategy's Python-mode and
+// CPython rows under it. Rows with a timeline (Row.Trace, a file it reads) get a lane
 // chart of who ran when around the long request's arrival.
 func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	desc := describe(cmp.Scenario)
@@ -213,10 +240,17 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		if cmp.Idle > 0 {
 			keys = append(keys, r.IdleBytes)
 		}
+		dash := ""
+		switch {
+		case r.Runtime != "":
+			dash = "dot"
+		case r.GIL > 0:
+			dash = "dash"
+		}
 		rows = append(rows, pageRow{
 			Label: labels[i], Before: beforeCell(r), During: rateCell(r.During, r.NoDuring), After: rateCell(r.After, r.NoAfter),
 			Kept: keptCell(r), Long: long, Idle: idleCell(r), Errors: r.Errors, Note: r.Note,
-			Keys: keys, Variant: r.GIL > 0 || r.Runtime != "",
+			Keys: keys, Variant: r.GIL > 0 || r.Runtime != "", ID: fmt.Sprintf("row-%d", i+1), Dash: dash,
 		})
 	}
 	var idle []pageIdle
@@ -232,25 +266,27 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 	}
 	groups := groupRows(rows)
-	colors := map[string]string{}
+	colors := map[string]string{} // the lanes'
+	series := map[string]pageSeries{}
 	for g := range groups {
+		groups[g].Hue = palette[g%len(palette)]
 		for v := range groups[g].Rows {
 			r := &groups[g].Rows[v]
-			c := shade(palette[g%len(palette)], v)
+			c := shade(groups[g].Hue, v)
 			r.Color, colors[r.Label] = template.CSS(c), c
+			series[r.Label] = pageSeries{Color: groups[g].Hue, Group: g, Dash: r.Dash}
 		}
 	}
-	runs := make([]string, len(cmp.Results))
-	runColors := make([]string, len(cmp.Results))
+	runs := make([]pageSeries, len(cmp.Results))
 	for i, res := range cmp.Results {
-		runs[i] = res.Name()
-		runColors[i] = colors[res.Label]
-		if runColors[i] == "" {
-			runColors[i] = palette[(len(groups)+i)%len(palette)]
+		runs[i] = series[res.Label] // a run of no row is drawn in the first panel
+		runs[i].Label = res.Name()
+		if runs[i].Color == "" {
+			runs[i].Color = palette[0]
 		}
 	}
 	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String()},
-		cmp.Idle > 0, groups, runs, runColors, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors), sweepsOf(cmp))
+		cmp.Idle > 0, groups, runs, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors), sweepsOf(cmp))
 }
 
 // strategyColors gives each row label of cmp a hue, a lighter one for
@@ -276,8 +312,10 @@ func strategyColors(cmp *loadtest.Comparison) map[string]string {
 	return colors
 }
 
-// palette holds the hues of the strategies in a page, in order.
-var palette = []string{"#2f5597", "#c55a11", "#548235", "#7030a0", "#bf9000", "#c00000", "#00838f", "#6d4c41", "#d81b60", "#5e35b1", "#2e7d32", "#ef6c00"}
+// palette holds the hues of the strategies in a page, in order: Okabe and
+// Ito's, which readers with any common colour blindness tell apart (its
+// yellow left out, too pale on white), then darker ones.
+var palette = []string{"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#000000", "#7f3c8d", "#6d4c41", "#2e7d32"}
 
 // shade returns hex, a colour #rrggbb, lighter by step thirds of the way
 // to white (at most two): a strategy's Python-mode and CPython rows in its
@@ -313,10 +351,10 @@ func RunHTML(w io.Writer, res *loadtest.Result) error {
 	}
 	row := pageRow{Label: label, Before: count(s.Before), During: rateCell(s.During, s.NoDuring), After: rateCell(s.After, s.NoAfter),
 		Kept: kept(s.Kept, s.KeptMissing), Long: long, Errors: s.Errors, Note: s.KeptMissing,
-		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}, Color: template.CSS(palette[0])}
+		Keys: []float64{s.Before, s.During, s.After, s.Kept, s.LongLatency.Seconds(), float64(s.Errors)}, Color: template.CSS(palette[0]), ID: "row-1"}
 	desc := fmt.Sprintf("One run against the server at %s: %s", sc.Addr, describe(sc))
 	return writePage(w, pageText{Title: "primetime load", Description: desc, First: "server", Conditions: res.Conditions.String()},
-		false, []pageGroup{{Rows: []pageRow{row}}}, []string{label}, []string{palette[0]}, []*loadtest.Result{res}, nil, nil, nil, nil)
+		false, []pageGroup{{Rows: []pageRow{row}, Hue: palette[0]}}, []pageSeries{{Label: label, Color: palette[0]}}, []*loadtest.Result{res}, nil, nil, nil, nil)
 }
 
 // describe says what a scenario does, in a sentence.
@@ -345,8 +383,8 @@ func groupRows(rows []pageRow) []pageGroup {
 	return groups
 }
 
-func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels, colors []string, results []*loadtest.Result, bars []pageIdle, why [][]string, lanes []pageLanes, sweeps *pageSweep) error {
-	data, err := json.Marshal(chartData(labels, colors, results))
+func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, runs []pageSeries, results []*loadtest.Result, bars []pageIdle, why [][]string, lanes []pageLanes, sweeps *pageSweep) error {
+	data, err := json.Marshal(chartData(runs, results))
 	if err != nil {
 		return err
 	}
@@ -369,9 +407,10 @@ func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, labels
 	})
 }
 
-// chartData lays the runs' intervals on one axis: seconds from each run's
-// start to the end of each interval.
-func chartData(labels, colors []string, results []*loadtest.Result) map[string]any {
+// chartData lays the runs' intervals on one axis, seconds from each run's
+// start to the end of each interval, as runs, one per result, say to draw
+// them.
+func chartData(runs []pageSeries, results []*loadtest.Result) map[string]any {
 	n := 0
 	var step time.Duration
 	for _, res := range results {
@@ -391,10 +430,11 @@ func chartData(labels, colors []string, results []*loadtest.Result) map[string]a
 	}
 	series := make([]pageSeries, len(results))
 	for i, res := range results {
-		s := pageSeries{Label: labels[i], Color: colors[i], Rate: make([]*float64, n), P50: make([]*float64, n), P99: make([]*float64, n)}
+		s := runs[i]
+		s.Rate, s.P50, s.P99, s.Max = make([]*float64, n), make([]*float64, n), make([]*float64, n), make([]*float64, n)
 		for j, iv := range res.Intervals {
 			rate := iv.Rate()
-			s.Rate[j], s.P50[j], s.P99[j] = &rate, ms(iv.Latency.P50), ms(iv.Latency.P99)
+			s.Rate[j], s.P50[j], s.P99[j], s.Max[j] = &rate, ms(iv.Latency.P50), ms(iv.Latency.P99), ms(iv.Latency.Max)
 		}
 		var sent, ended time.Time
 		for _, e := range res.Events {

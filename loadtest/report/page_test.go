@@ -79,7 +79,7 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	page := buf.String()
 	checkPage(t, page, "perconn", "perconn gil=5ms", "perconn cpython si=5ms", "loop")
 	assert.Equal(t, 2, strings.Count(page, "<tbody>"), "perconn's three rows in one group, loop's in another")
-	assert.Equal(t, 2, strings.Count(page, `<tr class="variant"`), "the Python-mode and CPython rows under their Go row")
+	assert.Equal(t, 2, strings.Count(page, `class="variant"`), "the Python-mode and CPython rows under their Go row")
 	assert.Contains(t, page, `<span class="bar" style="width:100%"></span> 10,500 B`, "the largest idle bar")
 	assert.Contains(t, page, "CPython rows: Python 3.11.7")
 	assert.Contains(t, page, `"long":[1,2]`, "the long request's span, in seconds into the run")
@@ -89,9 +89,20 @@ func TestThePageOfAStoredComparison(t *testing.T) {
 	assert.Contains(t, page, "<th>strategy</th>")
 	colors := regexp.MustCompile(`style="--c: (#[0-9a-f]{6})"`).FindAllStringSubmatch(page, -1)
 	require.Len(t, colors, 4)
-	assert.Equal(t, []string{"#2f5597", "#748eba", "#bac6dc", "#c55a11"}, []string{colors[0][1], colors[1][1], colors[2][1], colors[3][1]},
-		"perconn's Python-mode and CPython rows in perconn's hue, lighter; loop in its own")
-	assert.True(t, strings.Contains(page, `"label":"perconn cpython si=5ms","color":"#bac6dc"`), "the chart draws a row's runs in the row's colour")
+	assert.Equal(t, []string{"#0072b2", "#55a1cc", "#aad0e5", "#e69f00"}, []string{colors[0][1], colors[1][1], colors[2][1], colors[3][1]},
+		"in the table, perconn's Python-mode and CPython rows in perconn's hue, lighter; loop in its own")
+
+	// A panel per strategy: a row's runs in its strategy's hue, each kind
+	// of row in a line style of its own, its figures and a link to its
+	// line of the table.
+	assert.Equal(t, 2, strings.Count(page, `<div class="panel"`))
+	assert.Contains(t, page, `"label":"perconn","color":"#0072b2","group":0,"rate"`)
+	assert.Contains(t, page, `"label":"perconn gil=5ms","color":"#0072b2","group":0,"dash":"dash"`)
+	assert.Contains(t, page, `"label":"perconn cpython si=5ms","color":"#0072b2","group":0,"dash":"dot"`)
+	assert.Contains(t, page, `"label":"loop","color":"#e69f00","group":1,"rate"`)
+	assert.Contains(t, page, `<a href="#row-3">perconn cpython si=5ms</a>: kept <b>-</b>`)
+	assert.Contains(t, page, `<tr id="row-3" class="variant"`)
+	assert.Contains(t, page, `"max":[`, "the slowest request of each interval, where a stall shows")
 
 	buf.Reset()
 	res := *cmp.Results[0]
