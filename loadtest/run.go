@@ -39,6 +39,9 @@ func Run(ctx context.Context, sc Scenario, monitor Monitor) (*Result, error) {
 	if err := r.probe(ctx); err != nil {
 		return nil, err
 	}
+	// Before the run: the conditions take a moment to read.
+	r.conditions = CurrentConditions()
+	r.conditions.ServerInProcess = listensHere(sc.Addr)
 	if !sc.StartAt.IsZero() && sleepUntil(ctx, sc.StartAt) {
 		return nil, ctx.Err()
 	}
@@ -61,6 +64,7 @@ type generator struct {
 	// checked once the run is over, so that a check that computes the
 	// answer takes no CPU from the run.
 	smallCheck, longCheck *checker
+	conditions            Conditions // read before the run
 	cpu                   *cpuMeter
 	phase                 atomic.Int32
 	tallies               []*tally
@@ -148,7 +152,7 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 	runCtx, stop := context.WithDeadline(ctx, bound)
 	defer stop()
 
-	var wg sync.WaitGroup
+	var wg sync.WaitGroup // the clients
 	for i, t := range r.tallies {
 		wg.Go(func() { r.client(runCtx, i, t) })
 	}
@@ -158,8 +162,8 @@ func (r *generator) play(ctx context.Context, monitor Monitor) (*Result, error) 
 	for range r.sc.Longs {
 		wg.Go(func() { r.longsClient(runCtx) })
 	}
-	res := &Result{Scenario: r.sc, Start: r.start, Conditions: CurrentConditions()}
-	res.Conditions.ServerInProcess = listensHere(r.sc.Addr)
+	res := &Result{Scenario: r.sc, Start: r.start, Conditions: r.conditions}
+	res.Conditions.Start = r.start
 	r.cpu = newCPUMeter(r.sc.ServerPID)
 	total := newHistogram()
 	var phases [numPhases]int
