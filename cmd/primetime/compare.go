@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/textwrap"
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/compare"
 	"github.com/primetime-lab/primetime/loadtest/report"
@@ -224,15 +225,16 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // printPlan says what an experiment runs, with its defaults filled in.
-func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote string) {
+func printPlan(out io.Writer, plan *compare.Plan, x compare.Experiment, natsNote string) {
+	var w strings.Builder
 	sc := plan.Scenario
 	swept := map[string]string{}
 	for _, sw := range x.Sweeps {
 		swept[sw.Name] = strings.Join(sw.Values, ", ")
 	}
-	fmt.Fprintf(w, "%d runs, %s each", plan.Runs, sc.Duration)
+	fmt.Fprintf(&w, "%d runs, %s each", plan.Runs, sc.Duration)
 	if sc.SendsLong() {
-		fmt.Fprintf(w, " (up to %s while a long request waits for its answer)", sc.MaxDuration)
+		fmt.Fprintf(&w, " (up to %s while a long request waits for its answer)", sc.MaxDuration)
 	}
 	clients, small := strconv.Itoa(sc.Clients), strconv.Quote(sc.Small)
 	if v, ok := swept["clients"]; ok {
@@ -241,12 +243,12 @@ func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote s
 	if v, ok := swept["request"]; ok {
 		small = v
 	}
-	fmt.Fprintf(w, ":\n%s clients send %s", clients, small)
+	fmt.Fprintf(&w, ":\n%s clients send %s", clients, small)
 	if v, ok := swept["rate"]; ok {
-		fmt.Fprintf(w, " at %s a second in all", v)
+		fmt.Fprintf(&w, " at %s a second in all", v)
 	}
 	if sc.LongAfter >= 0 {
-		fmt.Fprintf(w, ", one sends %q after %s", sc.Long, sc.LongAfter)
+		fmt.Fprintf(&w, ", one sends %q after %s", sc.Long, sc.LongAfter)
 	}
 	where := "a child process each"
 	if x.InProcess {
@@ -254,23 +256,46 @@ func printPlan(w io.Writer, plan *compare.Plan, x compare.Experiment, natsNote s
 	}
 	for _, name := range []string{"gil", "longs", "maxprocs"} {
 		if v, ok := swept[name]; ok {
-			fmt.Fprintf(w, "; %s = %s", name, v)
+			fmt.Fprintf(&w, "; %s = %s", name, v)
 		}
 	}
 	if x.Knee != nil {
-		fmt.Fprintf(w, "; then each strategy's knee")
+		fmt.Fprintf(&w, "; then each strategy's knee")
 	}
-	fmt.Fprintf(w, "; servers in %s; %d CPUs", where, runtime.NumCPU())
+	fmt.Fprintf(&w, "; servers in %s; %d CPUs", where, runtime.NumCPU())
 	if x.MaxProcs > 0 {
-		fmt.Fprintf(w, ", GOMAXPROCS %d", x.MaxProcs)
+		fmt.Fprintf(&w, ", GOMAXPROCS %d", x.MaxProcs)
 	}
 	if x.Idle > 0 {
-		fmt.Fprintf(w, "; %s idle connections measure each server's memory first", thousands(x.Idle))
+		fmt.Fprintf(&w, "; %s idle connections measure each server's memory first", thousands(x.Idle))
 	}
 	if natsNote != "" {
-		fmt.Fprintf(w, "; %s", natsNote)
+		fmt.Fprintf(&w, "; %s", natsNote)
 	}
-	fmt.Fprint(w, "\n\n")
+	for line := range strings.SplitSeq(w.String(), "\n") {
+		fmt.Fprintln(out, wrapClauses(line, textwrap.Width))
+	}
+	fmt.Fprintln(out)
+}
+
+// wrapClauses breaks line between its clauses ("; ") into lines of at most
+// width columns, so that no clause is cut; a longer clause stands alone.
+func wrapClauses(line string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, clause := range strings.Split(line, "; ") {
+		switch {
+		case i > 0 && n+2+len(clause) > width:
+			b.WriteString(";\n")
+			n = 0
+		case i > 0:
+			b.WriteString("; ")
+			n += 2
+		}
+		b.WriteString(clause)
+		n += len(clause)
+	}
+	return b.String()
 }
 
 // showComparison prints a comparison's table and chart.

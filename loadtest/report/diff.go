@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/primetime-lab/primetime/internal/textwrap"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
@@ -65,14 +66,14 @@ func Diff(w io.Writer, old, cur *loadtest.Comparison) error {
 		fmt.Fprintln(ew, "~: no significant difference (Mann-Whitney U, p >= 0.05, as benchstat)")
 	}
 	if untested > 0 {
-		fmt.Fprintln(ew, wrap(fmt.Sprintf("%d of %d rows ran under %d times on a side: their changes are shown alone, and may be noise; "+
-			"significance needs compare -count %d or more on both sides", untested, matched, minRuns, minRuns+1), tableWidth))
+		fmt.Fprintln(ew, textwrap.Wrap(fmt.Sprintf("%d of %d rows ran under %d times on a side: their changes are shown alone, and may be noise; "+
+			"significance needs compare -count %d or more on both sides", untested, matched, minRuns, minRuns+1), textwrap.Width))
 	}
 	if len(onlyOld) > 0 {
-		fmt.Fprintln(ew, wrap("only in old: "+strings.Join(onlyOld, ", "), tableWidth))
+		fmt.Fprintln(ew, textwrap.Wrap("only in old: "+strings.Join(onlyOld, ", "), textwrap.Width))
 	}
 	if len(onlyNew) > 0 {
-		fmt.Fprintln(ew, wrap("only in new: "+strings.Join(onlyNew, ", "), tableWidth))
+		fmt.Fprintln(ew, textwrap.Wrap("only in new: "+strings.Join(onlyNew, ", "), textwrap.Width))
 	}
 	return ew.err
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 
+	"github.com/primetime-lab/primetime/internal/textwrap"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
@@ -94,7 +94,7 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 		fmt.Fprintln(w, keptMeans)
 	}
 	for i, n := range notes {
-		fmt.Fprintln(w, wrap(fmt.Sprintf("[%d] %s", i+1, n), tableWidth))
+		fmt.Fprintln(w, textwrap.Wrap(fmt.Sprintf("[%d] %s", i+1, n), textwrap.Width))
 	}
 	if repeated {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
@@ -165,28 +165,6 @@ func idleCell(r loadtest.Row) string {
 
 // keptMeans defines kept, under every table that has it.
 const keptMeans = "kept = during/s ÷ before/s: the share of the small requests' flow that survived the long request (the lecture's figure)"
-
-// tableWidth is the width the terminal's output keeps within.
-const tableWidth = 120
-
-// wrap breaks text into lines of at most width, at spaces, the lines after
-// the first indented by four.
-func wrap(text string, width int) string {
-	var b strings.Builder
-	line := 0
-	for i, word := range strings.Fields(text) {
-		if i > 0 && line+1+len(word) > width {
-			b.WriteString("\n    ")
-			line = 4
-		} else if i > 0 {
-			b.WriteByte(' ')
-			line++
-		}
-		b.WriteString(word)
-		line += len(word)
-	}
-	return b.String()
-}
 
 // writeTrimmed writes the lines of b without their trailing spaces: the
 // padding of empty cells at the end of a table's lines.
