@@ -52,12 +52,10 @@ func TestTheAPIChangesOnlyOnPurpose(t *testing.T) {
 // lineDiff returns the lines of got that want lacks, and those of want that
 // got lacks.
 func lineDiff(want, got string) (added, removed []string) {
-	w, g := strings.Fields(strings.ReplaceAll(want, " ", "\x00")), strings.Fields(strings.ReplaceAll(got, " ", "\x00"))
-	for _, lines := range [][]string{w, g} {
-		for i, l := range lines {
-			lines[i] = strings.ReplaceAll(l, "\x00", " ")
-		}
+	lines := func(s string) []string {
+		return slices.DeleteFunc(strings.Split(s, "\n"), func(l string) bool { return l == "" })
 	}
+	w, g := lines(want), lines(got)
 	for _, l := range g {
 		if !slices.Contains(w, l) {
 			added = append(added, l)
