@@ -3,6 +3,7 @@ package primetime_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/printer"
@@ -38,8 +39,16 @@ func TestTheAPIChangesOnlyOnPurpose(t *testing.T) {
 		want, err := os.ReadFile(file)
 		require.NoError(t, err, "package %s has no API file: run go test -run TestTheAPI -update-api .", dir)
 		if added, removed := lineDiff(string(want), got); len(added)+len(removed) > 0 {
-			t.Errorf("the API of %s changed (if on purpose, run go test -run TestTheAPI -update-api . and commit %s):\nadded:\n\t%s\nremoved:\n\t%s",
-				dir, file, strings.Join(added, "\n\t"), strings.Join(removed, "\n\t"))
+			msg := fmt.Sprintf("the API of %s changed (if on purpose, run go test -run TestTheAPI -update-api . and commit %s)", dir, file)
+			for _, d := range []struct {
+				what  string
+				lines []string
+			}{{"added", added}, {"removed", removed}} {
+				if len(d.lines) > 0 {
+					msg += "\n" + d.what + ":\n\t" + strings.Join(d.lines, "\n\t")
+				}
+			}
+			t.Error(msg)
 		}
 	}
 	files, err := filepath.Glob(filepath.Join("api", "*.txt"))
