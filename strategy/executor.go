@@ -129,8 +129,15 @@ func (e *PanicError) Error() string {
 }
 
 // runTask runs t, turning a panic into a *PanicError, and records it on
-// the lane of the goroutine that runs it.
-func runTask(ctx context.Context, t primetime.Task, payload []byte) ([]byte, error) {
+// the lane of the goroutine that runs it. A task that releases the lock
+// (a primetime.GILReleaser) runs without it, as a system call does.
+func runTask(ctx context.Context, t primetime.Task, payload []byte) (answer []byte, err error) {
+	if releasesGIL(t) {
+		if th := gil.FromContext(ctx); th.Held() {
+			th.Syscall(func() { answer, err = runTask(gil.Released(ctx), t, payload) })
+			return answer, err
+		}
+	}
 	if lane := gil.TaskLane(ctx); lane != nil {
 		start := lane.Now()
 		defer lane.Span(timeline.Task, start, payload)
@@ -149,4 +156,14 @@ func recovered(ctx context.Context, t primetime.Task, payload []byte) (answer []
 		}
 	}()
 	return t.Run(ctx, payload)
+}
+
+// releasesGIL reports whether t, or the task a recovering wraps, releases
+// the lock.
+func releasesGIL(t primetime.Task) bool {
+	if r, ok := t.(recovering); ok {
+		t = r.Task
+	}
+	_, ok := t.(primetime.GILReleaser)
+	return ok
 }

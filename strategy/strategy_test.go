@@ -257,3 +257,39 @@ func TestAPoolWorkerWakesTheLoopWithoutTheLockAndTakesItAgain(t *testing.T) {
 	// worker took it again before it waited for its next job.
 	assert.Equal(t, uint64(3), python.Lock().Switches())
 }
+
+func TestATaskThatReleasesTheGILRunsWithoutIt(t *testing.T) {
+	python := gil.NewInterpreter(time.Millisecond, gil.Costs{})
+	th := python.Lock().NewThread(gil.Connection)
+	running, release := make(chan struct{}), make(chan struct{})
+	released := primetime.ReleasingGIL(primetime.TaskFunc("released", func(ctx context.Context, p []byte) ([]byte, error) {
+		close(running)
+		<-release
+		assert.Nil(t, gil.FromContext(ctx), "its checkpoints have no thread to yield")
+		return p, nil
+	}))
+	answered := make(chan string, 1)
+	go th.Run(func() {
+		answer, err := runTask(gil.WithThread(context.Background(), th), recovering{released}, []byte("a"))
+		assert.NoError(t, err)
+		assert.True(t, th.Held(), "the thread takes the lock back after the task")
+		answered <- string(answer)
+	})
+	testkit.Receive(t, running, "the task did not start")
+	other := python.Lock().NewThread(gil.Connection)
+	took := make(chan struct{})
+	go func() {
+		other.Run(func() {}) // waits for ever if the task's thread holds the lock
+		close(took)
+	}()
+	testkit.Receive(t, took, "another thread could not take the lock while the task ran")
+	close(release)
+	assert.Equal(t, "a", testkit.Receive(t, answered, "the task did not end"))
+}
+
+func TestTheSHA256TaskReleasesTheGIL(t *testing.T) {
+	_, ok := primetime.SHA256.(primetime.GILReleaser)
+	assert.True(t, ok)
+	_, ok = primetime.Prime.(primetime.GILReleaser)
+	assert.False(t, ok)
+}

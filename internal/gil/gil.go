@@ -489,3 +489,20 @@ func Checkpoint(ctx context.Context) {
 		}
 	}
 }
+
+// Released returns ctx for a task its thread runs without the lock, as a C
+// extension does between Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS:
+// the same watch and lane, and no thread, so that its checkpoints neither
+// yield the lock nor take it.
+func Released(ctx context.Context) context.Context {
+	r := running(ctx)
+	if r == nil || r.Thread == nil {
+		return ctx
+	}
+	cp := *r
+	cp.Thread = nil
+	if cp.Lane == nil {
+		cp.Lane = r.Thread.Lane()
+	}
+	return context.WithValue(ctx, contextKey{}, &cp)
+}
