@@ -14,6 +14,29 @@ import (
 // task whose answers the load generator cannot know.
 func AnyAnswer(request, answer []byte) error { return nil }
 
+// TaskAnswers returns a Scenario.Check for a deterministic task: it runs t
+// here on each distinct request, once, and takes an answer only if it is
+// t's. Runs share the answers they have computed. The long request is
+// checked once its run is over, so that its computation takes no CPU from
+// the run.
+func TaskAnswers(t primetime.Task) func(request, answer []byte) error {
+	var answers sync.Map // request → answer
+	return func(request, answer []byte) error {
+		want, ok := answers.Load(string(request))
+		if !ok {
+			a, err := t.Run(context.Background(), request)
+			if err != nil {
+				return fmt.Errorf("task %s refuses the request here: %w", t.Name(), err)
+			}
+			want, _ = answers.LoadOrStore(string(request), a)
+		}
+		if !bytes.Equal(answer, want.([]byte)) {
+			return fmt.Errorf("want %q", want)
+		}
+		return nil
+	}
+}
+
 // maxCheckedN is the largest n whose prime the default check computes: a
 // larger one would cost the generator more than a run's worth of CPU.
 const maxCheckedN = 20000

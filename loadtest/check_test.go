@@ -131,3 +131,17 @@ func TestARefusedLongRequestIsReportedOverEveryProtocol(t *testing.T) {
 		})
 	}
 }
+
+func TestTaskAnswersChecksByRunningTheTaskOnce(t *testing.T) {
+	runs := 0
+	double := primetime.TaskFunc("double", func(_ context.Context, p []byte) ([]byte, error) {
+		runs++
+		return append(p, p...), nil
+	})
+	check := TaskAnswers(double)
+	assert.NoError(t, check([]byte("ab"), []byte("abab")))
+	assert.NoError(t, check([]byte("ab"), []byte("abab")))
+	assert.Equal(t, 1, runs, "each distinct request is computed once")
+	assert.ErrorContains(t, check([]byte("ab"), []byte("ab")), `want "abab"`)
+	assert.NoError(t, TaskAnswers(primetime.SHA256)([]byte("1"), []byte("d3d50a69952921308bbf142f9161784d6a43094048f5d5858a8d25c1545ae5b5")))
+}

@@ -73,6 +73,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	convoy := c.Bool("convoy", false, "the convoy experiment: perconn in Python mode and under CPython, no long request, "+convoyLongs+" CPU-bound clients, switch intervals "+convoyGIL+", GOMAXPROCS "+strconv.Itoa(convoyMaxProcs))
 	natsFl := addNATSFlags(c, "", natsUsage)
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
+	task := taskFlag(c)
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
 		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
 		c.field(field, name)
@@ -115,7 +116,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		sc.Interval = compareInterval
 	}
 	progress := report.NewProgress(stdout)
+	sc.Check = checkOf(*task)
 	x := compare.Experiment{
+		Task:                  (*task).Name(),
 		Scenario:              sc,
 		Strategies:            list,
 		InProcess:             *inProcess,

@@ -30,6 +30,7 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 		{[]string{"serve", "-gil", "-5ms"}, "primetime serve: -gil: -5ms must not be negative"},
 		{[]string{"serve", "-max-conns", "-1"}, "primetime serve: -max-conns: -1 must not be negative"},
 		{[]string{"serve", "-protocol", "ftp"}, `primetime serve: -protocol: "ftp" is not a protocol: give one of line, http, recv`},
+		{[]string{"serve", "-task", "nope"}, `primetime serve: -task: "nope" is not a registered task: give one of prime, sha256`},
 		{[]string{"serve", "-strategy", "threads"}, `primetime serve: -strategy: "threads": unknown scheduler "threads" (want serial, perconn`},
 		{[]string{"serve", "-debug-addr", "0.0.0.0:0"}, "primetime serve: -debug-addr 0.0.0.0:0 is not a loopback address"},
 		{[]string{"serve", "-debug-addr", ":6060"}, "primetime serve: -debug-addr :6060 is not a loopback address"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -361,4 +362,43 @@ func (c *command) strategy(name string, def strategy.Strategy, usage string) *st
 func strategyForms() string {
 	scheds, execs := strategy.Forms()
 	return strings.Join(scheds, ", ") + ", optionally followed by +" + strings.Join(execs, ", +")
+}
+
+// taskValue is a -task flag: the name of a registered task.
+type taskValue struct{ t *primetime.Task }
+
+func (v taskValue) String() string {
+	if v.t == nil || *v.t == nil {
+		return ""
+	}
+	return (*v.t).Name()
+}
+
+func (taskValue) typeName() string { return "task" }
+
+func (v taskValue) Set(name string) error {
+	t, ok := primetime.Lookup(name)
+	if !ok {
+		return fmt.Errorf("%q is not a registered task: give one of %s", name, strings.Join(primetime.Registered(), ", "))
+	}
+	*v.t = t
+	return nil
+}
+
+// taskFlag defines -task on c: the task the servers run and the requests
+// ask for.
+func taskFlag(c *command) *primetime.Task {
+	t := primetime.Prime
+	c.Var(taskValue{&t}, "task", "the `task` the servers run: "+strings.Join(primetime.Registered(), ", ")+" (sha256 releases Python mode's lock, as hashlib does)")
+	c.field("Task", "task")
+	return &t
+}
+
+// checkOf returns the Scenario.Check of task t: the default one for the
+// prime task, a check that computes each answer here for another.
+func checkOf(t primetime.Task) func(request, answer []byte) error {
+	if t.Name() == primetime.Prime.Name() {
+		return nil
+	}
+	return loadtest.TaskAnswers(t)
 }

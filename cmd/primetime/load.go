@@ -75,6 +75,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	htmlFile := c.String("html", "", "write the charts and the figures as a self-contained HTML page to `file`")
 	hlogFile := c.String("hlog", "", "write the intervals' latency histograms as an HdrHistogram interval log to `file`")
 	hlogTag := c.String("hlog-tag", "", "tag the -hlog histograms with this `tag` (no commas or spaces), say the generator's name")
+	task := taskFlag(c)
 	startAt := c.String("start-at", "", "start at `time` (RFC 3339, or +DURATION from now), so that generators started on several machines begin together and their intervals line up")
 	c.field("Addr", "addr")
 	c.field("ServerPID", "server-pid")
@@ -83,7 +84,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	sc := scenario()
-	sc.Addr, sc.ServerPID = *addr, *serverPid
+	sc.Addr, sc.ServerPID, sc.Check = *addr, *serverPid, checkOf(*task)
 	if *startAt != "" {
 		at, err := parseStartAt(*startAt, time.Now())
 		if err != nil {

@@ -138,6 +138,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("serve", "primetime serve [flags]", stdout, stderr)
 	addr := c.String("addr", server.DefaultAddr, "`address` to listen on")
 	strat := c.strategy("strategy", strategy.PerConn(), "scheduling `strategy`: "+strategyForms())
+	task := taskFlag(c)
 	idle := c.duration("idle", server.DefaultIdleTimeout, anyValue, "close a connection idle this long, or whose request has not arrived whole this long after its first byte (negative: never)")
 	maxLine := c.int("max-line", server.DefaultMaxLineBytes, positive, "longest request line in bytes")
 	gilInterval := c.duration("gil", 0, nonNegative, "Python mode: an emulated interpreter lock with this switch `interval` (0: off; CPython's default is 5ms)")
@@ -182,7 +183,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer stopNATS()
 	s = natsexec.With(s, conn)
-	srv := &server.Server{Strategy: s, Task: primetime.Prime, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
+	srv := &server.Server{Strategy: s, Task: *task, IdleTimeout: *idle, MaxLineBytes: *maxLine, Logger: logger, GIL: *gilInterval, Protocol: *protocol,
 		RequestTimeout: *requestTimeout, MaxConns: *maxConns, PythonCosts: costs(), DebugAddr: *debugAddr}
 	if *traceFile != "" {
 		srv.Recorder = server.NewRecorder(server.RecorderOptions{Anchor: *traceAnchor, Before: *traceBefore, After: *traceAfter})

@@ -309,6 +309,21 @@ func TestCompareShowsTheTableAndTheChart(t *testing.T) {
 	assert.Contains(t, out, "measured ")
 }
 
+func TestCompareRunsAnotherTaskAndChecksItsAnswers(t *testing.T) {
+	jsonFile := t.TempDir() + "/sha.json"
+	var stdout, stderr bytes.Buffer
+	code := run(proctest.Context(t), []string{"compare", "-strategies", "perconn", "-task", "sha256", "-gil", "5ms",
+		"-duration", "400ms", "-interval", "50ms", "-after", "100ms", "-long", "200", "-json", jsonFile}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	cmp := readComparison(t, jsonFile)
+	require.Len(t, cmp.Rows, 2, "Go and Python mode")
+	for _, res := range cmp.Results {
+		assert.Positive(t, res.Summary.Answers, res.Label)
+		assert.Zero(t, res.Summary.Errors, "%s: every answer was the task's, checked", res.Label)
+		assert.Equal(t, "d73f33d78f7bea5da54b6e3375523958ba94e3c86810c9db182e6d7d6bab534a", res.Summary.LongAnswer, "%s: hashlib's answer to 200", res.Label)
+	}
+}
+
 func TestASweepNamesEveryValueAndLabelsEveryRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(proctest.Context(t), []string{"compare", "-strategies", "perconn", "-inprocess", "-sweep", "clients=1,2",
