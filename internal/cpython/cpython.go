@@ -141,6 +141,8 @@ type Options struct {
 	SwitchInterval time.Duration
 	// Protocol is the wire protocol; empty means the line protocol.
 	Protocol string
+	// Task is what a request computes: "prime" (also "") or "sha256".
+	Task string
 	// Stderr receives the script's stderr; nil means os.Stderr.
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the server to listen; 0 means
@@ -154,6 +156,9 @@ type Options struct {
 	Long          string
 	Before, After time.Duration
 }
+
+// Tasks are the tasks the script computes: the prime task and sha256.
+var Tasks = []string{"prime", "sha256"}
 
 // Start starts python serving the script in shape, as o says, and waits
 // until it listens.
@@ -172,6 +177,9 @@ func Start(python string, shape []string, o Options) (*Server, error) {
 	args = append(args, "--switch-interval", strconv.FormatFloat(switchInterval.Seconds(), 'g', -1, 64))
 	if protocol != "" {
 		args = append(args, "--protocol", protocol)
+	}
+	if o.Task != "" {
+		args = append(args, "--task", o.Task)
 	}
 	if o.Trace != "" {
 		args = append(args, "--trace", filepath.Join(dir, "trace.log"))

@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/internal/testkit"
 	"github.com/primetime-lab/primetime/internal/wire"
@@ -166,4 +168,28 @@ func TestFreeThreadedSaysWhetherTheInterpreterRunsWithoutTheLock(t *testing.T) {
 	}
 	_, err = FreeThreaded(fake("what"))
 	assert.ErrorContains(t, err, "answered")
+}
+
+func TestTheLecturesServerHashesAsTheGoTaskDoes(t *testing.T) {
+	py := python(t)
+	for _, text := range []string{"perconn", "procpool:2", "loop+goroutines:2"} {
+		t.Run(text, func(t *testing.T) {
+			shape, _ := Shape(describe(t, text))
+			s, err := Start(py, shape, Options{SwitchInterval: 5 * time.Millisecond, Task: "sha256"})
+			require.NoError(t, err)
+			defer func() { require.NoError(t, s.Stop()) }()
+			c, err := net.Dial("tcp", s.Addr)
+			require.NoError(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for _, n := range []string{"1", "3", "50"} {
+				want, err := primetime.SHA256.Run(context.Background(), []byte(n))
+				require.NoError(t, err)
+				assert.Equal(t, string(want), ask(t, c, br, n), "sha256 of %s: hashlib's answer is the Go task's", n)
+			}
+			assert.True(t, strings.HasPrefix(ask(t, c, br, "x"), "ERR bad request"), "a bad request is refused, and the connection goes on")
+			want, _ := primetime.SHA256.Run(context.Background(), []byte("2"))
+			assert.Equal(t, string(want), ask(t, c, br, "2"))
+		})
+	}
 }

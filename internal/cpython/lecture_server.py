@@ -14,6 +14,10 @@ primetime.NthPrime, in one of the lecture's shapes:
   asyncio-threads N     the loop hands the prime to a ThreadPoolExecutor(N)
   asyncio-procs N       the loop hands the prime to a ProcessPoolExecutor(N)
 
+With --task sha256 a request for n is answered with the SHA-256 of a 64 KiB
+buffer chained n times, as primetime.ChainedSHA256 computes it, with hashlib,
+which releases the GIL while it hashes.
+
 It speaks the line protocol (a decimal n and "\\n"; the answer is a line,
 "ERR ..." for a bad request) or, with --protocol recv, the lecture's own:
 each recv is one request. It listens on a loopback port, prints
@@ -31,6 +35,7 @@ time.perf_counter_ns. CPython's lock itself is not visible from Python.
 import argparse
 import asyncio
 import concurrent.futures
+import hashlib
 import os
 import socket
 import sys
@@ -57,6 +62,29 @@ def nth_prime(n):
                 return candidate
 
 
+SHA256_BUFFER = bytes(i % 251 for i in range(64 * 1024))
+
+
+def chained_sha256(n):
+    """The SHA-256 of a 64 KiB buffer, chained n times, as
+    primetime.ChainedSHA256 computes it: hashlib releases the GIL while it
+    hashes a buffer over 2 KiB."""
+    buf = bytearray(SHA256_BUFFER)
+    s = bytes(32)
+    for _ in range(n):
+        buf[0:32] = s
+        s = hashlib.sha256(buf).digest()
+    return s
+
+
+def work(task, n):
+    """The answer line to a request for n, of the task."""
+    if task == "sha256":
+        return chained_sha256(n).hex().encode() + b"\n"
+    return b"%d\n" % nth_prime(n)
+
+
+TASK = "prime"  # --task
 TRACE = None  # with --trace: the steps logged, as (ns, step, pid, tid, n, name)
 
 
@@ -71,18 +99,23 @@ def step(kind, n, lane=None, ns=None):
     TRACE.append((ns or time.perf_counter_ns(), kind, lane[0], lane[1], n, lane[2]))
 
 
-def traced_nth(n):
-    """nth_prime, with its steps logged on the calling thread."""
+def compute(n):
+    """The answer line to a request for n, on the calling thread."""
+    return work(TASK, n)
+
+
+def traced(n):
+    """compute, with its steps logged on the calling thread."""
     step("computing", n)
-    r = nth_prime(n)
+    r = compute(n)
     step("computed", n)
     return r
 
 
-def timed_nth(n):
-    """nth_prime in a worker process, with when it ran there and where."""
+def timed_work(task, n):
+    """work in a worker process, with when it ran there and where."""
     start = time.perf_counter_ns()
-    r = nth_prime(n)
+    r = work(task, n)
     return r, start, time.perf_counter_ns(), os.getpid()
 
 
@@ -152,17 +185,17 @@ def requests(sock, protocol):
         yield line
 
 
-def handle(sock, protocol, compute=nth_prime):
+def handle(sock, protocol, answer=None):
     """Serves one connection on the calling thread, as the lecture's
     handler does: recv, compute, send."""
-    if TRACE is not None and compute is nth_prime:
-        compute = traced_nth
+    if answer is None:
+        answer = traced if TRACE is not None else compute
     with sock:
         try:
             for request in requests(sock, protocol):
                 n, refusal = parse(request)
                 step("received", n or 0)
-                sock.sendall(refusal or b"%d\n" % compute(n))
+                sock.sendall(refusal or answer(n))
                 step("sent", n or 0)
         except OSError:
             pass
@@ -188,14 +221,14 @@ def serve_threadpool(listener, protocol, size):
 
 
 def serve_procpool(listener, protocol, size, pool):
-    def compute(n):
+    def in_pool(n):
         if TRACE is not None:
-            return log_worker(n, pool.submit(timed_nth, n).result())
-        return pool.submit(nth_prime, n).result()
+            return log_worker(n, pool.submit(timed_work, TASK, n).result())
+        return pool.submit(work, TASK, n).result()
 
     while True:
         sock, _ = listener.accept()
-        threading.Thread(target=handle, args=(sock, protocol, compute), daemon=True).start()
+        threading.Thread(target=handle, args=(sock, protocol, in_pool), daemon=True).start()
 
 
 CONNS = iter(range(1, 1 << 62))
@@ -241,14 +274,14 @@ async def answer_async(loop, sock, request, executor, lane):
     if refusal:
         await loop.sock_sendall(sock, refusal)
     elif executor is None:
-        await loop.sock_sendall(sock, b"%d\n" % (traced_nth if TRACE is not None else nth_prime)(n))
+        await loop.sock_sendall(sock, (traced if TRACE is not None else compute)(n))
     elif TRACE is None:
-        await loop.sock_sendall(sock, b"%d\n" % await loop.run_in_executor(executor, nth_prime, n))
+        await loop.sock_sendall(sock, await loop.run_in_executor(executor, work, TASK, n))
     elif isinstance(executor, concurrent.futures.ProcessPoolExecutor):
-        timed = await loop.run_in_executor(executor, timed_nth, n)
-        await loop.sock_sendall(sock, b"%d\n" % log_worker(n, timed))
+        timed = await loop.run_in_executor(executor, timed_work, TASK, n)
+        await loop.sock_sendall(sock, log_worker(n, timed))
     else:
-        await loop.sock_sendall(sock, b"%d\n" % await loop.run_in_executor(executor, traced_nth, n))
+        await loop.sock_sendall(sock, await loop.run_in_executor(executor, traced, n))
     step("sent", n or 0, lane)
 
 
@@ -272,8 +305,10 @@ def main():
     ap.add_argument("--switch-interval", type=float, default=0.005, help="sys.setswitchinterval, in seconds")
     ap.add_argument("--nth", type=int, help="print the nth prime and the seconds it took, and exit")
     ap.add_argument("--trace", metavar="FILE", help="log each request's steps, and write them to FILE on exit")
+    ap.add_argument("--task", choices=["prime", "sha256"], default="prime", help="what a request for n computes")
     args = ap.parse_args()
-    global TRACE
+    global TRACE, TASK
+    TASK = args.task
     if args.trace:
         TRACE = []
     sys.setswitchinterval(args.switch_interval)
@@ -288,7 +323,7 @@ def main():
     if args.shape in ("procpool", "asyncio-procs"):
         procs = concurrent.futures.ProcessPoolExecutor(args.size)
         # Start the workers before the first request, as Go's pool does.
-        list(procs.map(nth_prime, [1] * args.size))
+        list(procs.map(work, [TASK] * args.size, [1] * args.size))
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

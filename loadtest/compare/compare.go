@@ -455,7 +455,7 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 		within = time.Until(deadline)
 	}
 	if srv.runtime != "" {
-		return startPython(srv, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
+		return startPython(srv, x.Task, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
 	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
 	if trace != "" {
