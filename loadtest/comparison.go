@@ -45,6 +45,9 @@ type Row struct {
 	Runtime string `json:"runtime,omitempty"`
 	// MaxProcs is the server's GOMAXPROCS; 0 for a CPython row.
 	MaxProcs int `json:"gomaxprocs,omitempty"`
+	// CPUs is how many CPUs the server's processes ran on, by their CPU
+	// affinity; 0 for every CPU of the machine.
+	CPUs int `json:"cpus,omitempty"`
 	// Long is the long request of a row whose long request was not the
 	// scenario's: CPython's, scaled.
 	Long string `json:"long,omitempty"`
@@ -106,10 +109,11 @@ type Row struct {
 }
 
 // A Sweep repeats a comparison at each of its Values of the setting Name,
-// as text: "rate" (open loop, the
-// small requests per second in all), "clients", "request" (the small
-// request), "gil" (the switch interval of the Python-mode and CPython
-// rows), "longs" (Scenario.Longs) or "maxprocs" (each server's GOMAXPROCS).
+// as text: "rate" (open loop, the small requests per second in all),
+// "clients", "request" (the small request), "gil" (the switch interval of
+// the Python-mode and CPython rows), "longs" (Scenario.Longs), "maxprocs"
+// (each server's GOMAXPROCS) or "cpus" (how many CPUs each server's
+// processes run on).
 type Sweep struct {
 	// Name is the setting swept.
 	Name string `json:"name"`

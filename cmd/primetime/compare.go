@@ -55,6 +55,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	gilList := c.String("gil", "", "also run every strategy in Python mode with these comma-separated switch `intervals` (e.g. 5ms or 5ms,2ms,1s)")
 	gilOnly := c.Bool("gil-only", false, "with -gil, leave out the Go-mode rows")
 	maxProcs := c.int("maxprocs", 0, nonNegative, "GOMAXPROCS of each server process (0: leave it)")
+	cpus := c.int("cpus", 0, nonNegative, "run each server's processes on `N` CPUs only, by their CPU affinity, Go, Python mode and CPython alike (0: every CPU)")
 	costs := pythonCostFlags(c)
 	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
@@ -62,7 +63,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	hlogDir := c.String("hlog", "", "write each run's latency histograms as an HdrHistogram interval log to `dir`, a file per run")
 	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
 	var sweeps []loadtest.Sweep
-	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs; twice for a grid", func(v string) error {
+	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs, cpus; twice for a grid", func(v string) error {
 		name, values, ok := strings.Cut(v, "=")
 		if !ok || name == "" || values == "" {
 			return fmt.Errorf("%q is not of the form NAME=v1,v2", v)
@@ -75,7 +76,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	task := taskFlag(c)
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
-		"MaxProcs": "maxprocs", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
+		"MaxProcs": "maxprocs", "CPUs": "cpus", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
 		c.field(field, name)
 	}
 	if code, ok := c.parse(args, 0); !ok {
@@ -125,6 +126,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		KeepSerialConnections: *keepSerial,
 		SwitchIntervals:       intervals,
 		MaxProcs:              *maxProcs,
+		CPUs:                  *cpus,
 		Idle:                  *idle,
 		Count:                 *repeat,
 		CPython:               *withPython,
@@ -257,7 +259,7 @@ func printPlan(out io.Writer, plan *compare.Plan, x compare.Experiment, natsNote
 	if x.InProcess {
 		where = "this process"
 	}
-	for _, name := range []string{"gil", "longs", "maxprocs"} {
+	for _, name := range []string{"gil", "longs", "maxprocs", "cpus"} {
 		if v, ok := swept[name]; ok {
 			fmt.Fprintf(&w, "; %s = %s", name, v)
 		}
@@ -268,6 +270,9 @@ func printPlan(out io.Writer, plan *compare.Plan, x compare.Experiment, natsNote
 	fmt.Fprintf(&w, "; servers in %s; %d CPUs", where, runtime.NumCPU())
 	if x.MaxProcs > 0 {
 		fmt.Fprintf(&w, ", GOMAXPROCS %d", x.MaxProcs)
+	}
+	if x.CPUs > 0 {
+		fmt.Fprintf(&w, "; each server on %d of them", x.CPUs)
 	}
 	if x.Idle > 0 {
 		fmt.Fprintf(&w, "; %s idle connections measure each server's memory first", thousands(x.Idle))

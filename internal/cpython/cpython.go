@@ -143,6 +143,9 @@ type Options struct {
 	Protocol string
 	// Task is what a request computes: "prime" (also "") or "sha256".
 	Task string
+	// CPUs, if not empty, are the only CPUs the server and its worker
+	// processes run on.
+	CPUs []int
 	// Stderr receives the script's stderr; nil means os.Stderr.
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the server to listen; 0 means
@@ -188,6 +191,10 @@ func Start(python string, shape []string, o Options) (*Server, error) {
 	cmd.Stderr = stderr
 	if stderr == nil {
 		cmd.Stderr = os.Stderr
+	}
+	if cmd, err = reexec.Pin(cmd, o.CPUs); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	within := o.StartTimeout
 	if within <= 0 {

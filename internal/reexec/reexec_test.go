@@ -1,6 +1,7 @@
 package reexec
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if IsWorker() { // a child of this package's tests, in a role of its own
+		if ok, err := RunRole(); ok {
+			if err != nil {
+				os.Stderr.WriteString(err.Error() + "\n")
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
 	goleak.VerifyTestMain(m)
 }
 

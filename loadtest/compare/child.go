@@ -34,6 +34,8 @@ type childConfig struct {
 	Task string `json:"task,omitempty"`
 	// MaxProcs, if positive, is the child's GOMAXPROCS.
 	MaxProcs int `json:"maxprocs,omitempty"`
+	// CPUs, if positive, is how many CPUs the child runs on.
+	CPUs int `json:"cpus,omitempty"`
 	// GIL, if positive, runs the server in Python mode with this switch
 	// interval.
 	GIL time.Duration `json:"gil,omitempty"`
@@ -188,6 +190,15 @@ func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child
 	cmd, err := reexec.Command("", nil, roleServer, stderr, envConfig+"="+string(js))
 	if err != nil {
 		return nil, err
+	}
+	if cfg.CPUs > 0 {
+		cpus, err := reexec.CPUsFor(cfg.CPUs)
+		if err != nil {
+			return nil, err
+		}
+		if cmd, err = reexec.Pin(cmd, cpus); err != nil {
+			return nil, err
+		}
 	}
 	srv, err := reexec.StartServer(cmd, magic, within)
 	var se *reexec.StartError

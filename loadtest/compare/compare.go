@@ -63,6 +63,13 @@ type Experiment struct {
 	// MaxProcs, if positive, is each child server's GOMAXPROCS. It
 	// cannot be set for servers in this process.
 	MaxProcs int
+	// CPUs, if positive, runs each server process (Go, Python mode,
+	// CPython, and the processes they start) on that many of this
+	// machine's CPUs only, by its CPU affinity, and sets a Go server's
+	// GOMAXPROCS to it unless MaxProcs says otherwise: the lecture's
+	// "additional cores" as a setting. Linux only; refused for servers in
+	// this process, and for more CPUs than this program may use.
+	CPUs int
 	// PythonCosts are the interpreter's costs of the Python-mode rows;
 	// zero means server.DefaultPythonCosts.
 	PythonCosts server.PythonCosts
@@ -253,6 +260,10 @@ func (x Experiment) planPoint() (point, error) {
 		return point{}, loadtest.Fault("MaxProcs", fmt.Sprintf("{MaxProcs} is %d; it must be positive, or 0 to leave each server's GOMAXPROCS", x.MaxProcs))
 	case x.InProcess && x.MaxProcs > 0:
 		return point{}, loadtest.Fault("MaxProcs", "{MaxProcs} needs servers in child processes: leave out {InProcess}")
+	case x.CPUs < 0:
+		return point{}, loadtest.Fault("CPUs", fmt.Sprintf("{CPUs} is %d; it must be positive, or 0 for every CPU", x.CPUs))
+	case x.InProcess && x.CPUs > 0:
+		return point{}, loadtest.Fault("CPUs", "{CPUs} needs servers in child processes: leave out {InProcess}")
 	case x.Idle < 0:
 		return point{}, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
 	case x.InProcess && x.Idle > 0:
@@ -384,12 +395,9 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 	if errors.Is(err, context.Canceled) {
 		row.Note = strings.TrimPrefix(row.Note+"; stopped early, interrupted", "; ")
 	}
-	row.GIL, row.Runtime, row.IdleBytes = t.gil, t.runtime, idle
+	row.GIL, row.Runtime, row.IdleBytes, row.CPUs = t.gil, t.runtime, idle, x.CPUs
 	if t.runtime == "" {
-		row.MaxProcs = x.MaxProcs
-		if row.MaxProcs == 0 {
-			row.MaxProcs = runtime.NumCPU()
-		}
+		row.MaxProcs = x.maxProcs()
 	}
 	if run.Long != sc.Long {
 		row.Long = run.Long
@@ -411,6 +419,18 @@ type target struct {
 // label returns the label of t's row.
 func (t target) label() string {
 	return loadtest.Row{Strategy: t.strategy.String(), GIL: t.gil, Runtime: t.runtime}.Label()
+}
+
+// maxProcs returns a Go server's GOMAXPROCS: MaxProcs, or CPUs, or every
+// CPU of this machine.
+func (x Experiment) maxProcs() int {
+	switch {
+	case x.MaxProcs > 0:
+		return x.MaxProcs
+	case x.CPUs > 0:
+		return x.CPUs
+	}
+	return runtime.NumCPU()
 }
 
 // oneAtATime reports whether s serves one connection at a time, as Serial
@@ -455,9 +475,9 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 		within = time.Until(deadline)
 	}
 	if srv.runtime != "" {
-		return startPython(srv, x.Task, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
+		return startPython(srv, x.Task, x.CPUs, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
-	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.MaxProcs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
+	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.maxProcs(), CPUs: x.CPUs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
 	if trace != "" {
 		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
 	}

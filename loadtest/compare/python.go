@@ -12,6 +12,7 @@ import (
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/cpython"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -124,13 +125,19 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 }
 
 // startPython starts the lecture's server for t under CPython.
-func startPython(t target, task string, protocol loadtest.Protocol, trace, long string, after time.Duration, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
+func startPython(t target, task string, cpus int, protocol loadtest.Protocol, trace, long string, after time.Duration, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
 	shape, _ := cpython.Shape(strategy.Describe(t.strategy))
 	interval := t.gil
 	if interval == 0 {
 		interval = cpythonDefaultInterval
 	}
 	o := cpython.Options{SwitchInterval: interval, Protocol: string(protocol), Task: task, Stderr: stderr, StartTimeout: within}
+	if cpus > 0 {
+		var err error
+		if o.CPUs, err = reexec.CPUsFor(cpus); err != nil {
+			return "", 0, nil, err
+		}
+	}
 	if trace != "" {
 		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // The settings a sweep may vary, in the order their flags are listed.
-var sweepNames = []string{"rate", "clients", "request", "gil", "longs", "maxprocs"}
+var sweepNames = []string{"rate", "clients", "request", "gil", "longs", "maxprocs", "cpus"}
 
 // maxSweeps is how many sweeps an experiment may have: two make a grid.
 const maxSweeps = 2
@@ -71,7 +71,7 @@ func sweepValue(name, v string) (string, error) {
 			return "", bad("a positive number of requests per second")
 		}
 		return strconv.FormatFloat(f, 'f', -1, 64), nil
-	case "clients", "maxprocs":
+	case "clients", "maxprocs", "cpus":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return "", bad("a whole number of at least 1")
@@ -116,6 +116,8 @@ func (x Experiment) at(settings []loadtest.Setting) (Experiment, error) {
 			x.Scenario.Longs, _ = strconv.Atoi(s.Value)
 		case "maxprocs":
 			x.MaxProcs, _ = strconv.Atoi(s.Value)
+		case "cpus":
+			x.CPUs, _ = strconv.Atoi(s.Value)
 		case "gil":
 			d, _ := time.ParseDuration(s.Value)
 			x.SwitchIntervals = []time.Duration{d}

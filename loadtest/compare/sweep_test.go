@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,4 +66,23 @@ func TestASweepsRowsSayTheirPointAndRunInterleaved(t *testing.T) {
 	assert.Equal(t, "clients=2", cmp.Rows[1].PointLabel())
 	assert.Equal(t, 2, cmp.Results[1].Scenario.Clients, "the point's setting is the run's")
 	assert.Equal(t, []loadtest.Sweep{{Name: "clients", Values: []string{"1", "2"}}}, cmp.Sweeps)
+}
+
+func TestAServerRunsOnTheCPUsAsked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("CPU affinity is Linux's")
+	}
+	sc := shortScenario
+	sc.LongAfter, sc.Duration = -1, 200*time.Millisecond
+	cmp, err := Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn"}, CPUs: 1})
+	require.NoError(t, err)
+	require.Len(t, cmp.Rows, 1)
+	assert.Equal(t, 1, cmp.Rows[0].CPUs)
+	assert.Equal(t, 1, cmp.Rows[0].MaxProcs, "GOMAXPROCS follows the CPUs")
+	assert.Positive(t, cmp.Rows[0].Before)
+
+	_, err = Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn"}, CPUs: runtime.NumCPU() + 1})
+	assert.ErrorContains(t, err, "CPUs asked, and this machine lets this program run on")
+	_, err = Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn"}, CPUs: 1, InProcess: true})
+	assert.ErrorContains(t, err, "CPUs needs servers in child processes")
 }
