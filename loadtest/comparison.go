@@ -112,8 +112,9 @@ type Row struct {
 // as text: "rate" (open loop, the small requests per second in all),
 // "clients", "request" (the small request), "gil" (the switch interval of
 // the Python-mode and CPython rows), "longs" (Scenario.Longs), "maxprocs"
-// (each server's GOMAXPROCS) or "cpus" (how many CPUs each server's
-// processes run on).
+// (each server's GOMAXPROCS), "cpus" (how many CPUs each server's
+// processes run on) or "preempt" ("async", Go's default, or "off": Go
+// servers with GODEBUG=asyncpreemptoff=1).
 type Sweep struct {
 	// Name is the setting swept.
 	Name string `json:"name"`

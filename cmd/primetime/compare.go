@@ -63,7 +63,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	hlogDir := c.String("hlog", "", "write each run's latency histograms as an HdrHistogram interval log to `dir`, a file per run")
 	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
 	var sweeps []loadtest.Sweep
-	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs, cpus; twice for a grid", func(v string) error {
+	c.Func("sweep", "repeat the experiment at each value: `NAME=v1,v2,...`, NAME one of rate, clients, request, gil, longs, maxprocs, cpus, preempt (async or off); twice for a grid", func(v string) error {
 		name, values, ok := strings.Cut(v, "=")
 		if !ok || name == "" || values == "" {
 			return fmt.Errorf("%q is not of the form NAME=v1,v2", v)
@@ -259,7 +259,7 @@ func printPlan(out io.Writer, plan *compare.Plan, x compare.Experiment, natsNote
 	if x.InProcess {
 		where = "this process"
 	}
-	for _, name := range []string{"gil", "longs", "maxprocs", "cpus"} {
+	for _, name := range []string{"gil", "longs", "maxprocs", "cpus", "preempt"} {
 		if v, ok := swept[name]; ok {
 			fmt.Fprintf(&w, "; %s = %s", name, v)
 		}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -36,6 +37,8 @@ type childConfig struct {
 	MaxProcs int `json:"maxprocs,omitempty"`
 	// CPUs, if positive, is how many CPUs the child runs on.
 	CPUs int `json:"cpus,omitempty"`
+	// NoAsyncPreempt runs the child with GODEBUG=asyncpreemptoff=1.
+	NoAsyncPreempt bool `json:"no_async_preempt,omitempty"`
 	// GIL, if positive, runs the server in Python mode with this switch
 	// interval.
 	GIL time.Duration `json:"gil,omitempty"`
@@ -176,6 +179,17 @@ type child struct{ *reexec.Server }
 // and waits up to within until it listens. The child's log goes to stderr
 // (os.Stderr if nil). The program must call primetime.MaybeWorker first
 // thing in main.
+// childEnv returns the environment a child server of cfg, written as js,
+// is started with, besides this process's.
+func childEnv(cfg childConfig, js string) []string {
+	env := []string{envConfig + "=" + js}
+	if cfg.NoAsyncPreempt {
+		// Read by the runtime as the child starts.
+		env = append(env, "GODEBUG="+strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ","))
+	}
+	return env
+}
+
 func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child, error) {
 	if _, err := strategy.Parse(cfg.Strategy); err != nil {
 		return nil, err
@@ -187,7 +201,7 @@ func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := reexec.Command("", nil, roleServer, stderr, envConfig+"="+string(js))
+	cmd, err := reexec.Command("", nil, roleServer, stderr, childEnv(cfg, string(js))...)
 	if err != nil {
 		return nil, err
 	}

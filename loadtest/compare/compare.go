@@ -70,6 +70,11 @@ type Experiment struct {
 	// "additional cores" as a setting. Linux only; refused for servers in
 	// this process, and for more CPUs than this program may use.
 	CPUs int
+	// NoAsyncPreempt runs each Go server with GODEBUG=asyncpreemptoff=1:
+	// a goroutine is then preempted only where it calls a function, no
+	// longer by a signal after 10 ms; at one CPU, Go's own switch interval
+	// of sorts.
+	NoAsyncPreempt bool
 	// PythonCosts are the interpreter's costs of the Python-mode rows;
 	// zero means server.DefaultPythonCosts.
 	PythonCosts server.PythonCosts
@@ -264,6 +269,8 @@ func (x Experiment) planPoint() (point, error) {
 		return point{}, loadtest.Fault("CPUs", fmt.Sprintf("{CPUs} is %d; it must be positive, or 0 for every CPU", x.CPUs))
 	case x.InProcess && x.CPUs > 0:
 		return point{}, loadtest.Fault("CPUs", "{CPUs} needs servers in child processes: leave out {InProcess}")
+	case x.InProcess && x.NoAsyncPreempt:
+		return point{}, loadtest.Fault("NoAsyncPreempt", "{NoAsyncPreempt} needs servers in child processes: leave out {InProcess}")
 	case x.Idle < 0:
 		return point{}, loadtest.Fault("Idle", fmt.Sprintf("{Idle} is %d; it must be positive, or 0 for no idle connections", x.Idle))
 	case x.InProcess && x.Idle > 0:
@@ -477,7 +484,7 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 	if srv.runtime != "" {
 		return startPython(srv, x.Task, x.CPUs, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
-	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.maxProcs(), CPUs: x.CPUs, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
+	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.maxProcs(), CPUs: x.CPUs, NoAsyncPreempt: x.NoAsyncPreempt, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
 	if trace != "" {
 		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // The settings a sweep may vary, in the order their flags are listed.
-var sweepNames = []string{"rate", "clients", "request", "gil", "longs", "maxprocs", "cpus"}
+var sweepNames = []string{"rate", "clients", "request", "gil", "longs", "maxprocs", "cpus", "preempt"}
 
 // maxSweeps is how many sweeps an experiment may have: two make a grid.
 const maxSweeps = 2
@@ -77,6 +77,11 @@ func sweepValue(name, v string) (string, error) {
 			return "", bad("a whole number of at least 1")
 		}
 		return strconv.Itoa(n), nil
+	case "preempt":
+		if v != "async" && v != "off" {
+			return "", bad("async (Go's default: a signal preempts a goroutine after 10ms) or off (GODEBUG=asyncpreemptoff=1)")
+		}
+		return v, nil
 	case "longs":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -118,6 +123,8 @@ func (x Experiment) at(settings []loadtest.Setting) (Experiment, error) {
 			x.MaxProcs, _ = strconv.Atoi(s.Value)
 		case "cpus":
 			x.CPUs, _ = strconv.Atoi(s.Value)
+		case "preempt":
+			x.NoAsyncPreempt = s.Value == "off"
 		case "gil":
 			d, _ := time.ParseDuration(s.Value)
 			x.SwitchIntervals = []time.Duration{d}

@@ -86,3 +86,15 @@ func TestAServerRunsOnTheCPUsAsked(t *testing.T) {
 	_, err = Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn"}, CPUs: 1, InProcess: true})
 	assert.ErrorContains(t, err, "CPUs needs servers in child processes")
 }
+
+func TestGoServersRunWithoutAsyncPreemptionWhenAsked(t *testing.T) {
+	t.Setenv("GODEBUG", "")
+	assert.Equal(t, []string{envConfig + "={}", "GODEBUG=asyncpreemptoff=1"}, childEnv(childConfig{NoAsyncPreempt: true}, "{}"))
+	assert.Equal(t, []string{envConfig + "={}"}, childEnv(childConfig{}, "{}"))
+	t.Setenv("GODEBUG", "gctrace=1")
+	assert.Contains(t, childEnv(childConfig{NoAsyncPreempt: true}, "{}"), "GODEBUG=gctrace=1,asyncpreemptoff=1", "the parent's settings kept")
+	for v, ok := range map[string]bool{"async": true, "off": true, "on": false, "": false} {
+		_, err := sweepValue("preempt", v)
+		assert.Equal(t, ok, err == nil, v)
+	}
+}
