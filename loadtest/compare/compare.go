@@ -236,7 +236,7 @@ func (x Experiment) planPoint() (point, error) {
 	for _, text := range texts {
 		s, err := strategy.Parse(text)
 		if err != nil {
-			return point{}, loadtest.Fault("Strategies", "{Strategies}: "+strings.TrimPrefix(err.Error(), "strategy: "))
+			return point{}, loadtest.Fault("Strategies", fmt.Sprintf("{Strategies}: %q: %v", text, errors.Unwrap(err)))
 		}
 		strats = append(strats, s)
 	}
