@@ -22,6 +22,8 @@ type Comparison struct {
 	Conditions Conditions `json:"conditions"`
 	// Python is the version of the Python that served the CPython rows.
 	Python string `json:"python,omitempty"`
+	// Java is the version of the JVM that served the JVM rows.
+	Java string `json:"java,omitempty"`
 	// Sweeps are the experiment's sweeps, if any: each row's Point is a
 	// value of each.
 	Sweeps []Sweep `json:"sweeps,omitempty"`

@@ -59,6 +59,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	costs := pythonCostFlags(c)
 	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
+	withJVM := c.Bool("jvm", false, "also run the lecture's server in Java for each strategy that has a counterpart (perconn: a thread per connection; pool:N: a fixed thread pool)")
+	java := c.String("java", "", "the `java` of -jvm rows (default java from PATH; a JDK, 11 or later)")
 	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
 	hlogDir := c.String("hlog", "", "write each run's latency histograms as an HdrHistogram interval log to `dir`, a file per run")
 	traceDir := c.String("trace", "", "record each run's timeline (who runs when) and write it to `dir` in the Trace Event Format, a file per row; the page draws them")
@@ -76,7 +78,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	idle := c.int("idle-conns", 0, nonNegative, "before each run, open `N` idle connections to the server and report its memory per connection")
 	task := taskFlag(c)
 	for field, name := range map[string]string{"Strategies": "strategies", "InProcess": "inprocess", "SwitchIntervals": "gil",
-		"MaxProcs": "maxprocs", "CPUs": "cpus", "CPython": "cpython", "Python": "python", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
+		"MaxProcs": "maxprocs", "CPUs": "cpus", "CPython": "cpython", "Python": "python", "JVM": "jvm", "Java": "java", "Count": "count", "Idle": "idle-conns", "TraceDir": "trace", "Sweeps": "sweep", "NATS": "nats"} {
 		c.field(field, name)
 	}
 	if code, ok := c.parse(args, 0); !ok {
@@ -132,6 +134,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		CPython:               *withPython,
 		PythonCosts:           costs(),
 		Python:                *python,
+		JVM:                   *withJVM,
+		Java:                  *java,
 		TraceDir:              *traceDir,
 		Sweeps:                sweeps,
 		Stderr:                stderr,

@@ -90,6 +90,13 @@ type Experiment struct {
 	// Python is the Python of the CPython rows; empty means python3 from
 	// PATH.
 	Python string
+	// JVM adds, for each strategy the JVM has a counterpart of (perconn: a
+	// thread per connection; pool:N: a fixed pool of N threads), a row of
+	// the lecture's server in Java, Runtime "jvm", whose long request is
+	// scaled as the CPython rows' is. It needs a JDK, 11 or later.
+	JVM bool
+	// Java is the java of the JVM rows; empty means java from PATH.
+	Java string
 	// Count is how many times each row runs: every row once, then every
 	// row again, so that a drift of the machine hits them all alike. The
 	// rows then show medians and ranges; zero means once.
@@ -166,8 +173,9 @@ type Plan struct {
 	Rows []string
 	// Runs is how many runs the experiment makes in all.
 	Runs int
-	// Python is the version of the Python of the CPython rows, if any.
-	Python string
+	// Python is the version of the Python of the CPython rows, if any,
+	// and Java that of the JVM of the JVM rows.
+	Python, Java string
 
 	x      Experiment
 	sweeps []loadtest.Sweep // x's, their values in canonical form
@@ -182,6 +190,7 @@ type point struct {
 	sc       loadtest.Scenario
 	targets  []target
 	py       *pythonRows
+	jvm      *jvmRows
 }
 
 // label returns the label of t's row at the point.
@@ -213,6 +222,9 @@ func (x Experiment) Plan() (*Plan, error) {
 		}
 		if pt.py != nil {
 			p.Python = pt.py.version
+		}
+		if pt.jvm != nil {
+			p.Java = pt.jvm.version
 		}
 		for _, t := range pt.targets {
 			p.Rows = append(p.Rows, pt.label(t))
@@ -298,11 +310,17 @@ func (x Experiment) planPoint() (point, error) {
 			return point{}, err
 		}
 	}
+	if x.JVM {
+		if p.jvm, err = x.jvmRows(sc); err != nil {
+			return point{}, err
+		}
+	}
 	for _, s := range strats {
 		for _, gil := range intervals {
 			p.targets = append(p.targets, target{strategy: s, gil: gil})
 		}
 		p.targets = append(p.targets, p.py.targets(s)...)
+		p.targets = append(p.targets, p.jvm.targets(s)...)
 	}
 	return p, nil
 }
@@ -333,7 +351,7 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 // then all of them again for each of Count.
 func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 	x := p.x
-	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Sweeps: p.sweeps}
+	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Java: p.Java, Sweeps: p.sweeps}
 	var runs [][]loadtest.Row
 	for _, pt := range p.points {
 		runs = append(runs, make([][]loadtest.Row, len(pt.targets))...)
@@ -376,8 +394,8 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 	s := t.strategy
 	run := sc
 	run.Reconnect = sc.Reconnect || (oneAtATime(s) && !x.KeepSerialConnections)
-	if t.runtime != "" {
-		run.Long = py.long
+	if t.long != "" {
+		run.Long = t.long
 	}
 	trace := x.tracePath(label, round)
 	res, idle, err := x.runOne(ctx, t, run, trace, label)
@@ -419,8 +437,9 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 type target struct {
 	strategy strategy.Strategy
 	gil      time.Duration
-	runtime  string // "" for Go, "cpython"
-	python   string // the Python that runs it, for CPython
+	runtime  string // "" for Go, "cpython", "cpython-nogil" or "jvm"
+	program  string // the Python or the java that runs it
+	long     string // its long request, if not the scenario's
 }
 
 // label returns the label of t's row.
@@ -480,6 +499,9 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 	within := startTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		within = time.Until(deadline)
+	}
+	if srv.runtime == jvmRuntime {
+		return startJVM(srv, x.Task, x.CPUs, x.Stderr, within)
 	}
 	if srv.runtime != "" {
 		return startPython(srv, x.Task, x.CPUs, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)

@@ -94,18 +94,25 @@ const (
 // scaleLong returns the n whose prime CPython computes in about the time
 // Go takes for the nth.
 func scaleLong(python string, n int) (int, error) {
+	return scaleLongFor(func(n int) (time.Duration, error) { return cpython.NthTime(python, n) }, calibratePython, n)
+}
+
+// scaleLongFor returns the n whose prime another runtime, timed by nthTime
+// at calib, computes in the time Go computes the nth: the algorithm's time
+// grows about as n².
+func scaleLongFor(nthTime func(int) (time.Duration, error), calib, n int) (int, error) {
 	start := time.Now()
 	if _, err := primetime.NthPrime(context.Background(), calibrateGo); err != nil {
 		return 0, err
 	}
 	goTime := time.Since(start)
-	pyTime, err := cpython.NthTime(python, calibratePython)
+	theirs, err := nthTime(calib)
 	if err != nil {
 		return 0, err
 	}
 	perGo := goTime.Seconds() / (calibrateGo * calibrateGo)
-	perPy := pyTime.Seconds() / (calibratePython * calibratePython)
-	return max(1, int(math.Round(float64(n)*math.Sqrt(perGo/perPy)))), nil
+	perTheirs := theirs.Seconds() / float64(calib*calib)
+	return max(1, int(math.Round(float64(n)*math.Sqrt(perGo/perTheirs)))), nil
 }
 
 // targets returns the CPython rows of s: none if the lecture has no
@@ -119,7 +126,7 @@ func (p *pythonRows) targets(s strategy.Strategy) []target {
 	}
 	var ts []target
 	for _, d := range p.intervals {
-		ts = append(ts, target{strategy: s, gil: d, runtime: p.runtime, python: p.python})
+		ts = append(ts, target{strategy: s, gil: d, runtime: p.runtime, program: p.python, long: p.long})
 	}
 	return ts
 }
@@ -141,7 +148,7 @@ func startPython(t target, task string, cpus int, protocol loadtest.Protocol, tr
 	if trace != "" {
 		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after
 	}
-	srv, err := cpython.Start(t.python, shape, o)
+	srv, err := cpython.Start(t.program, shape, o)
 	if err != nil {
 		return "", 0, nil, err
 	}

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/primetime-lab/primetime/internal/jvm"
 	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/loadtest"
 )
@@ -97,4 +99,25 @@ func TestGoServersRunWithoutAsyncPreemptionWhenAsked(t *testing.T) {
 		_, err := sweepValue("preempt", v)
 		assert.Equal(t, ok, err == nil, v)
 	}
+}
+
+func TestTheJVMRowsServeBesideTheGoRows(t *testing.T) {
+	if _, err := jvm.Find(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	sc := shortScenario
+	cmp, err := Run(proctest.Context(t), Experiment{Scenario: sc, Strategies: []string{"perconn", "pool:2", "loop"}, JVM: true})
+	require.NoError(t, err)
+	var labels []string
+	for _, r := range cmp.Rows {
+		labels = append(labels, r.Label())
+		assert.Zero(t, r.Errors, "%s: every answer checked and right", r.Label())
+		assert.Positive(t, r.Before, r.Label())
+	}
+	assert.Equal(t, []string{"perconn", "perconn jvm", "pool:2", "pool:2 jvm", "loop"}, labels, "a JVM row beside each strategy the JVM has")
+	assert.Contains(t, cmp.Java, "version")
+	assert.Equal(t, "jvm", cmp.Rows[1].Runtime)
 }

@@ -108,10 +108,10 @@ tr:target { outline: 2px solid #999; }
 <p>{{.Description}}</p>
 <p class="conditions">Measured {{.Conditions}}.</p>
 <h2>A panel per strategy</h2>
-<p>Each panel is one strategy, every panel on the same axes: on the left its small requests' answers per second in each interval, on the right their latency, log scale: p99 in the line's colour, and paler the slowest request of the interval (max), where a stall shows. The grey band is the long request in flight; kept is the answers per second during it as a share of those before it. A line is solid for Go, dashed for Python mode and dotted for CPython, in the strategy's colour. Drag to zoom, double-click to zoom out; each row's name leads to its line of the table.</p>
+<p>Each panel is one strategy, every panel on the same axes: on the left its small requests' answers per second in each interval, on the right their latency, log scale: p99 in the line's colour, and paler the slowest request of the interval (max), where a stall shows. The grey band is the long request in flight; kept is the answers per second during it as a share of those before it. A line is solid for Go, dashed for Python mode, dotted for CPython and dash-dotted for the JVM, in the strategy's colour. Drag to zoom, double-click to zoom out; each row's name leads to its line of the table.</p>
 <div id="panels">{{range $g, $group := .Groups}}<div class="panel" data-group="{{$g}}">
 <h3>{{(index .Rows 0).Label}}</h3>
-{{range .Rows}}<p class="figures"><svg width="36" height="10"><line x1="0" y1="5" x2="36" y2="5" stroke="{{$group.Hue}}" stroke-width="2"{{if eq .Dash "dash"}} stroke-dasharray="6 4"{{else if eq .Dash "dot"}} stroke-dasharray="2 3"{{end}}/></svg><a href="#{{.ID}}">{{.Label}}</a>: kept <b>{{.Kept}}</b>; before {{.Before}}/s, during {{.During}}/s, after {{.After}}/s; long request {{.Long}}{{if .Errors}}; {{.Errors}} errors{{end}}{{if .Note}}; {{.Note}}{{end}}</p>
+{{range .Rows}}<p class="figures"><svg width="36" height="10"><line x1="0" y1="5" x2="36" y2="5" stroke="{{$group.Hue}}" stroke-width="2"{{if eq .Dash "dash"}} stroke-dasharray="6 4"{{else if eq .Dash "dot"}} stroke-dasharray="2 3"{{else if eq .Dash "dashdot"}} stroke-dasharray="6 2 2 2"{{end}}/></svg><a href="#{{.ID}}">{{.Label}}</a>: kept <b>{{.Kept}}</b>; before {{.Before}}/s, during {{.During}}/s, after {{.After}}/s; long request {{.Long}}{{if .Errors}}; {{.Errors}} errors{{end}}{{if .Note}}; {{.Note}}{{end}}</p>
 {{end}}<div class="charts"><div class="answers"></div><div class="latency"></div></div>
 </div>
 {{end}}</div>
@@ -153,7 +153,7 @@ const pageJS = `
 (function () {
   const d = JSON.parse(document.getElementById("data").textContent);
   const num = (v, unit) => v == null ? "-" : v.toLocaleString(undefined, {maximumFractionDigits: v < 10 ? 2 : 0}) + unit;
-  const dashes = {"": [], dash: [8, 5], dot: [2, 4]};
+  const dashes = {"": [], dash: [8, 5], dot: [2, 4], dashdot: [8, 3, 2, 3]};
   const top = Math.max(1, ...d.series.flatMap(s => s.rate.filter(v => v != null)));
   const latencies = d.series.flatMap(s => s.max.concat(s.p99).filter(v => v != null));
   const lo = Math.min(...latencies, 1), hi = Math.max(...latencies, 1);
@@ -225,6 +225,9 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	if cmp.Python != "" {
 		desc += " CPython rows: " + cmp.Python + "."
 	}
+	if cmp.Java != "" {
+		desc += " JVM rows: " + cmp.Java + "."
+	}
 	labels := make([]string, len(cmp.Rows))
 	var rows []pageRow
 	for i, r := range cmp.Rows {
@@ -242,6 +245,8 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 		dash := ""
 		switch {
+		case r.Runtime == "jvm":
+			dash = "dashdot"
 		case r.Runtime != "":
 			dash = "dot"
 		case r.GIL > 0:

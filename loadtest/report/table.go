@@ -26,6 +26,9 @@ func Table(w io.Writer, cmp *loadtest.Comparison) error {
 	if cmp.Python != "" {
 		fmt.Fprintf(ew, "CPython rows: %s\n", cmp.Python)
 	}
+	if cmp.Java != "" {
+		fmt.Fprintf(ew, "JVM rows: %s\n", cmp.Java)
+	}
 	return ew.err
 }
 

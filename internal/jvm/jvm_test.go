@@ -1,0 +1,98 @@
+package jvm
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/proctest"
+	"github.com/primetime-lab/primetime/internal/testkit"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+func TestMain(m *testing.M) {
+	primetime.MaybeWorker() // a pinned server starts as this test binary
+	goleak.VerifyTestMain(m)
+}
+
+// java returns the java to test with; without one, the test is skipped,
+// unless CI says every tool is there.
+func java(t *testing.T) string {
+	t.Helper()
+	j, err := Find("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return j
+}
+
+func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
+	t.Helper()
+	_, err := io.WriteString(c, line+"\n")
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(testkit.Bound))
+	answer, err := br.ReadString('\n')
+	require.NoError(t, err)
+	return strings.TrimSuffix(answer, "\n")
+}
+
+func TestTheJavaServerAnswersAsTheGoServerDoes(t *testing.T) {
+	j := java(t)
+	for _, task := range []string{"prime", "sha256"} {
+		t.Run(task, func(t *testing.T) {
+			s, err := Start(j, []string{"threads"}, Options{Task: task})
+			require.NoError(t, err)
+			c, err := net.Dial("tcp", s.Addr)
+			require.NoError(t, err)
+			br := bufio.NewReader(c)
+			goTask, _ := primetime.Lookup(task)
+			for _, n := range []string{"1", "10", "3"} {
+				want, err := goTask.Run(context.Background(), []byte(n))
+				require.NoError(t, err)
+				assert.Equal(t, string(want), ask(t, c, br, n), "%s of %s", task, n)
+			}
+			assert.True(t, strings.HasPrefix(ask(t, c, br, "ten"), "ERR bad request"), "a bad request is refused")
+			assert.True(t, strings.HasPrefix(ask(t, c, br, "0"), "ERR bad request"))
+			want, _ := goTask.Run(context.Background(), []byte("2"))
+			assert.Equal(t, string(want), ask(t, c, br, "2"), "and the connection goes on")
+			c.Close()
+			require.NoError(t, s.Stop(), "it stops when its stdin closes, as when its parent goes")
+			assert.Empty(t, proctest.Children(), "the JVM has exited")
+		})
+	}
+}
+
+func TestShapesMapTheJavaCounterparts(t *testing.T) {
+	for text, want := range map[string][]string{"perconn": {"threads"}, "pool:8": {"threadpool", "8"}} {
+		s, err := strategy.Parse(text)
+		require.NoError(t, err)
+		got, ok := Shape(strategy.Describe(s))
+		assert.True(t, ok, text)
+		assert.Equal(t, want, got, text)
+	}
+	for _, text := range []string{"loop", "serial", "procpool:2", "perconn+goroutines:2"} {
+		s, err := strategy.Parse(text)
+		require.NoError(t, err)
+		_, ok := Shape(strategy.Describe(s))
+		assert.False(t, ok, "%s has no Java counterpart here", text)
+	}
+}
+
+func TestNthTimeTimesTheJavaAlgorithm(t *testing.T) {
+	d, err := NthTime(java(t), 500)
+	require.NoError(t, err)
+	assert.Positive(t, d)
+}

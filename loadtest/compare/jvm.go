@@ -1,0 +1,93 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/primetime-lab/primetime/internal/jvm"
+	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/loadtest"
+	"github.com/primetime-lab/primetime/strategy"
+)
+
+// jvmRuntime is the Runtime of the rows of the lecture's server in Java.
+const jvmRuntime = "jvm"
+
+// calibrateJava is the n the JVM's nth prime is timed at, to scale the
+// long request: its trial division runs after the JIT has compiled it.
+const calibrateJava = 3000
+
+// jvmRows is what the JVM rows of an experiment share.
+type jvmRows struct {
+	java, version string
+	long          string // the long request, scaled for the JVM
+}
+
+// jvmRows finds the java and scales the long request for it.
+func (x Experiment) jvmRows(sc loadtest.Scenario) (*jvmRows, error) {
+	if x.Task != "" && !slices.Contains(jvm.Tasks, x.Task) {
+		return nil, fmt.Errorf("JVM rows serve the tasks %s only, not %q", strings.Join(jvm.Tasks, " and "), x.Task)
+	}
+	if sc.Protocol != "" && sc.Protocol != loadtest.Protocol("line") {
+		return nil, fmt.Errorf("the lecture's server in Java speaks the line protocol only, not %s", sc.Protocol)
+	}
+	java, err := jvm.Find(x.Java)
+	if err != nil {
+		return nil, err
+	}
+	version, err := jvm.Version(java)
+	if err != nil {
+		return nil, err
+	}
+	j := &jvmRows{java: java, version: version, long: sc.Long}
+	prime := x.Task == "" || x.Task == "prime"
+	if n, err := strconv.Atoi(sc.Long); prime && err == nil && n > 0 && (sc.SendsLong() || sc.Longs > 0) {
+		key := "jvm " + java + " " + sc.Long
+		if long, ok := x.scaled[key]; ok {
+			j.long = long
+			return j, nil
+		}
+		scaled, err := scaleLongFor(func(n int) (time.Duration, error) { return jvm.NthTime(java, n) }, calibrateJava, n)
+		if err != nil {
+			return nil, err
+		}
+		j.long = strconv.Itoa(scaled)
+		if x.scaled != nil {
+			x.scaled[key] = j.long
+		}
+	}
+	return j, nil
+}
+
+// targets returns the JVM rows of s: none if the JVM has no counterpart of
+// it, or j is nil.
+func (j *jvmRows) targets(s strategy.Strategy) []target {
+	if j == nil {
+		return nil
+	}
+	if _, ok := jvm.Shape(strategy.Describe(s)); !ok {
+		return nil
+	}
+	return []target{{strategy: s, runtime: jvmRuntime, program: j.java, long: j.long}}
+}
+
+// startJVM starts the lecture's server in Java for t.
+func startJVM(t target, task string, cpus int, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
+	shape, _ := jvm.Shape(strategy.Describe(t.strategy))
+	o := jvm.Options{Task: task, Stderr: stderr, StartTimeout: within}
+	if cpus > 0 {
+		var err error
+		if o.CPUs, err = reexec.CPUsFor(cpus); err != nil {
+			return "", 0, nil, err
+		}
+	}
+	srv, err := jvm.Start(t.program, shape, o)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	return srv.Addr, srv.Pid(), srv.Stop, nil
+}
