@@ -24,6 +24,8 @@ type Comparison struct {
 	Python string `json:"python,omitempty"`
 	// Java is the version of the JVM that served the JVM rows.
 	Java string `json:"java,omitempty"`
+	// Task is the task the servers ran, if not the prime task.
+	Task string `json:"task,omitempty"`
 	// Sweeps are the experiment's sweeps, if any: each row's Point is a
 	// value of each.
 	Sweeps []Sweep `json:"sweeps,omitempty"`

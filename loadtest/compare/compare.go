@@ -352,6 +352,9 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 	x := p.x
 	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Java: p.Java, Sweeps: p.sweeps}
+	if x.Task != primetime.Prime.Name() {
+		cmp.Task = x.Task
+	}
 	var runs [][]loadtest.Row
 	for _, pt := range p.points {
 		runs = append(runs, make([][]loadtest.Row, len(pt.targets))...)

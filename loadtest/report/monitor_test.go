@@ -85,3 +85,27 @@ func TestADiffOfOneRunASideShowsTheChangesAloneAndTheRowsOfOneSide(t *testing.T)
 	assert.Contains(t, out.String(), "\nonly in new: loop\n")
 	assert.NotContains(t, out.String(), "~:", "no row was tested")
 }
+
+func TestTheTableAndThePageSayWhichClaimOfTheLectureARowChecks(t *testing.T) {
+	at := func(cpus string) []loadtest.Setting { return []loadtest.Setting{{Name: "cpus", Value: cpus}} }
+	cmp := &loadtest.Comparison{
+		Task:   "sha256",
+		Sweeps: []loadtest.Sweep{{Name: "cpus", Values: []string{"1", "2"}}},
+		Rows: []loadtest.Row{
+			{Strategy: "perconn", Point: at("1"), Kept: .004},
+			{Strategy: "perconn", Runtime: "jvm", Point: at("1"), Kept: .85},
+			{Strategy: "perconn", Point: at("2"), Kept: .6},
+			{Strategy: "perconn", Runtime: "jvm", Point: at("2"), Kept: 1.05},
+		},
+	}
+	var out bytes.Buffer
+	require.NoError(t, report.Table(&out, cmp))
+	text := strings.ReplaceAll(out.String(), "\n    ", " ")
+	assert.Contains(t, text, `the lecture: "In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.": perconn jvm [cpus=1] 85.0%, perconn [cpus=1] 0.4%, perconn jvm [cpus=2] 105.0%, perconn [cpus=2] 60.0%`)
+	assert.Contains(t, text, `the lecture: "At the end of the day, additional CPU cores do not help because of the GIL.": perconn [cpus=1] 0.4%`)
+	assert.Contains(t, text, `the lecture: "Can substitute any CPU-intensive task here. (here, the task sha256)"`)
+	var page bytes.Buffer
+	require.NoError(t, report.HTML(&page, cmp))
+	assert.Contains(t, page.String(), "<h2>The lecture's claims</h2>")
+	assert.Contains(t, page.String(), "<q>In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.</q> perconn jvm [cpus=1] 85.0%")
+}

@@ -115,6 +115,10 @@ tr:target { outline: 2px solid #999; }
 {{end}}<div class="charts"><div class="answers"></div><div class="latency"></div></div>
 </div>
 {{end}}</div>
+{{if .Claims}}<h2>The lecture's claims</h2>
+<p>What the lecture said that these rows check, in its words, and what each row kept.</p>
+<ul>{{range .Claims}}<li><q>{{.Said}}</q> {{range $i, $r := .Rows}}{{if $i}}; {{end}}{{$r}}{{end}}</li>
+{{end}}</ul>{{end}}
 <h2>Figures</h2>
 <p>Before, during and after are the small requests' answers per second before the long request was sent, while it was in flight and after it was answered; kept is during divided by before, the share of their throughput that survived the long request. A dash marks a figure that had no window, and the note says why.{{if gt (len .Groups) 1}} Click a column to sort; a strategy's Python-mode and CPython rows stay under it.{{end}}</p>
 <table id="figures">
@@ -290,7 +294,7 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 			runs[i].Color = palette[0]
 		}
 	}
-	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String()},
+	return writePage(w, pageText{Title: "primetime compare", Description: desc, First: "strategy", Conditions: cmp.Conditions.String(), Claims: claims(cmp)},
 		cmp.Idle > 0, groups, runs, cmp.Results, idle, whyRows(cmp), lanesOf(cmp, colors), sweepsOf(cmp))
 }
 
@@ -340,6 +344,8 @@ type pageText struct {
 	Title, Description, Conditions string
 	// First heads the table's first column.
 	First string
+	// Claims are the lecture's claims the rows check.
+	Claims []claim
 }
 
 // RunHTML writes one run as a self-contained page, as HTML does a
@@ -405,7 +411,7 @@ func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, runs [
 		"Sweeps": sweeps != nil, "SweepsData": template.JS(sweepsData), "SweepsJS": template.JS(sweepsJS),
 		"Why": why, "WhyHead": whyHead, "WhyNote": whyNote,
 		"Lanes": len(lanes) > 0, "LanesData": template.JS(lanesData), "LanesJS": template.JS(lanesJS),
-		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First,
+		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First, "Claims": text.Claims,
 		"Idle": idle, "Groups": groups, "IdleBars": bars,
 		"UplotCSS": template.CSS(uplotCSS), "UplotJS": template.JS(uplotJS), "PageJS": template.JS(pageJS),
 		"Data": template.JS(data),

@@ -99,6 +99,9 @@ func writeTable(w io.Writer, cmp *loadtest.Comparison) {
 	for i, n := range notes {
 		fmt.Fprintln(w, textwrap.Wrap(fmt.Sprintf("[%d] %s", i+1, n), textwrap.Width))
 	}
+	for _, c := range claims(cmp) {
+		fmt.Fprintln(w, textwrap.Wrap("the lecture: "+c.line(), textwrap.Width))
+	}
 	if repeated {
 		fmt.Fprintf(w, "%d runs each: medians (smallest-largest); ~ marks a kept no different from the row it is compared with,\n"+
 			"its Go row or the first row, by a Mann-Whitney U test (p >= 0.05), as benchstat says it; under 4 runs nothing can differ\n", cmp.Rows[0].Runs)
