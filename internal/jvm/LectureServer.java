@@ -15,7 +15,12 @@
 //
 //   java LectureServer.java threads
 //
-// or "java LectureServer.java --nth N" prints the nth prime and the seconds
+// With --trace FILE it logs each request's steps (received, computing,
+// computed, sent) with the thread they ran on, and writes them to FILE as it
+// exits, a line each: "NS STEP 0 TID N NAME", NS from System.nanoTime, as
+// the lecture's server under CPython logs them.
+//
+// Or "java LectureServer.java --nth N" prints the nth prime and the seconds
 // it took, the second time it computed it (the first lets the JIT compile
 // the loop, as a server's first requests do).
 import java.io.*;
@@ -28,6 +33,15 @@ public class LectureServer {
     static final int MAX_N = 1_000_000;
     static final int MAX_LINE = 4096;
     static String task = "prime";
+    static final java.util.List<String> trace = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    static boolean tracing = false;
+
+    static void step(String kind, String n) {
+        if (tracing) {
+            Thread t = Thread.currentThread();
+            trace.add(System.nanoTime() + " " + kind + " 0 " + t.getId() + " " + n + " " + t.getName());
+        }
+    }
 
     static long nthPrime(long n) {
         long found = 0, candidate = 1;
@@ -81,7 +95,10 @@ public class LectureServer {
             return "ERR bad request: want a positive integer n from 1 to " + MAX_N + ", got " + digits;
         }
         try {
-            return task.equals("sha256") ? chainedSHA256(n) : Long.toString(nthPrime(n));
+            step("computing", digits);
+            String a = task.equals("sha256") ? chainedSHA256(n) : Long.toString(nthPrime(n));
+            step("computed", digits);
+            return a;
         } catch (Exception e) {
             return "ERR " + e;
         }
@@ -98,8 +115,11 @@ public class LectureServer {
                     out.flush();
                     return;
                 }
+                String n = line.strip().isEmpty() ? "0" : line.strip().split("\\s+")[0];
+                step("received", n);
                 out.write((answer(line) + "\n").getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
+                step("sent", n);
             }
         } catch (IOException e) {
             // the client left
@@ -108,6 +128,7 @@ public class LectureServer {
 
     public static void main(String[] args) throws Exception {
         String shape = null;
+        String traceFile = null;
         int size = Runtime.getRuntime().availableProcessors();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -121,6 +142,10 @@ public class LectureServer {
                 }
                 case "--task":
                     task = args[++i];
+                    break;
+                case "--trace":
+                    traceFile = args[++i];
+                    tracing = true;
                     break;
                 default:
                     if (shape == null) {
@@ -155,11 +180,21 @@ public class LectureServer {
         ServerSocket listener = new ServerSocket(0, 4096, InetAddress.getByName("127.0.0.1"));
         System.out.println("primetime-jvm/1 127.0.0.1:" + listener.getLocalPort());
         System.out.flush();
+        final String traceTo = traceFile;
         Thread watch = new Thread(() -> {
             try {
                 System.in.transferTo(OutputStream.nullOutputStream());
             } catch (IOException e) {
                 // the parent is gone
+            }
+            if (traceTo != null) {
+                try (PrintWriter w = new PrintWriter(traceTo, StandardCharsets.UTF_8)) {
+                    synchronized (trace) {
+                        trace.forEach(w::println);
+                    }
+                } catch (IOException e) {
+                    System.err.println("writing the trace: " + e);
+                }
             }
             System.exit(0);
         });

@@ -16,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/cpython"
 	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -84,12 +86,20 @@ type Options struct {
 	// StartTimeout bounds the wait for the server to listen, its
 	// compilation included; 0 means 30 s.
 	StartTimeout time.Duration
+	// Trace, if not empty, is the file that Stop writes the requests'
+	// steps to, in the Trace Event Format (as cpython.WriteTrace writes
+	// them), kept from Before to After the arrival of the request Long.
+	Trace         string
+	Label         string // names the server's process in the trace
+	Long          string
+	Before, After time.Duration
 }
 
 // A Server is the lecture's server, running in a JVM.
 type Server struct {
 	*reexec.Server
 	dir string
+	o   Options
 }
 
 // Start starts java serving the source in shape, and waits until it
@@ -102,6 +112,9 @@ func Start(java string, shape []string, o Options) (*Server, error) {
 	args := append([]string{"-XX:+UseSerialGC", "-Xshare:auto", path}, shape...)
 	if o.Task != "" {
 		args = append(args, "--task", o.Task)
+	}
+	if o.Trace != "" {
+		args = append(args, "--trace", filepath.Join(dir, "trace.log"))
 	}
 	cmd := exec.Command(java, args...)
 	cmd.Stderr = o.Stderr
@@ -125,18 +138,35 @@ func Start(java string, shape []string, o Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("jvm: starting %s: %w", java, err)
 	}
-	return &Server{Server: srv, dir: dir}, nil
+	return &Server{Server: srv, dir: dir, o: o}, nil
 }
 
 // Stop closes the server's stdin, which ends it, waits for it, and kills
-// it if it has not exited in time.
+// it if it has not exited in time; then it writes the trace, if asked.
 func (s *Server) Stop() error {
 	defer os.RemoveAll(s.dir)
 	err := s.Server.Stop(stopTimeout)
 	if errors.Is(err, reexec.ErrKilled) {
 		return errors.New("jvm: the lecture's server did not stop in time; killed")
 	}
-	return err
+	if err != nil || s.o.Trace == "" {
+		return err
+	}
+	log, err := os.Open(filepath.Join(s.dir, "trace.log"))
+	if err != nil {
+		return fmt.Errorf("jvm: the lecture's server left no trace log: %w", err)
+	}
+	defer log.Close()
+	out, err := os.Create(s.o.Trace)
+	if err != nil {
+		return err
+	}
+	task := s.o.Task
+	if task == "" {
+		task = "prime"
+	}
+	meta := timeline.Meta{Process: s.o.Label, Task: task, PID: s.Pid()}
+	return errors.Join(cpython.WriteTrace(log, out, s.o.Long, s.o.Before, s.o.After, meta), out.Close())
 }
 
 // NthTime returns how long java takes to compute the nth prime with the

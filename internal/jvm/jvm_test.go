@@ -17,6 +17,7 @@ import (
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/proctest"
 	"github.com/primetime-lab/primetime/internal/testkit"
+	"github.com/primetime-lab/primetime/internal/timeline"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -95,4 +96,32 @@ func TestNthTimeTimesTheJavaAlgorithm(t *testing.T) {
 	d, err := NthTime(java(t), 500)
 	require.NoError(t, err)
 	assert.Positive(t, d)
+}
+
+func TestTheJavaServerLogsEachRequestsSteps(t *testing.T) {
+	j := java(t)
+	trace := t.TempDir() + "/jvm.json"
+	s, err := Start(j, []string{"threadpool", "2"}, Options{Trace: trace, Label: "perconn jvm", Long: "300"})
+	require.NoError(t, err)
+	c, err := net.Dial("tcp", s.Addr)
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	for _, n := range []string{"1", "300", "2"} {
+		ask(t, c, br, n)
+	}
+	c.Close()
+	require.NoError(t, s.Stop())
+	tr, err := timeline.ReadTraceFile(trace)
+	require.NoError(t, err)
+	var requests, tasks int
+	for _, e := range tr.Events {
+		switch e.Cat {
+		case "request":
+			requests++
+		case "task":
+			tasks++
+		}
+	}
+	assert.Equal(t, 3, requests, "a span from each request's arrival to its answer")
+	assert.Equal(t, 3, tasks, "and one while each was computed")
 }

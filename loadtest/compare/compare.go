@@ -504,7 +504,7 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 		within = time.Until(deadline)
 	}
 	if srv.runtime == jvmRuntime {
-		return startJVM(srv, x.Task, x.CPUs, x.Stderr, within)
+		return startJVM(srv, x.Task, x.CPUs, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
 	if srv.runtime != "" {
 		return startPython(srv, x.Task, x.CPUs, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)

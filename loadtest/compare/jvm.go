@@ -76,9 +76,12 @@ func (j *jvmRows) targets(s strategy.Strategy) []target {
 }
 
 // startJVM starts the lecture's server in Java for t.
-func startJVM(t target, task string, cpus int, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
+func startJVM(t target, task string, cpus int, trace, long string, after time.Duration, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
 	shape, _ := jvm.Shape(strategy.Describe(t.strategy))
 	o := jvm.Options{Task: task, Stderr: stderr, StartTimeout: within}
+	if trace != "" {
+		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after
+	}
 	if cpus > 0 {
 		var err error
 		if o.CPUs, err = reexec.CPUsFor(cpus); err != nil {
