@@ -2,7 +2,6 @@ package reexec
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -91,6 +90,3 @@ func cpuList(cpus []int) string {
 	}
 	return strings.Join(s, ",")
 }
-
-// errNoAffinity is the error where CPU affinity cannot be set.
-var errNoAffinity = errors.New("this system has no CPU affinity for primetime to set")
