@@ -181,6 +181,7 @@ public class LectureServer {
         System.out.println("primetime-jvm/1 127.0.0.1:" + listener.getLocalPort());
         System.out.flush();
         final String traceTo = traceFile;
+        final ExecutorService handlers = pool;
         Thread watch = new Thread(() -> {
             try {
                 System.in.transferTo(OutputStream.nullOutputStream());
@@ -188,6 +189,14 @@ public class LectureServer {
                 // the parent is gone
             }
             if (traceTo != null) {
+                // The handlers of connections already closed log their
+                // last steps before the log is written.
+                handlers.shutdown();
+                try {
+                    handlers.awaitTermination(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    // write what there is
+                }
                 try (PrintWriter w = new PrintWriter(traceTo, StandardCharsets.UTF_8)) {
                     synchronized (trace) {
                         trace.forEach(w::println);

@@ -101,7 +101,7 @@ func TestNthTimeTimesTheJavaAlgorithm(t *testing.T) {
 func TestTheJavaServerLogsEachRequestsSteps(t *testing.T) {
 	j := java(t)
 	trace := t.TempDir() + "/jvm.json"
-	s, err := Start(j, []string{"threadpool", "2"}, Options{Trace: trace, Label: "perconn jvm", Long: "300"})
+	s, err := Start(j, []string{"threadpool", "2"}, Options{Trace: trace, Label: "perconn jvm", Long: "300", Before: time.Hour, After: time.Hour})
 	require.NoError(t, err)
 	c, err := net.Dial("tcp", s.Addr)
 	require.NoError(t, err)
