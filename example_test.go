@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/server"
@@ -159,4 +162,31 @@ func ExampleRegister() {
 	// Output:
 	// 10 <nil>
 	// ERR bad request: 'x' is not a digit <nil>
+}
+
+// A task that, as a C extension between Py_BEGIN_ALLOW_THREADS and
+// Py_END_ALLOW_THREADS, runs without Python mode's interpreter lock: a
+// server in Python mode lets its other threads run beside it.
+func ExampleReleasingGIL() {
+	hash := primetime.ReleasingGIL(primetime.TaskFunc("hash", func(ctx context.Context, payload []byte) ([]byte, error) {
+		sum := sha256.Sum256(payload)
+		return []byte(hex.EncodeToString(sum[:4])), nil
+	}))
+	_, releases := hash.(primetime.GILReleaser)
+	fmt.Println(hash.Name(), "releases the lock:", releases)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &server.Server{Task: hash, GIL: 5 * time.Millisecond} // Python mode
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	fmt.Println(ask(l.Addr().String(), "abc"))
+	srv.Shutdown(context.Background())
+	<-served
+	// Output:
+	// hash releases the lock: true
+	// ba7816bf <nil>
 }
