@@ -1,10 +1,7 @@
 package jvm
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -40,36 +37,24 @@ func java(t *testing.T) string {
 	return j
 }
 
-func ask(t *testing.T, c net.Conn, br *bufio.Reader, line string) string {
-	t.Helper()
-	_, err := io.WriteString(c, line+"\n")
-	require.NoError(t, err)
-	c.SetReadDeadline(time.Now().Add(testkit.Bound))
-	answer, err := br.ReadString('\n')
-	require.NoError(t, err)
-	return strings.TrimSuffix(answer, "\n")
-}
-
 func TestTheJavaServerAnswersAsTheGoServerDoes(t *testing.T) {
 	j := java(t)
 	for _, task := range []string{"prime", "sha256"} {
 		t.Run(task, func(t *testing.T) {
 			s, err := Start(j, []string{"threads"}, Options{Task: task})
 			require.NoError(t, err)
-			c, err := net.Dial("tcp", s.Addr)
-			require.NoError(t, err)
-			br := bufio.NewReader(c)
+			c := testkit.Dial(t, s.Addr)
 			goTask, _ := primetime.Lookup(task)
 			for _, n := range []string{"1", "10", "3"} {
 				want, err := goTask.Run(context.Background(), []byte(n))
 				require.NoError(t, err)
-				assert.Equal(t, string(want), ask(t, c, br, n), "%s of %s", task, n)
+				assert.Equal(t, string(want), c.Ask(n), "%s of %s", task, n)
 			}
-			assert.True(t, strings.HasPrefix(ask(t, c, br, "ten"), "ERR bad request"), "a bad request is refused")
-			assert.True(t, strings.HasPrefix(ask(t, c, br, "0"), "ERR bad request"))
+			assert.True(t, strings.HasPrefix(c.Ask("ten"), "ERR bad request"), "a bad request is refused")
+			assert.True(t, strings.HasPrefix(c.Ask("0"), "ERR bad request"))
 			want, _ := goTask.Run(context.Background(), []byte("2"))
-			assert.Equal(t, string(want), ask(t, c, br, "2"), "and the connection goes on")
-			c.Close()
+			assert.Equal(t, string(want), c.Ask("2"), "and the connection goes on")
+			c.Conn().Close()
 			require.NoError(t, s.Stop(), "it stops when its stdin closes, as when its parent goes")
 			assert.Empty(t, proctest.Children(), "the JVM has exited")
 		})
@@ -103,13 +88,11 @@ func TestTheJavaServerLogsEachRequestsSteps(t *testing.T) {
 	trace := t.TempDir() + "/jvm.json"
 	s, err := Start(j, []string{"threadpool", "2"}, Options{Trace: trace, Label: "perconn jvm", Long: "300", Before: time.Hour, After: time.Hour})
 	require.NoError(t, err)
-	c, err := net.Dial("tcp", s.Addr)
-	require.NoError(t, err)
-	br := bufio.NewReader(c)
+	c := testkit.Dial(t, s.Addr)
 	for _, n := range []string{"1", "300", "2"} {
-		ask(t, c, br, n)
+		c.Ask(n)
 	}
-	c.Close()
+	c.Conn().Close()
 	require.NoError(t, s.Stop())
 	tr, err := timeline.ReadTraceFile(trace)
 	require.NoError(t, err)
