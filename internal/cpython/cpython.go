@@ -5,20 +5,17 @@ package cpython
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/cpus"
-	"github.com/primetime-lab/primetime/internal/reexec"
-	"github.com/primetime-lab/primetime/internal/timeline"
+	"github.com/primetime-lab/primetime/internal/lecture"
 	"github.com/primetime-lab/primetime/internal/wire"
 	"github.com/primetime-lab/primetime/strategy"
 )
@@ -128,12 +125,13 @@ var protocols = []wire.Protocol{wire.Line, wire.Recv}
 // Speaks reports whether the lecture's server speaks protocol p.
 func Speaks(p wire.Protocol) bool { return p == "" || slices.Contains(protocols, p) }
 
-// A Server is the lecture's server in a child process.
-type Server struct {
-	*reexec.Server        // Addr is the loopback address it serves on
-	dir            string // holds the script and its trace log
-	o              Options
-}
+// A Server is the lecture's server in a child process; Addr is the
+// loopback address it serves on.
+type Server struct{ *lecture.Server }
+
+// Stop closes the server's stdin, which ends it, waits for it, and kills
+// it if it has not exited in time; then it writes the trace, if asked.
+func (s *Server) Stop() error { return s.Server.Stop(stopTimeout) }
 
 // Options say how the script serves.
 type Options struct {
@@ -166,93 +164,50 @@ var Tasks = []string{"prime", "sha256"}
 // Start starts python serving the script in shape, as o says, and waits
 // until it listens.
 func Start(python string, shape []string, o Options) (*Server, error) {
-	switchInterval, protocol, stderr := o.SwitchInterval, o.Protocol, o.Stderr
-	dir, err := os.MkdirTemp("", "primetime-cpython-")
+	dir, path, err := lecture.WriteSource("primetime-cpython-", "lecture_server.py", script)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "lecture_server.py")
-	if err := os.WriteFile(path, script, 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
 	args := append([]string{path}, shape...)
-	args = append(args, "--switch-interval", strconv.FormatFloat(switchInterval.Seconds(), 'g', -1, 64))
-	if protocol != "" {
-		args = append(args, "--protocol", protocol)
+	args = append(args, "--switch-interval", strconv.FormatFloat(o.SwitchInterval.Seconds(), 'g', -1, 64))
+	if o.Protocol != "" {
+		args = append(args, "--protocol", o.Protocol)
 	}
 	if o.Task != "" {
 		args = append(args, "--task", o.Task)
 	}
 	if o.Trace != "" {
-		args = append(args, "--trace", filepath.Join(dir, "trace.log"))
+		args = append(args, "--trace", lecture.TraceLog(dir))
 	}
 	cmd := exec.Command(python, args...)
-	cmd.Stderr = stderr
-	if stderr == nil {
+	cmd.Stderr = o.Stderr
+	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
-	}
-	if cmd, err = reexec.Pin(cmd, o.CPUs); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
 	}
 	within := o.StartTimeout
 	if within <= 0 {
 		within = startTimeout
 	}
-	srv, err := reexec.StartServer(cmd, magic, within)
+	task := o.Task
+	if task == "" {
+		task = "prime"
+	}
+	trace := lecture.Trace{File: o.Trace, Label: o.Label, Long: o.Long, Task: task, Before: o.Before, After: o.After}
+	srv, err := lecture.Start(cmd, dir, o.CPUs, magic, "cpython", "the lecture's server ("+strings.Join(shape, " ")+")", within, trace)
 	if err != nil {
-		os.RemoveAll(dir)
-		var se *reexec.StartError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("cpython: the lecture's server (%s) did not start within %v: %q, %v%s", strings.Join(shape, " "), within.Round(time.Millisecond), se.Line, errors.Join(se.Read, se.Exit), se.Printed())
-		}
-		return nil, fmt.Errorf("cpython: starting %s: %w", python, err)
+		return nil, err
 	}
-	return &Server{Server: srv, dir: dir, o: o}, nil
-}
-
-// Stop closes the server's stdin, which ends it, waits for it, and kills
-// it if it has not exited in time; then it writes the trace, if asked.
-func (s *Server) Stop() error {
-	defer os.RemoveAll(s.dir)
-	err := s.Server.Stop(stopTimeout)
-	if errors.Is(err, reexec.ErrKilled) {
-		return errors.New("cpython: the lecture's server did not stop in time; killed")
-	}
-	if err != nil || s.o.Trace == "" {
-		return err
-	}
-	return s.writeTrace()
-}
-
-// writeTrace turns the script's trace log into the trace file.
-func (s *Server) writeTrace() error {
-	log, err := os.Open(filepath.Join(s.dir, "trace.log"))
-	if err != nil {
-		return fmt.Errorf("cpython: the lecture's server left no trace log: %w", err)
-	}
-	defer log.Close()
-	out, err := os.Create(s.o.Trace)
-	if err != nil {
-		return err
-	}
-	meta := timeline.Meta{Process: s.o.Label, Task: "prime", PID: s.Pid()}
-	return errors.Join(WriteTrace(log, out, s.o.Long, s.o.Before, s.o.After, meta), out.Close())
+	return &Server{srv}, nil
 }
 
 // NthTime returns how long python takes to compute the nth prime with the
 // script's algorithm.
 func NthTime(python string, n int) (time.Duration, error) {
-	dir, err := os.MkdirTemp("", "primetime-cpython-")
+	dir, path, err := lecture.WriteSource("primetime-cpython-", "lecture_server.py", script)
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "lecture_server.py")
-	if err := os.WriteFile(path, script, 0o644); err != nil {
-		return 0, err
-	}
 	out, err := exec.Command(python, path, "serial", "--nth", strconv.Itoa(n)).Output()
 	if err != nil {
 		return 0, fmt.Errorf("cpython: timing the %dth prime: %w", n, err)

@@ -6,19 +6,15 @@ package jvm
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/primetime-lab/primetime/internal/cpython"
-	"github.com/primetime-lab/primetime/internal/reexec"
-	"github.com/primetime-lab/primetime/internal/timeline"
+	"github.com/primetime-lab/primetime/internal/lecture"
 	"github.com/primetime-lab/primetime/strategy"
 )
 
@@ -87,20 +83,17 @@ type Options struct {
 	// compilation included; 0 means 30 s.
 	StartTimeout time.Duration
 	// Trace, if not empty, is the file that Stop writes the requests'
-	// steps to, in the Trace Event Format (as cpython.WriteTrace writes
-	// them), kept from Before to After the arrival of the request Long.
+	// steps to, in the Trace Event Format (lecture.WriteTrace), kept from
+	// Before to After the arrival of the request Long.
 	Trace         string
 	Label         string // names the server's process in the trace
 	Long          string
 	Before, After time.Duration
 }
 
-// A Server is the lecture's server, running in a JVM.
-type Server struct {
-	*reexec.Server
-	dir string
-	o   Options
-}
+// A Server is the lecture's server, running in a JVM; Addr is the
+// loopback address it serves on.
+type Server struct{ *lecture.Server }
 
 // Start starts java serving the source in shape, and waits until it
 // listens.
@@ -110,64 +103,34 @@ func Start(java string, shape []string, o Options) (*Server, error) {
 		return nil, err
 	}
 	args := append([]string{"-XX:+UseSerialGC", "-Xshare:auto", path}, shape...)
-	if o.Task != "" {
-		args = append(args, "--task", o.Task)
+	task := o.Task
+	if task == "" {
+		task = "prime"
 	}
+	args = append(args, "--task", task)
 	if o.Trace != "" {
-		args = append(args, "--trace", filepath.Join(dir, "trace.log"))
+		args = append(args, "--trace", lecture.TraceLog(dir))
 	}
 	cmd := exec.Command(java, args...)
 	cmd.Stderr = o.Stderr
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	if cmd, err = reexec.Pin(cmd, o.CPUs); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
 	within := o.StartTimeout
 	if within <= 0 {
 		within = startTimeout
 	}
-	srv, err := reexec.StartServer(cmd, magic, within)
+	trace := lecture.Trace{File: o.Trace, Label: o.Label, Long: o.Long, Task: task, Before: o.Before, After: o.After}
+	srv, err := lecture.Start(cmd, dir, o.CPUs, magic, "jvm", "the lecture's server in Java ("+strings.Join(shape, " ")+")", within, trace)
 	if err != nil {
-		os.RemoveAll(dir)
-		var se *reexec.StartError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("jvm: the lecture's server in Java (%s) did not start within %v: %q, %v%s", strings.Join(shape, " "), within.Round(time.Millisecond), se.Line, errors.Join(se.Read, se.Exit), se.Printed())
-		}
-		return nil, fmt.Errorf("jvm: starting %s: %w", java, err)
+		return nil, err
 	}
-	return &Server{Server: srv, dir: dir, o: o}, nil
+	return &Server{srv}, nil
 }
 
 // Stop closes the server's stdin, which ends it, waits for it, and kills
 // it if it has not exited in time; then it writes the trace, if asked.
-func (s *Server) Stop() error {
-	defer os.RemoveAll(s.dir)
-	err := s.Server.Stop(stopTimeout)
-	if errors.Is(err, reexec.ErrKilled) {
-		return errors.New("jvm: the lecture's server did not stop in time; killed")
-	}
-	if err != nil || s.o.Trace == "" {
-		return err
-	}
-	log, err := os.Open(filepath.Join(s.dir, "trace.log"))
-	if err != nil {
-		return fmt.Errorf("jvm: the lecture's server left no trace log: %w", err)
-	}
-	defer log.Close()
-	out, err := os.Create(s.o.Trace)
-	if err != nil {
-		return err
-	}
-	task := s.o.Task
-	if task == "" {
-		task = "prime"
-	}
-	meta := timeline.Meta{Process: s.o.Label, Task: task, PID: s.Pid()}
-	return errors.Join(cpython.WriteTrace(log, out, s.o.Long, s.o.Before, s.o.After, meta), out.Close())
-}
+func (s *Server) Stop() error { return s.Server.Stop(stopTimeout) }
 
 // NthTime returns how long java takes to compute the nth prime with the
 // server's algorithm, its compilation left out.
@@ -194,13 +157,5 @@ func NthTime(java string, n int) (time.Duration, error) {
 
 // writeSource writes the server's source to a directory of its own.
 func writeSource() (dir, path string, err error) {
-	if dir, err = os.MkdirTemp("", "primetime-jvm-"); err != nil {
-		return "", "", err
-	}
-	path = filepath.Join(dir, "LectureServer.java")
-	if err := os.WriteFile(path, source, 0o644); err != nil {
-		os.RemoveAll(dir)
-		return "", "", err
-	}
-	return dir, path, nil
+	return lecture.WriteSource("primetime-jvm-", "LectureServer.java", source)
 }

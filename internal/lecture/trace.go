@@ -1,4 +1,4 @@
-package cpython
+package lecture
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"github.com/primetime-lab/primetime/internal/timeline"
 )
 
-// A step is one line of the script's --trace log.
+// A step is one line of a server's --trace log.
 type step struct {
 	ns       int64
 	kind     string
@@ -22,25 +22,26 @@ type step struct {
 	name     string
 }
 
-// WriteTrace turns the script's --trace log into the Trace Event Format,
-// as a server's Recorder would have recorded it: a Request span (cat
-// "request") from each request's receipt to its answer, and a Task span
-// from "computing" to "computed" on the thread or worker process that
-// computed it, kept from before to after the arrival of the request long.
-// CPython's lock is not in the log: it cannot be seen from Python.
+// WriteTrace turns a server's --trace log ("NS STEP PID TID N NAME" a line)
+// into the Trace Event Format, as a server's Recorder would have recorded
+// it: a Request span (cat "request") from each request's receipt to its
+// answer, and a Task span from "computing" to "computed" on the thread or
+// worker process that computed it, kept from before to after the arrival
+// of the request long. A runtime's lock is not in the log: CPython's
+// cannot be seen from Python.
 func WriteTrace(log io.Reader, w io.Writer, long string, before, after time.Duration, meta timeline.Meta) error {
 	var steps []step
 	sc := bufio.NewScanner(log)
 	for line := 1; sc.Scan(); line++ {
 		f := strings.SplitN(sc.Text(), " ", 6)
 		if len(f) < 6 {
-			return fmt.Errorf("cpython: trace line %d: %q is not NS STEP PID TID N NAME", line, sc.Text())
+			return fmt.Errorf("lecture: trace line %d: %q is not NS STEP PID TID N NAME", line, sc.Text())
 		}
 		ns, err1 := strconv.ParseInt(f[0], 10, 64)
 		pid, err2 := strconv.Atoi(f[2])
 		tid, err3 := strconv.Atoi(f[3])
 		if err1 != nil || err2 != nil || err3 != nil {
-			return fmt.Errorf("cpython: trace line %d: %q is not NS STEP PID TID N NAME", line, sc.Text())
+			return fmt.Errorf("lecture: trace line %d: %q is not NS STEP PID TID N NAME", line, sc.Text())
 		}
 		steps = append(steps, step{ns, f[1], pid, tid, f[4], f[5]})
 	}
@@ -83,7 +84,7 @@ func WriteTrace(log io.Reader, w io.Writer, long string, before, after time.Dura
 	return rec.WriteTrace(w, meta)
 }
 
-// role returns the role of the script's thread or connection called name.
+// role returns the role of a server's thread or connection called name.
 func role(name string) string {
 	switch {
 	case strings.HasPrefix(name, "conn "):
