@@ -208,17 +208,5 @@ func NthTime(python string, n int) (time.Duration, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	out, err := exec.Command(python, path, "serial", "--nth", strconv.Itoa(n)).Output()
-	if err != nil {
-		return 0, fmt.Errorf("cpython: timing the %dth prime: %w", n, err)
-	}
-	fields := strings.Fields(string(out))
-	if len(fields) != 2 {
-		return 0, fmt.Errorf("cpython: timing the %dth prime: got %q", n, out)
-	}
-	secs, err := strconv.ParseFloat(fields[1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("cpython: timing the %dth prime: got %q", n, out)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
+	return lecture.NthTime(exec.Command(python, path, "serial", "--nth", strconv.Itoa(n)), "cpython", n)
 }

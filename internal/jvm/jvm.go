@@ -140,19 +140,7 @@ func NthTime(java string, n int) (time.Duration, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	out, err := exec.Command(java, path, "--nth", strconv.Itoa(n)).Output()
-	if err != nil {
-		return 0, fmt.Errorf("jvm: timing the %dth prime: %w", n, err)
-	}
-	fields := strings.Fields(string(out))
-	if len(fields) != 2 {
-		return 0, fmt.Errorf("jvm: timing the %dth prime: %q", n, out)
-	}
-	secs, err := strconv.ParseFloat(fields[1], 64)
-	if err != nil || secs < 0 {
-		return 0, fmt.Errorf("jvm: timing the %dth prime: %q", n, out)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
+	return lecture.NthTime(exec.Command(java, path, "--nth", strconv.Itoa(n)), "jvm", n)
 }
 
 // writeSource writes the server's source to a directory of its own.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/reexec"
@@ -94,4 +96,23 @@ func (s *Server) Stop(timeout time.Duration) error {
 	}
 	meta := timeline.Meta{Process: s.trace.Label, Task: s.trace.Task, PID: s.Pid()}
 	return errors.Join(WriteTrace(log, out, s.trace.Long, s.trace.Before, s.trace.After, meta), out.Close())
+}
+
+// NthTime runs cmd, a server's program asked for the time of its nth
+// prime, which prints "PRIME SECONDS", and returns the seconds; errors
+// start with pkg.
+func NthTime(cmd *exec.Cmd, pkg string, n int) (time.Duration, error) {
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%s: timing the %dth prime: %w", pkg, n, err)
+	}
+	fields := strings.Fields(string(out))
+	var secs float64
+	if len(fields) == 2 {
+		secs, err = strconv.ParseFloat(fields[1], 64)
+	}
+	if len(fields) != 2 || err != nil || secs < 0 {
+		return 0, fmt.Errorf("%s: timing the %dth prime: got %q", pkg, n, out)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }
