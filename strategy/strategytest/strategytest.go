@@ -274,7 +274,7 @@ func leavingCancelsTheTask(t *testing.T, s strategy.Strategy, how string, cancel
 
 // closingCancelsTheLastRequest sends a held request in the given shape and
 // closes at once: the client has left before the server read its request,
-// and the task, if it starts, must see its context end.
+// and the task, if it starts (within the bound), must see its context end.
 func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape string, cancels *canceller) {
 	cancels.check(t)
 	g := newGate(t)
@@ -291,8 +291,11 @@ func closingCancelsTheLastRequest(t *testing.T, s strategy.Strategy, shape strin
 		t.Fatalf("sending %q: %v", sent, err)
 	}
 	c.Conn().Close()
-	g.wait(t, "started last")
-	cancels.wait(t, g, "last", "its client closed right after sending it")
+	// A server that sees the client gone before it starts the task may
+	// never start it, the best it can do; one that starts it must end it.
+	if g.next(t, "started last") {
+		cancels.wait(t, g, "last", "its client closed right after sending it")
+	}
 	if answer := testkit.Dial(t, ts.addr).Ask("10"); answer != "29" {
 		t.Errorf("after a client closed with its last request (%s), 10 got %q, want 29", shape, answer)
 	}
