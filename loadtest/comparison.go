@@ -24,11 +24,17 @@ type Comparison struct {
 	Python string `json:"python,omitempty"`
 	// Java is the version of the JVM that served the JVM rows.
 	Java string `json:"java,omitempty"`
+	// Left says what the experiment asked for that its machine could not
+	// run, and why: a line each.
+	Left []string `json:"left,omitempty"`
 	// Task is the task the servers ran, if not the prime task.
 	Task string `json:"task,omitempty"`
 	// Sweeps are the experiment's sweeps, if any: each row's Point is a
 	// value of each.
 	Sweeps []Sweep `json:"sweeps,omitempty"`
+	// Claims are the lecture's claims that the rows check
+	// (LectureClaims), for a reader of the file.
+	Claims []Claim `json:"claims,omitempty"`
 	// Idle is how many idle connections measured each row's IdleBytes,
 	// or 0.
 	Idle    int       `json:"idle,omitempty"`
@@ -45,7 +51,9 @@ type Row struct {
 	GIL time.Duration `json:"gil,omitempty"`
 	// Runtime is "cpython" for a row the lecture's server served under
 	// CPython ("cpython-nogil" under a free-threaded build running
-	// without its lock), and empty for the Go server.
+	// without its lock), "jvm" for one the Java server served with
+	// platform threads ("jvm-virtual" with virtual threads), and empty for
+	// the Go server.
 	Runtime string `json:"runtime,omitempty"`
 	// MaxProcs is the server's GOMAXPROCS; 0 for a CPython row.
 	MaxProcs int `json:"gomaxprocs,omitempty"`

@@ -59,7 +59,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	costs := pythonCostFlags(c)
 	withPython := c.Bool("cpython", false, "also run the lecture's own server under CPython for each strategy that has a counterpart (a row per -gil interval)")
 	python := c.String("python", "", "the `python` of -cpython rows (default python3 from PATH)")
-	withJVM := c.Bool("jvm", false, "also run the lecture's server in Java for each strategy that has a counterpart (perconn: a thread per connection; pool:N: a fixed thread pool)")
+	withJVM := c.Bool("jvm", false, "also run the lecture's server in Java for each strategy that has a counterpart (perconn: a thread per connection, and a virtual thread per connection from Java 21; pool:N: a fixed thread pool)")
 	java := c.String("java", "", "the `java` of -jvm rows (default java from PATH; a JDK, 11 or later)")
 	repeat := c.int("count", 1, positive, "run every strategy `N` times, interleaved, and show medians, ranges and significance")
 	hlogDir := c.String("hlog", "", "write each run's latency histograms as an HdrHistogram interval log to `dir`, a file per run")
@@ -283,6 +283,9 @@ func printPlan(out io.Writer, plan *compare.Plan, x compare.Experiment, natsNote
 	}
 	if natsNote != "" {
 		fmt.Fprintf(&w, "; %s", natsNote)
+	}
+	for _, l := range plan.Left {
+		fmt.Fprintf(&w, "; %s", l)
 	}
 	for line := range strings.SplitSeq(w.String(), "\n") {
 		fmt.Fprintln(out, wrapClauses(line, textwrap.Width))

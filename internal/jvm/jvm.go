@@ -55,16 +55,44 @@ func Version(java string) (string, error) {
 	return line, nil
 }
 
+// VirtualThreads is the first Java release with virtual threads.
+const VirtualThreads = 21
+
+// Major returns the release in a `java -version` line: 17 for
+// `openjdk version "17.0.15" 2025-04-15`, 8 for "1.8.0_392", 0 if the
+// line names none.
+func Major(version string) int {
+	_, quoted, ok := strings.Cut(version, `"`)
+	if !ok {
+		return 0
+	}
+	quoted, _, _ = strings.Cut(quoted, `"`)
+	quoted = strings.TrimPrefix(quoted, "1.")
+	digits := strings.IndexFunc(quoted, func(r rune) bool { return r < '0' || r > '9' })
+	if digits >= 0 {
+		quoted = quoted[:digits]
+	}
+	n, err := strconv.Atoi(quoted)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // Shape returns the server's arguments that serve the Java counterpart of
 // a strategy, and false for a strategy that has none: a thread per
-// connection for perconn, a fixed pool of threads for pool:N.
-func Shape(d strategy.Description) ([]string, bool) {
+// connection for perconn (a virtual thread if virtual says so), a fixed
+// pool of threads for pool:N.
+func Shape(d strategy.Description, virtual bool) ([]string, bool) {
 	perConn := strategy.Describe(strategy.PerConn())
 	pool := strategy.Describe(strategy.Pool(1))
 	switch {
 	case d.Executor != perConn.Executor:
+	case d.Scheduler.Name == perConn.Scheduler.Name && virtual:
+		return []string{"virtual"}, true
 	case d.Scheduler.Name == perConn.Scheduler.Name:
 		return []string{"threads"}, true
+	case virtual:
 	case d.Scheduler.Name == pool.Scheduler.Name:
 		return []string{"threadpool", strconv.Itoa(d.Scheduler.Size)}, true
 	}

@@ -65,16 +65,53 @@ func TestShapesMapTheJavaCounterparts(t *testing.T) {
 	for text, want := range map[string][]string{"perconn": {"threads"}, "pool:8": {"threadpool", "8"}} {
 		s, err := strategy.Parse(text)
 		require.NoError(t, err)
-		got, ok := Shape(strategy.Describe(s))
+		got, ok := Shape(strategy.Describe(s), false)
 		assert.True(t, ok, text)
 		assert.Equal(t, want, got, text)
 	}
+	got, ok := Shape(strategy.Describe(strategy.PerConn()), true)
+	assert.True(t, ok)
+	assert.Equal(t, []string{"virtual"}, got, "a virtual thread per connection")
+	_, ok = Shape(strategy.Describe(strategy.Pool(8)), true)
+	assert.False(t, ok, "a pool of virtual threads is not a shape of the lecture")
 	for _, text := range []string{"loop", "serial", "procpool:2", "perconn+goroutines:2"} {
 		s, err := strategy.Parse(text)
 		require.NoError(t, err)
-		_, ok := Shape(strategy.Describe(s))
+		_, ok := Shape(strategy.Describe(s), false)
 		assert.False(t, ok, "%s has no Java counterpart here", text)
 	}
+}
+
+func TestMajorReadsTheRelease(t *testing.T) {
+	for line, want := range map[string]int{
+		`openjdk version "17.0.15" 2025-04-15`: 17,
+		`openjdk version "21" 2023-09-19`:      21,
+		`java version "1.8.0_392"`:             8,
+		`openjdk version "22-ea" 2024-03-19`:   22,
+		`no version here`:                      0,
+		`openjdk version "x.1"`:                0,
+	} {
+		assert.Equal(t, want, Major(line), line)
+	}
+}
+
+func TestTheServerSaysWhenItHasNoVirtualThreads(t *testing.T) {
+	j := java(t)
+	version, err := Version(j)
+	require.NoError(t, err)
+	var stderr strings.Builder
+	s, err := Start(j, []string{"virtual"}, Options{Stderr: &stderr})
+	if Major(version) >= VirtualThreads {
+		require.NoError(t, err)
+		c := testkit.Dial(t, s.Addr)
+		assert.Equal(t, "2", c.Ask("1"), "a virtual thread per connection answers")
+		c.Conn().Close()
+		require.NoError(t, s.Stop())
+		return
+	}
+	require.Error(t, err, "%s has no virtual threads", version)
+	assert.Contains(t, stderr.String(), "virtual threads need Java 21 or later")
+	assert.Empty(t, proctest.Children(), "the JVM has exited")
 }
 
 func TestNthTimeTimesTheJavaAlgorithm(t *testing.T) {

@@ -93,7 +93,10 @@ type Experiment struct {
 	// JVM adds, for each strategy the JVM has a counterpart of (perconn: a
 	// thread per connection; pool:N: a fixed pool of N threads), a row of
 	// the lecture's server in Java, Runtime "jvm", whose long request is
-	// scaled as the CPython rows' is. It needs a JDK, 11 or later.
+	// scaled as the CPython rows' is; and for perconn a row of a virtual
+	// thread per connection, Runtime "jvm-virtual", where the JDK has
+	// virtual threads (21 and later; Plan.Left says so where it has
+	// not). It needs a JDK, 11 or later.
 	JVM bool
 	// Java is the java of the JVM rows; empty means java from PATH.
 	Java string
@@ -176,6 +179,9 @@ type Plan struct {
 	// Python is the version of the Python of the CPython rows, if any,
 	// and Java that of the JVM of the JVM rows.
 	Python, Java string
+	// Left says what the experiment asked for that this machine cannot
+	// run, and why: a line each.
+	Left []string
 
 	x      Experiment
 	sweeps []loadtest.Sweep // x's, their values in canonical form
@@ -223,8 +229,9 @@ func (x Experiment) Plan() (*Plan, error) {
 		if pt.py != nil {
 			p.Python = pt.py.version
 		}
-		if pt.jvm != nil {
+		if pt.jvm != nil && p.Java == "" {
 			p.Java = pt.jvm.version
+			p.Left = append(p.Left, pt.jvm.left()...)
 		}
 		for _, t := range pt.targets {
 			p.Rows = append(p.Rows, pt.label(t))
@@ -351,7 +358,7 @@ func Run(ctx context.Context, x Experiment) (*loadtest.Comparison, error) {
 // then all of them again for each of Count.
 func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 	x := p.x
-	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Java: p.Java, Sweeps: p.sweeps}
+	cmp := &loadtest.Comparison{Scenario: p.Scenario, Idle: x.Idle, Conditions: loadtest.CurrentConditions(), Python: p.Python, Java: p.Java, Left: p.Left, Sweeps: p.sweeps}
 	if x.Task != primetime.Prime.Name() {
 		cmp.Task = x.Task
 	}
@@ -366,6 +373,7 @@ func (p *Plan) Run(ctx context.Context) (*loadtest.Comparison, error) {
 			}
 		}
 		cmp.SetSignificance()
+		cmp.Claims = cmp.LectureClaims()
 		return cmp
 	}
 	for round := range max(x.Count, 1) {
@@ -440,7 +448,7 @@ func (x Experiment) runTarget(ctx context.Context, t target, sc loadtest.Scenari
 type target struct {
 	strategy strategy.Strategy
 	gil      time.Duration
-	runtime  string // "" for Go, "cpython", "cpython-nogil" or "jvm"
+	runtime  string // "" for Go, "cpython", "cpython-nogil", "jvm" or "jvm-virtual"
 	program  string // the Python or the java that runs it
 	long     string // its long request, if not the scenario's
 }
@@ -503,7 +511,7 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 	if deadline, ok := ctx.Deadline(); ok {
 		within = time.Until(deadline)
 	}
-	if srv.runtime == jvmRuntime {
+	if srv.runtime == jvmRuntime || srv.runtime == virtualRuntime {
 		return startJVM(srv, x.Task, x.CPUs, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
 	if srv.runtime != "" {

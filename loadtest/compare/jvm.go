@@ -14,8 +14,12 @@ import (
 	"github.com/primetime-lab/primetime/strategy"
 )
 
-// jvmRuntime is the Runtime of the rows of the lecture's server in Java.
-const jvmRuntime = "jvm"
+// The Runtimes of the rows of the lecture's server in Java: platform
+// threads, and virtual threads where the JDK has them.
+const (
+	jvmRuntime     = "jvm"
+	virtualRuntime = "jvm-virtual"
+)
 
 // calibrateJava is the n the JVM's nth prime is timed at, to scale the
 // long request: its trial division runs after the JIT has compiled it.
@@ -25,6 +29,7 @@ const calibrateJava = 3000
 type jvmRows struct {
 	java, version string
 	long          string // the long request, scaled for the JVM
+	virtual       bool   // the JDK has virtual threads
 }
 
 // jvmRows finds the java and scales the long request for it.
@@ -43,7 +48,7 @@ func (x Experiment) jvmRows(sc loadtest.Scenario) (*jvmRows, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &jvmRows{java: java, version: version, long: sc.Long}
+	j := &jvmRows{java: java, version: version, long: sc.Long, virtual: jvm.Major(version) >= jvm.VirtualThreads}
 	prime := x.Task == "" || x.Task == "prime"
 	if n, err := strconv.Atoi(sc.Long); prime && err == nil && n > 0 && (sc.SendsLong() || sc.Longs > 0) {
 		key := "jvm " + java + " " + sc.Long
@@ -64,20 +69,40 @@ func (x Experiment) jvmRows(sc loadtest.Scenario) (*jvmRows, error) {
 }
 
 // targets returns the JVM rows of s: none if the JVM has no counterpart of
-// it, or j is nil.
+// it, or j is nil; a perconn has a second, of virtual threads, where the
+// JDK has them.
 func (j *jvmRows) targets(s strategy.Strategy) []target {
 	if j == nil {
 		return nil
 	}
-	if _, ok := jvm.Shape(strategy.Describe(s)); !ok {
+	var out []target
+	for _, virtual := range []bool{false, true} {
+		if virtual && !j.virtual {
+			break
+		}
+		if _, ok := jvm.Shape(strategy.Describe(s), virtual); ok {
+			runtime := jvmRuntime
+			if virtual {
+				runtime = virtualRuntime
+			}
+			out = append(out, target{strategy: s, runtime: runtime, program: j.java, long: j.long})
+		}
+	}
+	return out
+}
+
+// left says what the JVM rows leave out: virtual threads, where the JDK
+// has none.
+func (j *jvmRows) left() []string {
+	if j == nil || j.virtual {
 		return nil
 	}
-	return []target{{strategy: s, runtime: jvmRuntime, program: j.java, long: j.long}}
+	return []string{fmt.Sprintf("no %s rows: virtual threads need Java %d or later, and the JVM rows' java is %s", virtualRuntime, jvm.VirtualThreads, j.version)}
 }
 
 // startJVM starts the lecture's server in Java for t.
 func startJVM(t target, task string, cpus int, trace, long string, after time.Duration, stderr io.Writer, within time.Duration) (string, int, func() error, error) {
-	shape, _ := jvm.Shape(strategy.Describe(t.strategy))
+	shape, _ := jvm.Shape(strategy.Describe(t.strategy), t.runtime == virtualRuntime)
 	o := jvm.Options{Task: task, Stderr: stderr, StartTimeout: within}
 	if trace != "" {
 		o.Trace, o.Label, o.Long, o.After = trace, t.label(), long, after

@@ -3,6 +3,7 @@ package compare
 import (
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,7 +118,16 @@ func TestTheJVMRowsServeBesideTheGoRows(t *testing.T) {
 		assert.Zero(t, r.Errors, "%s: every answer checked and right", r.Label())
 		assert.Positive(t, r.Before, r.Label())
 	}
-	assert.Equal(t, []string{"perconn", "perconn jvm", "pool:2", "pool:2 jvm", "loop"}, labels, "a JVM row beside each strategy the JVM has")
+	want := []string{"perconn", "perconn jvm", "pool:2", "pool:2 jvm", "loop"}
+	if jvm.Major(cmp.Java) >= jvm.VirtualThreads {
+		want = slices.Insert(want, 2, "perconn jvm-virtual")
+		assert.Empty(t, cmp.Left)
+	} else {
+		assert.Equal(t, []string{"no jvm-virtual rows: virtual threads need Java 21 or later, and the JVM rows' java is " + cmp.Java}, cmp.Left, "the comparison says why it has no virtual threads")
+	}
+	assert.Equal(t, want, labels, "a JVM row beside each strategy the JVM has")
 	assert.Contains(t, cmp.Java, "version")
 	assert.Equal(t, "jvm", cmp.Rows[1].Runtime)
+	require.NotEmpty(t, cmp.Claims)
+	assert.Equal(t, loadtest.ClaimJava, cmp.Claims[0].Said, "the JVM rows check the lecture's claim about Java")
 }

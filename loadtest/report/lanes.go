@@ -60,7 +60,7 @@ func lanesOf(cmp *loadtest.Comparison, colors map[string]string) []pageLanes {
 			pl = &pageLanes{Note: fmt.Sprintf("its timeline could not be read: %v", err)}
 		}
 		pl.Label, pl.Color = r.Label(), colors[r.Label()]
-		if r.Runtime == "jvm" {
+		if strings.HasPrefix(r.Runtime, "jvm") {
 			pl.Note = strings.TrimPrefix(pl.Note+"; the JVM's threads, from the server's own log: each request's steps (arrival to answer, and computing) on the thread that ran them", "; ")
 		} else if r.Runtime != "" {
 			pl.Note = strings.TrimPrefix(pl.Note+"; CPython's lock cannot be seen from inside without a rebuilt interpreter: its lanes show each request's steps (arrival to answer, and computing) on the threads that ran them", "; ")

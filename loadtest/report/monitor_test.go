@@ -96,16 +96,20 @@ func TestTheTableAndThePageSayWhichClaimOfTheLectureARowChecks(t *testing.T) {
 			{Strategy: "perconn", Runtime: "jvm", Point: at("1"), Kept: .85},
 			{Strategy: "perconn", Point: at("2"), Kept: .6},
 			{Strategy: "perconn", Runtime: "jvm", Point: at("2"), Kept: 1.05},
+			{Strategy: "perconn", Runtime: "jvm-virtual", Point: at("2"), Kept: .9},
 		},
+		Left: []string{"no jvm-virtual rows: virtual threads need Java 21 or later"},
 	}
 	var out bytes.Buffer
 	require.NoError(t, report.Table(&out, cmp))
 	text := strings.ReplaceAll(out.String(), "\n    ", " ")
-	assert.Contains(t, text, `the lecture: "In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.": perconn jvm [cpus=1] 85.0%, perconn [cpus=1] 0.4%, perconn jvm [cpus=2] 105.0%, perconn [cpus=2] 60.0%`)
+	assert.Contains(t, text, `the lecture: "In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.": perconn [cpus=1] 0.4%, perconn [cpus=2] 60.0%, perconn jvm [cpus=1] 85.0%, perconn jvm [cpus=2] 105.0%, perconn jvm-virtual [cpus=2] 90.0%`, "each JVM row and its Go row, in the table's order")
 	assert.Contains(t, text, `the lecture: "At the end of the day, additional CPU cores do not help because of the GIL.": perconn [cpus=1] 0.4%`)
 	assert.Contains(t, text, `the lecture: "Can substitute any CPU-intensive task here. (here, the task sha256)"`)
+	assert.Contains(t, text, "\nleft out: no jvm-virtual rows: virtual threads need Java 21 or later\n")
 	var page bytes.Buffer
 	require.NoError(t, report.HTML(&page, cmp))
 	assert.Contains(t, page.String(), "<h2>The lecture's claims</h2>")
-	assert.Contains(t, page.String(), "<q>In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.</q> perconn jvm [cpus=1] 85.0%")
+	assert.Contains(t, page.String(), "<q>In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.</q> perconn [cpus=1] 0.4%; perconn [cpus=2] 60.0%; perconn jvm [cpus=1] 85.0%")
+	assert.Contains(t, page.String(), "Left out: no jvm-virtual rows: virtual threads need Java 21 or later.")
 }

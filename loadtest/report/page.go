@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
@@ -232,6 +233,9 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 	if cmp.Java != "" {
 		desc += " JVM rows: " + cmp.Java + "."
 	}
+	for _, l := range cmp.Left {
+		desc += " Left out: " + l + "."
+	}
 	labels := make([]string, len(cmp.Rows))
 	var rows []pageRow
 	for i, r := range cmp.Rows {
@@ -249,7 +253,7 @@ func HTML(w io.Writer, cmp *loadtest.Comparison) error {
 		}
 		dash := ""
 		switch {
-		case r.Runtime == "jvm":
+		case strings.HasPrefix(r.Runtime, "jvm"):
 			dash = "dashdot"
 		case r.Runtime != "":
 			dash = "dot"

@@ -29,6 +29,9 @@ func Table(w io.Writer, cmp *loadtest.Comparison) error {
 	if cmp.Java != "" {
 		fmt.Fprintf(ew, "JVM rows: %s\n", cmp.Java)
 	}
+	for _, l := range cmp.Left {
+		fmt.Fprintf(ew, "left out: %s\n", l)
+	}
 	return ew.err
 }
 
