@@ -76,6 +76,9 @@ type checker struct {
 // set, the default answer is computed on the first check rather than now.
 func newChecker(sc Scenario, request string, lazy bool) *checker {
 	c := &checker{request: []byte(request), custom: sc.Check}
+	if c.custom == nil && sc.Target != nil {
+		c.custom = sc.Target.expectCheck()
+	}
 	if c.custom == nil && !lazy {
 		c.want, _ = primeAnswer(c.request)
 	}

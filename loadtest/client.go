@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/primetime-lab/primetime/internal/wire"
@@ -22,7 +23,7 @@ type longState struct {
 
 // client sends small requests until ctx ends.
 func (r *generator) client(ctx context.Context, i int, t *tally) {
-	c := r.newConn()
+	c := r.newConn(r.smallAt)
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
@@ -86,7 +87,7 @@ func (r *generator) client(ctx context.Context, i int, t *tally) {
 		}
 		if a.Refused {
 			t.fail(errAnswer)
-			r.firstError(errAnswer, errors.New(string(a.Body)))
+			r.firstError(errAnswer, r.refusal(a))
 		} else if err := r.smallCheck.check(a.Body); err != nil {
 			// The answer is wrong, or answers another request: what
 			// the connection says next cannot be trusted either.
@@ -97,10 +98,22 @@ func (r *generator) client(ctx context.Context, i int, t *tally) {
 		} else {
 			t.answer(r.phaseAt(), done.Sub(sent))
 		}
+		if a.Close && !r.sc.Reconnect {
+			r.closed.Add(1)
+		}
 		if r.sc.Reconnect {
 			c.close()
 		}
 	}
+}
+
+// refusal is the error of a refused small request: for a target, the
+// request, which names its URL, then the status.
+func (r *generator) refusal(a wire.Answer) error {
+	if r.sc.Target != nil {
+		return fmt.Errorf("%s: %s", r.sc.Small, a.Body)
+	}
+	return errors.New(string(a.Body))
 }
 
 // phaseAt returns the phase of an answer that arrived now.
@@ -111,7 +124,7 @@ func (r *generator) longClient(ctx context.Context) {
 	if sleepUntil(ctx, r.start.Add(r.sc.LongAfter)) {
 		return
 	}
-	c := r.newConn()
+	c := r.newConn(r.longAt)
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()

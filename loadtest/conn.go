@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 // conn is a client's connection, dialled on demand and closed on error.
 type conn struct {
 	addr  string
+	tls   *tls.Config // for https
 	end   time.Time
 	codec wire.ClientCodec
 	// in holds what the server sent and the codec has not decoded yet,
@@ -34,9 +36,9 @@ const (
 	maxAnswer    = 1 << 20
 )
 
-func (r *generator) newConn() *conn {
-	codec, _ := newClientCodec(r.sc.Protocol) // checked by WithDefaults
-	return &conn{addr: r.sc.Addr, end: time.Unix(0, r.end.Load()), codec: codec, in: make([]byte, answerBuffer)}
+// newConn returns a connection to e, not yet dialled.
+func (r *generator) newConn(e endpoint) *conn {
+	return &conn{addr: e.addr, tls: e.tls, end: time.Unix(0, r.end.Load()), codec: e.codec(), in: make([]byte, answerBuffer)}
 }
 
 // dial connects, unless the connection is open.
@@ -51,6 +53,14 @@ func (c *conn) dial(ctx context.Context) error {
 	}
 	// Every wait of the run ends with the run.
 	nc.SetDeadline(c.end)
+	if c.tls != nil {
+		tc := tls.Client(nc, c.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return err
+		}
+		nc = tc
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.interrupted {
@@ -113,9 +123,12 @@ var errAnswerTooLong = fmt.Errorf("answer longer than %d bytes", maxAnswer)
 func (c *conn) read() (wire.Answer, error) {
 	for {
 		n, a, err := c.codec.DecodeAnswer(c.in[c.from:c.to])
-		if err != nil || n > 0 {
-			c.from += n
+		c.from += n
+		if err != nil || (n > 0 && !a.Partial) {
 			return a, err
+		}
+		if c.from == c.to {
+			c.from, c.to = 0, 0
 		}
 		switch {
 		case c.from > 0:
@@ -128,9 +141,16 @@ func (c *conn) read() (wire.Answer, error) {
 		}
 		k, err := c.nc.Read(c.in[c.to:])
 		c.to += k
-		if err != nil {
-			if errors.Is(err, io.EOF) && c.to > c.from {
-				err = io.ErrUnexpectedEOF
+		if err != nil && k == 0 {
+			if errors.Is(err, io.EOF) {
+				if d, ok := c.codec.(wire.EOFDecoder); ok && c.from == c.to {
+					if a, ok := d.DecodeEOF(); ok {
+						return a, nil
+					}
+				}
+				if c.to > c.from {
+					err = io.ErrUnexpectedEOF
+				}
 			}
 			return wire.Answer{}, err
 		}

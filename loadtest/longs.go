@@ -15,7 +15,7 @@ func (r *generator) longsClient(ctx context.Context) {
 	if sleepUntil(ctx, r.warmupEnd) {
 		return
 	}
-	c := r.newConn()
+	c := r.newConn(r.longAt)
 	defer c.close()
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()

@@ -3,8 +3,10 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"time"
@@ -27,45 +29,78 @@ func (r *generator) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeWait)
 	defer cancel()
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", r.sc.Addr)
+	nc, err := d.DialContext(ctx, "tcp", r.smallAt.addr)
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return Fault("Addr", fmt.Sprintf("nothing listens on {Addr} %s: start the server, or give the address it listens on", r.sc.Addr))
+		return Fault("Addr", fmt.Sprintf("nothing listens on {Addr} %s: start the server, or give the address it listens on", r.smallAt.addr))
 	case err != nil && ctx.Err() == nil:
-		return Fault("Addr", fmt.Sprintf("cannot connect to {Addr} %q: %v", r.sc.Addr, err))
+		return Fault("Addr", fmt.Sprintf("cannot connect to {Addr} %q: %v", r.smallAt.addr, err))
 	case err != nil:
 		return nil // slow to connect: the run says more
 	}
-	defer nc.Close()
+	defer func() { nc.Close() }()
 	nc.SetDeadline(time.Now().Add(probeWait))
+	if r.smallAt.tls != nil {
+		tc := tls.Client(nc, r.smallAt.tls)
+		if err := tc.HandshakeContext(ctx); err != nil && ctx.Err() == nil {
+			return Fault("Small", fmt.Sprintf("TLS with the server of the small request {Small} %q: %v", r.sc.Small, err))
+		}
+		nc = tc
+	}
 	if _, err := nc.Write(r.small); err != nil {
 		return nil
 	}
-	codec, _ := newClientCodec(r.sc.Protocol)
-	in := make([]byte, 0, answerBuffer)
+	codec := r.smallAt.codec()
+	size := answerBuffer
+	if r.sc.Target != nil {
+		size = wire.MaxTargetHead + 1
+	}
+	in := make([]byte, 0, size)
 	for {
 		n, a, err := codec.DecodeAnswer(in)
+		if n > 0 && a.Partial {
+			in = append(in[:0], in[n:]...)
+			continue
+		}
 		switch {
+		case err != nil && r.sc.Target != nil:
+			return Fault("Small", fmt.Sprintf("the server of the small request {Small} %q does not answer HTTP: %v", r.sc.Small, err))
 		case err != nil:
 			return r.otherProtocol(in)
-		case n > 0 && bytes.HasPrefix(in, []byte("HTTP/")) && r.sc.Protocol != wire.HTTP:
+		case n > 0 && bytes.HasPrefix(in, []byte("HTTP/")) && r.sc.Protocol != wire.HTTP && r.sc.Target == nil:
 			return r.otherProtocol(in)
-		case n > 0 && a.Refused:
-			return Fault("Small", fmt.Sprintf("the server refuses the small request {Small} %q: %s", r.sc.Small, a.Body))
 		case n > 0:
-			if err := r.smallCheck.check(a.Body); err != nil {
-				return Fault("Small", fmt.Sprintf("the server's %v, for the small request {Small}: a server of another task needs a check of its own (Scenario.Check; loadtest.AnyAnswer takes every answer)", err))
-			}
-			return nil
+			return r.judgeProbe(a)
 		case len(in) == cap(in):
 			return r.otherProtocol(in)
 		}
 		k, err := nc.Read(in[len(in):cap(in)])
 		in = in[:len(in)+k]
 		if err != nil && k == 0 {
+			if d, ok := codec.(wire.EOFDecoder); ok && errors.Is(err, io.EOF) && len(in) == 0 {
+				if a, ok := d.DecodeEOF(); ok {
+					return r.judgeProbe(a)
+				}
+			}
 			return nil // the run says more
 		}
 	}
+}
+
+// judgeProbe returns the error of the probe's answer a, or nil if the
+// check takes it.
+func (r *generator) judgeProbe(a wire.Answer) error {
+	if a.Refused {
+		return Fault("Small", fmt.Sprintf("the server refuses the small request {Small} %q: %s", r.sc.Small, a.Body))
+	}
+	err := r.smallCheck.check(a.Body)
+	switch {
+	case err != nil && r.sc.Target != nil:
+		return Fault("Expect", fmt.Sprintf("the answer to the small request {Small} %q: %v", r.sc.Small, err))
+	case err != nil:
+		return Fault("Small", fmt.Sprintf("the server's %v, for the small request {Small}: a server of another task needs a check of its own (Scenario.Check; loadtest.AnyAnswer takes every answer)", err))
+	}
+	return nil
 }
 
 // otherProtocol is the error of a server that answered the probe in

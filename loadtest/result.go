@@ -129,6 +129,10 @@ type Summary struct {
 	// err-answer (an error answer: the server refused the request) and
 	// bad-answer (an answer that cannot be decoded or is wrong).
 	ErrorsByKind map[string]int `json:"errors_by_kind,omitempty"`
+	// Closed counts the small requests' connections that the server
+	// closed after an answer (an HTTP Connection: close), each followed by
+	// a new connection; warm-up included.
+	Closed int `json:"closed,omitempty"`
 	// Latency holds the small requests' latency percentiles.
 	Latency Percentiles `json:"latency"`
 	// InFlight is how many small requests were in flight on average, by

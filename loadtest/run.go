@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/primetime-lab/primetime/internal/wire"
 )
 
 // A Monitor is told about each interval as it closes, with the events that
@@ -58,8 +60,10 @@ type generator struct {
 	// ended; requests answered after it do not count.
 	end       atomic.Int64
 	warmupEnd time.Time
-	small     []byte // the small request, as the protocol sends it
-	longReq   []byte // the long request
+	// smallAt and longAt are where the small and the long requests go;
+	// small and longReq are the requests, as the protocol sends them.
+	smallAt, longAt endpoint
+	small, longReq  []byte
 	// smallCheck and longCheck check their answers; the long answer is
 	// checked once the run is over, so that a check that computes the
 	// answer takes no CPU from the run.
@@ -71,6 +75,8 @@ type generator struct {
 	// answeredBefore counts each client's answers after the warm-up and
 	// before the long request; only the monitor's goroutine uses it.
 	answeredBefore []int
+	// closed counts the connections the server closed after an answer.
+	closed atomic.Int64
 
 	mu     sync.Mutex // guards what follows: the rare events
 	events []Event
@@ -84,9 +90,19 @@ type generator struct {
 
 // newGenerator returns the generator of sc, whose defaults are set.
 func newGenerator(sc Scenario) *generator {
-	codec, _ := newClientCodec(sc.Protocol) // checked by WithDefaults
-	r := &generator{sc: sc, small: codec.AppendRequest(nil, sc.Small), longReq: codec.AppendRequest(nil, sc.Long),
-		smallCheck: newChecker(sc, sc.Small, false), longCheck: newChecker(sc, sc.Long, true)}
+	r := &generator{sc: sc, smallCheck: newChecker(sc, sc.Small, false), longCheck: newChecker(sc, sc.Long, true)}
+	if t := sc.Target; t != nil {
+		r.smallAt, r.longAt = t.endpoint(t.Small), t.endpoint(t.Long)
+	} else {
+		codec := func() wire.ClientCodec {
+			c, _ := newClientCodec(sc.Protocol) // checked by WithDefaults
+			return c
+		}
+		c := codec()
+		r.smallAt = endpoint{addr: sc.Addr, request: c.AppendRequest(nil, sc.Small), codec: codec}
+		r.longAt = endpoint{addr: sc.Addr, request: c.AppendRequest(nil, sc.Long), codec: codec}
+	}
+	r.small, r.longReq = r.smallAt.request, r.longAt.request
 	r.phase.Store(int32(before))
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())

@@ -102,6 +102,12 @@ type Scenario struct {
 	// to tell whether the generator or the server set the pace. Compare
 	// sets it for its child servers.
 	ServerPID int `json:"server_pid,omitempty"`
+	// Target, if not nil, sends the small and the long request to any
+	// HTTP service, as requests of one's own (see HTTPTarget): Small and
+	// Long then name them ("GET http://127.0.0.1:8080/healthz"), Addr is
+	// the small request's host, and Check defaults to the target's
+	// Expect. The long request may go to another host.
+	Target *HTTPTarget `json:"target,omitempty"`
 	// Check, if not nil, checks each answer to a request (Small or Long)
 	// and returns an error if it is wrong; a wrong answer counts as an
 	// error of the kind bad-answer, never as an answer. Nil checks the
@@ -116,6 +122,11 @@ type Scenario struct {
 // *FieldError that says which field is out of range: the scenario Run
 // plays.
 func (sc Scenario) WithDefaults() (Scenario, error) {
+	if sc.Target != nil {
+		if err := sc.checkTarget(); err != nil {
+			return sc, err
+		}
+	}
 	if sc.Addr == "" {
 		return sc, Fault("Addr", "{Addr} is empty: give the server's host:port")
 	}

@@ -59,6 +59,7 @@ func (r *generator) summarize(end time.Time, long longState, total *hdr.Histogra
 		LongRefused:  long.refused,
 		LongAnswer:   long.answer,
 		LongError:    long.err,
+		Closed:       int(r.closed.Load()),
 	}
 	for k, n := range errs {
 		s.Errors += n

@@ -27,8 +27,8 @@ func scenarioFlags(c *command, duration time.Duration, intervalHelp string) func
 // sets *auto, if auto is not nil.
 func scenarioFlagsAuto(c *command, duration time.Duration, intervalHelp string, auto *bool) func() loadtest.Scenario {
 	clients := c.int("clients", loadtest.DefaultClients, positive, "number of clients sending small requests")
-	small := c.String("request", loadtest.DefaultSmall, "the small `request` (n for the prime task)")
-	long := c.String("long", loadtest.DefaultLong, "the long `request`")
+	small := c.String("request", loadtest.DefaultSmall, "the small `request`: n for the prime task (load: or 'METHOD URL' of any HTTP service)")
+	long := c.String("long", loadtest.DefaultLong, "the long `request` (load: or 'METHOD URL')")
 	after := c.duration("after", 0, anyValue, fmt.Sprintf("send the long request this long after the start (default %v, or a third of a -duration under %v; negative: never)", loadtest.DefaultLongAfter, 3*loadtest.DefaultLongAfter))
 	dur := c.duration("duration", duration, positive, "length of the run, when its long request is answered in time")
 	maxDur := c.duration("max-duration", 0, nonNegative, "how long a run may go on waiting for its long request's answer, and an after window as long as the before window (0: three times -duration)")
@@ -77,6 +77,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hlogTag := c.String("hlog-tag", "", "tag the -hlog histograms with this `tag` (no commas or spaces), say the generator's name")
 	task := taskFlag(c)
 	startAt := c.String("start-at", "", "start at `time` (RFC 3339, or +DURATION from now), so that generators started on several machines begin together and their intervals line up")
+	target := targetFlags(c)
 	c.field("Addr", "addr")
 	c.field("ServerPID", "server-pid")
 	c.field("StartAt", "start-at")
@@ -85,6 +86,22 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sc := scenario()
 	sc.Addr, sc.ServerPID, sc.Check = *addr, *serverPid, checkOf(*task)
+	t, err := target(sc.Small, sc.Long)
+	if err != nil {
+		return c.usageError(err.Error())
+	}
+	if t != nil {
+		if c.set("task") {
+			return c.usageError("-task is for primetime's own servers: requests given as URLs are checked by -status and -expect")
+		}
+		sc.Target, sc.Small, sc.Long, sc.Check = t, "", "", nil
+		if !c.set("addr") {
+			sc.Addr = "" // the small request's URL says it
+		}
+		if !c.set("protocol") {
+			sc.Protocol = ""
+		}
+	}
 	if *startAt != "" {
 		at, err := parseStartAt(*startAt, time.Now())
 		if err != nil {

@@ -18,6 +18,17 @@ type Answer struct {
 	Refused bool
 	// Close is true if the server closes the connection after it.
 	Close bool
+	// Partial says that the decoder consumed part of an answer it has
+	// not finished (a long body): call it again once more has come.
+	Partial bool
+}
+
+// An EOFDecoder is a ClientCodec whose answers may end where the server
+// closes the connection, as an HTTP body of no stated length does.
+type EOFDecoder interface {
+	// DecodeEOF returns the answer the connection's end completes, and
+	// false if the end cut an answer short.
+	DecodeEOF() (Answer, bool)
 }
 
 // ErrMalformed is the error of an answer a client cannot decode.
@@ -31,8 +42,9 @@ type ClientCodec interface {
 	AppendRequest(dst []byte, payload string) []byte
 	// DecodeAnswer looks for an answer at the start of in and returns how
 	// many bytes it took. n is 0, with a nil error, while in holds no
-	// whole answer yet; an answer that cannot be decoded is an error that
-	// wraps ErrMalformed.
+	// whole answer yet, unless the decoder consumed part of one (then
+	// the Answer is Partial); an answer that cannot be decoded is an
+	// error that wraps ErrMalformed.
 	DecodeAnswer(in []byte) (n int, a Answer, err error)
 }
 
