@@ -95,6 +95,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.usageError(err.Error())
 	}
 	sc := scenario()
+	for flag, request := range map[string]string{"request": sc.Small, "long": sc.Long} {
+		if _, ok := loadtest.ParseHTTPRequest(request); ok {
+			return c.usageError(fmt.Sprintf("-%s %q: compare measures primetime's own servers, which it starts; measure a service of your own with load", flag, request))
+		}
+	}
 	if *convoy {
 		if len(sweeps) > 0 || *gilList != "" {
 			return c.usageError("-convoy sets its own -sweep and -gil: leave them out")

@@ -69,6 +69,16 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 		{[]string{"worker", "-n", "0"}, "primetime worker: -n: 0 must be positive"},
 		{[]string{"worker", "extra"}, `primetime worker: unexpected argument "extra"`},
 		{[]string{"diff", "a.json"}, "primetime diff: takes 2 arguments, got 1"},
+		{[]string{"load", "-request", "GET http:///x", "-long", "http://127.0.0.1:1/"}, `primetime load: -request "GET http:///x": the URL names no host`},
+		{[]string{"load", "-request", "ftp://127.0.0.1/x", "-long", "http://127.0.0.1:1/"}, `primetime load: -request "GET ftp://127.0.0.1/x": the scheme "ftp" is neither http nor https`},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "10000"}, `primetime load: -long "10000": give the long request as a URL too, as -request is one`},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "http://127.0.0.1:1/", "-H", "NoColon"}, `primetime load: -H: "NoColon" is not a header: write it as 'Name: value'`},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "POST http://127.0.0.1:1/", "-long-body", "@" + missing}, "primetime load: -long-body: open " + missing + ": no such file or directory"},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "http://127.0.0.1:1/", "-status", "99"}, `primetime load: -status: "99" is not an HTTP status, such as 200`},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "http://127.0.0.1:1/", "-expect", "("}, `primetime load: -expect "(": error parsing regexp`},
+		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "http://127.0.0.1:1/", "-task", "sha256"}, "primetime load: -task is for primetime's own servers: requests given as URLs are checked by -status and -expect"},
+		{[]string{"load", "-H", "X-A: 1"}, "primetime load: -H is for requests given as URLs, and -request and -long are primetime's requests"},
+		{[]string{"compare", "-request", "GET http://127.0.0.1:1/"}, `primetime compare: -request "GET http://127.0.0.1:1/": compare measures primetime's own servers`},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

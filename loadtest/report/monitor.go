@@ -88,6 +88,9 @@ func printSummary(w io.Writer, res *loadtest.Result) {
 	}
 	fmt.Fprintf(w, "; latency p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",
 		short(s.Latency.P50), short(s.Latency.P90), short(s.Latency.P99), short(s.Latency.P999), short(s.Latency.Max))
+	if s.Closed > 0 {
+		fmt.Fprintf(w, "the server closed %s connections after an answer (Connection: close); each client opened another\n", count(float64(s.Closed)))
+	}
 	switch {
 	case !s.LongSent:
 		fmt.Fprintf(w, "throughput: %s/s (no long request)\n", count(s.Before))

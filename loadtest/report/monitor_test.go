@@ -113,3 +113,12 @@ func TestTheTableAndThePageSayWhichClaimOfTheLectureARowChecks(t *testing.T) {
 	assert.Contains(t, page.String(), "<q>In Java would not see such a decline: shorter-running threads would be scheduled on idle CPUs.</q> perconn [cpus=1] 0.4%; perconn [cpus=2] 60.0%; perconn jvm [cpus=1] 85.0%")
 	assert.Contains(t, page.String(), "Left out: no jvm-virtual rows: virtual threads need Java 21 or later.")
 }
+
+func TestTheSummarySaysHowManyConnectionsTheServerClosed(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, report.Summary(&out, &loadtest.Result{Summary: loadtest.Summary{Answers: 1200, Closed: 1200}}))
+	assert.Contains(t, out.String(), "\nthe server closed 1,200 connections after an answer (Connection: close); each client opened another\n")
+	out.Reset()
+	require.NoError(t, report.Summary(&out, &loadtest.Result{Summary: loadtest.Summary{Answers: 1200}}))
+	assert.NotContains(t, out.String(), "closed")
+}
