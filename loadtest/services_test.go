@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"bufio"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,13 +16,15 @@ import (
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
-// startService starts a service of testdata/services with the program
-// tool, and returns its URL once it says it listens; it is stopped, and
-// waited for, when the test ends. A service that ends first fails the
-// test with what it printed.
-func startService(t *testing.T, tool, script string) string {
+// startService starts a service of testdata/services, tool and args its
+// command, with env added to its environment, and returns its URL once it
+// says it listens; it is stopped, and waited for, when the test ends. A
+// service that ends first fails the test with what it printed.
+func startService(t *testing.T, env []string, tool string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(proctest.Tool(t, tool), "testdata/services/"+script)
+	cmd := exec.Command(proctest.Tool(t, tool), args...)
+	cmd.Dir = "testdata/services"
+	cmd.Env = append(os.Environ(), env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -33,7 +36,7 @@ func startService(t *testing.T, tool, script string) string {
 		stdin.Close() // it ends when its stdin closes
 		io.Copy(io.Discard, stdout)
 		if err := cmd.Wait(); err != nil {
-			t.Errorf("%s %s: %v: %s", tool, script, err, stderr.String())
+			t.Errorf("%s %v: %v: %s", tool, args, err, stderr.String())
 		}
 	})
 	lines := bufio.NewScanner(stdout)
@@ -42,7 +45,7 @@ func startService(t *testing.T, tool, script string) string {
 			return url
 		}
 	}
-	t.Fatalf("%s %s ended before it listened: %s", tool, script, stderr.String())
+	t.Fatalf("%s %v ended before it listened: %s", tool, args, stderr.String())
 	return ""
 }
 
@@ -51,9 +54,17 @@ func startService(t *testing.T, tool, script string) string {
 // CPython's GIL, and Node's event loop, each with a fast and a CPU-bound
 // handler.
 func TestServicesOfOtherStacksAreMeasured(t *testing.T) {
-	for _, s := range []struct{ tool, script string }{{"python3", "threading_server.py"}, {"node", "node_server.js"}} {
-		t.Run(s.tool, func(t *testing.T) {
-			url := startService(t, s.tool, s.script)
+	for _, s := range []struct {
+		name string
+		env  []string
+		argv []string
+	}{
+		{"net/http at one CPU", []string{"GOMAXPROCS=1"}, []string{"go", "run", "nethttp_server.go"}},
+		{"ThreadingHTTPServer", nil, []string{"python3", "threading_server.py"}},
+		{"node", nil, []string{"node", "node_server.js"}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			url := startService(t, s.env, s.argv[0], s.argv[1:]...)
 			sc := loadtest.Scenario{Clients: 2, Duration: time.Second, LongAfter: 300 * time.Millisecond, Interval: 100 * time.Millisecond,
 				Target: &loadtest.HTTPTarget{Small: loadtest.HTTPRequest{URL: url + "/fast"}, Long: loadtest.HTTPRequest{URL: url + "/slow?n=300000"}, Expect: "^(ok|[0-9]+)$"}}
 			res, err := loadtest.Run(proctest.Context(t), sc, nil)

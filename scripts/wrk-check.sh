@@ -43,21 +43,39 @@ if ! command -v wrk >/dev/null; then
   exit 0
 fi
 
+# Each tool's rate, and the CPU it took per request (user and system time over requests), into
+# $work/NAME.rate and $work/NAME.cpu: wrk, primetime load on its own protocol, and primetime load
+# with the request given as a URL, as for a service of anyone's.
+TIMEFORMAT='%U %S'
+measure() { # measure NAME COMMAND...: runs the command, timed; its output in $work/NAME.txt
+  local name=$1; shift
+  { time "$@" >"$work/$name.txt"; } 2>"$work/$name.time"
+}
+per_request() { # per_request NAME RATE: µs of CPU per request over a 3 s run
+  awk -v r="$2" '{ printf "%.2f", ($1 + $2) * 1e6 / (r * 3) }' "$work/$1.time"
+}
 wrk_rate() {
-  wrk -t2 -c4 -d3s "$url/prime/1" >"$work/wrk.txt"
+  measure wrk wrk -t2 -c4 -d3s "$url/prime/1"
   if grep -qE 'Non-2xx|Socket errors' "$work/wrk.txt"; then cat "$work/wrk.txt"; echo "FAIL wrk saw errors"; exit 1; fi
   awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt"
 }
-load_rate() {
-  "$work/primetime" load -addr "$addr" -protocol http -clients 4 -duration 3s -interval 1s -after -1s >"$work/load.txt"
-  if ! grep -q ', 0 errors' "$work/load.txt"; then cat "$work/load.txt"; echo "FAIL primetime load saw errors"; exit 1; fi
-  sed -n 's/^throughput: \([0-9,]*\)\/s.*/\1/p' "$work/load.txt" | tr -d ,
+load_rate() { # load_rate NAME FLAGS...
+  local name=$1; shift
+  measure "$name" "$work/primetime" load -clients 4 -duration 3s -interval 1s -after -1s "$@"
+  if ! grep -q ', 0 errors' "$work/$name.txt"; then cat "$work/$name.txt"; echo "FAIL primetime load saw errors"; exit 1; fi
+  sed -n 's/^throughput: \([0-9,]*\)\/s.*/\1/p' "$work/$name.txt" | tr -d ,
 }
+own() { load_rate own -addr "$addr" -protocol http; }
+target() { load_rate target -request "GET $url/prime/1" -long "GET $url/prime/1"; }
 
-w1=$(wrk_rate); l1=$(load_rate); w2=$(wrk_rate); l2=$(load_rate)
-awk -v w1="$w1" -v w2="$w2" -v l1="$l1" -v l2="$l2" 'BEGIN {
-  w = (w1 + w2) / 2; l = (l1 + l2) / 2; r = l / w
-  printf "wrk:           %8.0f req/s (%.0f, %.0f)\n", w, w1, w2
-  printf "primetime load: %8.0f req/s (%.0f, %.0f)\n", l, l1, l2
-  printf "ratio load/wrk: %.3f: %s within 25%%\n", r, (r >= 0.75 && r <= 1.25) ? "agree" : "DO NOT agree"
+w1=$(wrk_rate); wc1=$(per_request wrk "$w1"); l1=$(own); lc1=$(per_request own "$l1"); t1=$(target); tc1=$(per_request target "$t1")
+w2=$(wrk_rate); wc2=$(per_request wrk "$w2"); l2=$(own); lc2=$(per_request own "$l2"); t2=$(target); tc2=$(per_request target "$t2")
+awk -v w1="$w1" -v w2="$w2" -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" \
+  -v wc="$wc1, $wc2" -v lc="$lc1, $lc2" -v tc="$tc1, $tc2" 'BEGIN {
+  w = (w1 + w2) / 2; l = (l1 + l2) / 2; t = (t1 + t2) / 2
+  printf "wrk:                  %8.0f req/s (%.0f, %.0f); CPU per request %s µs\n", w, w1, w2, wc
+  printf "primetime load:       %8.0f req/s (%.0f, %.0f); CPU per request %s µs\n", l, l1, l2, lc
+  printf "primetime load, URL:  %8.0f req/s (%.0f, %.0f); CPU per request %s µs\n", t, t1, t2, tc
+  r = l / w; printf "ratio load/wrk: %.3f: %s within 25%%\n", r, (r >= 0.75 && r <= 1.25) ? "agree" : "DO NOT agree"
+  r = t / w; printf "ratio load with a URL/wrk: %.3f: %s\n", r, (r >= 0.9) ? "at least 0.9" : "UNDER 0.9"
 }'

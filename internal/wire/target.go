@@ -107,8 +107,8 @@ func (c *TargetClient) DecodeAnswer(in []byte) (int, Answer, error) {
 			}
 			n += k
 			size, _, _ := bytes.Cut(line, []byte(";"))
-			v, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 64)
-			if err != nil || v < 0 {
+			v, ok := parseHex(bytes.TrimSpace(size))
+			if !ok {
 				return n, Answer{}, fmt.Errorf("%w: HTTP chunk size %q", ErrMalformed, line)
 			}
 			c.left, c.state = v, inChunk
@@ -172,32 +172,33 @@ func (c *TargetClient) take(p []byte) {
 // length, or 0 while it is incomplete. It sets the state its body starts
 // in, or leaves it inHead for an interim answer.
 func (c *TargetClient) decodeHead(in []byte) (int, error) {
-	var lines [][]byte
-	n := 0
+	// The head ends at its first empty line after the status line.
+	status, n, err := cutLine(in, MaxTargetHead)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	headers := n
 	for {
-		i := bytes.IndexByte(in[n:], '\n')
-		if i < 0 {
-			if len(in) >= MaxTargetHead {
+		line, k, err := cutLine(in[n:], MaxTargetHead)
+		if err != nil || k == 0 {
+			if len(in) >= MaxTargetHead || err != nil {
 				return 0, fmt.Errorf("%w: HTTP response head over %d bytes", ErrMalformed, MaxTargetHead)
 			}
 			return 0, nil
 		}
-		line := bytes.TrimSuffix(in[n:n+i], []byte("\r"))
-		n += i + 1
-		if len(line) == 0 && len(lines) > 0 {
+		n += k
+		if len(line) == 0 {
 			break
 		}
-		lines = append(lines, line)
 		if n >= MaxTargetHead {
 			return 0, fmt.Errorf("%w: HTTP response head over %d bytes", ErrMalformed, MaxTargetHead)
 		}
 	}
-	status := lines[0]
 	if len(status) < 12 || !bytes.HasPrefix(status, []byte("HTTP/1.")) || status[8] != ' ' {
 		return 0, fmt.Errorf("%w: HTTP status line %q", ErrMalformed, status)
 	}
-	code, err := strconv.Atoi(string(status[9:12]))
-	if err != nil || code < 100 || code > 999 || (len(status) > 12 && status[12] != ' ') {
+	code := int(status[9]-'0')*100 + int(status[10]-'0')*10 + int(status[11]-'0')
+	if !isDigits(status[9:12]) || code < 100 || (len(status) > 12 && status[12] != ' ') {
 		return 0, fmt.Errorf("%w: HTTP status line %q", ErrMalformed, status)
 	}
 	if code == 101 {
@@ -210,7 +211,12 @@ func (c *TargetClient) decodeHead(in []byte) (int, error) {
 	c.close = status[7] == '0' // HTTP/1.0 closes unless told otherwise
 	c.length, c.body, c.left = 0, c.body[:0], -1
 	chunked := false
-	for _, h := range lines[1:] {
+	for rest := in[headers:n]; ; {
+		h, k, _ := cutLine(rest, MaxTargetHead)
+		rest = rest[k:]
+		if len(h) == 0 {
+			break
+		}
 		name, value, found := bytes.Cut(h, []byte(":"))
 		if !found || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return 0, fmt.Errorf("%w: HTTP header %q", ErrMalformed, h)
@@ -218,16 +224,21 @@ func (c *TargetClient) decodeHead(in []byte) (int, error) {
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			v, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || v < 0 || (c.left >= 0 && c.left != v) {
+			v, err := parseLength(value)
+			if err != nil || (c.left >= 0 && c.left != v) {
 				return 0, fmt.Errorf("%w: HTTP Content-Length %q", ErrMalformed, value)
 			}
 			c.left = v
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			codings := bytes.Split(value, []byte(","))
-			chunked = bytes.EqualFold(bytes.TrimSpace(codings[len(codings)-1]), []byte("chunked"))
+			last := value
+			if i := bytes.LastIndexByte(value, ','); i >= 0 {
+				last = value[i+1:]
+			}
+			chunked = bytes.EqualFold(bytes.TrimSpace(last), []byte("chunked"))
 		case bytes.EqualFold(name, []byte("Connection")):
-			for _, opt := range bytes.Split(value, []byte(",")) {
+			for opts := value; len(opts) > 0; {
+				var opt []byte
+				opt, opts, _ = bytes.Cut(opts, []byte(","))
 				opt = bytes.TrimSpace(opt)
 				switch {
 				case bytes.EqualFold(opt, []byte("close")):
@@ -270,6 +281,48 @@ func (c *TargetClient) answer() Answer {
 	}
 	c.state = inHead
 	return a
+}
+
+// isDigits reports whether b is all decimal digits.
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength reads a Content-Length without allocating: decimal digits
+// only, below 2^62.
+func parseLength(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 18 || !isDigits(b) {
+		return 0, ErrMalformed
+	}
+	var v int64
+	for _, c := range b {
+		v = v*10 + int64(c-'0')
+	}
+	return v, nil
+}
+
+// parseHex reads a chunk size: hexadecimal digits, below 2^60.
+func parseHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | int64(c-'0')
+		case c|0x20 >= 'a' && c|0x20 <= 'f':
+			v = v<<4 | int64(c|0x20-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // cutLine returns the line at the start of in, without its line break,
