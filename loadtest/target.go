@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -43,10 +44,48 @@ type HTTPRequest struct {
 	// URL is the request's absolute URL, http or https.
 	URL string `json:"url"`
 	// Header holds the request's headers; a Host header names the host
-	// the request asks for, as curl's -H does.
+	// the request asks for, as curl's -H does. A saved result keeps their
+	// names only, and of Body its length: they may hold credentials.
 	Header http.Header `json:"header,omitempty"`
 	// Body is the request's body, sent with its Content-Length.
 	Body string `json:"body,omitempty"`
+}
+
+// savedRequest is an HTTPRequest as a saved result holds it: its headers'
+// names and its body's length, never their values, which may be
+// credentials.
+type savedRequest struct {
+	Method    string   `json:"method,omitempty"`
+	URL       string   `json:"url"`
+	Headers   []string `json:"headers,omitempty"`
+	BodyBytes int      `json:"body_bytes,omitempty"`
+}
+
+// MarshalJSON writes the request without its headers' values or its body.
+func (r HTTPRequest) MarshalJSON() ([]byte, error) {
+	saved := savedRequest{Method: r.Method, URL: r.URL, BodyBytes: len(r.Body)}
+	for name := range r.Header {
+		saved.Headers = append(saved.Headers, name)
+	}
+	slices.Sort(saved.Headers)
+	return json.Marshal(saved)
+}
+
+// UnmarshalJSON reads a request as MarshalJSON wrote it: its headers come
+// back without values, and its body does not.
+func (r *HTTPRequest) UnmarshalJSON(b []byte) error {
+	var saved savedRequest
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return err
+	}
+	*r = HTTPRequest{Method: saved.Method, URL: saved.URL}
+	for _, name := range saved.Headers {
+		if r.Header == nil {
+			r.Header = http.Header{}
+		}
+		r.Header[name] = nil
+	}
+	return nil
 }
 
 // ParseHTTPRequest reads a request written as "METHOD URL" or as a URL

@@ -1,6 +1,8 @@
 package loadtest_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -274,4 +276,25 @@ func runTool(t *testing.T, path string, args ...string) {
 	t.Helper()
 	out, err := exec.CommandContext(proctest.Context(t), path, args...).CombinedOutput()
 	require.NoError(t, err, "%s: %s", path, out)
+}
+
+func TestASavedResultKeepsNoCredentials(t *testing.T) {
+	s := startGated(t)
+	sc := targetScenario(
+		loadtest.HTTPRequest{URL: s.URL + "/fast", Header: http.Header{"Authorization": {"Bearer secret-token"}}},
+		loadtest.HTTPRequest{Method: "POST", URL: s.URL + "/report", Body: `{"password":"hunter2"}`})
+	res, err := loadtest.Run(proctest.Context(t), sc, nil)
+	require.NoError(t, err)
+	var saved, compact bytes.Buffer
+	require.NoError(t, res.WriteJSON(&saved))
+	require.NoError(t, json.Compact(&compact, saved.Bytes()))
+	text := compact.String()
+	assert.False(t, strings.Contains(text, "secret-token"), "a header's value is not saved")
+	assert.False(t, strings.Contains(text, "hunter2"), "nor a body")
+	assert.True(t, strings.Contains(text, `"small":{"url":"`+s.URL+`/fast","headers":["Authorization"]}`), "the headers' names are kept")
+	assert.True(t, strings.Contains(text, `"body_bytes":22`), "and the body's length")
+	back, err := loadtest.ReadJSON(&saved)
+	require.NoError(t, err)
+	assert.Equal(t, res.Scenario.Small, back.Scenario.Small, "the saved run names its requests")
+	assert.Contains(t, back.Scenario.Target.Small.Header, "Authorization")
 }
