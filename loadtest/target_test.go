@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -297,4 +298,33 @@ func TestASavedResultKeepsNoCredentials(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, res.Scenario.Small, back.Scenario.Small, "the saved run names its requests")
 	assert.Contains(t, back.Scenario.Target.Small.Header, "Authorization")
+}
+
+// TestATargetRunIsMergedAndLoggedAsAnyRun plays a target scenario in open
+// loop from two generators started together, merges them, and writes the
+// merged run's HdrHistogram log, as for primetime's own servers.
+func TestATargetRunIsMergedAndLoggedAsAnyRun(t *testing.T) {
+	s := startGated(t)
+	start := time.Now().Add(300 * time.Millisecond)
+	results := make([]*loadtest.Result, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		sc := targetScenario(loadtest.HTTPRequest{URL: s.URL + "/fast"}, loadtest.HTTPRequest{Method: "POST", URL: s.URL + "/report"})
+		sc.Rate, sc.StartAt = 400, start
+		if i == 1 {
+			sc.LongAfter = -1 // one generator sends the long request
+		}
+		wg.Go(func() { results[i], errs[i] = loadtest.Run(proctest.Context(t), sc, nil) })
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	merged, err := loadtest.Merge(results...)
+	require.NoError(t, err)
+	assert.Equal(t, results[0].Summary.Answers+results[1].Summary.Answers, merged.Summary.Answers)
+	assert.True(t, merged.Summary.LongAnswered)
+	assert.Zero(t, merged.Summary.Errors)
+	var hlog bytes.Buffer
+	require.NoError(t, merged.WriteHlog(&hlog, "merged"))
+	assert.Contains(t, hlog.String(), "Tag=merged,")
 }
