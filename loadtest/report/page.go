@@ -11,16 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/primetime-lab/primetime/internal/chart"
 	"github.com/primetime-lab/primetime/loadtest"
 )
 
-// uPlot, the charting library of the pages, is vendored in uplot/ and
-// written inline, so that a page is one file that works offline.
+// uPlot and the palette are internal/chart's, shared with the lab's page.
 var (
-	//go:embed uplot/uPlot.iife.min.js
-	uplotJS string
-	//go:embed uplot/uPlot.min.css
-	uplotCSS string
+	uplotJS, uplotCSS = chart.UplotJS, chart.UplotCSS
+	palette           = chart.Palette
 )
 
 // pageRow is one row of a page's table.
@@ -325,10 +323,6 @@ func strategyColors(cmp *loadtest.Comparison) map[string]string {
 	return colors
 }
 
-// palette holds the hues of the strategies in a page, in order: Okabe and
-// Ito's, which readers with any common colour blindness tell apart (its
-// yellow left out, too pale on white), then darker ones.
-var palette = []string{"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#000000", "#7f3c8d", "#6d4c41", "#2e7d32"}
 
 // shade returns hex, a colour #rrggbb, lighter by step thirds of the way
 // to white (at most two): a strategy's Python-mode and CPython rows in its
