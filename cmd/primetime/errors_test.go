@@ -69,6 +69,8 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 		{[]string{"worker", "-n", "0"}, "primetime worker: -n: 0 must be positive"},
 		{[]string{"worker", "extra"}, `primetime worker: unexpected argument "extra"`},
 		{[]string{"diff", "a.json"}, "primetime diff: takes 2 arguments, got 1"},
+		{[]string{"lab", "-addr", "0.0.0.0:8080"}, "primetime lab: -addr 0.0.0.0:8080 is not a loopback address, and whoever reaches the lab starts servers on this machine"},
+		{[]string{"lab", "-addr", "8080"}, `primetime lab: -addr "8080" is not a host:port`},
 		{[]string{"load", "-request", "GET http:///x", "-long", "http://127.0.0.1:1/"}, `primetime load: -request "GET http:///x": the URL names no host`},
 		{[]string{"load", "-request", "ftp://127.0.0.1/x", "-long", "http://127.0.0.1:1/"}, `primetime load: -request "GET ftp://127.0.0.1/x": the scheme "ftp" is neither http nor https`},
 		{[]string{"load", "-request", "http://127.0.0.1:1/", "-long", "10000"}, `primetime load: -long "10000": give the long request as a URL too, as -request is one`},
@@ -96,7 +98,7 @@ func TestBadCommandLinesGetOneLineThatNamesTheFlag(t *testing.T) {
 
 // -h prints a command's usage and flags on stdout and exits 0.
 func TestHelpExitsZero(t *testing.T) {
-	for _, name := range []string{"serve", "load", "compare", "diff", "report", "nth", "worker", "merge"} {
+	for _, name := range []string{"serve", "load", "compare", "diff", "report", "nth", "worker", "merge", "lab"} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 0, run(context.Background(), []string{name, "-h"}, &stdout, &stderr), name)
 		assert.True(t, strings.HasPrefix(stdout.String(), "usage: primetime "+name), "%s: %q", name, stdout.String())

@@ -10,6 +10,7 @@
 //	primetime serve [-addr 127.0.0.1:25000] [-strategy perconn] [-nats URL]
 //	primetime worker [-nats URL] [-n N]
 //	primetime nth N
+//	primetime lab [-addr 127.0.0.1:0] [-open] [-public]
 //
 // compare runs the lecture's experiment against each strategy, each server
 // in a child process of its own, and prints a table and a chart. load runs
@@ -25,6 +26,11 @@
 // SIGINT or SIGTERM, then shuts down gracefully; a second signal closes it
 // at once. -gil 5ms serves in Python mode. nth computes the nth prime here and prints it
 // with the time it took.
+//
+// lab serves a page on 127.0.0.1 that runs the lecture live against real
+// servers: a section of the lecture a click, the long request a key, the
+// answers per second and kept as they happen, and this machine's table at
+// the end.
 //
 // worker runs tasks for the servers whose executor is nats ("loop+nats:2"):
 // N worker processes that take them from the NATS server at -nats, on this
@@ -75,7 +81,7 @@ func main() {
 // exits.
 func stopsGracefully(command string) bool {
 	switch command {
-	case "serve", "worker", "nth", "load", "compare":
+	case "serve", "worker", "nth", "load", "compare", "lab":
 		return true
 	}
 	return false
@@ -92,6 +98,7 @@ commands:
   serve   serve the nth-prime task with a strategy until SIGINT or SIGTERM
   worker  run the tasks of nats strategies' servers, taken from a NATS server, until SIGINT or SIGTERM
   nth N   compute the nth prime here and print it with the time it took
+  lab     serve a page that runs the lecture live: pick a section, send the long request, watch
 
 Run "primetime <command> -h" for a command's flags.
 `
@@ -122,6 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runReport(args[1:], stdout, stderr)
 	case "merge":
 		return runMerge(args[1:], stdout, stderr)
+	case "lab":
+		return runLab(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

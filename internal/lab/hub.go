@@ -43,6 +43,13 @@ func (h *hub) subscribe() (<-chan Event, func()) {
 	}
 }
 
+// count returns how many subscribers there are.
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 // publish hands e to every subscriber that has room for it.
 func (h *hub) publish(e Event) {
 	h.mu.Lock()

@@ -214,7 +214,9 @@ func (ss *session) stop() (loadtest.Row, *loadtest.Result, error) {
 	if ss.res != nil {
 		row.Errors = ss.res.Summary.Errors
 		row.P50, row.P99 = ss.res.Summary.Latency.P50, ss.res.Summary.Latency.P99
-		ss.res.Run = 0
+		// The run lasted until it was stopped: that is its duration.
+		d := ss.res.End.Sub(ss.res.Start)
+		ss.res.Scenario.Duration, ss.res.Scenario.MaxDuration = d, d
 	}
 	return row, ss.res, ss.err
 }
