@@ -323,7 +323,6 @@ func strategyColors(cmp *loadtest.Comparison) map[string]string {
 	return colors
 }
 
-
 // shade returns hex, a colour #rrggbb, lighter by step thirds of the way
 // to white (at most two): a strategy's Python-mode and CPython rows in its
 // hue.
