@@ -21,7 +21,7 @@ func (l *Lab) Handler(host string, public bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", l.page)
 	mux.HandleFunc("GET /api/presets", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"presets": Presets, "runtimes": []string{RuntimeGo, RuntimePython, RuntimeCPython}, "maxClients": MaxClients})
+		writeJSON(w, map[string]any{"presets": Presets, "runtimes": Runtimes, "maxClients": MaxClients})
 	})
 	mux.HandleFunc("POST /api/start", l.start)
 	mux.HandleFunc("POST /api/long", func(w http.ResponseWriter, r *http.Request) {
@@ -104,8 +104,11 @@ func (l *Lab) start(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.Strategy, s.Runtime, s.GIL = p.Run.Strategy, p.Run.Runtime, p.Run.GIL
-		if req.Runtime == RuntimeCPython {
-			s.Runtime = RuntimeCPython // the section under CPython, where it has the shape
+		if req.Runtime == RuntimeCPython || req.Runtime == RuntimeJVM {
+			s.Runtime = req.Runtime // the section under CPython or the JVM, where it has the shape
+			if s.Runtime == RuntimeJVM {
+				s.GIL = ""
+			}
 		}
 	}
 	s, err := l.Start(s)

@@ -72,6 +72,26 @@ func TestASectionRunsLiveAndIsKept(t *testing.T) {
 	assert.False(t, open, "Close ends the subscriptions")
 }
 
+func TestTheOtherRuntimesServeTheirSections(t *testing.T) {
+	for _, s := range []Settings{
+		{Strategy: "perconn", Runtime: RuntimeCPython, GIL: "5ms", Clients: 2},
+		{Strategy: "perconn", Runtime: RuntimeJVM, Clients: 2},
+	} {
+		proctest.Tool(t, map[string]string{RuntimeCPython: "python3", RuntimeJVM: "java"}[s.Runtime])
+		t.Run(s.Runtime, func(t *testing.T) {
+			l := &Lab{Interval: 50 * time.Millisecond}
+			events, unsubscribe := l.Subscribe()
+			defer unsubscribe()
+			_, err := l.Start(s)
+			require.NoError(t, err)
+			assert.Equal(t, s.row(), next(t, events, "started").Data.(map[string]any)["row"])
+			next(t, events, "interval")
+			require.NoError(t, l.Close())
+			assert.Empty(t, proctest.Children(), "the %s server has exited", s.Runtime)
+		})
+	}
+}
+
 func TestSettingsAreCheckedByTheCommandsParsers(t *testing.T) {
 	for _, tc := range []struct {
 		s    Settings
@@ -79,7 +99,7 @@ func TestSettingsAreCheckedByTheCommandsParsers(t *testing.T) {
 	}{
 		{Settings{Strategy: "threads", Runtime: RuntimeGo}, `strategy "threads": unknown scheduler`},
 		{Settings{Strategy: "perconn; rm -rf /", Runtime: RuntimeGo}, `strategy "perconn; rm -rf /"`},
-		{Settings{Strategy: "perconn", Runtime: "java"}, `runtime "java": give go, python or cpython`},
+		{Settings{Strategy: "perconn", Runtime: "java"}, `runtime "java": give one of go, python, cpython, jvm`},
 		{Settings{Strategy: "perconn", Runtime: RuntimePython, GIL: "-1ms"}, `switch interval "-1ms"`},
 		{Settings{Strategy: "perconn", Runtime: RuntimePython, GIL: "1h"}, `switch interval "1h"`},
 		{Settings{Strategy: "perconn", Runtime: RuntimeGo, Clients: 1000}, "clients 1000: from 1 to 64"},

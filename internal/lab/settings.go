@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -17,7 +18,11 @@ const (
 	RuntimeGo      = "go"      // Go's scheduler
 	RuntimePython  = "python"  // Go with an emulated GIL (Python mode)
 	RuntimeCPython = "cpython" // the lecture's own server, under CPython
+	RuntimeJVM     = "jvm"     // the lecture's server in Java, a thread per connection or a pool
 )
+
+// Runtimes are the runtimes the page offers, in its order.
+var Runtimes = []string{RuntimeGo, RuntimePython, RuntimeCPython, RuntimeJVM}
 
 // Bounds of what the page may ask for.
 const (
@@ -86,6 +91,8 @@ func (s Settings) experiment() (compare.Experiment, Settings, error) {
 	switch s.Runtime {
 	case RuntimeGo:
 		s.GIL = ""
+	case RuntimeJVM:
+		s.GIL, x.JVM = "", true
 	case RuntimePython, RuntimeCPython:
 		if s.GIL == "" {
 			s.GIL = "5ms"
@@ -100,7 +107,7 @@ func (s Settings) experiment() (compare.Experiment, Settings, error) {
 			x.CPython, x.SwitchIntervals = true, []time.Duration{gil}
 		}
 	default:
-		return compare.Experiment{}, s, fmt.Errorf("runtime %q: give %s, %s or %s", s.Runtime, RuntimeGo, RuntimePython, RuntimeCPython)
+		return compare.Experiment{}, s, fmt.Errorf("runtime %q: give one of %s", s.Runtime, strings.Join(Runtimes, ", "))
 	}
 	return x, s, nil
 }
@@ -114,6 +121,8 @@ func (s Settings) row() string {
 		return loadtest.Row{Strategy: s.Strategy, GIL: gil}.Label()
 	case RuntimeCPython:
 		return loadtest.Row{Strategy: s.Strategy, GIL: gil, Runtime: "cpython"}.Label()
+	case RuntimeJVM:
+		return loadtest.Row{Strategy: s.Strategy, Runtime: "jvm"}.Label()
 	}
 	return loadtest.Row{Strategy: s.Strategy}.Label()
 }
