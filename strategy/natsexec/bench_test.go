@@ -2,6 +2,9 @@ package natsexec_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/primetime-lab/primetime"
+	"github.com/primetime-lab/primetime/internal/reexec"
 	"github.com/primetime-lab/primetime/strategy"
 	"github.com/primetime-lab/primetime/strategy/natsexec"
 )
@@ -43,6 +47,83 @@ func BenchmarkRoundTrip(b *testing.B) {
 	})
 	b.Run("nats-floor", func(b *testing.B) { natsFloor(b, url, false) })
 	b.Run("nats-floor-rejoin", func(b *testing.B) { natsFloor(b, url, true) })
+	b.Run("nats-floor-process", func(b *testing.B) { natsFloorProcess(b, url) })
+}
+
+// The role of the floor's responder in a process of its own, and its
+// ready line.
+const (
+	roleFloor      = "nats-floor-responder"
+	envFloorURL    = "PRIMETIME_FLOOR_NATS"
+	floorReadyLine = "nats-floor-ready"
+)
+
+func init() { reexec.RegisterRole(roleFloor, floorResponder) }
+
+// floorResponder answers "2" to every request on the subject floor, in
+// the queue group floor, joining it for one message at a time as a worker
+// does, with GOMAXPROCS 1 as a worker has, until its stdin closes.
+func floorResponder() error {
+	nc, err := nats.Connect(os.Getenv(envFloorURL))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	in := make(chan *nats.Msg, 1)
+	join := func() error {
+		sub, err := nc.ChanQueueSubscribe("floor-process", "floor", in)
+		if err == nil {
+			err = sub.AutoUnsubscribe(1)
+		}
+		return err
+	}
+	if err := join(); err != nil {
+		return err
+	}
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	fmt.Println(floorReadyLine, os.Getpid())
+	stdin := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdin)
+	}()
+	for {
+		select {
+		case m := <-in:
+			join()
+			m.Respond([]byte("2"))
+		case <-stdin:
+			return nil
+		}
+	}
+}
+
+// natsFloorProcess is natsFloor with its rejoining responder in a process
+// of its own, as a worker is: the transport's round trip through two
+// processes besides the NATS server's.
+func natsFloorProcess(b *testing.B, url string) {
+	cmd, err := reexec.Command("", nil, roleFloor, os.Stderr, envFloorURL+"="+url, "GOMAXPROCS=1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := reexec.StartServer(cmd, floorReadyLine, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Stop(5 * time.Second)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := nc.Request("floor-process", []byte("1"), time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // natsFloor measures bare requests and replies through the NATS server at
