@@ -133,6 +133,13 @@ func StartServer(cmd *exec.Cmd, prefix string, timeout time.Duration) (*Server, 
 	return s, nil
 }
 
+// Send writes a line to the server's stdin: a command, for a server that
+// reads them.
+func (s *Server) Send(line string) error {
+	_, err := io.WriteString(s.stdin, line+"\n")
+	return err
+}
+
 // Done returns a channel that is closed once the process has ended and
 // been waited for; Err then says how it ended.
 func (s *Server) Done() <-chan struct{} { return s.done }

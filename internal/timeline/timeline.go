@@ -236,6 +236,15 @@ func (r *Recorder) addAll(events []Event) {
 	r.mu.Unlock()
 }
 
+// Rearm lets the next arrival of the anchor open a new window, as its
+// first arrival did: for a server whose long request comes again and
+// again (the lab), its timeline written after each.
+func (r *Recorder) Rearm() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.anchored, r.full = false, false
+}
+
 // arrived notes a request's arrival at ts, which anchors the window if its
 // payload is the anchor's.
 func (r *Recorder) arrived(ts int64, payload []byte) {

@@ -7,6 +7,7 @@ package compare
 // stdin.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,11 @@ type childConfig struct {
 	Anchor string        `json:"anchor,omitempty"`
 	Before time.Duration `json:"before,omitempty"`
 	After  time.Duration `json:"after,omitempty"`
+	// Live has the child write its timeline whenever its parent asks,
+	// with a line "trace" on its stdin, and answer on its file 3 once it
+	// has ("traced", or "error" and why); the recorder then waits for the
+	// anchor's next arrival.
+	Live bool `json:"live,omitempty"`
 }
 
 // envConfig carries the childConfig to the child.
@@ -98,7 +104,7 @@ func serveChild() error {
 	if err != nil {
 		return err
 	}
-	addr, stop, err := serveInProcess(s, cfg, logger)
+	addr, stop, trace, err := serveInProcess(s, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -107,7 +113,22 @@ func serveChild() error {
 		return err
 	}
 	// The parent closes stdin, or dies, when the experiment is over.
-	io.Copy(io.Discard, os.Stdin)
+	if !cfg.Live || trace == nil {
+		io.Copy(io.Discard, os.Stdin)
+		return stop()
+	}
+	ack := os.NewFile(3, "ack")
+	defer ack.Close()
+	for lines := bufio.NewScanner(os.Stdin); lines.Scan(); {
+		if lines.Text() != "trace" {
+			continue
+		}
+		answer := "traced"
+		if err := trace(); err != nil {
+			answer = "error " + strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintln(ack, answer)
+	}
 	return stop()
 }
 
@@ -117,15 +138,15 @@ func serveChild() error {
 // if that takes longer than shutdownTimeout) and returns what went wrong.
 // cfg.Strategy and cfg.MaxProcs are not used: s is the strategy, and
 // GOMAXPROCS is a process's setting.
-func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (addr string, stop func() error, err error) {
+func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (addr string, stop, trace func() error, err error) {
 	task, err := cfg.task()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	s = natsexec.With(s, cfg.NATS)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	srv := &server.Server{Strategy: s, Task: task, Logger: logger, GIL: cfg.GIL, PythonCosts: cfg.PythonCosts, Protocol: cfg.Protocol}
 	if cfg.Trace != "" {
@@ -147,7 +168,19 @@ func serveInProcess(s strategy.Strategy, cfg childConfig, logger *slog.Logger) (
 		}
 		return nil
 	}
-	return l.Addr().String(), stop, nil
+	if cfg.Trace != "" {
+		// The timeline so far, written whole under its name, and a new
+		// window for the anchor's next arrival.
+		trace = func() error {
+			tmp := cfg.Trace + ".tmp"
+			if err := writeTrace(srv, tmp); err != nil {
+				return err
+			}
+			srv.Recorder.Rearm()
+			return os.Rename(tmp, cfg.Trace)
+		}
+	}
+	return l.Addr().String(), stop, trace, nil
 }
 
 // writeTrace writes srv's timeline to the file path.
@@ -173,7 +206,35 @@ func (cfg childConfig) task() (primetime.Task, error) {
 }
 
 // A child is a server running in a child process.
-type child struct{ *reexec.Server }
+type child struct {
+	*reexec.Server
+	// ack reads the child's answers to "trace", for a Live child.
+	ack     *bufio.Reader
+	ackFile *os.File
+}
+
+// traceTimeout bounds a Live child's writing of its timeline.
+const traceTimeout = 10 * time.Second
+
+// trace asks a Live child to write its timeline to its Trace file, and
+// waits until it has.
+func (c *child) trace() error {
+	if c.ack == nil {
+		return errors.New("the server records no timeline")
+	}
+	if err := c.Send("trace"); err != nil {
+		return err
+	}
+	c.ackFile.SetReadDeadline(time.Now().Add(traceTimeout))
+	line, err := c.ack.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("the server did not write its timeline: %w", err)
+	}
+	if msg, failed := strings.CutPrefix(strings.TrimSpace(line), "error "); failed {
+		return fmt.Errorf("the server could not write its timeline: %s", msg)
+	}
+	return nil
+}
 
 // startChild starts a child process that serves cfg on a loopback port
 // and waits up to within until it listens. The child's log goes to stderr
@@ -214,7 +275,20 @@ func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child
 			return nil, err
 		}
 	}
+	var ackRead, ackWrite *os.File
+	if cfg.Live {
+		if ackRead, ackWrite, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		cmd.ExtraFiles = []*os.File{ackWrite} // its file 3
+	}
 	srv, err := reexec.StartServer(cmd, magic, within)
+	if ackWrite != nil {
+		ackWrite.Close() // the child's copy is its own
+		if err != nil {
+			ackRead.Close()
+		}
+	}
 	var se *reexec.StartError
 	switch {
 	case errors.As(err, &se) && errors.Is(se.Read, os.ErrDeadlineExceeded):
@@ -226,13 +300,20 @@ func startChild(cfg childConfig, stderr io.Writer, within time.Duration) (*child
 	case err != nil:
 		return nil, fmt.Errorf("starting a server process: %w", err)
 	}
-	return &child{srv}, nil
+	c := &child{Server: srv}
+	if ackRead != nil {
+		c.ack, c.ackFile = bufio.NewReader(ackRead), ackRead
+	}
+	return c, nil
 }
 
 // stop shuts the server down gracefully, waits for the process, and kills
 // it if it has not exited in time. It returns an error if the process did
 // not exit cleanly.
 func (c *child) stop() error {
+	if c.ackFile != nil {
+		defer c.ackFile.Close()
+	}
 	switch err := c.Stop(shutdownTimeout + 2*time.Second); {
 	case errors.Is(err, reexec.ErrKilled):
 		return errors.New("server process did not shut down in time; killed")

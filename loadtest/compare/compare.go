@@ -506,7 +506,7 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 // in this process) and how to stop it. A child process has until ctx's
 // deadline to start, or startTimeout without one.
 func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (string, int, func() error, error) {
-	s, gil, protocol := srv.strategy, srv.gil, sc.Protocol
+	s, protocol := srv.strategy, sc.Protocol
 	within := startTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		within = time.Until(deadline)
@@ -517,12 +517,9 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 	if srv.runtime != "" {
 		return startPython(srv, x.Task, x.CPUs, protocol, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
-	cfg := childConfig{Strategy: s.String(), Task: x.Task, MaxProcs: x.maxProcs(), CPUs: x.CPUs, NoAsyncPreempt: x.NoAsyncPreempt, GIL: gil, PythonCosts: x.PythonCosts, Protocol: protocol, NATS: x.NATS}
-	if trace != "" {
-		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
-	}
+	cfg := x.childConfig(srv, sc, trace)
 	if x.InProcess {
-		addr, stop, err := serveInProcess(s, cfg, slog.New(slog.DiscardHandler))
+		addr, stop, _, err := serveInProcess(s, cfg, slog.New(slog.DiscardHandler))
 		return addr, 0, stop, err
 	}
 	c, err := startChild(cfg, x.Stderr, within)
@@ -530,6 +527,16 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 		return "", 0, nil, err
 	}
 	return c.Addr, c.Pid(), c.stop, nil
+}
+
+// childConfig returns the configuration of the Go server of srv, in Go or
+// Python mode, recording its timeline to trace if it is not empty.
+func (x Experiment) childConfig(srv target, sc loadtest.Scenario, trace string) childConfig {
+	cfg := childConfig{Strategy: srv.strategy.String(), Task: x.Task, MaxProcs: x.maxProcs(), CPUs: x.CPUs, NoAsyncPreempt: x.NoAsyncPreempt, GIL: srv.gil, PythonCosts: x.PythonCosts, Protocol: sc.Protocol, NATS: x.NATS}
+	if trace != "" {
+		cfg.Trace, cfg.Anchor, cfg.After = trace, sc.Long, sc.Duration-sc.LongAfter
+	}
+	return cfg
 }
 
 // littlesLaw checks a closed-loop run by Little's law: each client that

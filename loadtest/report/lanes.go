@@ -2,7 +2,10 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"html/template"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -169,6 +172,43 @@ func readLanes(path, long string) (*pageLanes, error) {
 
 // round1 rounds µs to a tenth, which is all a page can show.
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
+
+// lanesCSS styles the lane charts, in every page that has them.
+const lanesCSS = `.lane-row h3 { font-size: 14px; margin: 1.2em 0 .3em; padding-left: .5em; }
+.lane-note { color: #555; margin: 0 0 .3em; }
+.lane-tip { position: absolute; display: none; background: #fff; border: 1px solid #999; padding: .2em .5em; font-size: 12px; pointer-events: none; }
+.key span { display: inline-block; width: 1.2em; height: .8em; margin: 0 .3em 0 1em; vertical-align: middle; }
+`
+
+// lanesSection is the lane charts' part of a page: their key, their box,
+// their data and their script.
+const lanesSection = `{{define "lanes"}}<p class="key"><span style="background:#c00000"></span>the long request's thread holds the lock<span style="background:#2f5597"></span>another thread holds it<span style="background:#f0b400"></span>waits for it<span style="background:#000;height:.5em"></span>drop request<span style="background:#e7298a;height:.5em"></span>failed wake-up<span style="background:#636363"></span>loop busy<span style="background:#d9d9d9"></span>loop polls<span style="background:#548235"></span>a task runs<span style="background:#b2182b"></span>the long task<span style="background:#c9a0dc"></span>queued<span style="background:#7030a0"></span>queue depth<span style="background:#9dc3e6"></span>a request, arrival to answer</p>
+<div id="lanes"></div>
+<script id="lanes-data" type="application/json">{{.LanesData}}</script>
+<script>{{.LanesJS}}</script>{{end}}`
+
+// lanesPage is a page of the lane charts alone: Lanes writes it.
+var lanesPage = template.Must(template.Must(template.New("lanes-page").Parse(lanesSection)).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Who runs when</title>
+<style>body { font: 14px/1.4 system-ui, sans-serif; margin: .5em 1em; } {{.LanesCSS}}</style>
+</head><body>{{template "lanes" .}}</body></html>
+`))
+
+// Lanes writes a page of the lane charts of cmp's rows that have a
+// timeline (Row.Trace), drawn as HTML draws them: the moment around each
+// row's long request, for a page of its own or a frame of another's (the
+// lab's). A row whose timeline cannot be read says why.
+func Lanes(w io.Writer, cmp *loadtest.Comparison) error {
+	colors := map[string]string{}
+	for i, r := range cmp.Rows {
+		colors[r.Label()] = palette[i%len(palette)]
+	}
+	data, err := json.Marshal(map[string]any{"before": lanesBefore, "after": lanesAfter, "rows": lanesOf(cmp, colors)})
+	if err != nil {
+		return err
+	}
+	return lanesPage.Execute(w, map[string]any{"LanesCSS": template.CSS(lanesCSS), "LanesData": template.JS(data), "LanesJS": template.JS(lanesJS)})
+}
 
 // lanesJS draws the lane charts: a canvas per row, one lane per thread,
 // loop, worker, queue or connection, all on one time axis that a drag

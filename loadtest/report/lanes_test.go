@@ -116,3 +116,23 @@ func TestAPageWithoutTimelinesHasNoLanes(t *testing.T) {
 	require.NoError(t, report.Table(&buf, cmp))
 	assert.NotContains(t, buf.String(), "while the long request ran")
 }
+
+func TestLanesWritesThePageOfTheLanesAlone(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "perconn-gil=5ms.json")
+	writeTimeline(t, path)
+	cmp := &loadtest.Comparison{Scenario: loadtest.Scenario{Long: "10000"}, Rows: []loadtest.Row{
+		{Strategy: "perconn", GIL: 5 * time.Millisecond, Trace: path},
+		{Strategy: "loop", Trace: filepath.Join(dir, "gone.json")},
+	}}
+	var buf bytes.Buffer
+	require.NoError(t, report.Lanes(&buf, cmp))
+	page := buf.String()
+	rows := lanesData(t, page)
+	require.Len(t, rows, 2)
+	assert.Equal(t, "perconn gil=5ms", rows[0]["label"])
+	assert.Equal(t, []any{"conn 1 (long)", "conn 2"}, rows[0]["lanes"], "drawn as the report draws them")
+	assert.Contains(t, rows[1]["note"], "could not be read")
+	assert.Contains(t, page, `<p class="key">`, "with the key")
+	assert.NotContains(t, page, "A panel per strategy", "and nothing else of the report")
+}

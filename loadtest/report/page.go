@@ -68,7 +68,7 @@ type pageIdle struct {
 	Width        float64 // percent of the largest
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+var page = template.Must(template.Must(template.New("page").Parse(lanesSection)).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -89,10 +89,7 @@ td:first-child { box-shadow: inset 5px 0 var(--c); }
 .chart { margin: 1em 0 2em; }
 .bar { height: 1.1em; background: #5b8fd6; display: inline-block; vertical-align: middle; }
 .bars td { border: 0; }
-.lane-row h3 { font-size: 14px; margin: 1.2em 0 .3em; padding-left: .5em; }
-.lane-note { color: #555; margin: 0 0 .3em; }
-.lane-tip { position: absolute; display: none; background: #fff; border: 1px solid #999; padding: .2em .5em; font-size: 12px; pointer-events: none; }
-.key span { display: inline-block; width: 1.2em; height: .8em; margin: 0 .3em 0 1em; vertical-align: middle; }
+{{.LanesCSS}}
 .panel { border-top: 1px solid #ccc; padding: .5em 0 1em; }
 .panel h3 { margin: .3em 0; font-size: 16px; }
 .panel .figures { margin: .2em 0; }
@@ -136,10 +133,7 @@ tr:target { outline: 2px solid #999; }
 {{end}}</tbody></table>{{end}}
 {{if .Lanes}}<h2>Who runs when</h2>
 <p>Each row's timeline around the long request's arrival (the red line at 0), one lane per interpreter thread, event loop, worker, queue or connection, as David Beazley drew the GIL. Drag to zoom (every row follows), double-click to zoom out; hover for an event.</p>
-<p class="key"><span style="background:#c00000"></span>the long request's thread holds the lock<span style="background:#2f5597"></span>another thread holds it<span style="background:#f0b400"></span>waits for it<span style="background:#000;height:.5em"></span>drop request<span style="background:#e7298a;height:.5em"></span>failed wake-up<span style="background:#636363"></span>loop busy<span style="background:#d9d9d9"></span>loop polls<span style="background:#548235"></span>a task runs<span style="background:#b2182b"></span>the long task<span style="background:#c9a0dc"></span>queued<span style="background:#7030a0"></span>queue depth<span style="background:#9dc3e6"></span>a request, arrival to answer</p>
-<div id="lanes"></div>
-<script id="lanes-data" type="application/json">{{.LanesData}}</script>
-<script>{{.LanesJS}}</script>{{end}}
+{{template "lanes" .}}{{end}}
 {{if .IdleBars}}<h2>Server memory per idle connection</h2>
 <table class="bars">{{range .IdleBars}}<tr><td>{{.Label}}</td><td style="width:600px;text-align:left"><span class="bar" style="width:{{.Width}}%"></span> {{.Bytes}}</td></tr>
 {{end}}</table>{{end}}
@@ -407,7 +401,7 @@ func writePage(w io.Writer, text pageText, idle bool, groups []pageGroup, runs [
 	return page.Execute(w, map[string]any{
 		"Sweeps": sweeps != nil, "SweepsData": template.JS(sweepsData), "SweepsJS": template.JS(sweepsJS),
 		"Why": why, "WhyHead": whyHead, "WhyNote": whyNote,
-		"Lanes": len(lanes) > 0, "LanesData": template.JS(lanesData), "LanesJS": template.JS(lanesJS),
+		"Lanes": len(lanes) > 0, "LanesData": template.JS(lanesData), "LanesJS": template.JS(lanesJS), "LanesCSS": template.CSS(lanesCSS),
 		"Title": text.Title, "Description": text.Description, "Conditions": text.Conditions, "First": text.First, "Claims": text.Claims,
 		"Idle": idle, "Groups": groups, "IdleBars": bars,
 		"UplotCSS": template.CSS(uplotCSS), "UplotJS": template.JS(uplotJS), "PageJS": template.JS(pageJS),
