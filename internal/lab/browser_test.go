@@ -23,7 +23,8 @@ var screenshot = flag.String("screenshot", "", "save the browser test's screensh
 
 // TestTheLabInABrowser drives the page in Chromium as a teacher would: the
 // asyncio section, its live points, the long request (the flow stops), then
-// Go's answer (it goes on), and no process left once the lab stops.
+// Go's answer (it goes on) and the lanes of its long request's arrival, and
+// no process left once the lab stops.
 func TestTheLabInABrowser(t *testing.T) {
 	browser := proctest.Tool(t, "chromium")
 	l := &Lab{Interval: 100 * time.Millisecond}
@@ -47,7 +48,10 @@ func TestTheLabInABrowser(t *testing.T) {
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		require.NoError(t, chromedp.Do(ctx, steps...), what)
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`["state", "error", "rate", "kept", "longtime"].map(id => id + ": " + document.getElementById(id).textContent).join("; ") + "; points " + xs.length`))
+			t.Fatalf("%s: %v; the page: %s", what, err, state)
+		}
 	}
 	// until waits for a JavaScript expression to be true.
 	until := func(expr string) chromedp.Action[chromedp.Void] {
@@ -79,6 +83,13 @@ func TestTheLabInABrowser(t *testing.T) {
 	do("Go's answer", chromedp.KeyEvent("9"), until(`document.getElementById("kept").textContent === "–"`))
 	goKept := keptAfterLong("go")
 	assert.Greater(t, goKept, loop, "goroutines keep more of the flow than the loop")
+	do("the lanes of the long request's arrival", until(`(() => {
+		const f = document.getElementById("lanes");
+		return !document.getElementById("lanes-box").hidden && f.contentDocument && f.contentDocument.querySelectorAll("#lanes canvas").length > 0;
+	})()`))
+	lanes, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("lanes").contentDocument.querySelector(".lane-row h3").textContent`))
+	require.NoError(t, err)
+	assert.Equal(t, "perconn", lanes, "the section's lanes, drawn by the report's code")
 	if *screenshot != "" {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/primetime-lab/primetime/loadtest"
 	"github.com/primetime-lab/primetime/loadtest/report"
 )
 
@@ -49,6 +50,15 @@ func (l *Lab) Handler(host string, public bool) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		cmp.WriteJSON(w)
 	})
+	mux.HandleFunc("GET /api/lanes.html", func(w http.ResponseWriter, r *http.Request) {
+		row, ok := l.Lanes()
+		if !ok {
+			http.Error(w, "no long request of this section has been answered yet", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		report.Lanes(w, &loadtest.Comparison{Scenario: loadtest.Scenario{Long: row.Long}, Rows: []loadtest.Row{row}})
+	})
 	mux.HandleFunc("GET /api/report.html", func(w http.ResponseWriter, r *http.Request) {
 		cmp := l.Comparison()
 		if cmp == nil {
@@ -78,7 +88,8 @@ func guard(next http.Handler, host string, public bool) http.Handler {
 			return
 		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN") // the page frames the lanes
+
 		next.ServeHTTP(w, r)
 	})
 }

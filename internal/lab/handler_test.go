@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,25 +95,27 @@ func TestTheEventStreamTellsWhatHappens(t *testing.T) {
 	defer resp.Body.Close()
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	lines := bufio.NewScanner(resp.Body)
-	next := func(typ string) map[string]any {
-		t.Helper()
+	// nextOf returns the next event whose type is one of types.
+	type event struct {
+		Type string
+		Data map[string]any
+	}
+	nextOf := func(types ...string) event {
 		for lines.Scan() {
 			data, ok := strings.CutPrefix(lines.Text(), "data: ")
 			if !ok {
 				continue
 			}
-			var e struct {
-				Type string
-				Data map[string]any
-			}
+			var e event
 			require.NoError(t, json.Unmarshal([]byte(data), &e))
-			if e.Type == typ {
-				return e.Data
+			if slices.Contains(types, e.Type) {
+				return e
 			}
 		}
-		t.Fatalf("the stream ended before an event %s: %v", typ, lines.Err())
-		return nil
+		t.Fatalf("the stream ended before an event %v: %v", types, lines.Err())
+		return event{}
 	}
+	next := func(typ string) map[string]any { return nextOf(typ).Data }
 	require.True(t, lines.Scan()) // the stream's first comment: it is open
 	status, body := call(t, "POST", srv.URL+"/api/start", `{"strategy":"perconn","runtime":"go","clients":2,"long":"2000"}`, "Origin", srv.URL)
 	require.Equal(t, http.StatusOK, status, body)
@@ -125,8 +128,18 @@ func TestTheEventStreamTellsWhatHappens(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, status)
 	assert.Equal(t, "2000", next("long")["request"])
 	assert.Equal(t, "17389", next("answered")["answer"], "the 2000th prime")
-	kept := next("kept")
-	assert.Contains(t, kept, "kept")
+	// kept, once the next interval closes, and the lanes, once the server
+	// has written its timeline: in either order.
+	seen := map[string]map[string]any{}
+	for len(seen) < 2 {
+		e := nextOf("kept", "lanes")
+		seen[e.Type] = e.Data
+	}
+	assert.Contains(t, seen["kept"], "kept")
+	status, body = call(t, "GET", srv.URL+"/api/lanes.html", "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `"label":"perconn"`, "the lanes of the section's server, drawn by the report's code")
+	assert.Contains(t, body, "conn")
 	status, _ = call(t, "POST", srv.URL+"/api/stop", "")
 	assert.Equal(t, http.StatusNoContent, status)
 	next("stopped")

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Lab struct {
 	cur      *session
 	sections []section
 	closed   bool
+	dir      string // the servers' timelines, removed by Close
 
 	hub hub
 	wg  sync.WaitGroup // the sessions' goroutines
@@ -74,6 +76,12 @@ func (l *Lab) Start(s Settings) (Settings, error) {
 		return s, ErrClosed
 	}
 	l.stopLocked()
+	if l.dir == "" {
+		if l.dir, err = os.MkdirTemp("", "primetime-lab-"); err != nil {
+			return s, err
+		}
+	}
+	x.TraceDir = l.dir
 	x.Stderr = l.Stderr
 	if x.Stderr == nil {
 		x.Stderr = io.Discard
@@ -182,7 +190,23 @@ func (l *Lab) Close() error {
 	l.mu.Unlock()
 	l.wg.Wait()
 	l.hub.close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dir != "" {
+		return os.RemoveAll(l.dir)
+	}
 	return nil
+}
+
+// Lanes returns the running section's row with the timeline of its latest
+// long request (Row.Trace), and false if it has none yet.
+func (l *Lab) Lanes() (loadtest.Row, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur == nil {
+		return loadtest.Row{}, false
+	}
+	return l.cur.lanesRow()
 }
 
 // String says what runs, for logs.

@@ -32,6 +32,7 @@ type session struct {
 	intervals []loadtest.Interval
 	longs     []*longRun
 	inFlight  bool
+	lanes     string // the timeline of the latest long request, if any
 }
 
 // A longRun is one long request, and the flow while it ran.
@@ -148,7 +149,8 @@ func (ss *session) sendLong(wg *sync.WaitGroup) error {
 	return nil
 }
 
-// ask asks the long request and records its answer; it gives up when the
+// ask asks the long request and records its answer, then has a Go server
+// write its timeline around the request's arrival; it gives up when the
 // session ends.
 func (ss *session) ask(l *longRun) {
 	answer, err := ss.askLong()
@@ -158,13 +160,41 @@ func (ss *session) ask(l *longRun) {
 		l.err = err.Error()
 		l.measured = true // nothing to measure
 	}
-	ss.inFlight = false
 	ss.mu.Unlock()
 	data := map[string]any{"latency": l.answered.Sub(l.sent).Seconds(), "answer": answer}
 	if err != nil {
 		data["error"] = err.Error()
 	}
 	ss.hub.publish(Event{Type: "answered", Data: data})
+	// The next long request waits for the timeline, whose recorder then
+	// re-arms for it.
+	path, traceErr := "", error(nil)
+	if err == nil && ss.ctx.Err() == nil {
+		path, traceErr = ss.srv.Trace()
+	}
+	ss.mu.Lock()
+	ss.inFlight = false
+	if path != "" && traceErr == nil {
+		ss.lanes = path
+	}
+	n := len(ss.longs)
+	ss.mu.Unlock()
+	if path != "" && traceErr == nil {
+		ss.hub.publish(Event{Type: "lanes", Data: map[string]any{"long": n}})
+	}
+}
+
+// lanesRow returns the session's row with the timeline of its latest long
+// request, and false without one.
+func (ss *session) lanesRow() (loadtest.Row, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.lanes == "" {
+		return loadtest.Row{}, false
+	}
+	row := ss.srv.Row
+	row.Trace, row.Long = ss.lanes, ss.srv.Long
+	return row, true
 }
 
 // askLong dials the server and asks the long request, in the line
