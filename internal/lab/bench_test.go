@@ -110,7 +110,7 @@ func BenchmarkTheLivePageCosts(b *testing.B) {
 	var keptWith, keptWithout, beforeWith, beforeWithout float64
 	for b.Loop() {
 		for _, page := range []bool{false, true} {
-			kept, before := runSection(b, browser, page)
+			kept, before := runSection(b, browser, page, false)
 			if page {
 				keptWith, beforeWith = keptWith+kept, beforeWith+before
 			} else {
@@ -125,9 +125,32 @@ func BenchmarkTheLivePageCosts(b *testing.B) {
 	b.ReportMetric(beforeWith/n, "before/s-page")
 }
 
-// runSection runs Go's perconn for 1.5 s, with the page open or not,
-// sends the long request and returns its kept and before-rate.
-func runSection(b *testing.B, browser string, page bool) (kept, before float64) {
+// BenchmarkTheLanesCost runs the Go perconn section twice per iteration,
+// its server recording its timeline for the lanes or not, and reports
+// kept and before/s of each.
+func BenchmarkTheLanesCost(b *testing.B) {
+	var keptWith, keptWithout, beforeWith, beforeWithout float64
+	for b.Loop() {
+		for _, lanes := range []bool{false, true} {
+			kept, before := runSection(b, "", false, lanes)
+			if lanes {
+				keptWith, beforeWith = keptWith+kept, beforeWith+before
+			} else {
+				keptWithout, beforeWithout = keptWithout+kept, beforeWithout+before
+			}
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(100*keptWithout/n, "kept%-no-lanes")
+	b.ReportMetric(100*keptWith/n, "kept%-lanes")
+	b.ReportMetric(beforeWithout/n, "before/s-no-lanes")
+	b.ReportMetric(beforeWith/n, "before/s-lanes")
+}
+
+// runSection runs Go's perconn for 1.5 s, with the page open or not and
+// recording its lanes or not, sends the long request and returns its kept
+// and before-rate.
+func runSection(b *testing.B, browser string, page, lanes bool) (kept, before float64) {
 	l := &Lab{Interval: 100 * time.Millisecond}
 	url, stop := serveLab(b, l)
 	defer stop()
@@ -143,7 +166,7 @@ func runSection(b *testing.B, browser string, page bool) (kept, before float64) 
 			b.Fatal(err)
 		}
 	}
-	if _, err := l.Start(Settings{Strategy: "perconn", Runtime: RuntimeGo}); err != nil {
+	if _, err := l.Start(Settings{Strategy: "perconn", Runtime: RuntimeGo, Lanes: lanes}); err != nil {
 		b.Fatal(err)
 	}
 	for n := 0; n < 15; {

@@ -117,7 +117,7 @@ func TestTheEventStreamTellsWhatHappens(t *testing.T) {
 	}
 	next := func(typ string) map[string]any { return nextOf(typ).Data }
 	require.True(t, lines.Scan()) // the stream's first comment: it is open
-	status, body := call(t, "POST", srv.URL+"/api/start", `{"strategy":"perconn","runtime":"go","clients":2,"long":"2000"}`, "Origin", srv.URL)
+	status, body := call(t, "POST", srv.URL+"/api/start", `{"strategy":"perconn","runtime":"go","clients":2,"long":"2000","lanes":true}`, "Origin", srv.URL)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, "perconn", next("started")["row"])
 	iv := next("interval")

@@ -76,12 +76,14 @@ func (l *Lab) Start(s Settings) (Settings, error) {
 		return s, ErrClosed
 	}
 	l.stopLocked()
-	if l.dir == "" {
-		if l.dir, err = os.MkdirTemp("", "primetime-lab-"); err != nil {
-			return s, err
+	if s.Lanes {
+		if l.dir == "" {
+			if l.dir, err = os.MkdirTemp("", "primetime-lab-"); err != nil {
+				return s, err
+			}
 		}
+		x.TraceDir = l.dir
 	}
-	x.TraceDir = l.dir
 	x.Stderr = l.Stderr
 	if x.Stderr == nil {
 		x.Stderr = io.Discard

@@ -231,6 +231,9 @@ func (ss *session) stop() (loadtest.Row, *loadtest.Result, error) {
 	defer ss.mu.Unlock()
 	row := ss.srv.Row
 	row.NoLong, row.KeptMissing = true, "no long request was answered"
+	if ss.settings.Lanes && ss.srv.Row.Runtime == "" {
+		row.Note = "its server recorded its timeline (the lab's lanes), which slows it"
+	}
 	for _, l := range ss.longs {
 		if l.err != "" || l.answered.IsZero() {
 			continue

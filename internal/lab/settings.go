@@ -45,6 +45,10 @@ type Settings struct {
 	// Small and Long are the small and the long request: n of the task.
 	Small string `json:"small,omitempty"`
 	Long  string `json:"long,omitempty"`
+	// Lanes has a Go or Python-mode server record its timeline, so that
+	// the page draws who ran when as each long request arrived. The
+	// recording slows the server (BENCHMARKS.md, "The lab").
+	Lanes bool `json:"lanes,omitempty"`
 }
 
 // experiment checks s and returns the experiment of its server, with s as
