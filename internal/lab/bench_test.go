@@ -107,44 +107,31 @@ func BenchmarkTheLivePageCosts(b *testing.B) {
 	if err != nil {
 		b.Skip(err)
 	}
-	var keptWith, keptWithout, beforeWith, beforeWithout float64
-	for b.Loop() {
-		for _, page := range []bool{false, true} {
-			kept, before := runSection(b, browser, page, false)
-			if page {
-				keptWith, beforeWith = keptWith+kept, beforeWith+before
-			} else {
-				keptWithout, beforeWithout = keptWithout+kept, beforeWithout+before
-			}
-		}
-	}
-	n := float64(b.N)
-	b.ReportMetric(100*keptWithout/n, "kept%-no-page")
-	b.ReportMetric(100*keptWith/n, "kept%-page")
-	b.ReportMetric(beforeWithout/n, "before/s-no-page")
-	b.ReportMetric(beforeWith/n, "before/s-page")
+	alternate(b, "page", func(page bool) (float64, float64) { return runSection(b, browser, page, false) })
 }
 
 // BenchmarkTheLanesCost runs the Go perconn section twice per iteration,
 // its server recording its timeline for the lanes or not, and reports
 // kept and before/s of each.
 func BenchmarkTheLanesCost(b *testing.B) {
-	var keptWith, keptWithout, beforeWith, beforeWithout float64
+	alternate(b, "lanes", func(lanes bool) (float64, float64) { return runSection(b, "", false, lanes) })
+}
+
+// alternate runs a section without and then with what is named, once per
+// iteration, and reports the kept and before/s of each, averaged.
+func alternate(b *testing.B, name string, run func(with bool) (kept, before float64)) {
+	var kept, before [2]float64
 	for b.Loop() {
-		for _, lanes := range []bool{false, true} {
-			kept, before := runSection(b, "", false, lanes)
-			if lanes {
-				keptWith, beforeWith = keptWith+kept, beforeWith+before
-			} else {
-				keptWithout, beforeWithout = keptWithout+kept, beforeWithout+before
-			}
+		for i, with := range []bool{false, true} {
+			k, bf := run(with)
+			kept[i], before[i] = kept[i]+k, before[i]+bf
 		}
 	}
 	n := float64(b.N)
-	b.ReportMetric(100*keptWithout/n, "kept%-no-lanes")
-	b.ReportMetric(100*keptWith/n, "kept%-lanes")
-	b.ReportMetric(beforeWithout/n, "before/s-no-lanes")
-	b.ReportMetric(beforeWith/n, "before/s-lanes")
+	b.ReportMetric(100*kept[0]/n, "kept%-no-"+name)
+	b.ReportMetric(100*kept[1]/n, "kept%-"+name)
+	b.ReportMetric(before[0]/n, "before/s-no-"+name)
+	b.ReportMetric(before[1]/n, "before/s-"+name)
 }
 
 // runSection runs Go's perconn for 1.5 s, with the page open or not and
