@@ -79,7 +79,7 @@ func lineDiff(want, got string) (added, removed []string) {
 }
 
 // publicPackages returns the directories of the module's importable
-// packages: not internal, not commands, not test data.
+// packages: not internal, not commands, not test data, not other modules.
 func publicPackages(t *testing.T) []string {
 	var dirs []string
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -95,6 +95,9 @@ func publicPackages(t *testing.T) []string {
 		}
 		if strings.HasPrefix(d.Name(), ".") && path != "." {
 			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != "." {
+			return filepath.SkipDir // a module of its own (a benchmark's peer)
 		}
 		if m, _ := filepath.Glob(filepath.Join(path, "*.go")); len(m) > 0 {
 			dirs = append(dirs, path)
