@@ -26,7 +26,7 @@ func BenchmarkLoopsAgainstGnet(b *testing.B) {
 		if loops > 1 {
 			text = fmt.Sprintf("loops:%d", loops)
 		}
-		for _, clients := range []int{4, 16} {
+		for _, clients := range []int{1, 4, 16, 64} {
 			for _, n := range []struct{ n, answer string }{{"1", "2"}, {"100", "541"}} {
 				b.Run(fmt.Sprintf("%s/clients=%d/n=%s", text, clients, n.n), func(b *testing.B) {
 					gnetAddr, stopGnet := startGnetPeer(b, peer, loops)
