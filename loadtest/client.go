@@ -73,7 +73,7 @@ func (r *generator) client(ctx context.Context, i int, t *tally) {
 			sent = due
 			due = due.Add(period)
 		}
-		a, err := c.ask(r.small)
+		a, err := c.ask(r.smallAt.request)
 		done := time.Now()
 		if ctx.Err() != nil || r.ended(done) {
 			// The run ended, perhaps a moment before its context says
@@ -140,7 +140,7 @@ func (r *generator) longClient(ctx context.Context) {
 	var a wire.Answer
 	err := c.dial(ctx)
 	if err == nil {
-		a, err = c.ask(r.longReq)
+		a, err = c.ask(r.longAt.request)
 	}
 	answer, refused := a.Body, a.Refused
 	done := time.Now()

@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,7 @@ import (
 
 // conn is a client's connection, dialled on demand and closed on error.
 type conn struct {
-	addr  string
-	tls   *tls.Config // for https
+	at    endpoint
 	end   time.Time
 	codec wire.ClientCodec
 	// in holds what the server sent and the codec has not decoded yet,
@@ -38,7 +36,7 @@ const (
 
 // newConn returns a connection to e, not yet dialled.
 func (r *generator) newConn(e endpoint) *conn {
-	return &conn{addr: e.addr, tls: e.tls, end: time.Unix(0, r.end.Load()), codec: e.codec(), in: make([]byte, answerBuffer)}
+	return &conn{at: e, end: time.Unix(0, r.end.Load()), codec: e.codec(), in: make([]byte, answerBuffer)}
 }
 
 // dial connects, unless the connection is open.
@@ -47,19 +45,14 @@ func (c *conn) dial(ctx context.Context) error {
 		return nil
 	}
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	nc, err := d.DialContext(ctx, "tcp", c.at.addr)
 	if err != nil {
 		return err
 	}
 	// Every wait of the run ends with the run.
 	nc.SetDeadline(c.end)
-	if c.tls != nil {
-		tc := tls.Client(nc, c.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return err
-		}
-		nc = tc
+	if nc, err = c.at.secure(ctx, nc); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

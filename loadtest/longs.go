@@ -33,7 +33,7 @@ func (r *generator) longsClient(ctx context.Context) {
 			}
 			return
 		}
-		a, err := c.ask(r.longReq)
+		a, err := c.ask(r.longAt.request)
 		switch {
 		case ctx.Err() != nil || r.ended(time.Now()):
 			return // the run is over: its deadline ended the wait

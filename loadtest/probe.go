@@ -3,7 +3,6 @@ package loadtest
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,16 +37,16 @@ func (r *generator) probe(ctx context.Context) error {
 	case err != nil:
 		return nil // slow to connect: the run says more
 	}
-	defer func() { nc.Close() }()
 	nc.SetDeadline(time.Now().Add(probeWait))
-	if r.smallAt.tls != nil {
-		tc := tls.Client(nc, r.smallAt.tls)
-		if err := tc.HandshakeContext(ctx); err != nil && ctx.Err() == nil {
-			return Fault("Small", fmt.Sprintf("TLS with the server of the small request {Small} %q: %v", r.sc.Small, err))
-		}
-		nc = tc
+	nc, err = r.smallAt.secure(ctx, nc)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		return Fault("Small", fmt.Sprintf("TLS with the server of the small request {Small} %q: %v", r.sc.Small, err))
+	case err != nil:
+		return nil // slow to shake hands: the run says more
 	}
-	if _, err := nc.Write(r.small); err != nil {
+	defer nc.Close()
+	if _, err := nc.Write(r.smallAt.request); err != nil {
 		return nil
 	}
 	codec := r.smallAt.codec()

@@ -60,10 +60,9 @@ type generator struct {
 	// ended; requests answered after it do not count.
 	end       atomic.Int64
 	warmupEnd time.Time
-	// smallAt and longAt are where the small and the long requests go;
-	// small and longReq are the requests, as the protocol sends them.
+	// smallAt and longAt are where the small and the long requests go,
+	// and the requests as the protocol sends them.
 	smallAt, longAt endpoint
-	small, longReq  []byte
 	// smallCheck and longCheck check their answers; the long answer is
 	// checked once the run is over, so that a check that computes the
 	// answer takes no CPU from the run.
@@ -102,7 +101,6 @@ func newGenerator(sc Scenario) *generator {
 		r.smallAt = endpoint{addr: sc.Addr, request: c.AppendRequest(nil, sc.Small), codec: codec}
 		r.longAt = endpoint{addr: sc.Addr, request: c.AppendRequest(nil, sc.Long), codec: codec}
 	}
-	r.small, r.longReq = r.smallAt.request, r.longAt.request
 	r.phase.Store(int32(before))
 	for range sc.Clients {
 		r.tallies = append(r.tallies, newTally())

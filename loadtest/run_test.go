@@ -391,7 +391,7 @@ func TestResultRoundTripsThroughJSONAndWritesCSV(t *testing.T) {
 
 func TestClientHotPathDoesNotAllocate(t *testing.T) {
 	srv := startFake(t, "answer")
-	c := &conn{addr: srv.addr(), end: time.Now().Add(testkit.Bound), codec: wire.NewLineClient(), in: make([]byte, answerBuffer)}
+	c := &conn{at: endpoint{addr: srv.addr()}, end: time.Now().Add(testkit.Bound), codec: wire.NewLineClient(), in: make([]byte, answerBuffer)}
 	defer c.close()
 	require.NoError(t, c.dial(context.Background()))
 	tl := newTally()

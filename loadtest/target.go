@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -120,6 +121,20 @@ type endpoint struct {
 	tls     *tls.Config
 	request []byte
 	codec   func() wire.ClientCodec
+}
+
+// secure returns nc, or for an https endpoint a TLS connection over it
+// once its handshake has succeeded; nc is closed if it fails.
+func (e endpoint) secure(ctx context.Context, nc net.Conn) (net.Conn, error) {
+	if e.tls == nil {
+		return nc, nil
+	}
+	tc := tls.Client(nc, e.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // checkTarget checks sc's Target and sets what it implies: Addr, and
