@@ -8,9 +8,9 @@ package lab
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -139,7 +139,8 @@ func (l *Lab) stopLocked() {
 	l.cur = nil
 	row, res, err := ss.stop()
 	if res != nil {
-		l.sections = slicesDeleteLabel(l.sections, row.Label())
+		// A section run again replaces its earlier run.
+		l.sections = slices.DeleteFunc(l.sections, func(s section) bool { return s.row.Label() == row.Label() })
 		l.sections = append(l.sections, section{row: row, res: res})
 	}
 	data := map[string]any{"row": row.Label()}
@@ -147,18 +148,6 @@ func (l *Lab) stopLocked() {
 		data["error"] = err.Error()
 	}
 	l.hub.publish(Event{Type: "stopped", Data: data})
-}
-
-// slicesDeleteLabel returns sections without the one labelled label: a
-// section run again replaces its earlier run.
-func slicesDeleteLabel(sections []section, label string) []section {
-	out := sections[:0]
-	for _, s := range sections {
-		if s.row.Label() != label {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // Comparison returns the sections run so far as a comparison, a row each,
@@ -209,14 +198,4 @@ func (l *Lab) Lanes() (loadtest.Row, bool) {
 		return loadtest.Row{}, false
 	}
 	return l.cur.lanesRow()
-}
-
-// String says what runs, for logs.
-func (l *Lab) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cur == nil {
-		return "lab: idle"
-	}
-	return fmt.Sprintf("lab: %s on %s", l.cur.label, l.cur.srv.Addr)
 }

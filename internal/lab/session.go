@@ -38,7 +38,7 @@ type session struct {
 // A longRun is one long request, and the flow while it ran.
 type longRun struct {
 	sent, answered time.Time
-	answer, err    string
+	err            string
 	// figures, once the interval after its answer has closed.
 	measured             bool
 	before, during, kept float64
@@ -96,9 +96,10 @@ func (l *longRun) measure(ivs []loadtest.Interval) {
 			beforeN += float64(iv.Answers)
 			beforeD += iv.End.Sub(iv.Start)
 		}
-		from, to := maxTime(iv.Start, l.sent), minTime(iv.End, l.answered)
-		if to.After(from) {
-			overlap := to.Sub(from)
+		from := max(iv.Start.UnixNano(), l.sent.UnixNano())
+		to := min(iv.End.UnixNano(), l.answered.UnixNano())
+		if to > from {
+			overlap := time.Duration(to - from)
 			duringN += float64(iv.Answers) * float64(overlap) / float64(iv.End.Sub(iv.Start))
 			duringD += overlap
 		}
@@ -112,20 +113,6 @@ func (l *longRun) measure(ivs []loadtest.Interval) {
 		l.before, l.during = beforeN/beforeD.Seconds(), duringN/duringD.Seconds()
 		l.kept = l.during / l.before
 	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // sendLong sends the long request on a connection of its own, in a
@@ -155,7 +142,7 @@ func (ss *session) sendLong(wg *sync.WaitGroup) error {
 func (ss *session) ask(l *longRun) {
 	answer, err := ss.askLong()
 	ss.mu.Lock()
-	l.answered, l.answer = time.Now(), answer
+	l.answered = time.Now()
 	if err != nil {
 		l.err = err.Error()
 		l.measured = true // nothing to measure
