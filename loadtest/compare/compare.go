@@ -507,10 +507,7 @@ func (x Experiment) runOne(ctx context.Context, srv target, sc loadtest.Scenario
 // deadline to start, or startTimeout without one.
 func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Scenario, trace string) (string, int, func() error, error) {
 	s, protocol := srv.strategy, sc.Protocol
-	within := startTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		within = time.Until(deadline)
-	}
+	within := startWithin(ctx)
 	if srv.runtime == jvmRuntime || srv.runtime == virtualRuntime {
 		return startJVM(srv, x.Task, x.CPUs, trace, sc.Long, sc.Duration-sc.LongAfter, x.Stderr, within)
 	}
@@ -527,6 +524,15 @@ func (x Experiment) startServer(ctx context.Context, srv target, sc loadtest.Sce
 		return "", 0, nil, err
 	}
 	return c.Addr, c.Pid(), c.stop, nil
+}
+
+// startWithin returns how long a child process has to start: until ctx's
+// deadline, or startTimeout without one.
+func startWithin(ctx context.Context) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline)
+	}
+	return startTimeout
 }
 
 // childConfig returns the configuration of the Go server of srv, in Go or

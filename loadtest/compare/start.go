@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/primetime-lab/primetime/loadtest"
 )
@@ -46,13 +45,9 @@ func (x Experiment) Start(ctx context.Context, row string) (*Server, error) {
 			srv := &Server{}
 			if x.TraceDir != "" && t.runtime == "" && !x.InProcess {
 				// A Go server's timeline, written whenever Trace asks.
-				within := startTimeout
-				if deadline, ok := ctx.Deadline(); ok {
-					within = time.Until(deadline)
-				}
 				cfg := x.childConfig(t, pt.sc, x.tracePath(pt.label(t), 0))
 				cfg.Live = true
-				c, err := startChild(cfg, x.Stderr, within)
+				c, err := startChild(cfg, x.Stderr, startWithin(ctx))
 				if err != nil {
 					return nil, err
 				}

@@ -34,7 +34,9 @@ func TestStartStartsOneRowsServerAndWritesItsTimelineWhenAsked(t *testing.T) {
 		at, ok := tr.Anchor(srv.Long)
 		require.True(t, ok, "the timeline is anchored on the long request")
 		anchors = append(anchors, at)
-		assert.NotEmpty(t, tr.Figures(srv.Long), "and holds its window")
+		figures := tr.Figures(srv.Long)
+		assert.True(t, figures.Lock, "Python mode's lock is in the window")
+		assert.Positive(t, figures.LongHold, "and the long request's thread holding it")
 	}
 	assert.Less(t, anchors[0], anchors[1], "each long request opens a window of its own")
 	c.Conn().Close()
