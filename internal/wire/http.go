@@ -112,10 +112,12 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 	if end == 0 {
 		// A malformed request line is refused at once, as net/http does,
 		// rather than once the head is complete; a complete head has
-		// its request line checked by the parse below.
-		if h.line > 0 && !h.lineChecked {
+		// its request line checked by the parse below. A request line
+		// over the limit is refused as such, as it is when its line
+		// break has not come yet, whatever it holds.
+		if first := bytes.IndexByte(in, '\n'); h.line > 0 && !h.lineChecked && first < c.maxHeader {
 			h.lineChecked = true
-			if err := checkRequestLine(in[:bytes.IndexByte(in, '\n')]); err != nil {
+			if err := checkRequestLine(in[:first]); err != nil {
 				*h = headScan{}
 				return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
 			}
