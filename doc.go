@@ -19,10 +19,9 @@
 // A strategy (package strategy) is a point on two independent axes. Who
 // serves connections: Serial (one at a time), PerConn (a goroutine each),
 // Pool(n) (at most n at once, the rest queued), or an event loop as
-// asyncio's, Loop: on Linux one goroutine, locked to its OS thread, owns
-// every connection's socket through epoll, so an idle connection costs no
-// goroutine, and every request runs on that one thread (Loops(n) runs n
-// such loops). And where each task runs: inline, on the goroutine that
+// asyncio's, Loop: on Linux one goroutine owns every connection's socket
+// through epoll, so an idle connection costs no goroutine, and every
+// request runs on that one goroutine (Loops(n) runs n such loops). And where each task runs: inline, on the goroutine that
 // serves the request, on a pool of worker goroutines, or in a pool of
 // worker processes. The lecture's shapes are points on this grid; so are
 // shapes the lecture never tried, such as a Pool whose tasks run on a

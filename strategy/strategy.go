@@ -13,9 +13,9 @@
 //
 // A [LoopScheduler] is an event loop, which handles the requests itself:
 //
-//   - [Loop]: an event loop, as asyncio's: on Linux one goroutine, locked to
-//     its OS thread, owns every connection's socket and runs every request,
-//     one at a time; a slow request stalls every connection.
+//   - [Loop]: an event loop, as asyncio's: on Linux one goroutine owns
+//     every connection's socket and runs every request, one at a time; a
+//     slow request stalls every connection.
 //   - [Loops]: n such loops, each with its share of the connections, as
 //     servers that run a loop per core do.
 //
@@ -192,10 +192,9 @@ func Pool(n int) Strategy {
 // answer.
 //
 // On Linux, with package server's listener, the loop is one goroutine
-// locked to its OS thread that owns an epoll instance and every
-// connection's non-blocking socket, buffers and timers: no goroutine per
-// connection, so an idle connection costs little memory, and the loop has
-// one core. Elsewhere, or with another Listener, connections are read on
+// that owns an epoll instance and every connection's non-blocking socket,
+// buffers and timers: no goroutine per connection, so an idle connection
+// costs little memory, and the loop has one core. Elsewhere, or with another Listener, connections are read on
 // goroutines of their own and the loop is one goroutine that handles their
 // requests, in the same order.
 func Loop() Strategy { return New(loops{}, nil) }

@@ -37,10 +37,16 @@ const (
 	// others (as Tokio's cooperative budget, and asyncio's bounded reads,
 	// keep one task or transport from starving the rest).
 	turnBudget = 16
+	// yieldEvery is how often the loop passes through Go's scheduler
+	// (runtime.Gosched) before it polls. A goroutine that never does is
+	// one running too long to the runtime's monitor, which then takes
+	// its P back during its epoll waits and keeps polling every 20µs,
+	// costing a CPU tenth on two cores (BENCHMARKS.md, "loops:N").
+	yieldEvery = time.Millisecond
 )
 
 // Serve runs one loop per entry of cfg.Threads, each on a goroutine of its
-// own locked to its OS thread, until l's AcceptConn fails and every
+// own, until l's AcceptConn fails and every
 // connection has closed; it returns AcceptConn's error. It accepts on the
 // calling goroutine and hands each connection to the loop that has the
 // fewest. In Python mode each loop is an interpreter thread: it holds the
@@ -68,8 +74,6 @@ func Serve(l Listener, cfg Config) error {
 	var loops sync.WaitGroup
 	for _, lp := range lps {
 		loops.Go(func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			defer lp.release()
 			lp.th.Run(lp.run)
 		})
@@ -121,6 +125,7 @@ type loop struct {
 	now      instant        // when the events in hand came
 	lane     *timeline.Lane // records its polls, busy spans and inline tasks, if not nil
 	polled   instant        // when the loop last took the sockets' events
+	yielded  instant        // when the loop last passed through Go's scheduler
 
 	conns    []*conn // by descriptor
 	again    []*conn // connections with requests past their budget, to go on with
@@ -188,12 +193,17 @@ func (lp *loop) release() {
 func (lp *loop) run() {
 	busy, handled := lp.lane.Now(), 0 // the busy span under way, and its events
 	for lp.accepting || lp.open > 0 || lp.inflight > 0 {
-		timeout := lp.timers.timeout(lp.clock())
+		now := lp.clock()
+		timeout := lp.timers.timeout(now)
 		// Those past their budget go on once the others' events are in.
 		pending := lp.again
 		lp.again = nil
 		if len(pending) > 0 {
 			timeout = 0
+		}
+		if now >= lp.yielded.add(yieldEvery) {
+			lp.yielded = now
+			runtime.Gosched()
 		}
 		var n int
 		lp.lane.Busy(busy, handled)
