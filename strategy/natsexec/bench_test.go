@@ -21,33 +21,78 @@ import (
 // NATS executor, one at a time, whose worker takes tasks from a NATS server
 // in this process; nats-floor is a bare request and reply through the same
 // server, to a subscriber in this process: the transport's own round trip.
+// nats:1-beside-floor alternates batches of nats:1 and of the floor whose
+// responder is a process of its own, as a worker is, and reports both and
+// their difference: the executor's and the worker's own share.
 func BenchmarkRoundTrip(b *testing.B) {
 	url := benchNATS(b)
-	b.Run("nats:1", func(b *testing.B) {
-		r, err := natsexec.New(1, natsexec.Conn{URL: url}).Start(strategy.Env{})
-		if err != nil {
-			b.Fatal(err)
+	b.Run("nats:1", func(b *testing.B) { roundTrips(b, natsOne(b, url)) })
+	b.Run("nats-floor", func(b *testing.B) { roundTrips(b, natsFloor(b, url, false)) })
+	b.Run("nats-floor-rejoin", func(b *testing.B) { roundTrips(b, natsFloor(b, url, true)) })
+	b.Run("nats-floor-process", func(b *testing.B) { roundTrips(b, natsFloorProcess(b, url)) })
+	b.Run("nats:1-beside-floor", func(b *testing.B) {
+		ours, floor := natsOne(b, url), natsFloorProcess(b, url)
+		const batch = 200
+		var tOurs, tFloor time.Duration
+		timed := func(trip func() error) time.Duration {
+			start := time.Now()
+			for range batch {
+				if err := trip(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return time.Since(start)
 		}
-		defer r.Stop()
-		ctx := context.Background()
-		payload := []byte("1")
-		type answer struct {
-			b   []byte
-			err error
-		}
-		c := make(chan answer, 1)
-		done := func(b []byte, err error) { c <- answer{b, err} }
-		b.ReportAllocs()
-		for b.Loop() {
-			r.Submit(ctx, primetime.Prime, payload, done)
-			if a := <-c; a.err != nil || string(a.b) != "2" {
-				b.Fatalf("got %q, %v", a.b, a.err)
+		for i := 0; b.Loop(); i++ {
+			if i%2 == 0 {
+				tOurs += timed(ours)
+				tFloor += timed(floor)
+			} else {
+				tFloor += timed(floor)
+				tOurs += timed(ours)
 			}
 		}
+		n := float64(b.N * batch)
+		b.ReportMetric(tOurs.Seconds()*1e6/n, "nats:1-µs")
+		b.ReportMetric(tFloor.Seconds()*1e6/n, "floor-µs")
+		b.ReportMetric((tOurs-tFloor).Seconds()*1e6/n, "own-µs")
 	})
-	b.Run("nats-floor", func(b *testing.B) { natsFloor(b, url, false) })
-	b.Run("nats-floor-rejoin", func(b *testing.B) { natsFloor(b, url, true) })
-	b.Run("nats-floor-process", func(b *testing.B) { natsFloorProcess(b, url) })
+}
+
+// roundTrips runs trip once per iteration.
+func roundTrips(b *testing.B, trip func() error) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := trip(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// natsOne starts a NATS executor of one task in flight on the NATS server
+// at url, stopped when the benchmark ends, and returns one round trip of a
+// small task through it.
+func natsOne(b *testing.B, url string) func() error {
+	r, err := natsexec.New(1, natsexec.Conn{URL: url}).Start(strategy.Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(r.Stop)
+	ctx := context.Background()
+	payload := []byte("1")
+	type answer struct {
+		b   []byte
+		err error
+	}
+	c := make(chan answer, 1)
+	done := func(b []byte, err error) { c <- answer{b, err} }
+	return func() error {
+		r.Submit(ctx, primetime.Prime, payload, done)
+		if a := <-c; a.err != nil || string(a.b) != "2" {
+			return fmt.Errorf("got %q, %v", a.b, a.err)
+		}
+		return nil
+	}
 }
 
 // The role of the floor's responder in a process of its own, and its
@@ -103,7 +148,7 @@ func floorResponder() error {
 // natsFloorProcess is natsFloor with its rejoining responder in a process
 // of its own, as a worker is: the transport's round trip through two
 // processes besides the NATS server's.
-func natsFloorProcess(b *testing.B, url string) {
+func natsFloorProcess(b *testing.B, url string) func() error {
 	cmd, err := reexec.Command("", nil, roleFloor, os.Stderr, envFloorURL+"="+url, "GOMAXPROCS=1")
 	if err != nil {
 		b.Fatal(err)
@@ -112,32 +157,40 @@ func natsFloorProcess(b *testing.B, url string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Stop(5 * time.Second)
+	b.Cleanup(func() { p.Stop(5 * time.Second) })
+	return floorRequester(b, url, "floor-process")
+}
+
+// floorRequester connects to the NATS server at url, until the benchmark
+// ends, and returns one bare request on subject and its reply.
+func floorRequester(b *testing.B, url, subject string) func() error {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer nc.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := nc.Request("floor-process", []byte("1"), time.Second); err != nil {
-			b.Fatal(err)
-		}
+	b.Cleanup(nc.Close)
+	return func() error {
+		_, err := nc.Request(subject, []byte("1"), time.Second)
+		return err
 	}
 }
 
-// natsFloor measures bare requests and replies through the NATS server at
-// url to a subscriber of a queue group in this process; with rejoin, the
+// natsFloor starts a responder of bare requests through the NATS server at
+// url, a subscriber of a queue group in this process, stopped when the
+// benchmark ends, and returns one request and its reply; with rejoin, the
 // subscriber is a member for one message at a time, as a worker is.
-func natsFloor(b *testing.B, url string, rejoin bool) {
+func natsFloor(b *testing.B, url string, rejoin bool) func() error {
 	responder, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer responder.Close()
+	subject := "floor"
+	if rejoin {
+		subject = "floor-rejoin"
+	}
 	in := make(chan *nats.Msg, 1)
 	join := func() error {
-		sub, err := responder.ChanQueueSubscribe("floor", "floor", in)
+		sub, err := responder.ChanQueueSubscribe(subject, subject, in)
 		if err == nil && rejoin {
 			err = sub.AutoUnsubscribe(1)
 		}
@@ -147,8 +200,6 @@ func natsFloor(b *testing.B, url string, rejoin bool) {
 		b.Fatal(err)
 	}
 	done := make(chan struct{})
-	defer func() { <-done }()
-	defer close(in)
 	go func() {
 		defer close(done)
 		for m := range in {
@@ -159,19 +210,12 @@ func natsFloor(b *testing.B, url string, rejoin bool) {
 		}
 	}()
 	responder.Flush()
-	{
-		nc, err := nats.Connect(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer nc.Close()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := nc.Request("floor", []byte("1"), time.Second); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	b.Cleanup(func() {
+		close(in)
+		<-done
+		responder.Close()
+	})
+	return floorRequester(b, url, subject)
 }
 
 // benchNATS starts a NATS server in this process and a worker of this test

@@ -122,13 +122,14 @@ func (e natsExec) size() int { return cpus.Or(e.n) }
 func (e natsExec) Start(env strategy.Env) (strategy.Runner, error) {
 	url := e.conn.url()
 	p := &natsPool{
-		conn:   e.conn,
-		url:    url,
-		link:   natsLink{lost: make(chan struct{})},
-		log:    env.Log(),
-		calls:  map[uint64]*natsCall{},
-		free:   make(chan struct{}, e.size()),
-		remote: env.Remote("nats"),
+		conn:    e.conn,
+		url:     url,
+		link:    natsLink{lost: make(chan struct{})},
+		log:     env.Log(),
+		calls:   map[uint64]*natsCall{},
+		free:    make(chan struct{}, e.size()),
+		runners: newRunners(e.size()),
+		remote:  env.Remote("nats"),
 	}
 	nc, err := e.conn.connect("primetime executor",
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { p.link.lose(p, err) }),
@@ -174,7 +175,7 @@ type natsPool struct {
 	inbox   string
 	sub     *nats.Subscription
 	subWG   sync.WaitGroup // the subscription's delivery goroutine
-	wg      sync.WaitGroup // submitted tasks
+	runners *runners       // submitted tasks
 	free    chan struct{}
 	next    atomic.Uint64
 
@@ -249,7 +250,7 @@ func (p *natsPool) deliver(m *nats.Msg) {
 
 // Submit runs the task on a goroutine of its own, which Stop waits for.
 func (p *natsPool) Submit(ctx context.Context, t primetime.Task, payload []byte, done func([]byte, error)) {
-	p.wg.Go(func() { done(p.call(ctx, t, payload)) })
+	p.runners.run(func() { done(p.call(ctx, t, payload)) })
 }
 
 // call sends the task to a worker and waits for its answer.
@@ -398,7 +399,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func (p *natsPool) Stop() {
-	p.wg.Wait()
+	p.runners.stop()
 	p.close()
 }
 

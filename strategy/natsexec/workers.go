@@ -192,9 +192,9 @@ func serveNATSWorker(ctx context.Context, conn Conn, ready func(error)) error {
 		ready(err)
 		return err
 	}
-	w := &natsServer{nc: nc, conn: conn, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), running: map[string]context.CancelFunc{}}
+	w := &natsServer{nc: nc, conn: conn, me: natsReply{pid: os.Getpid(), host: host}, in: make(chan *nats.Msg, 64), tasks: newRunners(1), running: map[string]context.CancelFunc{}}
 	defer nc.Close()
-	defer w.tasks.Wait() // their answers go out before the connection closes
+	defer w.tasks.stop() // their answers go out before the connection closes
 	hello := worker.HelloMessage(primetime.Registered())
 	_, err = nc.QueueSubscribe(conn.workersSubject(), conn.group(), func(m *nats.Msg) { m.Respond(hello) })
 	if err == nil {
@@ -239,7 +239,7 @@ type natsServer struct {
 	conn  Conn
 	me    natsReply // the worker's pid and host, for its replies
 	in    chan *nats.Msg
-	tasks sync.WaitGroup
+	tasks *runners // one task at a time, on a goroutine kept for the next
 
 	stopping atomic.Bool
 
@@ -302,7 +302,7 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 	w.mu.Lock()
 	w.running[m.Reply] = cancel
 	w.mu.Unlock()
-	w.tasks.Go(func() {
+	w.tasks.run(func() {
 		defer cancel()
 		key := m.Header.Get(natsKeyHeader)
 		beat := w.beat(m.Reply, key)
