@@ -61,19 +61,23 @@ func TestNATSAnswersFromAnyoneButTheWorkerThatTookTheTaskAreRefused(t *testing.T
 	// Heartbeats come every 200 ms, signed; the inboxes carry the
 	// executor's handshake too.
 	var beat *nats.Msg
-	for beat == nil || len(beat.Data) == 0 || beat.Data[0] != 'B' || beat.Header.Get("Primetime-Mac") == "" {
+	// A reply is its 32-byte MAC, then its kind ('B' for a beat), pid,
+	// host's length, host and body, which a beat lacks.
+	const mac = 32
+	for beat == nil || len(beat.Data) < mac+6 || beat.Data[mac] != 'B' || len(beat.Data) != mac+6+int(beat.Data[mac+5]) {
 		beat, err = seen.NextMsg(testkit.Bound)
 		require.NoError(t, err)
 	}
-	forged := append([]byte{'A'}, beat.Data[1:]...)
-	forged = append(forged, "666"...)
+	reply := append([]byte{'A'}, beat.Data[mac+1:]...)
+	reply = append(reply, "666"...)
+	forged := append(slices.Clone(beat.Data[:mac]), reply...)
 	// Twenty of each, so many that they would crowd the answer out of a
 	// queue that held them.
 	for _, m := range slices.Repeat([]*nats.Msg{
-		{Subject: beat.Subject, Data: beat.Data, Header: beat.Header},     // a replayed beat: harmless
-		{Subject: beat.Subject, Data: forged, Header: beat.Header},        // the beat's MAC on other data
-		{Subject: beat.Subject, Data: forged},                             // no MAC
-		{Subject: beat.Subject, Data: []byte("A\x00\x00\x00\x01\x00666")}, // another worker, unsigned
+		{Subject: beat.Subject, Data: beat.Data},                                                // a replayed beat: harmless
+		{Subject: beat.Subject, Data: forged},                                                   // the beat's MAC on other data
+		{Subject: beat.Subject, Data: reply},                                                    // no MAC
+		{Subject: beat.Subject, Data: append(make([]byte, mac), "A\x00\x00\x00\x01\x00666"...)}, // another worker, a MAC of zeros
 	}, 20) {
 		require.NoError(t, forger.PublishMsg(m))
 	}

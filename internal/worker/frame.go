@@ -51,9 +51,9 @@ const (
 )
 
 // magic starts every worker's handshake; it changes whenever the framing
-// does, so that a parent and a worker built from different versions refuse
-// each other.
-const magic = "primetime-worker/2"
+// does, or the NATS executor's envelope, so that a parent and a worker
+// built from different versions refuse each other.
+const magic = "primetime-worker/3"
 
 // maxFrame bounds a frame's length, so that a worker that writes garbage
 // cannot make its parent allocate without bound.

@@ -191,7 +191,7 @@ type natsPool struct {
 // failures on final, which a flood of heartbeats or of forgeries cannot
 // crowd out.
 type natsCall struct {
-	key            string
+	key            taskKey
 	replies, final chan *nats.Msg
 }
 
@@ -235,12 +235,15 @@ func (p *natsPool) deliver(m *nats.Msg) {
 		return
 	}
 	to := c.replies
-	switch {
-	case len(m.Data) == 0 && m.Header.Get("Status") == "503":
-	case !signedBy(m, c.key):
-		return // not from who took the task: forged, or stray
-	case m.Data[0] != replyBeat:
-		to = c.final
+	if len(m.Data) != 0 || m.Header.Get("Status") != "503" {
+		data, signed := openReply(m.Data, c.key)
+		if !signed || len(data) == 0 {
+			return // not from who took the task: forged, or stray
+		}
+		m.Data = data
+		if data[0] != replyBeat {
+			to = c.final
+		}
 	}
 	select {
 	case to <- m:
@@ -272,13 +275,14 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		return nil, err
 	}
 	name := t.Name()
-	body, err := worker.RunMessage(name, payload)
+	run, err := worker.RunMessage(name, payload)
 	if err != nil {
 		return nil, err
 	}
 	id := p.next.Add(1)
 	reply := p.inbox + "." + strconv.FormatUint(id, 10)
 	key := newTaskKey()
+	body := taskMessage(key, run)
 	c := &natsCall{key: key, replies: make(chan *nats.Msg, 4), final: make(chan *nats.Msg, 4)}
 	p.mu.Lock()
 	p.calls[id] = c
@@ -289,7 +293,7 @@ func (p *natsPool) call(ctx context.Context, t primetime.Task, payload []byte) (
 		p.mu.Unlock()
 	}()
 	return p.remote.Call(name, payload, func() ([]byte, strategy.RemoteWorker, error) {
-		msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body, Header: nats.Header{natsKeyHeader: []string{key}}}
+		msg := &nats.Msg{Subject: p.conn.tasksSubject(), Reply: reply, Data: body}
 		if err := p.nc.PublishMsg(msg); err != nil {
 			return nil, strategy.RemoteWorker{}, fmt.Errorf("sending the task to %s: %w", p.url, err)
 		}

@@ -5,11 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"time"
-
-	"github.com/nats-io/nats.go"
 )
 
 // The NATS executor's protocol, between an executor and the workers of
@@ -18,15 +15,16 @@ import (
 // PREFIX.workers, and its queue group is PREFIX-workers.
 //
 // A task is a message on PREFIX.tasks, which the queue group spreads over
-// its members, with a reply subject of the executor's and a key of its
-// own, fresh and random, in the header natsKeyHeader; its body is a run
-// as worker processes read it (worker.RunMessage). A worker is a member
+// its members, with a reply subject of the executor's; its body is a key
+// of its own, fresh and random (keySize bytes), then a run as worker
+// processes read it (worker.RunMessage). A worker is a member
 // only while it has no task: it joins for one message at a time (a
 // subscription that the NATS server ends after one delivery) and joins
 // again before it answers, so a task goes only to a free worker. What it
-// sends back to the reply subject is a natsReply, with its HMAC-SHA256
-// under the task's key in the header natsMACHeader: heartbeats while the
-// task runs, then its answer or its failure. The executor takes a reply
+// sends back to the reply subject is the HMAC-SHA256 of a natsReply under
+// the task's key (macSize bytes), then the natsReply: heartbeats while the
+// task runs, then its answer or its failure. No NATS headers: the server
+// and both clients would parse them on every message. The executor takes a reply
 // only with the right MAC, which only who received the task can make
 // (not who merely sees the replies, or learns the reply subject), and
 // only from the worker that first replied. Cancelling a run is a message
@@ -35,34 +33,49 @@ import (
 // member of the group at all times, gets one worker's handshake: whether
 // any worker is there, and what it knows.
 const (
-	natsKeyHeader = "Primetime-Key"
-	natsMACHeader = "Primetime-Mac"
+	keySize = 16
+	macSize = sha256.Size
 )
 
-// newTaskKey returns a fresh random key for a task, as its header
-// carries it.
-func newTaskKey() string {
-	var k [16]byte
+// A taskKey is a task's key.
+type taskKey [keySize]byte
+
+// newTaskKey returns a fresh random key for a task.
+func newTaskKey() taskKey {
+	var k taskKey
 	rand.Read(k[:]) // never fails (crypto/rand)
-	return hex.EncodeToString(k[:])
+	return k
 }
 
-// replyMAC returns the MAC of a reply's data under a task's key, as its
-// header carries it.
-func replyMAC(key string, data []byte) string {
-	m := hmac.New(sha256.New, []byte(key))
+// taskMessage returns the body of a task: its key, then run.
+func taskMessage(key taskKey, run []byte) []byte {
+	return append(append(make([]byte, 0, keySize+len(run)), key[:]...), run...)
+}
+
+// parseTask splits a task's body into its key and its run; a body too
+// short for a key is all key, and its run empty.
+func parseTask(b []byte) (key, run []byte) {
+	n := min(len(b), keySize)
+	return b[:n], b[n:]
+}
+
+// signReply returns the wire form of r: its MAC under key, then r.
+func signReply(key []byte, r natsReply) []byte {
+	data := r.encode()
+	m := hmac.New(sha256.New, key)
 	m.Write(data)
-	return hex.EncodeToString(m.Sum(nil))
+	return append(m.Sum(make([]byte, 0, macSize+len(data))), data...)
 }
 
-// signedBy reports whether m carries the right MAC under key.
-func signedBy(m *nats.Msg, key string) bool {
-	got, err := hex.DecodeString(m.Header.Get(natsMACHeader))
-	if err != nil {
-		return false
+// openReply returns what follows the MAC in b, and whether the MAC is
+// data's under key.
+func openReply(b []byte, key taskKey) (data []byte, ok bool) {
+	if len(b) < macSize {
+		return nil, false
 	}
-	want, _ := hex.DecodeString(replyMAC(key, m.Data))
-	return hmac.Equal(got, want)
+	m := hmac.New(sha256.New, key[:])
+	m.Write(b[macSize:])
+	return b[macSize:], hmac.Equal(b[:macSize], m.Sum(nil))
 }
 
 // Timing of NATS workers.

@@ -288,11 +288,10 @@ func (w *natsServer) cancel(reply string) {
 
 // reply sends a reply about the run that answers to `to`, signed with its
 // key.
-func (w *natsServer) reply(to, key string, kind byte, body []byte) {
+func (w *natsServer) reply(to string, key []byte, kind byte, body []byte) {
 	r := w.me
 	r.kind, r.body = kind, body
-	data := r.encode()
-	w.nc.PublishMsg(&nats.Msg{Subject: to, Data: data, Header: nats.Header{natsMACHeader: []string{replyMAC(key, data)}}})
+	w.nc.Publish(to, signReply(key, r))
 }
 
 // start runs the task of m on a goroutine of its own, with heartbeats,
@@ -304,10 +303,10 @@ func (w *natsServer) start(ctx context.Context, m *nats.Msg) {
 	w.mu.Unlock()
 	w.tasks.run(func() {
 		defer cancel()
-		key := m.Header.Get(natsKeyHeader)
+		key, run := parseTask(m.Data)
 		beat := w.beat(m.Reply, key)
 		kind, body := replyAnswer, []byte(nil)
-		name, payload, err := worker.ParseRunMessage(m.Data)
+		name, payload, err := worker.ParseRunMessage(run)
 		if err != nil {
 			kind, body = replyFail, worker.FailureMessage(worker.CodeFailed, err.Error())
 		} else if answer, failure, failed := worker.Outcome(ctx, name, payload, worker.Lookup(primetime.Lookup), primetime.ErrBadRequest); failed {
@@ -337,7 +336,7 @@ type beater struct {
 }
 
 // beat starts the heartbeats of the run that answers to reply.
-func (w *natsServer) beat(reply, key string) *beater {
+func (w *natsServer) beat(reply string, key []byte) *beater {
 	b := &beater{}
 	b.mu.Lock()
 	defer b.mu.Unlock()
