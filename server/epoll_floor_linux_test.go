@@ -19,26 +19,35 @@ import (
 // connection keeps only a partial line. No limits, no timeouts, no
 // counters, no executor. It serves until stop is called.
 func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
-	rc, err := l.(syscall.Conn).SyscallConn()
+	stop, err := minimalEpoll(l)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return stop
+}
+
+// minimalEpoll starts serveMinimalEpoll's server on l.
+func minimalEpoll(l net.Listener) (stop func(), err error) {
+	rc, err := l.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, err
 	}
 	lfd, dupErr := -1, error(nil)
 	rc.Control(func(fd uintptr) { lfd, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
 	if dupErr != nil {
-		b.Fatal(dupErr)
+		return nil, dupErr
 	}
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	stopfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	for _, fd := range []int{lfd, stopfd} {
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
-			b.Fatal(err)
+			return nil, err
 		}
 	}
 	done := make(chan struct{})
@@ -116,5 +125,5 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 			unix.Close(fd)
 		}
 		l.Close()
-	}
+	}, nil
 }

@@ -3,6 +3,7 @@
 package server_test
 
 import (
+	"errors"
 	"net"
 	"testing"
 )
@@ -12,4 +13,10 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 	l.Close()
 	b.Skip("the event loop's floor needs epoll")
 	return nil
+}
+
+// minimalEpoll needs epoll, which only Linux has.
+func minimalEpoll(l net.Listener) (stop func(), err error) {
+	l.Close()
+	return nil, errors.New("the event loop's floor needs epoll")
 }

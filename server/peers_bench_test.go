@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/primetime-lab/primetime/internal/reexec"
+	"github.com/primetime-lab/primetime/internal/testkit"
+)
+
+// BenchmarkBesidePeers measures every strategy beside the server written
+// without primetime that has its shape (its peer), at 1, 4, 16 and 64
+// closed-loop clients of small requests (n=1), each server in a child
+// process of its own, alternating batches; ratio is the strategy's rate
+// over its peer's. The peers: gomin, the minimal goroutine-per-connection
+// server (roleBaselineServer); goepoll, the minimal one-thread epoll server
+// (serveMinimalEpoll); gnet and gnet:2, the line server on gnet with one
+// and two event loops (bench/gnetpeer). Serial and its peer use a new
+// connection per request, as in BenchmarkThroughput.
+func BenchmarkBesidePeers(b *testing.B) {
+	gnetBin := buildGnetPeer(b)
+	const batch = 4000
+	rows := []struct{ strategy, peer string }{
+		{"serial", "gomin"},
+		{"perconn", "gomin"},
+		{"pool:64", "gomin"},
+		{"procpool:2", "gomin"},
+		{"loop", "goepoll"},
+		{"loop", "gnet"},
+		{"loop+goroutines:2", "goepoll"},
+		{"loop+procs:2", "goepoll"},
+		{"loops:2", "gnet:2"},
+	}
+	for _, row := range rows {
+		for _, clients := range []int{1, 4, 16, 64} {
+			b.Run(fmt.Sprintf("%s/%s/clients=%d", row.strategy, row.peer, clients), func(b *testing.B) {
+				reconnect := row.strategy == "serial"
+				peerAddr, stopPeer := startPeer(b, row.peer, gnetBin)
+				defer stopPeer()
+				srv := startChild(b, roleStrategyServer, nil, envStrategy+"="+row.strategy)
+				defer srv.Stop(testkit.Bound)
+				var ours, theirs time.Duration
+				for i := 0; b.Loop(); i++ {
+					if i%2 == 0 {
+						ours += load(b, srv.Addr, clients, batch, reconnect)
+						theirs += load(b, peerAddr, clients, batch, reconnect)
+					} else {
+						theirs += load(b, peerAddr, clients, batch, reconnect)
+						ours += load(b, srv.Addr, clients, batch, reconnect)
+					}
+				}
+				n := float64(b.N * batch)
+				b.ReportMetric(n/ours.Seconds(), "req/s")
+				b.ReportMetric(n/theirs.Seconds(), "peer-req/s")
+				b.ReportMetric(theirs.Seconds()/ours.Seconds(), "ratio")
+			})
+		}
+	}
+}
+
+// startPeer starts the peer named name in a child process and returns its
+// address and how to stop it.
+func startPeer(b *testing.B, name, gnetBin string) (addr string, stop func()) {
+	switch name {
+	case "gomin":
+		s := startChild(b, roleBaselineServer, nil)
+		return s.Addr, func() { s.Stop(testkit.Bound) }
+	case "goepoll":
+		s := startChild(b, roleEpollFloor, nil)
+		return s.Addr, func() { s.Stop(testkit.Bound) }
+	case "gnet":
+		return startGnetPeer(b, gnetBin, 1)
+	case "gnet:2":
+		return startGnetPeer(b, gnetBin, 2)
+	}
+	b.Fatalf("no peer %q", name)
+	return "", nil
+}
+
+// roleEpollFloor serves serveMinimalEpoll's server in a child process,
+// until its stdin closes.
+const roleEpollFloor = "test-epoll-floor"
+
+func init() {
+	reexec.RegisterRole(roleEpollFloor, func() error {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		stop, err := minimalEpoll(l)
+		if err != nil {
+			return err
+		}
+		fmt.Println(childPrefix, l.Addr())
+		io.Copy(io.Discard, os.Stdin)
+		stop()
+		return nil
+	})
+}
