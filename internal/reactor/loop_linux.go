@@ -208,7 +208,20 @@ func (lp *loop) run() {
 		var n int
 		lp.lane.Busy(busy, handled)
 		polled := lp.lane.Now()
-		lp.th.Syscall(func() { n = lp.poller.wait(lp.events, timeout) })
+		lp.th.Syscall(func() {
+			if timeout != 0 && lp.inflight > 0 {
+				// The goroutines its tasks went to may be
+				// runnable on this loop's P: before it sleeps,
+				// it lets them run, so that an answer may be in
+				// without a thread woken either way.
+				if n = lp.poller.wait(lp.events, 0); n > 0 {
+					return
+				}
+				lp.yielded = now
+				runtime.Gosched()
+			}
+			n = lp.poller.wait(lp.events, timeout)
+		})
 		lp.lane.Span(timeline.Poll, polled, nil)
 		busy, handled = lp.lane.Now(), n
 		lp.now = lp.clock()

@@ -53,8 +53,9 @@ type waker struct {
 	mu       sync.Mutex
 	posted   []event // from other goroutines, for the loop
 	taken    []event // the batch being handled, the loop's
-	pending  bool    // a wake-up is written and not yet read
-	released bool    // the descriptor is closed: post must not write
+	pending  bool    // a wake-up is written, or about to be, and not yet read
+	released bool    // the descriptor is to be closed: post must not write
+	writing  sync.WaitGroup
 }
 
 func newWaker(p poller) (*waker, error) {
@@ -72,20 +73,28 @@ func newWaker(p poller) (*waker, error) {
 
 // post hands ev to the loop, and wakes the loop unless a wake-up is
 // already pending. A post after the loop has ended is dropped: nothing
-// waits for it. The write happens under mu, so that it cannot reach a
-// closed descriptor whose number a new socket or pipe has taken.
+// waits for it. The write happens outside mu, so that the loop, woken by
+// it, does not wait for the lock behind the rest of a system call; release
+// waits for the writes under way before it closes the descriptor, so that
+// none reaches a number a new socket or pipe has taken.
 func (w *waker) post(ev event) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.released {
+		w.mu.Unlock()
 		return
 	}
 	w.posted = append(w.posted, ev)
-	if !w.pending {
+	wake := !w.pending
+	if wake {
 		w.pending = true
+		w.writing.Add(1)
+	}
+	w.mu.Unlock()
+	if wake {
 		var one [8]byte
 		binary.NativeEndian.PutUint64(one[:], 1)
 		unix.Write(w.fd, one[:])
+		w.writing.Done()
 	}
 }
 
@@ -106,10 +115,11 @@ func (w *waker) take() []event {
 	return w.taken
 }
 
-// release closes the eventfd.
+// release closes the eventfd once the writes under way are done.
 func (w *waker) release() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.released = true
+	w.mu.Unlock()
+	w.writing.Wait()
 	unix.Close(w.fd)
 }

@@ -1,6 +1,6 @@
-// Package reactor is the event loop of the Loop strategies: one goroutine,
-// locked to its OS thread, owns every connection's non-blocking socket,
-// buffers and timers, as asyncio's selector loop does. It reads, decodes,
+// Package reactor is the event loop of the Loop strategies: one goroutine
+// owns every connection's non-blocking socket, buffers and timers, as
+// asyncio's selector loop does. It reads, decodes,
 // runs inline tasks or hands them to an executor, encodes and writes, and
 // learns of the executor's answers through a wake-up descriptor. No
 // goroutine serves a connection, so an idle connection costs little
