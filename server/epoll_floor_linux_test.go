@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,6 +30,18 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 
 // minimalEpoll starts serveMinimalEpoll's server on l.
 func minimalEpoll(l net.Listener) (stop func(), err error) {
+	return minimalEpollLoops(l, 1, false)
+}
+
+// minimalEpollLoops starts loops such minimal loops on l, each with an
+// epoll instance of its own that watches l's descriptor (EPOLLEXCLUSIVE:
+// one loop wakes for a new connection) and the connections it accepted.
+// Plain, each loop is locked to its OS thread and only makes system calls;
+// with goRule, it is not locked and passes through Go's scheduler once a
+// millisecond, as primetime's loops do (runtime.Gosched), without which
+// Go's monitor takes loops that never yield for goroutines running too
+// long (BENCHMARKS.md, "loops:N").
+func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err error) {
 	rc, err := l.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return nil, err
@@ -37,93 +51,123 @@ func minimalEpoll(l net.Listener) (stop func(), err error) {
 	if dupErr != nil {
 		return nil, dupErr
 	}
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
 	stopfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
+		unix.Close(lfd)
 		return nil, err
 	}
-	for _, fd := range []int{lfd, stopfd} {
-		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+	fds := []int{lfd, stopfd}
+	release := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		l.Close()
+	}
+	epfds := make([]int, loops)
+	for i := range epfds {
+		if epfds[i], err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+			release()
 			return nil, err
 		}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		partial := map[int][]byte{} // open connections, with a partial line
-		defer func() {
-			for fd := range partial {
-				unix.Close(fd)
-			}
-		}()
-		events := make([]unix.EpollEvent, 256)
-		buf := make([]byte, 64<<10)
-		var out []byte
-		for {
-			n, err := unix.EpollWait(epfd, events, -1)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			for _, ev := range events[:max(n, 0)] {
-				fd := int(ev.Fd)
-				switch fd {
-				case stopfd:
-					return
-				case lfd:
-					for {
-						cfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-						if err != nil {
-							break
-						}
-						unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, cfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(cfd)})
-						partial[cfd] = nil
-					}
-					continue
-				}
-				k, err := unix.Read(fd, buf)
-				if errors.Is(err, unix.EAGAIN) {
-					continue
-				}
-				if k <= 0 {
-					unix.Close(fd)
-					delete(partial, fd)
-					continue
-				}
-				in := buf[:k]
-				if p := partial[fd]; len(p) > 0 {
-					in = append(p, in...)
-				}
-				out = out[:0]
-				for {
-					i := bytes.IndexByte(in, '\n')
-					if i < 0 {
-						break
-					}
-					answer, err := runPrime(in[:i])
-					if err != nil {
-						break
-					}
-					out = append(append(out, answer...), '\n')
-					in = in[i+1:]
-				}
-				partial[fd] = append(partial[fd][:0], in...)
-				unix.Write(fd, out)
+		fds = append(fds, epfds[i])
+		listen := uint32(unix.EPOLLIN)
+		if loops > 1 {
+			listen |= unix.EPOLLEXCLUSIVE
+		}
+		for _, w := range []struct {
+			fd     int
+			events uint32
+		}{{lfd, listen}, {stopfd, unix.EPOLLIN}} {
+			if err := unix.EpollCtl(epfds[i], unix.EPOLL_CTL_ADD, w.fd, &unix.EpollEvent{Events: w.events, Fd: int32(w.fd)}); err != nil {
+				release()
+				return nil, err
 			}
 		}
-	}()
+	}
+	var wg sync.WaitGroup
+	for _, epfd := range epfds {
+		wg.Go(func() { minimalLoop(epfd, lfd, stopfd, goRule) })
+	}
 	return func() {
 		var one [8]byte
 		binary.NativeEndian.PutUint64(one[:], 1)
 		unix.Write(stopfd, one[:])
-		<-done
-		for _, fd := range []int{lfd, stopfd, epfd} {
+		wg.Wait()
+		release()
+	}, nil
+}
+
+// minimalLoop is one loop of minimalEpollLoops, until stopfd is readable.
+func minimalLoop(epfd, lfd, stopfd int, goRule bool) {
+	if !goRule {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	partial := map[int][]byte{} // open connections, with a partial line
+	defer func() {
+		for fd := range partial {
 			unix.Close(fd)
 		}
-		l.Close()
-	}, nil
+	}()
+	events := make([]unix.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	var out []byte
+	var yielded time.Time
+	for {
+		if goRule {
+			if now := time.Now(); now.Sub(yielded) >= time.Millisecond {
+				yielded = now
+				runtime.Gosched()
+			}
+		}
+		n, err := unix.EpollWait(epfd, events, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		for _, ev := range events[:max(n, 0)] {
+			fd := int(ev.Fd)
+			switch fd {
+			case stopfd:
+				return
+			case lfd:
+				for {
+					cfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+					if err != nil {
+						break
+					}
+					unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, cfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(cfd)})
+					partial[cfd] = nil
+				}
+				continue
+			}
+			k, err := unix.Read(fd, buf)
+			if errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			if k <= 0 {
+				unix.Close(fd)
+				delete(partial, fd)
+				continue
+			}
+			in := buf[:k]
+			if p := partial[fd]; len(p) > 0 {
+				in = append(p, in...)
+			}
+			out = out[:0]
+			for {
+				i := bytes.IndexByte(in, '\n')
+				if i < 0 {
+					break
+				}
+				answer, err := runPrime(in[:i])
+				if err != nil {
+					break
+				}
+				out = append(append(out, answer...), '\n')
+				in = in[i+1:]
+			}
+			partial[fd] = append(partial[fd][:0], in...)
+			unix.Write(fd, out)
+		}
+	}
 }

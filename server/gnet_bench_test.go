@@ -53,6 +53,46 @@ func BenchmarkLoopsAgainstGnet(b *testing.B) {
 	}
 }
 
+// BenchmarkMinimalLoopsAgainstGnet measures, beside gnet's two event
+// loops, two minimal epoll loops in Go (minimalEpollLoops) plain (each
+// locked to its thread, system calls only) and keeping Go's rule (a yield
+// once a millisecond), and loops:2, each in a child process, rotating
+// which goes first; each ratio is a server's rate over gnet's. It tells
+// what of loops:2's distance to gnet is the shape's, in Go.
+func BenchmarkMinimalLoopsAgainstGnet(b *testing.B) {
+	peer := buildGnetPeer(b)
+	const batch = 8000
+	for _, clients := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			gnetAddr, stopGnet := startGnetPeer(b, peer, 2)
+			defer stopGnet()
+			names := []string{"goepoll:2", "goepoll:2-go", "loops:2"}
+			addrs := make([]string, len(names))
+			for i, name := range names[:2] {
+				addr, stop := startPeer(b, name, peer)
+				defer stop()
+				addrs[i] = addr
+			}
+			srv := startChild(b, roleStrategyServer, nil, envStrategy+"=loops:2")
+			defer srv.Stop(testkit.Bound)
+			addrs[2] = srv.Addr
+			addrs = append(addrs, gnetAddr)
+			took := make([]time.Duration, len(addrs))
+			for i := 0; b.Loop(); i++ {
+				for j := range addrs {
+					k := (i + j) % len(addrs)
+					took[k] += load(b, addrs[k], clients, batch, false)
+				}
+			}
+			gnet := took[len(took)-1].Seconds()
+			for i, name := range names {
+				b.ReportMetric(gnet/took[i].Seconds(), name+"/gnet")
+			}
+			b.ReportMetric(float64(b.N*batch)/gnet, "gnet-req/s")
+		})
+	}
+}
+
 // buildGnetPeer builds bench/gnetpeer, which go fetches gnet for.
 func buildGnetPeer(b *testing.B) string {
 	if runtime.GOOS != "linux" {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,8 +70,8 @@ func startPeer(b *testing.B, name, gnetBin string) (addr string, stop func()) {
 	case "gomin":
 		s := startChild(b, roleBaselineServer, nil)
 		return s.Addr, func() { s.Stop(testkit.Bound) }
-	case "goepoll":
-		s := startChild(b, roleEpollFloor, nil)
+	case "goepoll", "goepoll:2", "goepoll:2-go":
+		s := startChild(b, roleEpollFloor, nil, envFloorLoops+"="+strings.TrimPrefix(name, "goepoll"))
 		return s.Addr, func() { s.Stop(testkit.Bound) }
 	case "gnet":
 		return startGnetPeer(b, gnetBin, 1)
@@ -82,8 +83,12 @@ func startPeer(b *testing.B, name, gnetBin string) (addr string, stop func()) {
 }
 
 // roleEpollFloor serves serveMinimalEpoll's server in a child process,
-// until its stdin closes.
-const roleEpollFloor = "test-epoll-floor"
+// until its stdin closes; with envFloorLoops ":2", two such loops, and
+// with ":2-go", two that keep Go's rule (minimalEpollLoops).
+const (
+	roleEpollFloor = "test-epoll-floor"
+	envFloorLoops  = "PRIMETIME_TEST_FLOOR_LOOPS"
+)
 
 func init() {
 	reexec.RegisterRole(roleEpollFloor, func() error {
@@ -91,7 +96,14 @@ func init() {
 		if err != nil {
 			return err
 		}
-		stop, err := minimalEpoll(l)
+		loops, goRule := 1, false
+		switch os.Getenv(envFloorLoops) {
+		case ":2":
+			loops = 2
+		case ":2-go":
+			loops, goRule = 2, true
+		}
+		stop, err := minimalEpollLoops(l, loops, goRule)
 		if err != nil {
 			return err
 		}
