@@ -397,7 +397,7 @@ func (lp *loop) read(c *conn) {
 	var err error
 	lp.th.Syscall(func() { n, err = unix.Read(c.fd, lp.rbuf) })
 	switch {
-	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+	case err != nil && (errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR)):
 		return
 	case err != nil:
 		// A reset: the client is gone, and so is its request.
@@ -608,6 +608,7 @@ func (lp *loop) writeSome(fd int, b []byte) (n int, err error) {
 		for {
 			n, err = unix.Write(fd, b)
 			switch {
+			case err == nil:
 			case errors.Is(err, unix.EINTR):
 				continue
 			case errors.Is(err, unix.EAGAIN):
