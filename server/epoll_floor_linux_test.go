@@ -40,7 +40,7 @@ func minimalEpoll(l net.Listener) (stop func(), err error) {
 // with goRule, it is not locked and passes through Go's scheduler once a
 // millisecond, as primetime's loops do (runtime.Gosched), without which
 // Go's monitor takes loops that never yield for goroutines running too
-// long (BENCHMARKS.md, "loops:N").
+// long (BENCHMARKS.md, "Go's monitor took the loops' Ps back").
 func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err error) {
 	rc, err := l.(syscall.Conn).SyscallConn()
 	if err != nil {

@@ -41,7 +41,7 @@ const (
 	// (runtime.Gosched) before it polls. A goroutine that never does is
 	// one running too long to the runtime's monitor, which then takes
 	// its P back during its epoll waits and keeps polling every 20µs,
-	// costing a CPU tenth on two cores (BENCHMARKS.md, "loops:N").
+	// costing a CPU tenth on two cores (BENCHMARKS.md, "Go's monitor took the loops' Ps back").
 	yieldEvery = time.Millisecond
 )
 
