@@ -40,8 +40,8 @@ const (
 	// yieldEvery is how often the loop passes through Go's scheduler
 	// (runtime.Gosched) before it polls. A goroutine that never does is
 	// one running too long to the runtime's monitor, which then takes
-	// its P back during its epoll waits and keeps polling every 20µs,
-	// costing a CPU tenth on two cores (BENCHMARKS.md, "Go's monitor took the loops' Ps back").
+	// its P back during its epoll waits and polls every 20µs from then
+	// on (BENCHMARKS.md, "Go's monitor took the loops' Ps back").
 	yieldEvery = time.Millisecond
 )
 
