@@ -115,11 +115,13 @@ func (c *httpCodec) findHead(in []byte, eof bool) (int, Decoded) {
 		// its request line checked by the parse below. A request line
 		// over the limit is refused as such, as it is when its line
 		// break has not come yet, whatever it holds.
-		if first := bytes.IndexByte(in, '\n'); h.line > 0 && !h.lineChecked && first < c.maxHeader {
-			h.lineChecked = true
-			if err := checkRequestLine(in[:first]); err != nil {
-				*h = headScan{}
-				return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
+		if h.line > 0 && !h.lineChecked {
+			if first := bytes.IndexByte(in, '\n'); first < c.maxHeader {
+				h.lineChecked = true
+				if err := checkRequestLine(in[:first]); err != nil {
+					*h = headScan{}
+					return 0, c.refuse(http.StatusBadRequest, "malformed request: "+err.Error())
+				}
 			}
 		}
 		switch {
