@@ -59,12 +59,17 @@ func parseTask(b []byte) (key, run []byte) {
 	return b[:n], b[n:]
 }
 
+// replyMAC appends the MAC of data under key to dst.
+func replyMAC(dst, key, data []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	return m.Sum(dst)
+}
+
 // signReply returns the wire form of r: its MAC under key, then r.
 func signReply(key []byte, r natsReply) []byte {
 	data := r.encode()
-	m := hmac.New(sha256.New, key)
-	m.Write(data)
-	return append(m.Sum(make([]byte, 0, macSize+len(data))), data...)
+	return append(replyMAC(make([]byte, 0, macSize+len(data)), key, data), data...)
 }
 
 // openReply returns what follows the MAC in b, and whether the MAC is
@@ -73,9 +78,7 @@ func openReply(b []byte, key taskKey) (data []byte, ok bool) {
 	if len(b) < macSize {
 		return nil, false
 	}
-	m := hmac.New(sha256.New, key[:])
-	m.Write(b[macSize:])
-	return b[macSize:], hmac.Equal(b[:macSize], m.Sum(nil))
+	return b[macSize:], hmac.Equal(b[:macSize], replyMAC(nil, key[:], b[macSize:]))
 }
 
 // Timing of NATS workers.
