@@ -21,16 +21,11 @@ import (
 // connection keeps only a partial line. No limits, no timeouts, no
 // counters, no executor. It serves until stop is called.
 func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
-	stop, err := minimalEpoll(l)
+	stop, err := minimalEpollLoops(l, 1, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return stop
-}
-
-// minimalEpoll starts serveMinimalEpoll's server on l.
-func minimalEpoll(l net.Listener) (stop func(), err error) {
-	return minimalEpollLoops(l, 1, false)
 }
 
 // minimalEpollLoops starts loops such minimal loops on l, each with an

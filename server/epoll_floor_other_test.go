@@ -15,13 +15,8 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 	return nil
 }
 
-// minimalEpoll needs epoll, which only Linux has.
-func minimalEpoll(l net.Listener) (stop func(), err error) {
-	l.Close()
-	return nil, errors.New("the event loop's floor needs epoll")
-}
-
 // minimalEpollLoops needs epoll, which only Linux has.
 func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err error) {
-	return minimalEpoll(l)
+	l.Close()
+	return nil, errors.New("the event loop's floor needs epoll")
 }
