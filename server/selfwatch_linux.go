@@ -20,13 +20,8 @@ type selfWatch struct {
 	running gil.Running
 	raw     syscall.RawConn
 	next    atomic.Int64  // the server's clock, ms, of the next look
-	calls   atomic.Uint32 // checkpoints, of which every timeEvery-th reads the time
+	calls   atomic.Uint32 // checkpoints, of which every policy.ClockEvery-th reads the time
 }
-
-// timeEvery is how many checkpoints pass between two readings of the
-// time: a task checkpoints every few microseconds, and a small request
-// once, so the reading costs nothing measurable per request.
-const timeEvery = 16
 
 // watchSelf makes the context of c's tasks carry c's watch, if its
 // connection has a socket to look at.
@@ -49,7 +44,7 @@ func (c *conn) watchSelf() {
 // left.
 func (c *conn) look() {
 	mark := c.mark.Load()
-	if mark == ended || mark&phaseMask < watchable || c.self.calls.Add(1)%timeEvery != 0 {
+	if mark == ended || mark&phaseMask < watchable || c.self.calls.Add(1)%policy.ClockEvery != 0 {
 		return
 	}
 	// The time itself, not the watchdog's clock: with many tasks

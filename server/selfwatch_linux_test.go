@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/primetime-lab/primetime/internal/gil"
+	"github.com/primetime-lab/primetime/internal/policy"
 )
 
 // TestATaskSeesItsClientLeaveAtItsOwnCheckpoint runs the watch a goroutine
@@ -38,7 +39,7 @@ func TestATaskSeesItsClientLeaveAtItsOwnCheckpoint(t *testing.T) {
 	c.mark.Store(markAt(watchable, 0)) // the request began at the clock's zero
 
 	checkpoint := func() {
-		for range 2 * timeEvery { // a look reads the time every timeEvery checkpoints
+		for range 2 * policy.ClockEvery { // a look reads the time every ClockEvery checkpoints
 			gil.Checkpoint(req.Context)
 		}
 	}

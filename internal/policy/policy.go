@@ -27,6 +27,11 @@ const (
 	// costs the requests that merely wait for their turn under load a
 	// read each (BENCHMARKS.md says how much, at 1 ms).
 	WatchDelay = 10 * time.Millisecond
+	// ClockEvery is how many of a task's checkpoints pass between two
+	// readings of the time for its watch: a task checkpoints every few
+	// microseconds, and a small request once, so that reading the time
+	// costs nothing measurable per request.
+	ClockEvery = 16
 	// LingerTimeout and LingerBytes bound the draining of a connection
 	// closed after an error answer: its write side is shut and what the
 	// client still sends is read and dropped, so that closing with unread

@@ -112,19 +112,22 @@ type loop struct {
 	// running is what the checkpoints of the tasks it runs itself do:
 	// yield th, and look at current's socket, the connection whose task
 	// runs on the loop now, if any.
-	running  gil.Running
-	current  *conn
-	turnCost time.Duration // Python mode's charge per step of a request
-	idle     time.Duration
-	readT    time.Duration // how long a request may take to arrive whole
-	write    time.Duration
-	poller   poller
-	waker    *waker
-	epoch    time.Time      // the loop clock's zero
-	now      instant        // when the events in hand came
-	lane     *timeline.Lane // records its polls, busy spans and inline tasks, if not nil
-	polled   instant        // when the loop last took the sockets' events
-	yielded  instant        // when the loop last passed through Go's scheduler
+	running gil.Running
+	current *conn
+	// checkpoints counts its tasks' checkpoints, of which every
+	// policy.ClockEvery-th reads the time.
+	checkpoints uint32
+	turnCost    time.Duration // Python mode's charge per step of a request
+	idle        time.Duration
+	readT       time.Duration // how long a request may take to arrive whole
+	write       time.Duration
+	poller      poller
+	waker       *waker
+	epoch       time.Time      // the loop clock's zero
+	now         instant        // when the events in hand came
+	lane        *timeline.Lane // records its polls, busy spans and inline tasks, if not nil
+	polled      instant        // when the loop last took the sockets' events
+	yielded     instant        // when the loop last passed through Go's scheduler
 
 	conns    []*conn // by descriptor
 	again    []*conn // connections with requests past their budget, to go on with
@@ -191,8 +194,11 @@ func (lp *loop) release() {
 // select(), as here around epoll_wait.
 func (lp *loop) run() {
 	busy, handled := lp.lane.Now(), 0 // the busy span under way, and its events
+	lp.now = lp.clock()
 	for lp.accepting || lp.open > 0 || lp.inflight > 0 {
-		now := lp.clock()
+		// The time the events in hand came, or the last inline task
+		// answered: a timer is due at most a turn's handling late.
+		now := lp.now
 		timeout := lp.timers.timeout(now)
 		// Those past their budget go on once the others' events are in.
 		pending := lp.again
@@ -525,9 +531,12 @@ func (lp *loop) start(c *conn, payload []byte) {
 	if answer, err, early := c.sub.Returned(); early {
 		lp.inflight--
 		lp.now = lp.clock()
-		// A task cancelled by the server's Close may answer before
-		// Submit returns: its connection closes first, as in takePosted.
-		lp.closeIfServerClosed()
+		if err != nil {
+			// A task cancelled by the server's Close may answer before
+			// Submit returns: its connection closes first, as in
+			// takePosted. A task that answered was not cancelled.
+			lp.closeIfServerClosed()
+		}
 		lp.answer(c, answer, err)
 	}
 }
@@ -702,6 +711,9 @@ func (lp *loop) gone(c *conn) {
 func (lp *loop) watchCurrent() {
 	c := lp.current
 	if c == nil || c.left {
+		return
+	}
+	if lp.checkpoints++; lp.checkpoints%policy.ClockEvery != 0 {
 		return
 	}
 	now := lp.clock()
