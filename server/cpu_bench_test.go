@@ -22,15 +22,21 @@ import (
 // threads' time on a CPU (/proc's schedstat, in nanoseconds), read before
 // and after each batch: steadier here than requests per second, since it
 // does not depend on how busy the machine's other core is. ratio is the
-// median of the pairs' ratios.
+// median of the pairs' ratios. The control, "baseline", is a second copy
+// of the minimal server in the strategy's place: its ratio is what this
+// measurement reads for two identical programs.
 func BenchmarkServerCPUPerAnswer(b *testing.B) {
 	const batch = 10000
-	for _, text := range []string{"perconn", "pool:64"} {
+	for _, text := range []string{"perconn", "pool:64", "baseline"} {
 		for _, clients := range []int{1, 4, 16} {
 			b.Run(fmt.Sprintf("%s/clients=%d", text, clients), func(b *testing.B) {
 				base := startChild(b, roleBaselineServer, nil)
 				defer base.Stop(testkit.Bound)
-				srv := startChild(b, roleStrategyServer, nil, envStrategy+"="+text)
+				role, env := roleStrategyServer, []string{envStrategy + "=" + text}
+				if text == "baseline" {
+					role, env = roleBaselineServer, nil
+				}
+				srv := startChild(b, role, nil, env...)
 				defer srv.Stop(testkit.Bound)
 				var baseCPU, cpu time.Duration
 				var ratios []float64
