@@ -21,7 +21,7 @@ import (
 // connection keeps only a partial line. No limits, no timeouts, no
 // counters, no executor. It serves until stop is called.
 func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
-	stop, err := minimalEpollLoops(l, 1, false)
+	stop, err := minimalEpollLoops(l, 1, false, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,8 +35,10 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 // with goRule, it is not locked and passes through Go's scheduler once a
 // millisecond, as primetime's loops do (runtime.Gosched), without which
 // Go's monitor takes loops that never yield for goroutines running too
-// long (BENCHMARKS.md, "Go's monitor took the loops' Ps back").
-func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err error) {
+// long (BENCHMARKS.md, "Go's monitor took the loops' Ps back"). With work,
+// each request first spins that long on the loop: a server's own work per
+// request, beyond the floor's.
+func minimalEpollLoops(l net.Listener, loops int, goRule bool, work time.Duration) (stop func(), err error) {
 	rc, err := l.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return nil, err
@@ -81,7 +83,7 @@ func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err
 	}
 	var wg sync.WaitGroup
 	for _, epfd := range epfds {
-		wg.Go(func() { minimalLoop(epfd, lfd, stopfd, goRule) })
+		wg.Go(func() { minimalLoop(epfd, lfd, stopfd, goRule, work) })
 	}
 	return func() {
 		var one [8]byte
@@ -93,7 +95,7 @@ func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err
 }
 
 // minimalLoop is one loop of minimalEpollLoops, until stopfd is readable.
-func minimalLoop(epfd, lfd, stopfd int, goRule bool) {
+func minimalLoop(epfd, lfd, stopfd int, goRule bool, work time.Duration) {
 	if !goRule {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -153,6 +155,8 @@ func minimalLoop(epfd, lfd, stopfd int, goRule bool) {
 				i := bytes.IndexByte(in, '\n')
 				if i < 0 {
 					break
+				}
+				for start := time.Now(); time.Since(start) < work; {
 				}
 				answer, err := runPrime(in[:i])
 				if err != nil {

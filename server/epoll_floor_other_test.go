@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 )
 
 // serveMinimalEpoll needs epoll, which only Linux has.
@@ -16,7 +17,7 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 }
 
 // minimalEpollLoops needs epoll, which only Linux has.
-func minimalEpollLoops(l net.Listener, loops int, goRule bool) (stop func(), err error) {
+func minimalEpollLoops(l net.Listener, loops int, goRule bool, work time.Duration) (stop func(), err error) {
 	l.Close()
 	return nil, errors.New("the event loop's floor needs epoll")
 }

@@ -83,11 +83,13 @@ func BenchmarkLoopsAgainstGnet(b *testing.B) {
 
 // BenchmarkMinimalLoopsAgainstGnet measures, beside gnet's two event
 // loops, two minimal epoll loops in Go (minimalEpollLoops) plain (each
-// locked to its thread, system calls only) and keeping Go's rule (a yield
-// once a millisecond), and loops:2, each in a child process, rotating
-// which goes first after an untimed batch each; each ratio is the median
-// over the rounds of a server's rate over gnet's. It tells what of
-// loops:2's distance to gnet is the shape's, in Go.
+// locked to its thread, system calls only), keeping Go's rule (a yield
+// once a millisecond), and keeping it with a microsecond of work a request
+// (about what loops:2 does beyond them), and loops:2, each in a child
+// process, rotating which goes first after an untimed batch each; each
+// ratio is the median over the rounds of a server's rate over gnet's. It
+// tells what of loops:2's distance to gnet is the shape's, in Go, and what
+// a microsecond a request costs that shape.
 func BenchmarkMinimalLoopsAgainstGnet(b *testing.B) {
 	peer := buildGnetPeer(b)
 	const batch = 8000
@@ -95,16 +97,16 @@ func BenchmarkMinimalLoopsAgainstGnet(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			gnetAddr, stopGnet := startGnetPeer(b, peer, 2)
 			defer stopGnet()
-			names := []string{"goepoll:2", "goepoll:2-go", "loops:2"}
+			names := []string{"goepoll:2", "goepoll:2-go", "goepoll:2-go+1us", "loops:2"}
 			addrs := make([]string, len(names))
-			for i, name := range names[:2] {
+			for i, name := range names[:3] {
 				addr, stop := startPeer(b, name, peer)
 				defer stop()
 				addrs[i] = addr
 			}
 			srv := startChild(b, roleStrategyServer, nil, envStrategy+"=loops:2")
 			defer srv.Stop(testkit.Bound)
-			addrs[2] = srv.Addr
+			addrs[3] = srv.Addr
 			addrs = append(addrs, gnetAddr)
 			for _, addr := range addrs {
 				load(b, addr, clients, batch, false) // untimed: a fresh process's first batch is slower

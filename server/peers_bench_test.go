@@ -70,7 +70,7 @@ func startPeer(b *testing.B, name, gnetBin string) (addr string, stop func()) {
 	case "gomin":
 		s := startChild(b, roleBaselineServer, nil)
 		return s.Addr, func() { s.Stop(testkit.Bound) }
-	case "goepoll", "goepoll:2", "goepoll:2-go":
+	case "goepoll", "goepoll:2", "goepoll:2-go", "goepoll:2-go+1us":
 		s := startChild(b, roleEpollFloor, nil, envFloorLoops+"="+strings.TrimPrefix(name, "goepoll"))
 		return s.Addr, func() { s.Stop(testkit.Bound) }
 	case "gnet":
@@ -83,8 +83,9 @@ func startPeer(b *testing.B, name, gnetBin string) (addr string, stop func()) {
 }
 
 // roleEpollFloor serves serveMinimalEpoll's server in a child process,
-// until its stdin closes; with envFloorLoops ":2", two such loops, and
-// with ":2-go", two that keep Go's rule (minimalEpollLoops).
+// until its stdin closes; with envFloorLoops ":2", two such loops, with
+// ":2-go", two that keep Go's rule, and with ":2-go+D", those spinning for
+// the duration D a request (minimalEpollLoops).
 const (
 	roleEpollFloor = "test-epoll-floor"
 	envFloorLoops  = "PRIMETIME_TEST_FLOOR_LOOPS"
@@ -96,14 +97,20 @@ func init() {
 		if err != nil {
 			return err
 		}
-		loops, goRule := 1, false
-		switch os.Getenv(envFloorLoops) {
+		loops, goRule, work := 1, false, time.Duration(0)
+		shape, spin, _ := strings.Cut(os.Getenv(envFloorLoops), "+")
+		switch shape {
 		case ":2":
 			loops = 2
 		case ":2-go":
 			loops, goRule = 2, true
 		}
-		stop, err := minimalEpollLoops(l, loops, goRule)
+		if spin != "" {
+			if work, err = time.ParseDuration(spin); err != nil {
+				return err
+			}
+		}
+		stop, err := minimalEpollLoops(l, loops, goRule, work)
 		if err != nil {
 			return err
 		}
