@@ -20,12 +20,27 @@ go build -o "$work/primetime" ./cmd/primetime
 "$work/primetime" compare -strategies perconn,loop,loop+goroutines:2 -gil 5ms -cpython -duration 2s -after 700ms -long 5000 \
   -interval 100ms -trace "$work/traces" -html "$work/page.html" >/dev/null
 
+# headless runs the browser with the given flags, its stdout in the file $1 and its stderr in
+# console.log. Headless Chromium has, rarely, not exited after its work: a run that has not in
+# 60 s is killed, the end of its log printed, and run once more.
+headless() {
+  local out=$1 try rc; shift
+  for try in 1 2; do
+    rc=0
+    timeout -k 5 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars "$@" \
+      >"$out" 2>"$work/console.log" || rc=$?
+    [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] && return "$rc"
+    echo "chromium did not finish within 60 s (try $try of 2); the end of its log:"
+    tail -n 5 "$work/console.log"
+  done
+  return 1
+}
+# run loads a page of $work with the flags after its name, its DOM (with --dump-dom) in $work/dom.html.
 run() {
   local page=$1; shift
-  timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0 \
-    --window-size=1400,1900 "$@" "file://$work/$page" 2>"$work/console.log"
+  headless "$work/dom.html" --enable-logging=stderr --v=0 --window-size=1400,1900 "$@" "file://$work/$page"
 }
-run page.html --dump-dom >"$work/dom.html"
+run page.html --dump-dom
 errors=$(grep -E 'CONSOLE|Uncaught' "$work/console.log" || true)
 if [ -n "$errors" ]; then
   echo "the page logged errors:"; echo "$errors"; exit 1
@@ -44,23 +59,21 @@ fi
 # A sweep's page draws its curves: answers, p50 and p99 against the swept value.
 "$work/primetime" compare -strategies perconn,loop -sweep clients=1,4 -duration 1s -after 300ms -long 2000 \
   -html "$work/sweep.html" >/dev/null
-run sweep.html --dump-dom >"$work/sweep-dom.html"
+run sweep.html --dump-dom
 if grep -qE 'CONSOLE|Uncaught' "$work/console.log"; then
   echo "the sweep's page logged errors:"; grep -E 'CONSOLE|Uncaught' "$work/console.log"; exit 1
 fi
-curves=$(grep -oE 'id="sweeps" data-charts="[0-9]+"' "$work/sweep-dom.html" | grep -oE '[0-9]+' || echo 0)
+curves=$(grep -oE 'id="sweeps" data-charts="[0-9]+"' "$work/dom.html" | grep -oE '[0-9]+' || echo 0)
 if [ "$curves" -lt 4 ]; then
   echo "the sweep's page drew $curves curves, want 4 (answers, p50, p99, kept)"; exit 1
 fi
 for size in 1280,800 1920,1080; do
-  timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=$size \
-    --screenshot="$dir/compare-${size%,*}.png" "file://$work/page.html" >/dev/null 2>&1
+  headless /dev/null --window-size=$size --screenshot="$dir/compare-${size%,*}.png" "file://$work/page.html"
 done
 # The three perconn rows' lanes alone: Go, Python mode, CPython.
 sed 's|</head>|<style>body>*:not(#lanes){display:none} .lane-row:nth-child(n+4){display:none}</style></head>|' \
   "$work/page.html" >"$work/lanes.html"
-timeout 60 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,470 \
-  --screenshot="$lanes" "file://$work/lanes.html" >/dev/null 2>&1
+headless /dev/null --window-size=1400,470 --screenshot="$lanes" "file://$work/lanes.html"
 for shot in "$dir/compare-1280.png" "$dir/compare-1920.png" "$lanes"; do
   [ -s "$shot" ] || { echo "no screenshot $shot"; exit 1; }
 done
