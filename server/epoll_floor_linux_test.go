@@ -156,7 +156,9 @@ func minimalLoop(epfd, lfd, stopfd int, goRule bool, work time.Duration) {
 				if i < 0 {
 					break
 				}
-				for start := time.Now(); time.Since(start) < work; {
+				if work > 0 {
+					for start := time.Now(); time.Since(start) < work; {
+					}
 				}
 				answer, err := runPrime(in[:i])
 				if err != nil {

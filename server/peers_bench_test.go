@@ -93,10 +93,6 @@ const (
 
 func init() {
 	reexec.RegisterRole(roleEpollFloor, func() error {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
 		loops, goRule, work := 1, false, time.Duration(0)
 		shape, spin, _ := strings.Cut(os.Getenv(envFloorLoops), "+")
 		switch shape {
@@ -106,9 +102,14 @@ func init() {
 			loops, goRule = 2, true
 		}
 		if spin != "" {
+			var err error
 			if work, err = time.ParseDuration(spin); err != nil {
 				return err
 			}
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
 		}
 		stop, err := minimalEpollLoops(l, loops, goRule, work)
 		if err != nil {
