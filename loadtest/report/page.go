@@ -156,7 +156,7 @@ const pageJS = `
   const lo = Math.min(...latencies, 1), hi = Math.max(...latencies, 1);
   const xmax = d.x.length ? d.x[d.x.length - 1] : 1;
   const width = () => Math.max(360, Math.floor((document.body.clientWidth - 40) / 2));
-  const charts = [];
+  const charts = window.charts = []; // the charts, for a test to look at
 
   // shade greys the spans of the long requests of a panel's runs.
   const shade = runs => u => {
@@ -189,7 +189,10 @@ const pageJS = `
       lat.push({label: s.label + " max", stroke: s.color + "80", width: 1, dash: dashes[s.dash || ""], value: (u, v) => num(v, " ms")});
       latData.push(s.p99, s.max);
     });
-    charts.push(new uPlot(opts("latency, ms", {y: {distr: 3, range: [lo / 1.5, hi * 1.5]}}, lat), latData, panel.querySelector(".latency")));
+    // The log scale starts at a power of ten: from just below one, uPlot's
+    // log ticks step past it and never end (a latency of 0.145 ms did).
+    const floor = 10 ** Math.floor(Math.log10(lo / 1.5));
+    charts.push(new uPlot(opts("latency, ms", {y: {distr: 3, range: [floor, hi * 1.5]}}, lat), latData, panel.querySelector(".latency")));
   });
   addEventListener("resize", () => charts.forEach(u => u.setSize({width: width(), height: 220})));
 
