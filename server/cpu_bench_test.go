@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,8 +62,7 @@ func BenchmarkServerCPUPerAnswer(b *testing.B) {
 				// The median of each pair's ratio: a pair is measured
 				// within a second, and the machine's drift between pairs
 				// and its worst moments fall out.
-				slices.Sort(ratios)
-				b.ReportMetric(ratios[len(ratios)/2], "ratio")
+				b.ReportMetric(middle(ratios), "ratio")
 			})
 		}
 	}
