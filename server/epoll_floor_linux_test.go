@@ -39,27 +39,31 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 // each request first spins that long on the loop: a server's own work per
 // request, beyond the floor's.
 func minimalEpollLoops(l net.Listener, loops int, goRule bool, work time.Duration) (stop func(), err error) {
-	rc, err := l.(syscall.Conn).SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	lfd, dupErr := -1, error(nil)
-	rc.Control(func(fd uintptr) { lfd, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
-	if dupErr != nil {
-		return nil, dupErr
-	}
-	stopfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(lfd)
-		return nil, err
-	}
-	fds := []int{lfd, stopfd}
+	var fds []int // the descriptors made here, for release to close with l
 	release := func() {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 		l.Close()
 	}
+	rc, err := l.(syscall.Conn).SyscallConn()
+	if err != nil {
+		release()
+		return nil, err
+	}
+	lfd, dupErr := -1, error(nil)
+	rc.Control(func(fd uintptr) { lfd, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if dupErr != nil {
+		release()
+		return nil, dupErr
+	}
+	fds = append(fds, lfd)
+	stopfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	fds = append(fds, stopfd)
 	epfds := make([]int, loops)
 	for i := range epfds {
 		if epfds[i], err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {

@@ -96,10 +96,13 @@ func init() {
 		loops, goRule, work := 1, false, time.Duration(0)
 		shape, spin, _ := strings.Cut(os.Getenv(envFloorLoops), "+")
 		switch shape {
+		case "":
 		case ":2":
 			loops = 2
 		case ":2-go":
 			loops, goRule = 2, true
+		default:
+			return fmt.Errorf("%s=%q: no such floor", envFloorLoops, os.Getenv(envFloorLoops))
 		}
 		if spin != "" {
 			var err error
