@@ -48,10 +48,11 @@ const (
 // Serve runs one loop per entry of cfg.Threads, each on a goroutine of its
 // own, until l's AcceptConn fails and every connection has closed; it
 // returns AcceptConn's error. It accepts on the calling goroutine and hands
-// each connection to the loop that has the fewest. In Python mode each loop is an interpreter thread: it holds the
-// lock except while it waits for events or is in a socket's system call, as
-// CPython's selector and socket module release it, and charges
-// cfg.TurnCost for each step of a request, as asyncio's machinery costs.
+// each connection to the loop that has the fewest. In Python mode each loop
+// is an interpreter thread: it holds the lock except while it waits for
+// events or is in a socket's system call, as CPython's selector and socket
+// module release it, and charges cfg.TurnCost for each step of a request,
+// as asyncio's machinery costs.
 func Serve(l Listener, cfg Config) error {
 	lps := make([]*loop, 0, len(cfg.Threads))
 	for i, th := range cfg.Threads {
