@@ -30,7 +30,8 @@ func serveMinimalEpoll(b *testing.B, l net.Listener) (stop func()) {
 
 // minimalEpollLoops starts loops such minimal loops on l, each with an
 // epoll instance of its own that watches l's descriptor (EPOLLEXCLUSIVE:
-// one loop wakes for a new connection) and the connections it accepted.
+// one loop wakes for a new connection) and its share of the connections,
+// dealt round-robin (floorConns).
 // Plain, each loop is locked to its OS thread and only makes system calls;
 // with goRule, it is not locked and passes through Go's scheduler once a
 // millisecond, as primetime's loops do (runtime.Gosched), without which
@@ -85,31 +86,68 @@ func minimalEpollLoops(l net.Listener, loops int, goRule bool, work time.Duratio
 			}
 		}
 	}
+	conns := &floorConns{epfds: epfds, open: map[int]bool{}}
 	var wg sync.WaitGroup
 	for _, epfd := range epfds {
-		wg.Go(func() { minimalLoop(epfd, lfd, stopfd, goRule, work) })
+		wg.Go(func() { minimalLoop(epfd, lfd, stopfd, conns, goRule, work) })
 	}
 	return func() {
 		var one [8]byte
 		binary.NativeEndian.PutUint64(one[:], 1)
 		unix.Write(stopfd, one[:])
 		wg.Wait()
+		for fd := range conns.open {
+			unix.Close(fd)
+		}
 		release()
 	}, nil
 }
 
+// floorConns deals the connections that minimal loops accept over their
+// epoll instances in turn, as gnet's round robin does and loops:N's
+// fewest-first: the loop that woke for a new connection would otherwise
+// keep every one pending, and often served all the clients while the
+// other loop had none, which on two cores is another shape.
+type floorConns struct {
+	epfds []int
+
+	mu   sync.Mutex
+	next int
+	open map[int]bool // accepted and not yet closed, for stop to close
+}
+
+// accept accepts every connection pending on lfd and hands each to the
+// next loop.
+func (fc *floorConns) accept(lfd int) {
+	for {
+		cfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			return
+		}
+		fc.mu.Lock()
+		epfd := fc.epfds[fc.next%len(fc.epfds)]
+		fc.next++
+		fc.open[cfd] = true
+		fc.mu.Unlock()
+		unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, cfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(cfd)})
+	}
+}
+
+// close closes a connection whose client has gone.
+func (fc *floorConns) close(fd int) {
+	fc.mu.Lock()
+	delete(fc.open, fd)
+	fc.mu.Unlock()
+	unix.Close(fd)
+}
+
 // minimalLoop is one loop of minimalEpollLoops, until stopfd is readable.
-func minimalLoop(epfd, lfd, stopfd int, goRule bool, work time.Duration) {
+func minimalLoop(epfd, lfd, stopfd int, conns *floorConns, goRule bool, work time.Duration) {
 	if !goRule {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	partial := map[int][]byte{} // open connections, with a partial line
-	defer func() {
-		for fd := range partial {
-			unix.Close(fd)
-		}
-	}()
+	partial := map[int][]byte{} // its connections' partial lines
 	events := make([]unix.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
 	var out []byte
@@ -131,14 +169,7 @@ func minimalLoop(epfd, lfd, stopfd int, goRule bool, work time.Duration) {
 			case stopfd:
 				return
 			case lfd:
-				for {
-					cfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-					if err != nil {
-						break
-					}
-					unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, cfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(cfd)})
-					partial[cfd] = nil
-				}
+				conns.accept(lfd)
 				continue
 			}
 			k, err := unix.Read(fd, buf)
@@ -146,7 +177,7 @@ func minimalLoop(epfd, lfd, stopfd int, goRule bool, work time.Duration) {
 				continue
 			}
 			if k <= 0 {
-				unix.Close(fd)
+				conns.close(fd)
 				delete(partial, fd)
 				continue
 			}
