@@ -83,11 +83,12 @@ func BenchmarkLoopsAgainstGnet(b *testing.B) {
 // loops, two minimal epoll loops in Go (minimalEpollLoops) plain (each
 // locked to its thread, system calls only), keeping Go's rule (a yield
 // once a millisecond), and keeping it with a microsecond of work a request
-// (about what loops:2 does beyond them), and loops:2, each in a child
-// process, rotating which goes first after an untimed batch each; each
-// ratio is the median over the rounds of a server's rate over gnet's. It
-// tells what of loops:2's distance to gnet is the shape's, in Go, and what
-// a microsecond a request costs that shape.
+// (about what loops:2 does beyond them), loops:2, and a second gnet peer,
+// the control, each in a child process, rotating which goes first after
+// an untimed batch each; each ratio is the median over the rounds of a
+// server's rate over gnet's. It tells what of loops:2's distance to gnet
+// is the shape's, in Go, what a microsecond a request costs that shape,
+// and what the measurement reads for two identical servers.
 func BenchmarkMinimalLoopsAgainstGnet(b *testing.B) {
 	peer := buildGnetPeer(b)
 	const batch = 8000
@@ -95,7 +96,7 @@ func BenchmarkMinimalLoopsAgainstGnet(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			gnetAddr, stopGnet := startGnetPeer(b, peer, 2)
 			defer stopGnet()
-			names := []string{"goepoll:2", "goepoll:2-go", "goepoll:2-go+1us", "loops:2"}
+			names := []string{"goepoll:2", "goepoll:2-go", "goepoll:2-go+1us", "gnet:2", "loops:2"}
 			addrs := make([]string, len(names))
 			last := len(names) - 1 // loops:2, ours; the others are peers
 			for i, name := range names[:last] {
