@@ -5,12 +5,19 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/primetime-lab/primetime"
 	"github.com/primetime-lab/primetime/internal/policy"
 	"github.com/primetime-lab/primetime/internal/reactor"
 	"github.com/primetime-lab/primetime/internal/wire"
+)
+
+// The server's listener and connections are what the event loop serves.
+var (
+	_ reactor.Listener = (*listener)(nil)
+	_ reactor.Conn     = (*loopConn)(nil)
 )
 
 // loopConn is a connection whose I/O the event loop does: it implements
@@ -75,6 +82,27 @@ func (ln *listener) handOver(nc net.Conn) (int, error) {
 			return -1, ErrServerClosed
 		}
 	}
+}
+
+// Control implements reactor.Listener: it calls f with the listening
+// socket's descriptor, if the net.Listener has one.
+func (ln *listener) Control(f func(fd int)) error {
+	sc, ok := ln.l.(syscall.Conn)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(func(fd uintptr) { f(int(fd)) })
+}
+
+// Waiting implements reactor.Listener: the server has started, as when
+// accept first waits; its channel is closed as Shutdown or Close begins.
+func (ln *listener) Waiting() <-chan struct{} {
+	ln.s.markStarted()
+	return ln.s.done
 }
 
 // Closed implements reactor.Listener: it is done once Close is called, or

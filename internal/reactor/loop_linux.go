@@ -53,6 +53,13 @@ const (
 // events or is in a socket's system call, as CPython's selector and socket
 // module release it, and charges cfg.TurnCost for each step of a request,
 // as asyncio's machinery costs.
+//
+// The acceptor does not wait in Go's network poller while the loops watch
+// the listening socket: with a loop per P, each holding its P in
+// epoll_wait, nothing polls the network but Go's monitor, every 10 ms, and
+// each new connection waited that long for its first answer. It waits for
+// a loop to tell it that a connection waits, and runs at once on that
+// loop's P.
 func Serve(l Listener, cfg Config) error {
 	lps := make([]*loop, 0, len(cfg.Threads))
 	for i, th := range cfg.Threads {
@@ -71,6 +78,13 @@ func Serve(l Listener, cfg Config) error {
 		}
 		lps = append(lps, lp)
 	}
+	nudge, err := watchListener(l, lps)
+	if err != nil {
+		for _, lp := range lps {
+			lp.release()
+		}
+		return err
+	}
 	var loops sync.WaitGroup
 	for _, lp := range lps {
 		loops.Go(func() {
@@ -88,6 +102,14 @@ func Serve(l Listener, cfg Config) error {
 	// The loops end only once the acceptor has.
 	defer loops.Wait()
 	for {
+		if nudge != nil && !acceptable(l) {
+			select {
+			case <-nudge:
+			case <-l.Waiting():
+				nudge = nil // AcceptConn tells the rest
+			}
+			continue
+		}
 		c, err := l.AcceptConn()
 		if err != nil {
 			postAll(event{kind: acceptEnded})
@@ -102,6 +124,50 @@ func Serve(l Listener, cfg Config) error {
 		lp.assigned.Add(1)
 		lp.waker.post(event{kind: accepted, conn: c})
 	}
+}
+
+// watchListener has every loop watch l's listening socket, and returns the
+// channel on which they tell the acceptor that a connection waits; nil,
+// with no error, if l has no socket to watch or this kernel cannot watch
+// it so: the acceptor then waits in AcceptConn.
+func watchListener(l Listener, lps []*loop) (chan struct{}, error) {
+	var added []*loop
+	for _, lp := range lps {
+		var err error
+		if cerr := l.Control(func(fd int) { err = lp.poller.addListener(fd) }); cerr != nil {
+			if errors.Is(cerr, errors.ErrUnsupported) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("reactor: watching the listener: %w", cerr)
+		}
+		if err != nil {
+			// Watched by some loops and not others, it would wake
+			// only some: none watches it.
+			for _, w := range added {
+				l.Control(func(fd int) { w.poller.remove(fd) })
+			}
+			l.Logger().Warn("the event loops cannot watch the listener; the acceptor waits in Go's network poller", "err", err)
+			return nil, nil
+		}
+		added = append(added, lp)
+	}
+	nudge := make(chan struct{}, 1)
+	for _, lp := range lps {
+		lp.nudge = nudge
+	}
+	return nudge, nil
+}
+
+// acceptable reports whether a connection waits on l's listening socket to be
+// accepted, or l cannot tell: AcceptConn then says what there is.
+func acceptable(l Listener) bool {
+	ready := true
+	l.Control(func(fd int) {
+		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds[:], 0)
+		ready = err != nil || n > 0
+	})
+	return ready
 }
 
 // loop is the state of one event loop. Only the loop's goroutine touches
@@ -124,11 +190,12 @@ type loop struct {
 	write       time.Duration
 	poller      poller
 	waker       *waker
-	epoch       time.Time      // the loop clock's zero
-	now         instant        // when the events in hand came
-	lane        *timeline.Lane // records its polls, busy spans and inline tasks, if not nil
-	polled      instant        // when the loop last took the sockets' events
-	yielded     instant        // when the loop last passed through Go's scheduler
+	nudge       chan<- struct{} // tells the acceptor a connection waits, if the loop watches the listener
+	epoch       time.Time       // the loop clock's zero
+	now         instant         // when the events in hand came
+	lane        *timeline.Lane  // records its polls, busy spans and inline tasks, if not nil
+	polled      instant         // when the loop last took the sockets' events
+	yielded     instant         // when the loop last passed through Go's scheduler
 
 	conns    []*conn // by descriptor
 	again    []*conn // connections with requests past their budget, to go on with
@@ -234,6 +301,10 @@ func (lp *loop) run() {
 		lp.polled = lp.now
 		for _, ev := range lp.events[:n] {
 			fd := int(ev.Fd)
+			if ev.Pad == listenerTag {
+				lp.connectionWaits()
+				continue
+			}
 			if fd == lp.waker.fd {
 				lp.takePosted()
 				continue
@@ -245,6 +316,20 @@ func (lp *loop) run() {
 		lp.fireTimers()
 		lp.goOn(pending)
 	}
+}
+
+// connectionWaits tells the acceptor that a connection waits to be
+// accepted, and lets it run now, on this loop's P, which it gives back
+// once it waits again.
+func (lp *loop) connectionWaits() {
+	if lp.nudge == nil {
+		return
+	}
+	select {
+	case lp.nudge <- struct{}{}:
+	default: // told already
+	}
+	runtime.Gosched()
 }
 
 // goOn goes on with the connections that used their budget of requests in
@@ -742,6 +827,10 @@ func (lp *loop) sweepDeparted() {
 		var n int
 		lp.th.Syscall(func() { n = lp.poller.wait(lp.hangups, 0) })
 		for _, ev := range lp.hangups[:n] {
+			if ev.Pad == listenerTag {
+				lp.connectionWaits()
+				continue
+			}
 			c := lp.conns[int(ev.Fd)]
 			switch {
 			case c == nil || c == lp.current:

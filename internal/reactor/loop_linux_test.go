@@ -50,9 +50,11 @@ func (l *fakeListener) AcceptConn() (Conn, error) {
 	}
 	return c, nil
 }
-func (l *fakeListener) Closed() context.Context { return l.ctx }
-func (l *fakeListener) Policy() policy.Policy   { return policy.Policy{IdleTimeout: l.idle} }
-func (l *fakeListener) Logger() *slog.Logger    { return slog.New(slog.DiscardHandler) }
+func (l *fakeListener) Closed() context.Context  { return l.ctx }
+func (l *fakeListener) Policy() policy.Policy    { return policy.Policy{IdleTimeout: l.idle} }
+func (l *fakeListener) Logger() *slog.Logger     { return slog.New(slog.DiscardHandler) }
+func (l *fakeListener) Control(func(int)) error  { return errors.ErrUnsupported }
+func (l *fakeListener) Waiting() <-chan struct{} { return l.ctx.Done() }
 
 // fakeConn is the server side of a socket pair, answering with echo.
 type fakeConn struct {

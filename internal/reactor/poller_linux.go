@@ -32,6 +32,19 @@ func (p poller) modify(fd int, events uint32) error {
 	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, fd, &ev)
 }
 
+// listenerTag marks the listening socket's events: its descriptor's
+// number may be a connection's once the server has closed it.
+const listenerTag = 1
+
+// addListener watches the listening socket fd for a connection to accept:
+// edge-triggered, so that one waiting while the acceptor is busy does not
+// wake the loop again and again, and exclusive, so that one loop wakes of
+// those that wait.
+func (p poller) addListener(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET | unix.EPOLLEXCLUSIVE, Fd: int32(fd), Pad: listenerTag}
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
 // remove stops watching fd.
 func (p poller) remove(fd int) { unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil) }
 

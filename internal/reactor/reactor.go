@@ -42,6 +42,16 @@ type Listener interface {
 	// Logger receives what the loop has to say about a connection it
 	// could not serve.
 	Logger() *slog.Logger
+	// Control calls f with the listening socket's descriptor, valid
+	// during the call, or returns errors.ErrUnsupported without calling
+	// f. The loops watch that socket and wake the acceptor when a
+	// connection waits (see Serve); it leaves their pollers by itself
+	// when the server closes it.
+	Control(f func(fd int)) error
+	// Waiting says that the acceptor waits for a connection, as it does
+	// in AcceptConn, and returns a channel that is closed once the server
+	// stops accepting, as Shutdown or Close begins.
+	Waiting() <-chan struct{}
 }
 
 // A Conn is the server's side of one connection without its I/O.
