@@ -1,9 +1,7 @@
 package server
 
 import (
-	"fmt"
 	"net"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,11 +10,7 @@ import (
 // close-on-exec, for the event loop: once nc is closed, the socket is out
 // of Go's network poller and the loop's alone.
 func dupFD(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("server: a %T has no descriptor", nc)
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := rawConn(nc)
 	if err != nil {
 		return -1, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/primetime-lab/primetime"
@@ -87,11 +86,7 @@ func (ln *listener) handOver(nc net.Conn) (int, error) {
 // Control implements reactor.Listener: it calls f with the listening
 // socket's descriptor, if the net.Listener has one.
 func (ln *listener) Control(f func(fd int)) error {
-	sc, ok := ln.l.(syscall.Conn)
-	if !ok {
-		return errors.ErrUnsupported
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := rawConn(ln.l)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net"
-	"syscall"
 
 	"github.com/primetime-lab/primetime/internal/reactor"
 )
@@ -10,11 +9,7 @@ import (
 // socketPending returns how many bytes nc's socket holds, received and not
 // yet read: requests that Shutdown must still answer.
 func socketPending(nc net.Conn) int {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	raw, err := sc.SyscallConn()
+	raw, err := rawConn(nc)
 	if err != nil {
 		return 0
 	}

@@ -26,11 +26,7 @@ type selfWatch struct {
 // watchSelf makes the context of c's tasks carry c's watch, if its
 // connection has a socket to look at.
 func (c *conn) watchSelf() {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	raw, err := sc.SyscallConn()
+	raw, err := rawConn(c.nc)
 	if err != nil {
 		return
 	}
