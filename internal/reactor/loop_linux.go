@@ -57,9 +57,8 @@ const (
 // The acceptor does not wait in Go's network poller while the loops watch
 // the listening socket: with a loop per P, each holding its P in
 // epoll_wait, nothing polls the network but Go's monitor, every 10 ms, and
-// each new connection waited that long for its first answer. It waits for
-// a loop to tell it that a connection waits, and runs at once on that
-// loop's P.
+// a new connection would wait that long. It waits for a loop to tell it
+// that a connection waits, and runs at once on that loop's P.
 func Serve(l Listener, cfg Config) error {
 	lps := make([]*loop, 0, len(cfg.Threads))
 	for i, th := range cfg.Threads {
@@ -131,8 +130,7 @@ func Serve(l Listener, cfg Config) error {
 // with no error, if l has no socket to watch or this kernel cannot watch
 // it so: the acceptor then waits in AcceptConn.
 func watchListener(l Listener, lps []*loop) (chan struct{}, error) {
-	var added []*loop
-	for _, lp := range lps {
+	for i, lp := range lps {
 		var err error
 		if cerr := l.Control(func(fd int) { err = lp.poller.addListener(fd) }); cerr != nil {
 			if errors.Is(cerr, errors.ErrUnsupported) {
@@ -143,13 +141,12 @@ func watchListener(l Listener, lps []*loop) (chan struct{}, error) {
 		if err != nil {
 			// Watched by some loops and not others, it would wake
 			// only some: none watches it.
-			for _, w := range added {
+			for _, w := range lps[:i] {
 				l.Control(func(fd int) { w.poller.remove(fd) })
 			}
 			l.Logger().Warn("the event loops cannot watch the listener; the acceptor waits in Go's network poller", "err", err)
 			return nil, nil
 		}
-		added = append(added, lp)
 	}
 	nudge := make(chan struct{}, 1)
 	for _, lp := range lps {
